@@ -1,0 +1,90 @@
+/* sift_ingest.h -- find every report in what users point us at.
+ *
+ * Inputs are files, directories (recursive; Maildir cur/ and new/, tmp/
+ * skipped), "-" for stdin, or memory (a stored failed payload being
+ * retried). Kinds are recognised by content, never by name or
+ * Content-Type: gzip, zip, XML (optional BOM and whitespace; UTF-8 or
+ * UTF-16), raw zlib, an RFC 5322 message, an mbox. Containers nest
+ * (mbox > message > message/rfc822 > zip > gzip > xml) up to
+ * lim->max_depth.
+ *
+ * ingest does not parse XML: it yields byte streams that look like XML
+ * and the caller (cli/import.c) hands them to xml/. Every unit ends as
+ * exactly one item: a report candidate, not a report, a failure report, or
+ * failed (with the reason), so the caller can account for all of them.
+ *
+ *     sift_ingest *in; const sift_item *it;
+ *     sift_ingest_new(&in, &lim, &err);
+ *     sift_ingest_add_path(in, "export.mbox", &err);
+ *     while ((rc = sift_ingest_next(in, &it, &err)) == SIFT_OK) ...;
+ *     sift_ingest_free(in);
+ */
+#ifndef SIFT_INGEST_H
+#define SIFT_INGEST_H
+
+#include <stddef.h>
+
+#include "sift_err.h"
+#include "sift_limits.h"
+#include "sift_reader.h"
+
+typedef struct sift_ingest sift_ingest;
+
+typedef enum sift_item_kind {
+    SIFT_ITEM_REPORT = 1,     /* reader yields the (decompressed) XML */
+    SIFT_ITEM_NOT_REPORT,     /* a unit with no aggregate report in it:
+                                 a message without report parts, a zip
+                                 entry that is not XML, junk */
+    SIFT_ITEM_FAILURE_REPORT, /* an ARF/RFC 6591 failure report (ruf) */
+    SIFT_ITEM_FAILED          /* could not be read or unpacked; err says
+                                 why and where */
+} sift_item_kind;
+
+typedef struct sift_item {
+    sift_item_kind kind;
+    /* Provenance through every container, e.g.
+     * "export.mbox#17/google.com!example.com!1!2.zip/google.com!...xml".
+     * Message numbers in an mbox are 1-based. Zip entry names appear here
+     * (escaped: control characters as ?) but are never used as paths. */
+    const char *path;
+    /* SIFT_ITEM_REPORT: the XML bytes, pulled lazily (a gzip member is
+     * inflated as it is read; reading past lim->max_report_size fails
+     * with SIFT_ETOOBIG). NULL for the other kinds. */
+    sift_reader *reader;
+    /* SIFT_ITEM_FAILED: the reason, err.where = path. */
+    sift_err err;
+} sift_item;
+
+/* Create an empty ingest queue. lim is copied. */
+int sift_ingest_new(sift_ingest **out, const sift_limits *lim, sift_err *err);
+
+/* Queue a file, a directory or "-" (stdin). Nothing is read yet; a path
+ * that does not exist is reported as a SIFT_ITEM_FAILED item in order, so
+ * this only fails on SIFT_ENOMEM. */
+int sift_ingest_add_path(sift_ingest *in, const char *path, sift_err *err);
+
+/* Queue a memory buffer under the provenance name `name` (both copied). */
+int sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
+                           size_t len, sift_err *err);
+
+/* Next item. Returns SIFT_OK with *item set, SIFT_ITEROVER when every
+ * input is exhausted, or SIFT_ENOMEM. Bad inputs are never errors here:
+ * they are SIFT_ITEM_FAILED items, and the next call goes on with the next
+ * unit. Ownership: *item is borrowed, valid until the next call; the
+ * caller need not read its reader to the end. */
+int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
+
+/* The raw bytes behind the current item, to keep a payload that failed:
+ * the innermost file, MIME part (decoded) or archive entry holding it,
+ * still compressed, such that sift_ingest_add_memory(name = item->path)
+ * reproduces the item. Capped at lim->max_input_size.
+ * Ownership: *buf is the caller's, free() it. */
+int sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
+                    sift_err *err);
+
+/* Bytes read from the outermost inputs so far (for progress display). */
+unsigned long long sift_ingest_bytes_read(const sift_ingest *in);
+
+void sift_ingest_free(sift_ingest *in); /* NULL is a no-op */
+
+#endif

@@ -1,0 +1,27 @@
+/* sift_json.h -- minimal JSON/CSV/terminal output helpers shared by the
+ * renderers (xml inspect, report, export). They write to a caller's FILE;
+ * nothing here decides where output goes. */
+#ifndef SIFT_JSON_H
+#define SIFT_JSON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Write s as a JSON string literal (quotes included), escaping '"', '\\'
+ * and every control character; invalid UTF-8 bytes become U+FFFD so the
+ * output is always valid JSON. NULL writes `null`. */
+void sift_json_str(FILE *fp, const char *s);
+
+/* Write s as one RFC 4180 CSV cell: quoted when it holds , " CR or LF;
+ * a cell starting with = + - @ TAB or CR is prefixed with ' so that
+ * spreadsheets do not run it as a formula. NULL writes an empty cell. */
+void sift_csv_cell(FILE *fp, const char *s);
+
+/* Write s for a terminal: control characters (C0, DEL, C1 and ESC
+ * sequences) are shown as \xHH, never sent raw. NULL writes "-". */
+void sift_text_safe(FILE *fp, const char *s);
+
+/* Format v with thousands separators ("1,234,567") into buf (>= 27). */
+char *sift_fmt_thousands(char *buf, size_t n, uint64_t v);
+
+#endif

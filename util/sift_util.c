@@ -1,0 +1,225 @@
+/* sift_util.c -- bounded buffers, size and date parsing, hashing. */
+#include "sift_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+sift_buf_init(sift_buf *b, size_t max)
+{
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+void
+sift_buf_dispose(sift_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void
+sift_buf_reset(sift_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static int
+buf_grow(sift_buf *b, size_t need, sift_err *err)
+{
+    size_t ncap;
+    char *np;
+
+    if (need > b->max)
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "value longer than %zu bytes", b->max);
+    if (need + 1 <= b->cap)
+        return SIFT_OK;
+    ncap = b->cap ? b->cap : 64;
+    while (ncap < need + 1)
+        ncap *= 2;
+    if ((np = realloc(b->p, ncap)) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    b->p = np;
+    b->cap = ncap;
+    return SIFT_OK;
+}
+
+int
+sift_buf_add(sift_buf *b, const void *p, size_t n, sift_err *err)
+{
+    int rc;
+
+    if (n > b->max - b->len)
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "value longer than %zu bytes", b->max);
+    if ((rc = buf_grow(b, b->len + n, err)) != SIFT_OK)
+        return rc;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return SIFT_OK;
+}
+
+int
+sift_buf_addf(sift_buf *b, sift_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    char tmp[512];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return sift_err_set(err, SIFT_ERR, "format failed");
+    if ((size_t)n < sizeof(tmp))
+        return sift_buf_add(b, tmp, (size_t)n, err);
+    {
+        int rc;
+        char *big = malloc((size_t)n + 1);
+        if (big == NULL)
+            return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        rc = sift_buf_add(b, big, (size_t)n, err);
+        free(big);
+        return rc;
+    }
+}
+
+int
+sift_parse_size(uint64_t *out, const char *s, sift_err *err)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    errno = 0;
+    if (s == NULL || !isdigit((unsigned char)*s))
+        goto bad;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        goto bad;
+    switch (toupper((unsigned char)*end)) {
+    case '\0': break;
+    case 'K': shift = 10; end++; break;
+    case 'M': shift = 20; end++; break;
+    case 'G': shift = 30; end++; break;
+    default: goto bad;
+    }
+    if (toupper((unsigned char)*end) == 'I')
+        end++;
+    if (toupper((unsigned char)*end) == 'B')
+        end++;
+    if (*end != '\0' || v == 0 || v > (UINT64_MAX >> shift))
+        goto bad;
+    *out = (uint64_t)v << shift;
+    return SIFT_OK;
+bad:
+    return sift_err_set(err, SIFT_EUSAGE,
+                        "invalid size '%.64s' (expected e.g. 512M or 2G)",
+                        s ? s : "");
+}
+
+void
+sift_fmt_size(char *buf, size_t n, uint64_t bytes)
+{
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    unsigned u = 0;
+
+    while (u < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, n, "%" PRIu64 " %s", bytes, unit[u]);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int
+sift_parse_date(int64_t *out, const char *s, sift_err *err)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, used = 0;
+    char *end;
+
+    if (s == NULL || *s == '\0')
+        goto bad;
+    if (strchr(s, '-') == NULL) {
+        long long v;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || *end != '\0')
+            goto bad;
+        *out = v;
+        return SIFT_OK;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
+        goto bad;
+    if (s[used] == 'T' || s[used] == ' ') {
+        int u2 = 0;
+        if (sscanf(s + used + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &u2) != 3)
+            goto bad;
+        used += 1 + u2;
+        if (s[used] == 'Z')
+            used++;
+    }
+    if (s[used] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || se > 60)
+        goto bad;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+           mi * 60 + se;
+    return SIFT_OK;
+bad:
+    return sift_err_set(err, SIFT_EUSAGE,
+                        "invalid date '%.64s' (expected YYYY-MM-DD)",
+                        s ? s : "");
+}
+
+void
+sift_fmt_time(char *buf, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, n, "%" PRId64, t);
+}
+
+uint64_t
+sift_hash64(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+
+    while (n--) {
+        h ^= *s++;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}

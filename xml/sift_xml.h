@@ -1,0 +1,66 @@
+/* sift_xml.h -- pull parser: one DMARC aggregate report in, records out.
+ *
+ * Streams with libxml2: memory is bounded per record, never per report.
+ * Accepts every dialect in the wild (no namespace, dmarc-xml/0.1 and 0.2,
+ * urn:ietf:params:xml:ns:dmarc-2.0 default or prefixed), repairs what
+ * libxml2's recover mode can repair (each repair becomes a warning), and
+ * refuses DTDs, entities and anything over the limits.
+ *
+ *     sift_xml *x; const sift_report_meta *meta; const sift_record *rec;
+ *     rc = sift_xml_open(&x, &meta, reader, &lim, &err);
+ *     while ((rc = sift_xml_next(x, &rec, &err)) == SIFT_OK) ...;
+ *     if (rc == SIFT_ITEROVER) all records were read; meta->warnings done
+ *     sift_xml_free(x);
+ *
+ * Errors: err->msg names the element and the problem, err->where is
+ * "<reader name>:<line>", e.g. "r.xml:57" + "<count>: not an integer: '3x'".
+ * Call sift_xml_init() once per process before anything else. */
+#ifndef SIFT_XML_H
+#define SIFT_XML_H
+
+#include <stdint.h>
+
+#include "sift_err.h"
+#include "sift_limits.h"
+#include "sift_reader.h"
+#include "sift_record.h"
+
+typedef struct sift_xml sift_xml;
+
+/* Process-wide libxml2 setup: xmlInitParser() and a deny-all external
+ * entity loader. Idempotent; call before threads start. */
+void sift_xml_init(void);
+
+/* Parse up to the first <record> (or the end of the document) and
+ * validate the report-level required fields (report_id; org_name or
+ * email; policy domain; date range).
+ * Returns SIFT_OK with *out and *meta set; SIFT_EFORMAT (malformed, not a
+ * DMARC aggregate report, missing field), SIFT_ETOOBIG, or the reader's
+ * error. On failure *out is NULL.
+ * Ownership: *out is the caller's (sift_xml_free). *meta is borrowed and
+ * valid until sift_xml_free(); the reader must outlive *out. */
+int sift_xml_open(sift_xml **out, const sift_report_meta **meta,
+                  sift_reader *in, const sift_limits *lim, sift_err *err);
+
+/* Next record. Returns SIFT_OK with *rec set, SIFT_ITEROVER after the last
+ * one, or an error (the report is then unusable: do not store it).
+ * Ownership: *rec is borrowed, valid until the next call or free. */
+int sift_xml_next(sift_xml *x, const sift_record **rec, sift_err *err);
+
+/* Consume the rest of the input without parsing records (used for a
+ * duplicate report), so that sift_xml_content_hash() covers all bytes.
+ * Returns SIFT_OK or the reader's error. */
+int sift_xml_drain(sift_xml *x, sift_err *err);
+
+/* Hash of the document's bytes read so far, ignoring ASCII whitespace
+ * (so CRLF/LF or re-indented copies hash alike). Complete after
+ * SIFT_ITEROVER or sift_xml_drain(). */
+uint64_t sift_xml_content_hash(const sift_xml *x);
+
+/* Records returned so far and the sum of their counts. */
+uint64_t sift_xml_records(const sift_xml *x);
+uint64_t sift_xml_messages(const sift_xml *x);
+
+void sift_xml_free(sift_xml *x); /* NULL is a no-op */
+
+#endif
