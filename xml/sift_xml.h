@@ -19,6 +19,7 @@
 #define SIFT_XML_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sift_err.h"
 #include "sift_limits.h"
@@ -43,13 +44,17 @@ int sift_xml_open(sift_xml **out, const sift_report_meta **meta,
                   sift_reader *in, const sift_limits *lim, sift_err *err);
 
 /* Next record. Returns SIFT_OK with *rec set, SIFT_ITEROVER after the last
- * one, or an error (the report is then unusable: do not store it).
+ * one (and on every later call), or an error (the report is then unusable:
+ * do not store it; later calls return the same error). A record whose
+ * <source_ip> is empty or invalid is skipped with a warning, not returned.
  * Ownership: *rec is borrowed, valid until the next call or free. */
 int sift_xml_next(sift_xml *x, const sift_record **rec, sift_err *err);
 
 /* Consume the rest of the input without parsing records (used for a
- * duplicate report), so that sift_xml_content_hash() covers all bytes.
- * Returns SIFT_OK or the reader's error. */
+ * duplicate report), so that sift_xml_content_hash() covers all bytes;
+ * sift_xml_next() then returns SIFT_ITEROVER. The bytes are still counted
+ * and scanned: returns SIFT_OK, the reader's error, SIFT_ETOOBIG (report
+ * size) or SIFT_EFORMAT (a DOCTYPE/ENTITY further on). */
 int sift_xml_drain(sift_xml *x, sift_err *err);
 
 /* Hash of the document's bytes read so far, ignoring ASCII whitespace
@@ -61,6 +66,20 @@ uint64_t sift_xml_content_hash(const sift_xml *x);
 uint64_t sift_xml_records(const sift_xml *x);
 uint64_t sift_xml_messages(const sift_xml *x);
 
+/* Records dropped with a warning (empty or invalid <source_ip>): they
+ * are neither returned nor counted by sift_xml_records(). */
+uint64_t sift_xml_skipped(const sift_xml *x);
+
 void sift_xml_free(sift_xml *x); /* NULL is a no-op */
+
+/* `dmarcsift inspect`: parse one report from `in` and write it to fp as
+ * exactly one JSON Lines object (format in docs/inspect.md), streaming:
+ * records are written as they are parsed. On a parse error the line is
+ * still completed and valid JSON: the records array is closed and an
+ * "error" key ("<where>: <msg>") ends the object.
+ * Returns SIFT_OK, or the parse error (err set) after writing that line,
+ * or SIFT_EIO if writing to fp failed. */
+int sift_xml_inspect(FILE *fp, sift_reader *in, const sift_limits *lim,
+                     sift_err *err);
 
 #endif
