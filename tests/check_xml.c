@@ -306,7 +306,6 @@ START_TEST(test_rfc7489_every_field)
     expect_end(&p); /* stays over */
     ck_assert_uint_eq(sift_xml_records(p.x), 2);
     ck_assert_uint_eq(sift_xml_messages(p.x), 15);
-    ck_assert_uint_eq(sift_xml_skipped(p.x), 0);
     ck_assert_uint_eq(p.m->n_warnings, 0);
     parse_done(&p);
 }
@@ -492,7 +491,7 @@ START_TEST(test_quirks_normalised)
 }
 END_TEST
 
-START_TEST(test_invalid_source_ip_skips_record)
+START_TEST(test_invalid_source_ip_keeps_record_without_ip)
 {
     parse p;
     uint64_t n;
@@ -500,16 +499,15 @@ START_TEST(test_invalid_source_ip_skips_record)
     parse_fixture(&p, "bad/bad-source-ip.xml");
     ck_assert_int_eq(p.rc, SIFT_OK);
     ck_assert_int_eq(parse_all(&p, &n), SIFT_ITEROVER);
-    ck_assert_uint_eq(n, 0);
-    ck_assert_uint_eq(sift_xml_skipped(p.x), 1);
+    ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(p.m->n_warnings, 1);
     ck_warning(p.m, "record 1: <source_ip>: not an IP address: "
-                    "'192.0.2.300'; record skipped");
+                    "'192.0.2.300'; kept without a source IP");
     parse_done(&p);
 }
 END_TEST
 
-START_TEST(test_empty_source_ip_skips_record)
+START_TEST(test_empty_source_ip_keeps_record_without_ip)
 {
     char doc[2048];
     const sift_record *r;
@@ -523,13 +521,38 @@ START_TEST(test_empty_source_ip_skips_record)
     parse_mem(&p, doc, (size_t)n, "e.xml");
     ck_assert_int_eq(p.rc, SIFT_OK);
     r = next_rec(&p);
+    ck_assert_ptr_null(r->source_ip);
+    ck_assert_uint_eq(r->count, 3);
+    r = next_rec(&p);
+    ck_assert_pstr_eq(r->source_ip, "192.0.2.9");
+    expect_end(&p);
+    ck_assert_uint_eq(sift_xml_records(p.x), 2);
+    ck_assert_uint_eq(sift_xml_messages(p.x), 6);
+    ck_assert_uint_eq(p.m->n_warnings, 1);
+    ck_warning(p.m, "record 1: empty <source_ip>; kept without a source IP");
+    parse_done(&p);
+}
+END_TEST
+
+START_TEST(test_empty_record_is_ignored_with_warning)
+{
+    char doc[2048];
+    const sift_record *r;
+    parse p;
+    int n;
+
+    /* stuartmaxwell's corpus has <record/>: nothing in it to keep */
+    n = snprintf(doc, sizeof(doc), "%s<record/><record>\n</record>%s%s", HEAD,
+                 REC, TAIL);
+    parse_mem(&p, doc, (size_t)n, "e.xml");
+    ck_assert_int_eq(p.rc, SIFT_OK);
+    r = next_rec(&p);
     ck_assert_pstr_eq(r->source_ip, "192.0.2.9");
     expect_end(&p);
     ck_assert_uint_eq(sift_xml_records(p.x), 1);
-    ck_assert_uint_eq(sift_xml_skipped(p.x), 1);
-    ck_assert_uint_eq(sift_xml_messages(p.x), 3);
-    ck_assert_uint_eq(p.m->n_warnings, 1);
-    ck_warning(p.m, "record 1: empty <source_ip>; record skipped");
+    ck_assert_uint_eq(p.m->n_warnings, 2);
+    ck_warning(p.m, "record 1: empty <record> ignored");
+    ck_warning(p.m, "record 2: empty <record> ignored");
     parse_done(&p);
 }
 END_TEST
@@ -1284,7 +1307,7 @@ START_TEST(test_corpus)
             ck_assert_msg(rc == SIFT_ITEROVER, "%s: %s: %s", col[0],
                           p.err.where, p.err.msg);
             ck_assert_msg(
-                n + sift_xml_skipped(p.x) == strtoull(col[2], NULL, 10),
+                n == strtoull(col[2], NULL, 10),
                 "%s: %" PRIu64 " records, want %s", col[0], n, col[2]);
             ck_assert_msg(msgs == strtoull(col[3], NULL, 10),
                           "%s: %" PRIu64 " messages, want %s", col[0], msgs,
@@ -1329,8 +1352,9 @@ xml_suite(void)
 
     tc = tcase_create("values");
     tcase_add_test(tc, test_quirks_normalised);
-    tcase_add_test(tc, test_invalid_source_ip_skips_record);
-    tcase_add_test(tc, test_empty_source_ip_skips_record);
+    tcase_add_test(tc, test_invalid_source_ip_keeps_record_without_ip);
+    tcase_add_test(tc, test_empty_source_ip_keeps_record_without_ip);
+    tcase_add_test(tc, test_empty_record_is_ignored_with_warning);
     tcase_add_test(tc, test_number_overflow_rejected);
     tcase_add_test(tc, test_warnings_capped);
     suite_add_tcase(s, tc);

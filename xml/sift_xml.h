@@ -46,7 +46,8 @@ int sift_xml_open(sift_xml **out, const sift_report_meta **meta,
 /* Next record. Returns SIFT_OK with *rec set, SIFT_ITEROVER after the last
  * one (and on every later call), or an error (the report is then unusable:
  * do not store it; later calls return the same error). A record whose
- * <source_ip> is empty or invalid is skipped with a warning, not returned.
+ * <source_ip> is missing, empty or invalid is returned with source_ip NULL
+ * and a warning: its messages still count.
  * Ownership: *rec is borrowed, valid until the next call or free. */
 int sift_xml_next(sift_xml *x, const sift_record **rec, sift_err *err);
 
@@ -65,10 +66,6 @@ uint64_t sift_xml_content_hash(const sift_xml *x);
 /* Records returned so far and the sum of their counts. */
 uint64_t sift_xml_records(const sift_xml *x);
 uint64_t sift_xml_messages(const sift_xml *x);
-
-/* Records dropped with a warning (empty or invalid <source_ip>): they
- * are neither returned nor counted by sift_xml_records(). */
-uint64_t sift_xml_skipped(const sift_xml *x);
 
 void sift_xml_free(sift_xml *x); /* NULL is a no-op */
 

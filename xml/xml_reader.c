@@ -268,8 +268,8 @@ struct sift_xml {
     size_t n_errors;
 
     /* the record being built */
-    int in_record, rec_skip, rec_have_count;
-    uint64_t rec_no, skipped;
+    int in_record, rec_bad_ip, rec_have_count;
+    uint64_t rec_no;
     sift_record cur;
     vec reasons, dkims, spfs;
     int warned_many;
@@ -587,7 +587,7 @@ record_begin(sift_xml *x, unsigned long line)
     x->cur.line = line;
     x->reasons.n = x->dkims.n = x->spfs.n = 0;
     x->in_record = 1;
-    x->rec_skip = 0;
+    x->rec_bad_ip = 0;
     x->rec_have_count = 0;
     x->warned_many = 0;
     x->first_record = 1;
@@ -622,16 +622,21 @@ record_end(sift_xml *x)
     x->in_record = 0;
     if (x->rc != SIFT_OK)
         return;
-    if (x->rec_skip) {
-        x->skipped++;
+    /* `<record/>` or a record of empty elements carries nothing to keep */
+    if (c->source_ip == NULL && !x->rec_bad_ip && !x->rec_have_count &&
+        c->disposition == NULL && c->dkim == NULL && c->spf == NULL &&
+        c->header_from == NULL && c->envelope_from == NULL &&
+        c->envelope_to == NULL && x->reasons.n == 0 && x->dkims.n == 0 &&
+        x->spfs.n == 0) {
+        warn(x, "record %" PRIu64 ": empty <record> ignored", x->rec_no);
         return;
     }
-    if (c->source_ip == NULL) {
-        warn(x, "record %" PRIu64 ": missing <source_ip>; record skipped",
+    /* A record without a usable source IP still carries messages: keep it
+     * (source_ip NULL) so that no count is lost; the warning says why. */
+    if (c->source_ip == NULL && !x->rec_bad_ip)
+        warn(x, "record %" PRIu64 ": missing <source_ip>; kept without a "
+                "source IP",
              x->rec_no);
-        x->skipped++;
-        return;
-    }
     if (!x->rec_have_count) {
         fail(x, SIFT_EFORMAT, c->line, "record %" PRIu64 ": missing <count>",
              x->rec_no);
@@ -790,22 +795,24 @@ commit_value(sift_xml *x, unsigned id, unsigned long line, char *s, size_t len)
         char txt[INET6_ADDRSTRLEN];
         const char *p = s;
         int af = AF_INET;
-        if (x->cur.source_ip != NULL || x->rec_skip) {
+        if (x->cur.source_ip != NULL || x->rec_bad_ip) {
             warn(x, "%sduplicate <source_ip> ignored", rec_pre(x));
             return;
         }
         if (len == 0) {
-            warn(x, "%sempty <source_ip>; record skipped", rec_pre(x));
-            x->rec_skip = 1;
+            warn(x, "%sempty <source_ip>; kept without a source IP",
+                 rec_pre(x));
+            x->rec_bad_ip = 1;
             return;
         }
         if (inet_pton(AF_INET, p, bin) != 1) {
             af = AF_INET6;
             if (inet_pton(AF_INET6, p, bin) != 1) {
                 warn(x,
-                     "%s<source_ip>: not an IP address: " QV "; record skipped",
+                     "%s<source_ip>: not an IP address: " QV
+                     "; kept without a source IP",
                      rec_pre(x), QA(s));
-                x->rec_skip = 1;
+                x->rec_bad_ip = 1;
                 return;
             }
         }
@@ -1685,11 +1692,6 @@ sift_xml_messages(const sift_xml *x)
     return x->messages;
 }
 
-uint64_t
-sift_xml_skipped(const sift_xml *x)
-{
-    return x->skipped;
-}
 
 void
 sift_xml_free(sift_xml *x)
