@@ -55,12 +55,16 @@ typedef struct sift_item {
     sift_err err;
 } sift_item;
 
-/* Create an empty ingest queue. lim is copied. */
+/* Create an empty ingest queue. lim is copied (NULL: SIFT_LIMITS_INIT).
+ * Ownership: *out is the caller's, free it with sift_ingest_free(). */
 int sift_ingest_new(sift_ingest **out, const sift_limits *lim, sift_err *err);
 
 /* Queue a file, a directory or "-" (stdin). Nothing is read yet; a path
  * that does not exist is reported as a SIFT_ITEM_FAILED item in order, so
- * this only fails on SIFT_ENOMEM. */
+ * this only fails on SIFT_ENOMEM. Items from stdin have paths starting
+ * with "<stdin>"; stdin is read as a stream, except that a zip or a single
+ * message on it is held in memory (lim->max_input_size). docs/ingest.md
+ * has the provenance path rules. */
 int sift_ingest_add_path(sift_ingest *in, const char *path, sift_err *err);
 
 /* Queue a memory buffer under the provenance name `name` (both copied). */
@@ -78,6 +82,9 @@ int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
  * the innermost file, MIME part (decoded) or archive entry holding it,
  * still compressed, such that sift_ingest_add_memory(name = item->path)
  * reproduces the item. Capped at lim->max_input_size.
+ * Returns SIFT_OK, SIFT_ETOOBIG (over the cap), SIFT_EUSAGE (no current
+ * item, or nothing kept: an mbox message over the size limit) or the read
+ * error. For stdin items it reads the rest of stdin.
  * Ownership: *buf is the caller's, free() it. */
 int sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                     sift_err *err);
