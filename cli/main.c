@@ -298,19 +298,32 @@ on_outcome(void *payload, sift_outcome_kind kind, const char *path,
     }
 }
 
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* The closing line of ingest and retry-failed: one outcome per unit. */
 static void
 print_summary(const sift_import_stats *s)
 {
     char a[32], b[32], c[32];
+    uint64_t dups = s->duplicates + s->conflicts;
 
-    printf("ingested %s reports (%s records, %s messages); %" PRIu64
-           " duplicates (%" PRIu64 " conflicting); %" PRIu64
-           " not a report; %" PRIu64 " failure reports; %" PRIu64 " failed\n",
+    printf("ingested %s %s (%s %s, %s %s); %" PRIu64 " %s (%" PRIu64
+           " conflicting); %" PRIu64 " not a report; %" PRIu64 " %s; %" PRIu64
+           " failed\n",
            sift_fmt_thousands(a, sizeof(a), s->imported),
+           plural(s->imported, "report", "reports"),
            sift_fmt_thousands(b, sizeof(b), s->records),
+           plural(s->records, "record", "records"),
            sift_fmt_thousands(c, sizeof(c), s->messages),
-           s->duplicates + s->conflicts, s->conflicts, s->not_reports,
-           s->failure_reports, s->failed);
+           plural(s->messages, "message", "messages"), dups,
+           plural(dups, "duplicate", "duplicates"), s->conflicts,
+           s->not_reports, s->failure_reports,
+           plural(s->failure_reports, "failure report", "failure reports"),
+           s->failed);
 }
 
 static int
