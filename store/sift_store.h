@@ -21,25 +21,40 @@ enum {
     SIFT_STORE_READONLY = 1u << 0 /* open existing, never write */
 };
 
-/* Open (creating unless READONLY) and migrate the database at path.
- * Errors (all SIFT_EDB, one line naming the problem): cannot be opened,
- * not a dmarcsift database, made by a newer dmarcsift, read-only,
- * corrupt. */
+/* Open (creating unless READONLY) and migrate the database at path
+ * (":memory:" works, for tests). Errors (all SIFT_EDB, err->where = path):
+ * "cannot open database: ...", "not a dmarcsift database[ (file is not a
+ * database)]", "database was created by a newer dmarcsift (schema N, this
+ * build knows M)", "database is read-only" (a writer on a file it cannot
+ * write), "database is corrupt" (may also surface at the first query:
+ * open does not scan the file). Ownership: *out is the caller's, free it
+ * with sift_store_close(). */
 int sift_store_open(sift_store **out, const char *path, unsigned flags,
                     sift_err *err);
-/* Commit any open batch and close. NULL is a no-op. */
+/* How long a writer waits for another process's write lock before
+ * failing with "database is locked by another process" (default 30000
+ * ms, set at open). Returns SIFT_OK. */
+int sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err);
+/* Commit any open batch and close. NULL is a no-op. Errors of that last
+ * commit cannot be reported here: call sift_store_flush() first when they
+ * matter. */
 void sift_store_close(sift_store *st);
 
 /* --- writing one report: begin, add*, commit | rollback --------------- */
 
-/* Start storing a report. SIFT_OK: a new report is open. SIFT_EDUP: the
+/* Start storing a report (opening a batch transaction if none is open:
+ * BEGIN IMMEDIATE, waiting up to the busy timeout for other writers).
+ * SIFT_OK: a new report is open. SIFT_EDUP: the
  * identity is already stored; *dup_hash is its content hash (compare with
  * sift_xml_content_hash() to tell a re-send from a conflicting one) and
  * nothing is open. input_path is the provenance (sift_item.path). */
 int sift_store_begin(sift_store *st, uint64_t *dup_hash,
                      const sift_report_meta *meta, const char *input_path,
                      sift_err *err);
-/* Add one record of the open report with its verdict. */
+/* Add one record of the open report with its verdict (v may be NULL: all
+ * zero). Values are copied. On failure call sift_store_rollback(); a
+ * commit after a failed add is refused. A count above INT64_MAX is stored
+ * as INT64_MAX. */
 int sift_store_add(sift_store *st, const sift_record *rec,
                    const sift_verdict *v, sift_err *err);
 /* Finish the open report: write its final warnings and content hash. The
@@ -47,22 +62,29 @@ int sift_store_add(sift_store *st, const sift_record *rec,
  * every few hundred ms of work, and at sift_store_flush/close). */
 int sift_store_commit(sift_store *st, const sift_report_meta *meta,
                       uint64_t content_hash, sift_err *err);
-/* Drop the open report (nothing of it remains). Never fails. */
+/* Drop the open report (nothing of it remains); reports committed
+ * earlier in the batch are kept. No-op when none is open. Never fails. */
 void sift_store_rollback(sift_store *st);
-/* Make everything committed so far durable now. */
+/* Make everything committed so far durable now (commit the batch).
+ * SIFT_EUSAGE while a report is open. If a batch commit fails (disk full,
+ * i/o error) the reports of that batch are lost and the error is returned
+ * by whichever call committed (commit, begin, flush); re-running the
+ * import stores them. */
 int sift_store_flush(sift_store *st, sift_err *err);
 
 /* Record a conflicting duplicate (same identity, different content) so
- * that `stats` and `report` can show it. */
+ * that `stats` and `report` can show it. The same conflicting copy (same
+ * content hash) is kept once. */
 int sift_store_note_conflict(sift_store *st, const sift_report_meta *meta,
                              const char *input_path, uint64_t content_hash,
                              sift_err *err);
 
-/* Keep an input that failed: provenance, reason and its raw bytes. A
- * failed input with the same path and bytes is kept once. */
-int sift_store_add_failed(sift_store *st, const char *path,
-                          const char *reason, const void *raw, size_t len,
-                          sift_err *err);
+/* Keep an input that failed: provenance, reason and its raw bytes (copied;
+ * raw may be NULL). A failed input with the same path and bytes is kept
+ * once (its reason and last_seen are updated). Bytes above 64 MiB are not
+ * kept: only path, reason and size. */
+int sift_store_add_failed(sift_store *st, const char *path, const char *reason,
+                          const void *raw, size_t len, sift_err *err);
 
 /* --- maintenance ------------------------------------------------------ */
 
@@ -75,18 +97,27 @@ typedef struct sift_stats {
 int sift_store_stats(sift_stats *out, sift_store *st, sift_err *err);
 
 /* Delete reports whose date range ended before `before` (epoch seconds),
- * with their records and results. *deleted = reports removed. */
+ * with their records and results, in one transaction (the open batch is
+ * committed first; SIFT_EUSAGE while a report is open), then return free
+ * pages to the file system. *deleted = reports removed. */
 int sift_store_prune(uint64_t *deleted, sift_store *st, int64_t before,
                      sift_err *err);
 
 /* Call cb for each stored failed input (ordered by id). cb returns 0 to go
  * on, non-zero to stop (that value is returned). Strings and raw are
- * borrowed for the duration of the call. */
+ * borrowed for the duration of the call; raw is NULL and len 0 when the
+ * bytes were not kept. cb may call sift_store_delete_failed() and store
+ * reports; it must not call sift_store_each_failed(). */
 typedef int (*sift_failed_cb)(void *payload, int64_t id, const char *path,
-                              const char *reason, const void *raw,
-                              size_t len);
+                              const char *reason, const void *raw, size_t len);
 int sift_store_each_failed(sift_store *st, sift_failed_cb cb, void *payload,
                            sift_err *err);
+/* The first stored failed input with id > after: cb is called once with it
+ * (strings and raw borrowed for the call) and its return value returned;
+ * SIFT_ITEROVER when there is none. No statement stays open between calls,
+ * so the caller may store reports and delete rows in between. */
+int sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
+                           void *payload, sift_err *err);
 int sift_store_delete_failed(sift_store *st, int64_t id, sift_err *err);
 
 /* --- generic read queries, for report/ (which never sees sqlite3) ------ */
@@ -104,11 +135,16 @@ typedef struct sift_param {
     const char *s;
 } sift_param;
 
-/* Run a read-only SQL statement with `n` bound parameters (?1..?n) and
- * call cb for each row; cb returns 0 to go on, non-zero to stop (then that
- * value is returned). Statements are cached by SQL text, so calling this
- * in a loop does not re-prepare. SQL functions available besides SQLite's
- * own: the aggregate bit_or(x). */
+/* Run one read-only SQL statement with `n` bound parameters (?1..?n) and
+ * call cb (may be NULL) for each row; cb returns 0 to go on, non-zero to
+ * stop (then that value is returned). Statements are cached by SQL text
+ * (16 slots, LRU), so calling this in a loop does not re-prepare. A
+ * statement that writes, several statements, a syntax error or a wrong
+ * parameter count is SIFT_EUSAGE ("bad query: ..."). The row and its
+ * strings are valid only inside cb. cb may run other queries. SQL
+ * functions besides SQLite's own (JSON1 included): the aggregate
+ * bit_or(x), bitwise OR of the non-NULL integers, 0 when there are none.
+ * Tables and columns: docs/schema.md. */
 typedef int (*sift_row_cb)(void *payload, sift_row *row);
 int sift_store_query(sift_store *st, const char *sql, const sift_param *params,
                      int n, sift_row_cb cb, void *payload, sift_err *err);

@@ -1,1 +1,784 @@
-/* placeholder: being written */
+/* store.c -- opening the database and writing reports into it.
+ *
+ * A report is a SAVEPOINT inside a batch transaction (BEGIN IMMEDIATE)
+ * that commits every SIFT_STORE_BATCH_REPORTS reports or
+ * SIFT_STORE_BATCH_MS of batch age, and at flush/close. Invariant: a row in
+ * `reports` is visible to anyone else only together with all its records
+ * (the savepoint is released only after the last one). */
+#include "store_int.h"
+#include "sift_util.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+
+static const char *const stmt_sql[Q__COUNT] = {
+    [Q_FIND_REPORT] = "SELECT content_hash FROM reports WHERE org_name = ?1"
+                      " AND report_id = ?2 AND policy_domain = ?3"
+                      " AND date_begin = ?4 AND date_end = ?5",
+    [Q_INS_REPORT] =
+        "INSERT INTO reports (org_name, report_id, policy_domain,"
+        " date_begin, date_end, email, extra_contact_info, errors, version,"
+        " namespace, generator, adkim, aspf, p, sp, np, pct, fo, testing,"
+        " discovery_method, input_path, ingested_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+    [Q_FIN_REPORT] = "UPDATE reports SET warnings = ?1, content_hash = ?2,"
+                     " record_count = ?3, message_count = ?4 WHERE id = ?5",
+    [Q_INS_RECORD] =
+        "INSERT INTO records (report_id, idx, xml_line, source_ip, count,"
+        " disposition, pe_dkim, pe_spf, header_from, envelope_from,"
+        " envelope_to, dmarc_fail, would_reject, outcome, spf_aligned,"
+        " dkim_aligned, categories, flags, spf_domain, dkim_domain)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    [Q_INS_REASON] = "INSERT INTO reasons (record_id, idx, type, comment)"
+                     " VALUES (?1, ?2, ?3, ?4)",
+    [Q_INS_DKIM] = "INSERT INTO dkim_results (record_id, idx, domain,"
+                   " selector, result, human_result)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_INS_SPF] = "INSERT INTO spf_results (record_id, idx, domain, scope,"
+                  " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_INS_FAILED] =
+        "INSERT INTO failed_inputs (path, reason, raw, size, raw_hash,"
+        " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        " ON CONFLICT (path, raw_hash) DO UPDATE SET"
+        " reason = excluded.reason, last_seen = excluded.last_seen",
+    [Q_INS_CONFLICT] =
+        "INSERT INTO conflicts (org_name, report_id, policy_domain,"
+        " date_begin, date_end, input_path, content_hash, first_seen,"
+        " last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        " ON CONFLICT (org_name, report_id, policy_domain, date_begin,"
+        " date_end, content_hash) DO UPDATE SET"
+        " last_seen = excluded.last_seen",
+    [Q_EACH_FAILED] = "SELECT id, path, reason, raw, size FROM failed_inputs"
+                      " WHERE id > ?1 ORDER BY id LIMIT 1",
+    [Q_DEL_FAILED] = "DELETE FROM failed_inputs WHERE id = ?1",
+    [Q_PRUNE] = "DELETE FROM reports WHERE date_end < ?1",
+    [Q_STATS] = "SELECT count(*), coalesce(sum(record_count), 0),"
+                " coalesce(sum(message_count), 0), count(DISTINCT org_name),"
+                " count(DISTINCT policy_domain), coalesce(min(date_begin), 0),"
+                " coalesce(max(date_end), 0),"
+                " (SELECT count(*) FROM failed_inputs),"
+                " (SELECT count(*) FROM conflicts) FROM reports",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT sift_report",
+    [Q_RELEASE] = "RELEASE sift_report",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO sift_report",
+};
+
+/* --- errors ----------------------------------------------------------- */
+
+int
+sift_store__fail(sift_store *st, sift_err *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return SIFT_EDB;
+    va_start(ap, fmt);
+    sift_err_vset(err, SIFT_EDB, fmt, ap);
+    va_end(ap);
+    if (st != NULL)
+        sift_err_where(err, st->path);
+    return SIFT_EDB;
+}
+
+int
+sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
+{
+    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "unknown";
+
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        if (st != NULL)
+            sift_err_where(err, st->path);
+        return SIFT_ENOMEM;
+    case SQLITE_FULL:
+        return sift_store__fail(st, err, "disk full");
+    case SQLITE_READONLY:
+        /* WAL needs <db>-shm next to the file, even to read */
+        if (rc == SQLITE_READONLY_DIRECTORY)
+            return sift_store__fail(st, err,
+                                    "database is read-only (its directory "
+                                    "is not writable)");
+        return sift_store__fail(st, err, "database is read-only");
+    case SQLITE_CORRUPT:
+        return sift_store__fail(st, err, "database is corrupt");
+    case SQLITE_NOTADB:
+        return sift_store__fail(st, err,
+                                "not a dmarcsift database "
+                                "(file is not a database)");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return sift_store__fail(st, err,
+                                "database is locked by another process");
+    case SQLITE_IOERR:
+        return sift_store__fail(st, err, "i/o error: %s", msg);
+    case SQLITE_CANTOPEN:
+        return sift_store__fail(st, err, "cannot open database: %s", msg);
+    default:
+        return sift_store__fail(st, err, "%.64s: %s", what, msg);
+    }
+}
+
+/* Some steps of opening (switching to WAL, committing the schema while
+ * another process reads the fresh file) fail with SQLITE_BUSY without
+ * consulting the busy handler, when SQLite sees a lock it could deadlock
+ * on. They are safe to repeat: retry them until the busy timeout. */
+int
+sift_store__exec(sift_store *st, const char *sql, sift_err *err)
+{
+    struct timespec pause = {0, 20 * 1000000L};
+    int64_t waited = 0;
+    int rc;
+
+    while ((rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK &&
+           (rc & 0xff) == SQLITE_BUSY && waited < st->busy_ms) {
+        nanosleep(&pause, NULL);
+        waited += 20;
+    }
+    if (rc != SQLITE_OK)
+        return sift_store__db_err(st, rc, err, "exec");
+    return SIFT_OK;
+}
+
+int
+sift_store__run(sift_store *st, sqlite3_stmt *s, sift_err *err)
+{
+    int rc = sqlite3_step(s), ext;
+
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(st->db);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_DONE)
+        return SIFT_OK;
+    rc = sift_store__db_err(st, ext, err, "write");
+    /* Disk full or i/o errors may make SQLite roll back the whole
+     * transaction: then the batch is gone. */
+    if (sqlite3_get_autocommit(st->db))
+        st->in_batch = 0;
+    return rc;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- open / close ----------------------------------------------------- */
+
+/* A reader of a WAL database needs to create <db>-shm, which fails on a
+ * read-only mount (a backup, a snapshot). When that is the only problem --
+ * the file opens but its first read cannot, and no <db>-wal holds pages
+ * the main file lacks -- reopen it as immutable: nobody can write it
+ * through this mount, so no locking is needed. */
+static int
+open_readonly_fallback(sift_store *st, const char *path)
+{
+    char wal[4200], uri[3 * 4096 + 32];
+    struct stat sb;
+    size_t n;
+    const char *p;
+    int rc;
+
+    sqlite3_extended_result_codes(st->db, 1);
+    rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL,
+                      NULL, NULL);
+    if (((rc & 0xff) != SQLITE_CANTOPEN && rc != SQLITE_READONLY_CANTINIT &&
+         rc != SQLITE_READONLY_DIRECTORY) ||
+        strlen(path) > 4096)
+        return rc;
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    if (stat(wal, &sb) == 0 || errno != ENOENT)
+        return rc;
+    /* the URI's path part: percent-encode what URI syntax reserves */
+    n = (size_t)snprintf(uri, sizeof(uri), "file:");
+    for (p = path; *p != '\0'; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            n += (size_t)snprintf(uri + n, sizeof(uri) - n, "%%%02X",
+                                  (unsigned char)*p);
+        else
+            uri[n++] = *p;
+    }
+    snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
+    sqlite3_close(st->db);
+    st->db = NULL;
+    rc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                         NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL,
+                          NULL, NULL);
+    return rc;
+}
+
+int
+sift_store_open(sift_store **out, const char *path, unsigned flags,
+                sift_err *err)
+{
+    sift_store *st = NULL;
+    int rc, oflags, i;
+
+    *out = NULL;
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    if ((st->path = strdup(path)) == NULL) {
+        rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    sift_buf_init(&st->json, SIFT_STORE_MAX_JSON);
+    st->readonly = (flags & SIFT_STORE_READONLY) != 0;
+    oflags = st->readonly ? SQLITE_OPEN_READONLY
+                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+    if (rc == SQLITE_OK && st->readonly)
+        rc = open_readonly_fallback(st, path);
+    if (rc != SQLITE_OK) {
+        rc = sift_store__db_err(st, rc, err, "open");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    st->busy_ms = 30000;
+    sqlite3_busy_timeout(st->db, st->busy_ms);
+    /* SQLite silently falls back to read-only when the file is not
+     * writable: a writer must know now, not at the first insert. */
+    if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
+        rc = sift_store__fail(st, err, "database is read-only");
+        goto fail;
+    }
+    /* Savepoint (statement) journals stay in memory: each report's undo
+     * data is at most a report's worth of pages, and writing it to a temp
+     * file cost over half the time of small reports (measured; see
+     * docs/schema.md). A 16 MiB page cache (default 2 MiB) keeps the
+     * indexes hot: +40% records/s. */
+    if ((rc = sift_store__exec(st,
+                               "PRAGMA foreign_keys = ON;"
+                               " PRAGMA temp_store = MEMORY;"
+                               " PRAGMA cache_size = -16384",
+                               err)) != 0)
+        goto fail;
+    if ((rc = sift_store__migrate(st, err)) != 0)
+        goto fail;
+    if (!st->readonly) {
+        if ((rc = sift_store__exec(st, "PRAGMA journal_mode = WAL", err)) != 0)
+            goto fail;
+        if ((rc = sift_store__exec(st, "PRAGMA synchronous = NORMAL", err)) !=
+            0)
+            goto fail;
+    }
+    for (i = 0; i < Q__COUNT; i++) {
+        rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL);
+        if (rc != SQLITE_OK) {
+            rc = sift_store__db_err(st, rc, err, "prepare");
+            goto fail;
+        }
+    }
+    if ((rc = sift_store__functions(st, err)) != 0)
+        goto fail;
+    *out = st;
+    return SIFT_OK;
+fail:
+    sift_store_close(st);
+    return rc;
+}
+
+int
+sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err)
+{
+    (void)err;
+    st->busy_ms = ms < 0 ? 0 : ms;
+    sqlite3_busy_timeout(st->db, st->busy_ms);
+    return SIFT_OK;
+}
+
+void
+sift_store_close(sift_store *st)
+{
+    int i;
+
+    if (st == NULL)
+        return;
+    if (st->in_report)
+        sift_store_rollback(st);
+    if (st->in_batch)
+        sift_store_flush(st, NULL);
+    sift_store__cache_free(st);
+    for (i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(st->q[i]);
+    sqlite3_close(st->db);
+    sift_buf_dispose(&st->json);
+    free(st->path);
+    free(st);
+}
+
+/* --- binding helpers -------------------------------------------------- */
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v == NULL)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* Identity strings: '' when absent (see schema.c). */
+static int
+bind_key(sqlite3_stmt *s, int i, const char *v)
+{
+    return sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static int64_t
+clamp64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Append v as a JSON string literal. Strings are UTF-8 from the parser;
+ * only '"', '\\' and control characters need escaping. */
+static int
+json_str(sift_buf *b, const char *v, sift_err *err)
+{
+    const char *p = v ? v : "", *run = p;
+    char esc[8];
+    int rc;
+
+    if ((rc = sift_buf_add(b, "\"", 1, err)) != SIFT_OK)
+        return rc;
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+
+        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f)
+            continue;
+        if ((rc = sift_buf_add(b, run, (size_t)(p - run), err)) != SIFT_OK)
+            return rc;
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof(esc), "\\%c", c);
+        else
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+        if ((rc = sift_buf_add(b, esc, strlen(esc), err)) != SIFT_OK)
+            return rc;
+        run = p + 1;
+    }
+    if ((rc = sift_buf_add(b, run, (size_t)(p - run), err)) != SIFT_OK)
+        return rc;
+    return sift_buf_add(b, "\"", 1, err);
+}
+
+/* Encode n strings as a JSON array into st->json (valid until the next
+ * call). Past SIFT_STORE_MAX_JSON bytes the remaining strings are replaced
+ * by one "(N more not stored)" element: a report with a million warnings
+ * must not make one giant column. */
+static int
+json_array(sift_store *st, const char *const *v, size_t n, sift_err *err)
+{
+    sift_buf *b = &st->json;
+    size_t i, mark;
+    char more[64];
+    int rc;
+
+    sift_buf_reset(b);
+    b->max = SIFT_STORE_MAX_JSON - sizeof(more);
+    if ((rc = sift_buf_add(b, "[", 1, err)) != SIFT_OK)
+        return rc;
+    for (i = 0; i < n; i++) {
+        mark = b->len;
+        rc = i > 0 ? sift_buf_add(b, ",", 1, err) : SIFT_OK;
+        if (rc == SIFT_OK)
+            rc = json_str(b, v[i], err);
+        if (rc == SIFT_ETOOBIG) {
+            b->max = SIFT_STORE_MAX_JSON;
+            b->len = mark;
+            snprintf(more, sizeof(more), "%s\"(%zu more not stored)\"",
+                     i > 0 ? "," : "", n - i);
+            rc = sift_buf_add(b, more, strlen(more), err);
+            break;
+        }
+        if (rc != SIFT_OK)
+            return rc;
+    }
+    b->max = SIFT_STORE_MAX_JSON;
+    if (rc != SIFT_OK)
+        return rc;
+    return sift_buf_add(b, "]", 1, err);
+}
+
+/* --- batches ---------------------------------------------------------- */
+
+static int
+batch_commit(sift_store *st, sift_err *err)
+{
+    int rc;
+
+    if (!st->in_batch)
+        return SIFT_OK;
+    st->in_batch = 0;
+    st->batch_reports = 0;
+    rc = sift_store__run(st, st->q[Q_COMMIT], err);
+    if (rc != SIFT_OK && !sqlite3_get_autocommit(st->db))
+        sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+    return rc;
+}
+
+static int
+batch_due(const sift_store *st)
+{
+    return st->batch_reports >= SIFT_STORE_BATCH_REPORTS ||
+           now_ms() - st->batch_start_ms >= SIFT_STORE_BATCH_MS;
+}
+
+static int
+batch_open(sift_store *st, sift_err *err)
+{
+    int rc;
+
+    if (st->in_batch && sqlite3_get_autocommit(st->db))
+        st->in_batch = 0; /* rolled back by SQLite after an error */
+    if (st->in_batch && batch_due(st) &&
+        (rc = batch_commit(st, err)) != SIFT_OK)
+        return rc;
+    if (st->in_batch)
+        return SIFT_OK;
+    if ((rc = sift_store__run(st, st->q[Q_BEGIN], err)) != SIFT_OK)
+        return rc;
+    st->in_batch = 1;
+    st->batch_reports = 0;
+    st->batch_start_ms = now_ms();
+    return SIFT_OK;
+}
+
+/* Run one write outside a report: inside the open batch if any, else in
+ * its own (autocommit) transaction. */
+static int
+write_one(sift_store *st, sqlite3_stmt *s, sift_err *err)
+{
+    return sift_store__run(st, s, err);
+}
+
+int
+sift_store_flush(sift_store *st, sift_err *err)
+{
+    if (st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "cannot flush while a report is open");
+    return batch_commit(st, err);
+}
+
+/* --- one report ------------------------------------------------------- */
+
+static int
+find_report(sift_store *st, uint64_t *hash, const sift_report_meta *m,
+            sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_FIND_REPORT];
+    int rc;
+
+    bind_key(s, 1, m->org_name);
+    bind_key(s, 2, m->report_id);
+    bind_key(s, 3, m->domain);
+    sqlite3_bind_int64(s, 4, m->begin);
+    sqlite3_bind_int64(s, 5, m->end);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *hash = (uint64_t)sqlite3_column_int64(s, 0);
+        rc = SIFT_EDUP;
+    } else if (rc == SQLITE_DONE) {
+        rc = SIFT_OK;
+    } else {
+        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                "find report");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+static int
+insert_report(sift_store *st, const sift_report_meta *m, const char *input_path,
+              sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_INS_REPORT];
+    int rc, ext;
+
+    if ((rc = json_array(st, m->errors, m->n_errors, err)) != SIFT_OK)
+        return rc;
+    bind_key(s, 1, m->org_name);
+    bind_key(s, 2, m->report_id);
+    bind_key(s, 3, m->domain);
+    sqlite3_bind_int64(s, 4, m->begin);
+    sqlite3_bind_int64(s, 5, m->end);
+    bind_text(s, 6, m->email);
+    bind_text(s, 7, m->extra_contact_info);
+    bind_text(s, 8, st->json.p);
+    bind_text(s, 9, m->version);
+    bind_text(s, 10, m->namespace);
+    bind_text(s, 11, m->generator);
+    bind_text(s, 12, m->adkim);
+    bind_text(s, 13, m->aspf);
+    bind_text(s, 14, m->p);
+    bind_text(s, 15, m->sp);
+    bind_text(s, 16, m->np);
+    if (m->pct >= 0)
+        sqlite3_bind_int(s, 17, m->pct);
+    else
+        sqlite3_bind_null(s, 17);
+    bind_text(s, 18, m->fo);
+    bind_text(s, 19, m->testing);
+    bind_text(s, 20, m->discovery_method);
+    bind_text(s, 21, input_path);
+    sqlite3_bind_int64(s, 22, (int64_t)time(NULL));
+    rc = sqlite3_step(s);
+    ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(st->db);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_DONE) {
+        st->report_rowid = sqlite3_last_insert_rowid(st->db);
+        return SIFT_OK;
+    }
+    /* Another writer stored the same identity after our check (only
+     * possible without an IMMEDIATE batch, but never an error). */
+    if (ext == SQLITE_CONSTRAINT_UNIQUE)
+        return SIFT_EDUP;
+    return sift_store__db_err(st, ext, err, "insert report");
+}
+
+/* Drop the savepoint (and everything in it). */
+static void
+drop_report(sift_store *st)
+{
+    sift_store__run(st, st->q[Q_ROLLBACK_TO], NULL);
+    sift_store__run(st, st->q[Q_RELEASE], NULL);
+    st->in_report = 0;
+    /* Some errors (disk full, i/o) make SQLite roll back the whole
+     * transaction: the batch is gone with it. */
+    if (sqlite3_get_autocommit(st->db))
+        st->in_batch = 0;
+}
+
+int
+sift_store_begin(sift_store *st, uint64_t *dup_hash,
+                 const sift_report_meta *meta, const char *input_path,
+                 sift_err *err)
+{
+    uint64_t h = 0;
+    int rc;
+
+    assert(st != NULL && meta != NULL);
+    if (dup_hash != NULL)
+        *dup_hash = 0;
+    if (st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "a report is already open");
+    if ((rc = batch_open(st, err)) != SIFT_OK)
+        return rc;
+    if ((rc = sift_store__run(st, st->q[Q_SAVEPOINT], err)) != SIFT_OK)
+        return rc;
+    st->in_report = 1;
+    st->report_failed = 0;
+    st->report_records = st->report_messages = 0;
+    st->report_idx = 0;
+    rc = find_report(st, &h, meta, err);
+    if (rc == SIFT_OK) {
+        rc = insert_report(st, meta, input_path, err);
+        /* lost a race: the winner's hash */
+        if (rc == SIFT_EDUP && find_report(st, &h, meta, NULL) != SIFT_EDUP)
+            h = 0;
+    }
+    if (rc == SIFT_EDUP && dup_hash != NULL)
+        *dup_hash = h;
+    if (rc != SIFT_OK)
+        drop_report(st);
+    return rc;
+}
+
+static int
+insert_children(sift_store *st, int64_t rowid, const sift_record *r,
+                sift_err *err)
+{
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    s = st->q[Q_INS_REASON];
+    for (i = 0; i < r->n_reasons; i++) {
+        sqlite3_bind_int64(s, 1, rowid);
+        sqlite3_bind_int64(s, 2, (int64_t)i);
+        bind_text(s, 3, r->reasons[i].type);
+        bind_text(s, 4, r->reasons[i].comment);
+        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+            return rc;
+    }
+    s = st->q[Q_INS_DKIM];
+    for (i = 0; i < r->n_dkim; i++) {
+        sqlite3_bind_int64(s, 1, rowid);
+        sqlite3_bind_int64(s, 2, (int64_t)i);
+        bind_text(s, 3, r->dkim_results[i].domain);
+        bind_text(s, 4, r->dkim_results[i].selector);
+        bind_text(s, 5, r->dkim_results[i].result);
+        bind_text(s, 6, r->dkim_results[i].human_result);
+        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+            return rc;
+    }
+    s = st->q[Q_INS_SPF];
+    for (i = 0; i < r->n_spf; i++) {
+        sqlite3_bind_int64(s, 1, rowid);
+        sqlite3_bind_int64(s, 2, (int64_t)i);
+        bind_text(s, 3, r->spf_results[i].domain);
+        bind_text(s, 4, r->spf_results[i].scope);
+        bind_text(s, 5, r->spf_results[i].result);
+        bind_text(s, 6, r->spf_results[i].human_result);
+        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+            return rc;
+    }
+    return SIFT_OK;
+}
+
+int
+sift_store_add(sift_store *st, const sift_record *r, const sift_verdict *v,
+               sift_err *err)
+{
+    static const sift_verdict none = {0};
+    sqlite3_stmt *s = st->q[Q_INS_RECORD];
+    int rc;
+
+    assert(r != NULL);
+    if (!st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "no report is open");
+    if (v == NULL)
+        v = &none;
+    sqlite3_bind_int64(s, 1, st->report_rowid);
+    sqlite3_bind_int64(s, 2, st->report_idx);
+    sqlite3_bind_int64(s, 3, clamp64(r->line));
+    bind_text(s, 4, r->source_ip);
+    sqlite3_bind_int64(s, 5, clamp64(r->count));
+    bind_text(s, 6, r->disposition);
+    bind_text(s, 7, r->dkim);
+    bind_text(s, 8, r->spf);
+    bind_text(s, 9, r->header_from);
+    bind_text(s, 10, r->envelope_from);
+    bind_text(s, 11, r->envelope_to);
+    sqlite3_bind_int(s, 12, v->dmarc_fail);
+    sqlite3_bind_int(s, 13, v->would_reject);
+    sqlite3_bind_int(s, 14, (int)v->outcome);
+    sqlite3_bind_int(s, 15, v->spf_aligned);
+    sqlite3_bind_int(s, 16, v->dkim_aligned);
+    sqlite3_bind_int64(s, 17, (int64_t)v->categories);
+    sqlite3_bind_int64(s, 18, (int64_t)v->flags);
+    bind_text(s, 19, v->spf_domain);
+    bind_text(s, 20, v->dkim_domain);
+    if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+        goto fail;
+    rc = insert_children(st, sqlite3_last_insert_rowid(st->db), r, err);
+    if (rc != SIFT_OK)
+        goto fail;
+    st->report_idx++;
+    st->report_records++;
+    st->report_messages = sat_add(st->report_messages, r->count);
+    return SIFT_OK;
+fail:
+    st->report_failed = 1;
+    return rc;
+}
+
+int
+sift_store_commit(sift_store *st, const sift_report_meta *meta,
+                  uint64_t content_hash, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_FIN_REPORT];
+    int rc;
+
+    if (!st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "no report is open");
+    if (st->report_failed) {
+        drop_report(st);
+        return sift_store__fail(st, err, "report not stored: a record failed");
+    }
+    rc = json_array(st, meta ? meta->warnings : NULL,
+                    meta ? meta->n_warnings : 0, err);
+    if (rc != SIFT_OK)
+        goto fail;
+    bind_text(s, 1, st->json.p);
+    sqlite3_bind_int64(s, 2, (int64_t)content_hash);
+    sqlite3_bind_int64(s, 3, clamp64(st->report_records));
+    sqlite3_bind_int64(s, 4, clamp64(st->report_messages));
+    sqlite3_bind_int64(s, 5, st->report_rowid);
+    if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+        goto fail;
+    if ((rc = sift_store__run(st, st->q[Q_RELEASE], err)) != SIFT_OK)
+        goto fail;
+    st->in_report = 0;
+    st->batch_reports++;
+    if (batch_due(st))
+        return batch_commit(st, err);
+    return SIFT_OK;
+fail:
+    drop_report(st);
+    return rc;
+}
+
+void
+sift_store_rollback(sift_store *st)
+{
+    if (st == NULL || !st->in_report)
+        return;
+    drop_report(st);
+}
+
+/* --- conflicts and failed inputs -------------------------------------- */
+
+int
+sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
+                         const char *input_path, uint64_t content_hash,
+                         sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_INS_CONFLICT];
+
+    bind_key(s, 1, m->org_name);
+    bind_key(s, 2, m->report_id);
+    bind_key(s, 3, m->domain);
+    sqlite3_bind_int64(s, 4, m->begin);
+    sqlite3_bind_int64(s, 5, m->end);
+    bind_text(s, 6, input_path);
+    sqlite3_bind_int64(s, 7, (int64_t)content_hash);
+    sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
+    return write_one(st, s, err);
+}
+
+int
+sift_store_add_failed(sift_store *st, const char *path, const char *reason,
+                      const void *raw, size_t len, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_INS_FAILED];
+    uint64_t h = sift_hash64(SIFT_HASH64_INIT, raw, raw ? len : 0);
+
+    bind_key(s, 1, path);
+    bind_key(s, 2, reason);
+    if (raw != NULL && len <= SIFT_STORE_MAX_FAILED_RAW)
+        sqlite3_bind_blob64(s, 3, raw, len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 3);
+    sqlite3_bind_int64(s, 4, clamp64(len));
+    sqlite3_bind_int64(s, 5, (int64_t)h);
+    sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
+    return write_one(st, s, err);
+}

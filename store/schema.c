@@ -1,0 +1,227 @@
+/* schema.c -- the database schema as code, and its migrations.
+ *
+ * migrations[i] upgrades schema version i to i + 1; PRAGMA user_version is
+ * the version a file is at and PRAGMA application_id marks it as ours. All
+ * steps from a file's version to SIFT_STORE_SCHEMA run in one IMMEDIATE
+ * transaction, so a file is always at exactly one version. Tables and
+ * columns are documented in docs/schema.md: change both together. */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Version 0 -> 1: the initial schema. Absent identity strings are stored
+ * as '' (NOT NULL) so that the UNIQUE identity really is unique: SQLite
+ * treats NULLs as distinct in UNIQUE constraints. */
+static const char schema_v1[] =
+    "CREATE TABLE reports ("
+    " id INTEGER PRIMARY KEY,"
+    " org_name TEXT NOT NULL,"
+    " report_id TEXT NOT NULL,"
+    " policy_domain TEXT NOT NULL,"
+    " date_begin INTEGER NOT NULL,"
+    " date_end INTEGER NOT NULL,"
+    " email TEXT,"
+    " extra_contact_info TEXT,"
+    " errors TEXT NOT NULL DEFAULT '[]',"
+    " version TEXT,"
+    " namespace TEXT,"
+    " generator TEXT,"
+    " adkim TEXT, aspf TEXT,"
+    " p TEXT, sp TEXT, np TEXT,"
+    " pct INTEGER,"
+    " fo TEXT,"
+    " testing TEXT,"
+    " discovery_method TEXT,"
+    " input_path TEXT,"
+    " content_hash INTEGER NOT NULL DEFAULT 0,"
+    " ingested_at INTEGER NOT NULL,"
+    " warnings TEXT NOT NULL DEFAULT '[]',"
+    " record_count INTEGER NOT NULL DEFAULT 0,"
+    " message_count INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE (org_name, report_id, policy_domain, date_begin, date_end)"
+    ");"
+    "CREATE INDEX reports_domain_begin ON reports(policy_domain, date_begin);"
+    "CREATE INDEX reports_end ON reports(date_end);"
+    "CREATE INDEX reports_org ON reports(org_name, date_begin);"
+    "CREATE TABLE records ("
+    " id INTEGER PRIMARY KEY,"
+    " report_id INTEGER NOT NULL"
+    "  REFERENCES reports(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " xml_line INTEGER NOT NULL DEFAULT 0,"
+    " source_ip TEXT,"
+    " count INTEGER NOT NULL,"
+    " disposition TEXT,"
+    " pe_dkim TEXT,"
+    " pe_spf TEXT,"
+    " header_from TEXT,"
+    " envelope_from TEXT,"
+    " envelope_to TEXT,"
+    " dmarc_fail INTEGER NOT NULL,"
+    " would_reject INTEGER NOT NULL,"
+    " outcome INTEGER NOT NULL,"
+    " spf_aligned INTEGER NOT NULL,"
+    " dkim_aligned INTEGER NOT NULL,"
+    " categories INTEGER NOT NULL,"
+    " flags INTEGER NOT NULL,"
+    " spf_domain TEXT,"
+    " dkim_domain TEXT"
+    ");"
+    "CREATE INDEX records_report ON records(report_id, source_ip);"
+    "CREATE INDEX records_ip ON records(source_ip, report_id);"
+    "CREATE INDEX records_fail ON records(report_id) WHERE dmarc_fail = 1;"
+    "CREATE TABLE reasons ("
+    " record_id INTEGER NOT NULL"
+    "  REFERENCES records(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " type TEXT,"
+    " comment TEXT,"
+    " PRIMARY KEY (record_id, idx)"
+    ");"
+    "CREATE TABLE dkim_results ("
+    " record_id INTEGER NOT NULL"
+    "  REFERENCES records(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " domain TEXT,"
+    " selector TEXT,"
+    " result TEXT,"
+    " human_result TEXT,"
+    " PRIMARY KEY (record_id, idx)"
+    ");"
+    "CREATE TABLE spf_results ("
+    " record_id INTEGER NOT NULL"
+    "  REFERENCES records(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " domain TEXT,"
+    " scope TEXT,"
+    " result TEXT,"
+    " human_result TEXT,"
+    " PRIMARY KEY (record_id, idx)"
+    ");"
+    "CREATE TABLE failed_inputs ("
+    " id INTEGER PRIMARY KEY,"
+    " path TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " raw BLOB,"
+    " size INTEGER NOT NULL,"
+    " raw_hash INTEGER NOT NULL,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " UNIQUE (path, raw_hash)"
+    ");"
+    "CREATE TABLE conflicts ("
+    " id INTEGER PRIMARY KEY,"
+    " org_name TEXT NOT NULL,"
+    " report_id TEXT NOT NULL,"
+    " policy_domain TEXT NOT NULL,"
+    " date_begin INTEGER NOT NULL,"
+    " date_end INTEGER NOT NULL,"
+    " input_path TEXT,"
+    " content_hash INTEGER NOT NULL,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " UNIQUE (org_name, report_id, policy_domain, date_begin, date_end,"
+    "  content_hash)"
+    ");";
+
+/* Append new versions here; never edit a released step. */
+static const char *const migrations[] = {
+    schema_v1, /* 0 -> 1 */
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,
+               "one migration step per schema version");
+
+/* Where the file stands: fresh (no objects), ours at some version, or
+ * somebody else's. One statement, so one read transaction: the three
+ * values must come from the same state of the file while another process
+ * may be creating it. */
+static int
+inspect(sift_store *st, int *version, int *fresh, sift_err *err)
+{
+    static const char sql[] =
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_master)";
+    sqlite3_stmt *s = NULL;
+    int appid = 0, uv = 0, objects = 0, rc;
+
+    *fresh = 0;
+    *version = 0;
+    rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        appid = sqlite3_column_int(s, 0);
+        uv = sqlite3_column_int(s, 1);
+        objects = sqlite3_column_int(s, 2);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                "inspect");
+    sqlite3_finalize(s);
+    if (rc != SIFT_OK)
+        return rc;
+    if (appid == 0 && uv == 0 && objects == 0) {
+        *fresh = 1;
+        return SIFT_OK;
+    }
+    if (appid != SIFT_STORE_APP_ID || uv < 0)
+        return sift_store__fail(st, err, "not a dmarcsift database");
+    if (uv > SIFT_STORE_SCHEMA)
+        return sift_store__fail(st, err,
+                                "database was created by a newer dmarcsift "
+                                "(schema %d, this build knows %d)",
+                                uv, SIFT_STORE_SCHEMA);
+    *version = uv;
+    return SIFT_OK;
+}
+
+int
+sift_store__migrate(sift_store *st, sift_err *err)
+{
+    char sql[96];
+    int version, fresh, rc, i, in_tx = 0;
+
+    if ((rc = inspect(st, &version, &fresh, err)) != 0)
+        return rc;
+    if (version == SIFT_STORE_SCHEMA)
+        return SIFT_OK;
+    if (st->readonly)
+        return sift_store__fail(st, err,
+                                "database needs an upgrade from schema %d "
+                                "to %d: open it once read-write",
+                                version, SIFT_STORE_SCHEMA);
+    /* auto_vacuum only takes effect before the first table is created. */
+    if (fresh && (rc = sift_store__exec(st,
+                                        "PRAGMA auto_vacuum = "
+                                        "INCREMENTAL",
+                                        err)) != 0)
+        return rc;
+    if ((rc = sift_store__exec(st, "BEGIN IMMEDIATE", err)) != 0)
+        return rc;
+    in_tx = 1;
+    /* Another process may have migrated while we waited for the lock. */
+    if ((rc = inspect(st, &version, &fresh, err)) != 0)
+        goto fail;
+    for (i = version; i < SIFT_STORE_SCHEMA; i++) {
+        rc = sqlite3_exec(st->db, migrations[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            rc = sift_store__db_err(st, rc, err, "schema upgrade");
+            goto fail;
+        }
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", SIFT_STORE_APP_ID);
+    if ((rc = sift_store__exec(st, sql, err)) != 0)
+        goto fail;
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SIFT_STORE_SCHEMA);
+    if ((rc = sift_store__exec(st, sql, err)) != 0)
+        goto fail;
+    if ((rc = sift_store__exec(st, "COMMIT", err)) != 0)
+        goto fail;
+    return SIFT_OK;
+fail:
+    if (in_tx && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}

@@ -1,0 +1,1421 @@
+/* check_store.c -- store/: schema, idempotence, atomicity, refusals,
+ * crash and concurrency behaviour of the SQLite store.
+ *
+ * Reports are synthetic sift_report_meta/sift_record structs built here;
+ * every database lives in a sandbox() directory or in ":memory:". */
+#include <check.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sift_store.h"
+#include "sift_util.h"
+#include "testutil.h"
+
+/* --- helpers ---------------------------------------------------------- */
+
+static char *box;
+static char dbpath[512];
+
+static void
+setup(void)
+{
+    box = sandbox();
+    ck_assert_ptr_nonnull(box);
+    snprintf(dbpath, sizeof(dbpath), "%s/sift.db", box);
+}
+
+static void
+teardown(void)
+{
+    rm_rf(box);
+    free(box);
+    box = NULL;
+}
+
+static sift_store *
+open_ok(const char *path, unsigned flags)
+{
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_open(&st, path, flags, &err) == SIFT_OK,
+                  "open %s: %s", path, err.msg);
+    return st;
+}
+
+/* Run a query that yields one integer. */
+struct one {
+    int64_t v;
+    char s[256];
+    int rows;
+};
+
+static int
+one_cb(void *payload, sift_row *row)
+{
+    struct one *o = payload;
+    const char *t = sift_row_text(row, 0);
+
+    o->v = sift_row_int(row, 0);
+    snprintf(o->s, sizeof(o->s), "%s", t ? t : "(null)");
+    o->rows++;
+    return 0;
+}
+
+static int64_t
+q_int(sift_store *st, const char *sql)
+{
+    struct one o = {0};
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_query(st, sql, NULL, 0, one_cb, &o, &err) ==
+                      SIFT_OK,
+                  "%s: %s", sql, err.msg);
+    ck_assert_int_eq(o.rows, 1);
+    return o.v;
+}
+
+static const char *
+q_text(sift_store *st, const char *sql)
+{
+    static struct one o;
+    sift_err err;
+
+    memset(&o, 0, sizeof(o));
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_query(st, sql, NULL, 0, one_cb, &o, &err) ==
+                      SIFT_OK,
+                  "%s: %s", sql, err.msg);
+    ck_assert_int_eq(o.rows, 1);
+    return o.s;
+}
+
+/* A synthetic report: index i decides identity and record count. */
+#define SYNTH_MAXREC 9
+struct synth {
+    sift_report_meta m;
+    char rid[64];
+    char ip[SYNTH_MAXREC][48];
+    sift_record rec[SYNTH_MAXREC];
+    sift_dkim_result dk[SYNTH_MAXREC][2];
+    sift_spf_result sp[SYNTH_MAXREC];
+    size_t n;
+};
+
+static size_t
+synth_nrec(int i)
+{
+    return 1 + (size_t)(i % SYNTH_MAXREC);
+}
+
+static void
+synth(struct synth *s, int i)
+{
+    size_t j;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->rid, sizeof(s->rid), "r%06d", i);
+    s->m.org_name = i % 2 ? "google.com" : "Yahoo! Inc.";
+    s->m.report_id = s->rid;
+    s->m.domain = i % 3 ? "example.com" : "example.org";
+    s->m.begin = 1700000000 + (int64_t)i * 86400;
+    s->m.end = s->m.begin + 86399;
+    s->m.p = "reject";
+    s->m.pct = 100;
+    s->n = synth_nrec(i);
+    for (j = 0; j < s->n; j++) {
+        snprintf(s->ip[j], sizeof(s->ip[j]), "192.0.2.%zu", j + 1);
+        s->dk[j][0] = (sift_dkim_result){"example.com", "s1", "pass", NULL};
+        s->dk[j][1] = (sift_dkim_result){"esp.net", "k", "fail", NULL};
+        s->sp[j] = (sift_spf_result){"esp.net", "mfrom", "pass", NULL};
+        s->rec[j] = (sift_record){.line = 10 + j,
+                                  .source_ip = s->ip[j],
+                                  .count = (uint64_t)(j + 1),
+                                  .disposition = "none",
+                                  .dkim = "pass",
+                                  .spf = "fail",
+                                  .header_from = "example.com",
+                                  .dkim_results = s->dk[j],
+                                  .n_dkim = 1 + j % 2,
+                                  .spf_results = &s->sp[j],
+                                  .n_spf = 1};
+    }
+}
+
+static uint64_t
+synth_hash(int i)
+{
+    return sift_hash64(SIFT_HASH64_INIT, &i, sizeof(i));
+}
+
+/* Store synthetic report i; SIFT_OK or SIFT_EDUP (or an error). */
+static int
+store_synth(sift_store *st, int i, sift_err *err)
+{
+    struct synth s;
+    sift_verdict v = {0};
+    uint64_t dup = 0;
+    size_t j;
+    int rc;
+
+    synth(&s, i);
+    if ((rc = sift_store_begin(st, &dup, &s.m, "synthetic", err)) != SIFT_OK)
+        return rc;
+    for (j = 0; j < s.n; j++) {
+        v.dmarc_fail = j % 2;
+        if ((rc = sift_store_add(st, &s.rec[j], &v, err)) != SIFT_OK) {
+            sift_store_rollback(st);
+            return rc;
+        }
+    }
+    return sift_store_commit(st, &s.m, synth_hash(i), err);
+}
+
+static uint64_t
+synth_records(int from, int to)
+{
+    uint64_t n = 0;
+    int i;
+
+    for (i = from; i < to; i++)
+        n += synth_nrec(i);
+    return n;
+}
+
+/* Every stored report holds exactly its records (no half-stored one). */
+static int
+check_whole_cb(void *payload, sift_row *row)
+{
+    int *bad = payload;
+    const char *rid = sift_row_text(row, 0);
+    int i = atoi(rid + 1);
+
+    if ((uint64_t)sift_row_int(row, 1) != synth_nrec(i) ||
+        sift_row_int(row, 2) != sift_row_int(row, 1))
+        (*bad)++;
+    return 0;
+}
+
+static int
+count_half_stored(sift_store *st)
+{
+    int bad = 0;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(
+        sift_store_query(st,
+                         "SELECT r.report_id, r.record_count,"
+                         " (SELECT count(*) FROM records c"
+                         "  WHERE c.report_id = r.id) FROM reports r",
+                         NULL, 0, check_whole_cb, &bad, &err),
+        SIFT_OK);
+    return bad;
+}
+
+/* Overwrite len bytes of a file at off. */
+static void
+patch(const char *path, long off, const void *p, size_t len)
+{
+    FILE *fp = fopen(path, "r+b");
+
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fseek(fp, off, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(p, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+static void
+raw_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void
+expect_open_fails(const char *path, unsigned flags, const char *msg)
+{
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_open(&st, path, flags, &err), SIFT_EDB);
+    ck_assert_ptr_null(st);
+    ck_assert_str_eq(err.msg, msg);
+    ck_assert_str_eq(err.where, path);
+}
+
+/* --- storing and reading back ----------------------------------------- */
+
+static const char *const errors2[] = {"first \"error\"", "second\\one"};
+static const char *const warns2[] = {"unknown disposition 'bogus'",
+                                     "line\nbreak"};
+
+static void
+full_report(sift_report_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->version = "1.0";
+    m->namespace = "urn:ietf:params:xml:ns:dmarc-2.0";
+    m->org_name = "google.com";
+    m->email = "noreply-dmarc-support@google.com";
+    m->extra_contact_info = "https://support.google.com/a/answer/2466580";
+    m->report_id = "12345678901234567890";
+    m->begin = 1700000000;
+    m->end = 1700086399;
+    m->errors = errors2;
+    m->n_errors = 2;
+    m->generator = "gen/1.2";
+    m->domain = "example.com";
+    m->adkim = "r";
+    m->aspf = "s";
+    m->p = "reject";
+    m->sp = "quarantine";
+    m->np = "none";
+    m->pct = 50;
+    m->fo = "1";
+    m->testing = "n";
+    m->discovery_method = "treewalk";
+}
+
+START_TEST(test_every_field_round_trips)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    sift_report_meta m;
+    sift_err err;
+    uint64_t dup = 99;
+    static const sift_reason reasons[] = {{"forwarded", NULL},
+                                          {"local_policy", "arc=pass"}};
+    static const sift_dkim_result dk[] = {
+        {"example.com", NULL, "pass", NULL},
+        {"esp.example.net", "s2024", "fail", "body hash mismatch"}};
+    static const sift_spf_result sp[] = {
+        {"mx.example.com", "helo", "pass", NULL},
+        {"bounce.esp.net", NULL, "softfail", "~all"}};
+    sift_record r0 = {.line = 42,
+                      .source_ip = "2001:db8::1",
+                      .count = 17,
+                      .disposition = "reject",
+                      .dkim = "fail",
+                      .spf = "fail",
+                      .reasons = reasons,
+                      .n_reasons = 2,
+                      .header_from = "example.com",
+                      .envelope_from = NULL,
+                      .envelope_to = "example.org",
+                      .dkim_results = dk,
+                      .n_dkim = 2,
+                      .spf_results = sp,
+                      .n_spf = 2};
+    sift_record r1 = {.line = 60,
+                      .source_ip = "192.0.2.7",
+                      .count = UINT64_MAX,
+                      .disposition = "none",
+                      .header_from = "example.com",
+                      .envelope_from = ""};
+    sift_verdict v0 = {.dmarc_fail = 1,
+                       .would_reject = 1,
+                       .spf_aligned = 0,
+                       .dkim_aligned = 1,
+                       .outcome = SIFT_OUT_WOULD_REJECT,
+                       .categories = (1u << SIFT_CAT_SPF_SOFTFAIL) |
+                                     (1u << SIFT_CAT_DKIM_FAIL),
+                       .flags = SIFT_FLAG_PSL_APPROX,
+                       .spf_domain = "bounce.esp.net",
+                       .dkim_domain = "esp.example.net"};
+    sift_verdict v1 = {.outcome = SIFT_OUT_PASS,
+                       .categories = 1u << SIFT_CAT_REPORTER_INCONSISTENT,
+                       .flags = SIFT_FLAG_NO_HEADER_FROM};
+
+    full_report(&m);
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_begin(st, &dup, &m, "in.mbox#3/r.zip", &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(dup, 0);
+    ck_assert_int_eq(sift_store_add(st, &r0, &v0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &r1, &v1, &err), SIFT_OK);
+    m.warnings = warns2;
+    m.n_warnings = 2;
+    ck_assert_int_eq(
+        sift_store_commit(st, &m, UINT64_C(0xfedcba9876543210), &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+
+    ck_assert_str_eq(q_text(st, "SELECT org_name || '|' || report_id || '|'"
+                                " || policy_domain || '|' || date_begin || '|'"
+                                " || date_end || '|' || email || '|' ||"
+                                " extra_contact_info FROM reports"),
+                     "google.com|12345678901234567890|example.com|"
+                     "1700000000|1700086399|noreply-dmarc-support@google.com|"
+                     "https://support.google.com/a/answer/2466580");
+    ck_assert_str_eq(q_text(st, "SELECT version || '|' || namespace || '|' ||"
+                                " generator || '|' || adkim || aspf || '|' ||"
+                                " p || '|' || sp || '|' || np || '|' || pct"
+                                " || '|' || fo || '|' || testing || '|' ||"
+                                " discovery_method || '|' || input_path"
+                                " FROM reports"),
+                     "1.0|urn:ietf:params:xml:ns:dmarc-2.0|gen/1.2|rs|reject|"
+                     "quarantine|none|50|1|n|treewalk|in.mbox#3/r.zip");
+    ck_assert_str_eq(q_text(st, "SELECT errors FROM reports"),
+                     "[\"first \\\"error\\\"\",\"second\\\\one\"]");
+    ck_assert_str_eq(q_text(st, "SELECT group_concat(value, '/') FROM"
+                                " reports, json_each(reports.errors)"),
+                     "first \"error\"/second\\one");
+    ck_assert_str_eq(q_text(st, "SELECT json_extract(warnings, '$[1]')"
+                                " FROM reports"),
+                     "line\nbreak");
+    ck_assert_int_eq(q_int(st, "SELECT content_hash FROM reports"),
+                     (int64_t)UINT64_C(0xfedcba9876543210));
+    ck_assert_int_eq(q_int(st, "SELECT record_count FROM reports"), 2);
+    ck_assert_int_eq(q_int(st, "SELECT message_count FROM reports"),
+                     INT64_MAX); /* 17 + UINT64_MAX saturates */
+    ck_assert_int_ge(q_int(st, "SELECT ingested_at FROM reports"), 1700000000);
+
+    /* record 0 */
+    ck_assert_str_eq(
+        q_text(st, "SELECT idx || '|' || xml_line || '|' || source_ip || '|'"
+                   " || count || '|' || disposition || '|' || pe_dkim || '|'"
+                   " || pe_spf || '|' || header_from || '|' ||"
+                   " coalesce(envelope_from, 'NULL') || '|' || envelope_to"
+                   " FROM records WHERE idx = 0"),
+        "0|42|2001:db8::1|17|reject|fail|fail|example.com|NULL|example.org");
+    ck_assert_str_eq(
+        q_text(st, "SELECT dmarc_fail || would_reject || outcome ||"
+                   " spf_aligned || dkim_aligned || '|' || categories || '|'"
+                   " || flags || '|' || spf_domain || '|' || dkim_domain"
+                   " FROM records WHERE idx = 0"),
+        "11101|16392|8|bounce.esp.net|esp.example.net");
+    /* record 1: '' envelope_from kept, clamped count, NULL pe fields */
+    ck_assert_int_eq(q_int(st, "SELECT envelope_from IS NOT NULL AND"
+                               " envelope_from = '' FROM records"
+                               " WHERE idx = 1"),
+                     1);
+    ck_assert_int_eq(q_int(st, "SELECT count FROM records WHERE idx = 1"),
+                     INT64_MAX);
+    ck_assert_int_eq(q_int(st, "SELECT pe_dkim IS NULL AND pe_spf IS NULL"
+                               " AND envelope_to IS NULL FROM records"
+                               " WHERE idx = 1"),
+                     1);
+    ck_assert_int_eq(q_int(st, "SELECT categories FROM records WHERE idx = 1"),
+                     1 << SIFT_CAT_REPORTER_INCONSISTENT);
+    ck_assert_int_eq(q_int(st, "SELECT bit_or(flags) FROM records"),
+                     SIFT_FLAG_PSL_APPROX | SIFT_FLAG_NO_HEADER_FROM);
+    /* children in document order */
+    ck_assert_str_eq(q_text(st, "SELECT group_concat(type || ':' ||"
+                                " coalesce(comment, 'NULL'), ',') FROM"
+                                " (SELECT * FROM reasons ORDER BY idx)"),
+                     "forwarded:NULL,local_policy:arc=pass");
+    ck_assert_str_eq(q_text(st, "SELECT group_concat(domain || ':' ||"
+                                " coalesce(selector, 'NULL') || ':' || result"
+                                " || ':' || coalesce(human_result, 'NULL'),"
+                                " ',') FROM (SELECT * FROM dkim_results"
+                                " ORDER BY idx)"),
+                     "example.com:NULL:pass:NULL,"
+                     "esp.example.net:s2024:fail:body hash mismatch");
+    ck_assert_str_eq(q_text(st, "SELECT group_concat(domain || ':' ||"
+                                " coalesce(scope, 'NULL') || ':' || result ||"
+                                " ':' || coalesce(human_result, 'NULL'), ',')"
+                                " FROM (SELECT * FROM spf_results"
+                                " ORDER BY idx)"),
+                     "mx.example.com:helo:pass:NULL,"
+                     "bounce.esp.net:NULL:softfail:~all");
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reasons r JOIN records c"
+                               " ON c.id = r.record_id WHERE c.idx = 0"),
+                     2);
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_absent_fields_are_null)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    sift_report_meta m = {.begin = 1, .end = 2, .pct = -1};
+    sift_record r = {.count = 1};
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &m, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_commit(st, &m, 0, &err), SIFT_OK);
+    ck_assert_str_eq(q_text(st, "SELECT quote(org_name) || quote(report_id)"
+                                " || quote(policy_domain) || quote(pct) ||"
+                                " quote(email) || quote(input_path) ||"
+                                " errors || warnings FROM reports"),
+                     "''''''NULLNULLNULL[][]");
+    ck_assert_int_eq(q_int(st, "SELECT source_ip IS NULL AND categories = 0"
+                               " AND outcome = 0 FROM records"),
+                     1);
+    /* the '' identity still deduplicates */
+    ck_assert_int_eq(sift_store_begin(st, NULL, &m, NULL, &err), SIFT_EDUP);
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_duplicate_is_edup_with_hash)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    struct synth s;
+    uint64_t dup = 0;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 7, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 8, &err), SIFT_OK);
+    synth(&s, 7);
+    ck_assert_int_eq(sift_store_begin(st, &dup, &s.m, "again", &err),
+                     SIFT_EDUP);
+    ck_assert_uint_eq(dup, synth_hash(7));
+    /* nothing is open: add is refused, a new begin works */
+    ck_assert_int_eq(sift_store_add(st, &s.rec[0], NULL, &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "no report is open");
+    ck_assert_int_eq(store_synth(st, 7, &err), SIFT_EDUP);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 2);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)synth_records(7, 9));
+    /* a different end date is a different report */
+    s.m.end++;
+    ck_assert_int_eq(sift_store_begin(st, &dup, &s.m, "x", &err), SIFT_OK);
+    ck_assert_uint_eq(dup, 0);
+    sift_store_rollback(st);
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_second_run_stores_nothing_new)
+{
+    sift_store *st;
+    sift_stats a, b;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    st = open_ok(dbpath, 0);
+    for (i = 0; i < 50; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&a, st, &err), SIFT_OK);
+    sift_store_close(st);
+
+    st = open_ok(dbpath, 0); /* the next night */
+    for (i = 0; i < 50; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_EDUP);
+    ck_assert_int_eq(sift_store_stats(&b, st, &err), SIFT_OK);
+    ck_assert_uint_eq(a.reports, 50);
+    ck_assert_uint_eq(b.reports, 50);
+    ck_assert_uint_eq(a.records, synth_records(0, 50));
+    ck_assert_uint_eq(b.records, a.records);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)a.records);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dkim_results"),
+                     q_int(st, "SELECT sum(1 + idx % 2) FROM records"));
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_rollback_leaves_nothing)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    struct synth s;
+    sift_stats stats;
+    sift_err err;
+    size_t j;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    synth(&s, 8);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "x", &err), SIFT_OK);
+    for (j = 0; j < s.n; j++)
+        ck_assert_int_eq(sift_store_add(st, &s.rec[j], NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "cannot flush while a report is open");
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "x", &err), SIFT_EUSAGE);
+    sift_store_rollback(st);
+    sift_store_rollback(st); /* nothing open: no-op */
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&stats, st, &err), SIFT_OK);
+    ck_assert_uint_eq(stats.reports, 1);
+    ck_assert_uint_eq(stats.records, synth_nrec(1));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)synth_nrec(1));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
+                     (int64_t)synth_nrec(1));
+    /* the rolled-back identity can be stored afterwards */
+    ck_assert_int_eq(store_synth(st, 8, &err), SIFT_OK);
+    sift_store_close(st);
+
+    /* close with a report open drops it, keeps the batch */
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(store_synth(st, 20, &err), SIFT_OK);
+    synth(&s, 21);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "x", &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &s.rec[0], NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 3);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"
+                               " WHERE report_id = 'r000021'"),
+                     0);
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_hostile_strings_stored_verbatim)
+{
+    static const char *const ids[] = {
+        "x'); DROP TABLE reports;--", "\"; DELETE FROM records; --",
+        "%s%n%x ?1 :a @b $c", "r\xc3\xa9sum\xc3\xa9 \xe2\x80\xae"};
+    sift_store *st = open_ok(dbpath, 0);
+    sift_report_meta m;
+    sift_param p;
+    struct one o;
+    sift_err err;
+    size_t i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        full_report(&m);
+        m.report_id = ids[i];
+        m.org_name = ids[i];
+        ck_assert_int_eq(sift_store_begin(st, NULL, &m, ids[i], &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_commit(st, &m, 1, &err), SIFT_OK);
+    }
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 4);
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        memset(&o, 0, sizeof(o));
+        p = (sift_param){.type = SIFT_P_TEXT, .s = ids[i]};
+        ck_assert_int_eq(sift_store_query(st,
+                                          "SELECT report_id FROM reports"
+                                          " WHERE org_name = ?1 AND"
+                                          " input_path = ?1",
+                                          &p, 1, one_cb, &o, &err),
+                         SIFT_OK);
+        ck_assert_int_eq(o.rows, 1);
+        ck_assert_str_eq(o.s, ids[i]);
+    }
+    full_report(&m);
+    m.report_id = ids[0];
+    m.org_name = ids[0];
+    ck_assert_int_eq(sift_store_begin(st, NULL, &m, "x", &err), SIFT_EDUP);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- maintenance ------------------------------------------------------ */
+
+START_TEST(test_stats_counts_everything)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    struct synth s;
+    sift_stats x;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_stats(&x, st, &err), SIFT_OK);
+    ck_assert_uint_eq(x.reports, 0);
+    ck_assert_int_eq(x.first_begin, 0);
+    ck_assert_int_eq(x.last_end, 0);
+    for (i = 0; i < 6; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    synth(&s, 2);
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "b.xml", 5, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "c.xml", 5, &err),
+                     SIFT_OK); /* same copy again: kept once */
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "d.xml", 6, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_add_failed(st, "bad.xml", "boom", "x", 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&x, st, &err), SIFT_OK);
+    ck_assert_uint_eq(x.reports, 6);
+    ck_assert_uint_eq(x.records, synth_records(0, 6)); /* 1+..+6 = 21 */
+    ck_assert_uint_eq(x.records, 21);
+    /* messages: sum over reports of 1..n = 1+3+6+10+15+21 */
+    ck_assert_uint_eq(x.messages, 56);
+    ck_assert_uint_eq(x.reporters, 2);
+    ck_assert_uint_eq(x.domains, 2);
+    ck_assert_uint_eq(x.conflicts, 2);
+    ck_assert_uint_eq(x.failed_inputs, 1);
+    ck_assert_int_eq(x.first_begin, 1700000000);
+    ck_assert_int_eq(x.last_end, 1700000000 + 5 * 86400 + 86399);
+    ck_assert_str_eq(q_text(st, "SELECT input_path FROM conflicts"
+                                " WHERE content_hash = 5"),
+                     "b.xml");
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_prune_cascades)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    uint64_t n = 99;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 10; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    /* reports 0..3 end before day 4 begins */
+    ck_assert_int_eq(sift_store_prune(&n, st, 1700000000 + 4 * 86400, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 6);
+    ck_assert_int_eq(q_int(st, "SELECT min(report_id) = 'r000004'"
+                               " FROM reports"),
+                     1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)synth_records(4, 10));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
+                     (int64_t)synth_records(4, 10));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dkim_results d WHERE"
+                               " NOT EXISTS (SELECT 1 FROM records r"
+                               " WHERE r.id = d.record_id)"),
+                     0);
+    ck_assert_int_eq(sift_store_prune(&n, st, 0, &err), SIFT_OK);
+    ck_assert_uint_eq(n, 0);
+    /* pruned reports can be imported again */
+    ck_assert_int_eq(store_synth(st, 0, &err), SIFT_OK);
+    ck_assert_str_eq(q_text(st, "PRAGMA integrity_check"), "ok");
+    sift_store_close(st);
+}
+END_TEST
+
+struct failed_seen {
+    int n;
+    int64_t ids[8];
+    char paths[8][64];
+    size_t lens[8];
+    unsigned char raw[8][16];
+    int stop_at;
+    sift_store *del;
+};
+
+static int
+failed_cb(void *payload, int64_t id, const char *path, const char *reason,
+          const void *raw, size_t len)
+{
+    struct failed_seen *f = payload;
+
+    (void)reason;
+    if (f->n >= 8)
+        return 1;
+    f->ids[f->n] = id;
+    snprintf(f->paths[f->n], sizeof(f->paths[0]), "%s", path);
+    f->lens[f->n] = len;
+    if (raw != NULL)
+        memcpy(f->raw[f->n], raw, len < 16 ? len : 16);
+    f->n++;
+    if (f->del != NULL)
+        sift_store_delete_failed(f->del, id, NULL);
+    return f->n == f->stop_at ? 42 : 0;
+}
+
+START_TEST(test_failed_inputs_kept_once)
+{
+    static const unsigned char bin[] = {0x1f, 0x8b, 0, 0xff, 0, 'x'};
+    sift_store *st = open_ok(dbpath, 0);
+    struct failed_seen f;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "a.gz", "truncated gzip", bin,
+                                           sizeof(bin), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_add_failed(st, "a.gz", "still truncated", bin,
+                                           sizeof(bin), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_add_failed(st, "a.gz", "other bytes", bin, 3, &err),
+        SIFT_OK);
+    ck_assert_int_eq(sift_store_add_failed(st, "b.xml", "empty", NULL, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM failed_inputs"), 3);
+    ck_assert_str_eq(q_text(st, "SELECT reason FROM failed_inputs"
+                                " WHERE size = 6"),
+                     "still truncated");
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_each_failed(st, failed_cb, &f, &err), SIFT_OK);
+    ck_assert_int_eq(f.n, 3);
+    ck_assert_str_eq(f.paths[0], "a.gz");
+    ck_assert_uint_eq(f.lens[0], sizeof(bin));
+    ck_assert_mem_eq(f.raw[0], bin, sizeof(bin));
+    ck_assert_uint_eq(f.lens[1], 3);
+    ck_assert_str_eq(f.paths[2], "b.xml");
+    ck_assert_uint_eq(f.lens[2], 0);
+    ck_assert_int_lt(f.ids[0], f.ids[1]);
+    /* stopping returns the callback's value */
+    memset(&f, 0, sizeof(f));
+    f.stop_at = 2;
+    ck_assert_int_eq(sift_store_each_failed(st, failed_cb, &f, &err), 42);
+    ck_assert_int_eq(f.n, 2);
+    /* deleting inside the walk (retry-failed) visits each row once */
+    memset(&f, 0, sizeof(f));
+    f.del = st;
+    ck_assert_int_eq(sift_store_each_failed(st, failed_cb, &f, &err), SIFT_OK);
+    ck_assert_int_eq(f.n, 3);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM failed_inputs"), 0);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- sift_store_query ------------------------------------------------- */
+
+static int
+sum_cb(void *payload, sift_row *row)
+{
+    int64_t *sum = payload;
+
+    ck_assert_int_eq(sift_row_columns(row), 3);
+    ck_assert(sift_row_is_null(row, 2));
+    ck_assert_ptr_null(sift_row_text(row, 2));
+    ck_assert(sift_row_double(row, 1) > 0.49 && sift_row_double(row, 1) < 0.51);
+    *sum += sift_row_int(row, 0);
+    return 0;
+}
+
+static int
+stop_cb(void *payload, sift_row *row)
+{
+    (void)payload;
+    (void)row;
+    return 7;
+}
+
+START_TEST(test_query_binds_caches_and_refuses_writes)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    sift_param p[2];
+    int64_t sum = 0;
+    sift_err err;
+    char sql[64];
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    p[0] = (sift_param){.type = SIFT_P_INT, .i = 2};
+    p[1] = (sift_param){.type = SIFT_P_NULL};
+    for (i = 0; i < 1000; i++) /* cached: no re-prepare per call */
+        ck_assert_int_eq(sift_store_query(st,
+                                          "SELECT count(*), 0.5, ?2 FROM"
+                                          " records WHERE count = ?1",
+                                          p, 2, sum_cb, &sum, &err),
+                         SIFT_OK);
+    ck_assert_int_eq(sum, 1000 * 4); /* reports 1..4 have a count=2 row */
+    /* more distinct statements than cache slots */
+    for (i = 0; i < 40; i++) {
+        snprintf(sql, sizeof(sql), "SELECT %d", i);
+        ck_assert_int_eq(q_int(st, sql), i);
+    }
+    ck_assert_int_eq(sift_store_query(st, "SELECT 1 UNION SELECT 2", NULL, 0,
+                                      stop_cb, NULL, &err),
+                     7);
+    ck_assert_int_eq(q_int(st, "SELECT bit_or(x) FROM (SELECT 1 AS x UNION"
+                               " SELECT 4 UNION SELECT NULL)"),
+                     5);
+    ck_assert_int_eq(q_int(st, "SELECT bit_or(1) FROM reports WHERE 0"), 0);
+    ck_assert_int_eq(
+        sift_store_query(st, "DELETE FROM reports", NULL, 0, NULL, NULL, &err),
+        SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "bad query: not read-only");
+    ck_assert_int_eq(sift_store_query(st, "SELECT 1; DELETE FROM reports", NULL,
+                                      0, NULL, NULL, &err),
+                     SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "bad query: more than one statement");
+    ck_assert_int_eq(sift_store_query(st, "SELEC 1", NULL, 0, NULL, NULL, &err),
+                     SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "bad query: near \"SELEC\": syntax error");
+    ck_assert_int_eq(
+        sift_store_query(st, "SELECT ?1", NULL, 0, NULL, NULL, &err),
+        SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "bad query: 0 parameters given, 1 expected");
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 5);
+    ck_assert_str_eq(q_text(st, "PRAGMA integrity_check"), "ok");
+    ck_assert_int_eq(q_int(st, "PRAGMA foreign_keys"), 1);
+    sift_store_close(st);
+}
+END_TEST
+
+struct reenter {
+    sift_store *st;
+    int depth, rows;
+};
+
+static int
+reenter_cb(void *payload, sift_row *row)
+{
+    struct reenter *r = payload;
+    sift_err err;
+
+    (void)row;
+    r->rows++;
+    if (r->depth++ == 0)
+        ck_assert_int_eq(sift_store_query(r->st, "SELECT 1 UNION SELECT 2",
+                                          NULL, 0, reenter_cb, r, &err),
+                         SIFT_OK);
+    return 0;
+}
+
+START_TEST(test_query_reentrant_same_sql)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    struct reenter r = {st, 0, 0};
+    sift_err err;
+
+    ck_assert_int_eq(sift_store_query(st, "SELECT 1 UNION SELECT 2", NULL, 0,
+                                      reenter_cb, &r, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(r.rows, 4);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- refusals --------------------------------------------------------- */
+
+START_TEST(test_fresh_file_gets_schema)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    struct stat sb;
+    char wal[600];
+
+    snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "PRAGMA application_id"), 0x53494654);
+    ck_assert_int_eq(stat(wal, &sb), 0); /* journal_mode = WAL */
+    ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
+                               " type = 'table'"),
+                     7);
+    sift_store_close(st);
+    st = open_ok(dbpath, SIFT_STORE_READONLY);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_older_schema_is_upgraded)
+{
+    sift_store *st;
+
+    /* an "old" file: ours (application_id), schema 0, one leftover table
+     * the migration must not disturb */
+    raw_sql(dbpath, "PRAGMA application_id = 1397311060;"
+                    "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);");
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
+    ck_assert_int_eq(q_int(st, "SELECT x FROM notes"), 1);
+    sift_store_close(st);
+    /* read-only opens never upgrade */
+    raw_sql(dbpath, "PRAGMA user_version = 0; DROP TABLE reports;");
+    expect_open_fails(dbpath, SIFT_STORE_READONLY,
+                      "database needs an upgrade from schema 0 to 1: open it"
+                      " once read-write");
+    /* a failing step leaves the file as it was (one transaction) */
+    expect_open_fails(dbpath, 0,
+                      "schema upgrade: table records already exists");
+    ck_assert_int_eq(raw_int(dbpath, "SELECT count(*) FROM sqlite_master"
+                                     " WHERE name = 'reports'"),
+                     0);
+    ck_assert_int_eq(raw_int(dbpath, "PRAGMA user_version"), 0);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    static const unsigned char v7[4] = {0, 0, 0, 7};
+    sift_store *st = open_ok(dbpath, 0);
+
+    sift_store_close(st);
+    patch(dbpath, 60, v7, 4); /* header: user_version */
+    expect_open_fails(dbpath, 0,
+                      "database was created by a newer dmarcsift (schema 7,"
+                      " this build knows 1)");
+    expect_open_fails(dbpath, SIFT_STORE_READONLY,
+                      "database was created by a newer dmarcsift (schema 7,"
+                      " this build knows 1)");
+}
+END_TEST
+
+START_TEST(test_foreign_database_refused)
+{
+    static const unsigned char other[4] = {0x12, 0x34, 0x56, 0x78};
+    char path2[600];
+    sift_store *st;
+
+    raw_sql(dbpath, "CREATE TABLE messages (id INTEGER PRIMARY KEY);");
+    expect_open_fails(dbpath, 0, "not a dmarcsift database");
+    expect_open_fails(dbpath, SIFT_STORE_READONLY, "not a dmarcsift database");
+    /* ours except for the application_id */
+    snprintf(path2, sizeof(path2), "%s/other.db", box);
+    st = open_ok(path2, 0);
+    sift_store_close(st);
+    patch(path2, 68, other, 4);
+    expect_open_fails(path2, 0, "not a dmarcsift database");
+}
+END_TEST
+
+START_TEST(test_non_sqlite_file_refused)
+{
+    char junk[8192];
+
+    memset(junk, 'A', sizeof(junk));
+    memcpy(junk, "From: someone\n", 14);
+    ck_assert_int_eq(spit(dbpath, junk, sizeof(junk)), 0);
+    expect_open_fails(dbpath, 0,
+                      "not a dmarcsift database (file is not a database)");
+    expect_open_fails(dbpath, SIFT_STORE_READONLY,
+                      "not a dmarcsift database (file is not a database)");
+}
+END_TEST
+
+START_TEST(test_readonly_refuses_writes)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    struct synth s;
+    sift_err err;
+    char missing[600];
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    sift_store_close(st);
+
+    /* What this proves: a READONLY handle can read but every write path
+     * fails with the read-only message (SQLite enforces it, not us). */
+    st = open_ok(dbpath, SIFT_STORE_READONLY);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 1);
+    synth(&s, 2);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "x", &err), SIFT_EDB);
+    ck_assert_str_eq(err.msg, "database is read-only");
+    ck_assert_str_eq(err.where, dbpath);
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "p", "r", "x", 1, &err),
+                     SIFT_EDB);
+    ck_assert_str_eq(err.msg, "database is read-only");
+    sift_store_close(st);
+
+    /* chmod 0444 only stops writes for non-root users: as root, check it
+     * in a child that drops to uid/gid 65534 (nobody). */
+    ck_assert_int_eq(chmod(dbpath, 0444), 0);
+    if (geteuid() != 0) {
+        expect_open_fails(dbpath, 0, "database is read-only");
+    } else {
+        pid_t pid;
+        int status;
+
+        char dir[600], indir[700];
+
+        /* a writable file in a read-only directory: WAL needs -shm */
+        snprintf(dir, sizeof(dir), "%s/rodir", box);
+        snprintf(indir, sizeof(indir), "%s/x.db", dir);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        sift_store_close(open_ok(indir, 0));
+        ck_assert_int_eq(chmod(indir, 0666), 0);
+        ck_assert_int_eq(chmod(dir, 0555), 0);
+        ck_assert_int_eq(chmod(box, 0755), 0);
+        if ((pid = fork()) == 0) {
+            static const char dirmsg[] =
+                "database is read-only (its directory is not writable)";
+            sift_store *ro = NULL;
+
+            sift_err_clear(&err);
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(3);
+            if (sift_store_open(&ro, dbpath, 0, &err) != SIFT_EDB ||
+                strcmp(err.msg, "database is read-only") != 0)
+                _exit(4);
+            sift_err_clear(&err);
+            if (sift_store_open(&ro, indir, 0, &err) != SIFT_EDB ||
+                strcmp(err.msg, dirmsg) != 0)
+                _exit(5);
+            /* reading still works: the store reopens it immutable */
+            sift_err_clear(&err);
+            if (sift_store_open(&ro, indir, SIFT_STORE_READONLY, &err) !=
+                SIFT_OK)
+                _exit(6);
+            sift_store_close(ro);
+            _exit(0);
+        }
+        ck_assert_int_gt(pid, 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+        ck_assert_int_eq(chmod(dir, 0755), 0); /* for rm_rf */
+    }
+    ck_assert_int_eq(chmod(dbpath, 0644), 0);
+
+    snprintf(missing, sizeof(missing), "%s/missing.db", box);
+    expect_open_fails(missing, SIFT_STORE_READONLY,
+                      "cannot open database: unable to open database file");
+    expect_open_fails(box, 0,
+                      "cannot open database: unable to open database file");
+}
+END_TEST
+
+START_TEST(test_corrupt_database_detected)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    sift_stats x;
+    sift_err err;
+    struct stat sb;
+    char *junk;
+    long pages;
+    int i, rc;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 300; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    sift_store_close(st);
+    ck_assert_int_eq(stat(dbpath, &sb), 0);
+    pages = sb.st_size / 4096;
+    ck_assert_int_gt(pages, 8);
+    /* garbage over every page but the first (the schema) */
+    junk = malloc(4096);
+    ck_assert_ptr_nonnull(junk);
+    for (i = 0; i < 4096; i++)
+        junk[i] = (char)(i * 7 + 3);
+    for (i = 1; i < pages; i++)
+        patch(dbpath, (long)i * 4096, junk, 4096);
+    free(junk);
+
+    sift_err_clear(&err);
+    st = NULL;
+    rc = sift_store_open(&st, dbpath, 0, &err);
+    if (rc == SIFT_OK)
+        rc = sift_store_stats(&x, st, &err);
+    ck_assert_int_eq(rc, SIFT_EDB);
+    ck_assert_str_eq(err.msg, "database is corrupt");
+    ck_assert_str_eq(err.where, dbpath);
+    sift_store_close(st);
+
+    /* garbage over the header page as well */
+    junk = calloc(1, 100);
+    ck_assert_ptr_nonnull(junk);
+    memset(junk, 0x5a, 100);
+    patch(dbpath, 0, junk, 100);
+    free(junk);
+    expect_open_fails(dbpath, 0,
+                      "not a dmarcsift database (file is not a database)");
+}
+END_TEST
+
+START_TEST(test_busy_writer_gets_locked_message)
+{
+    sift_store *a = open_ok(dbpath, 0), *b = open_ok(dbpath, 0);
+    struct synth s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    synth(&s, 1);
+    ck_assert_int_eq(sift_store_begin(a, NULL, &s.m, "a", &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_set_busy_timeout(b, 100, &err), SIFT_OK);
+    synth(&s, 2);
+    ck_assert_int_eq(sift_store_begin(b, NULL, &s.m, "b", &err), SIFT_EDB);
+    ck_assert_str_eq(err.msg, "database is locked by another process");
+    ck_assert_str_eq(err.where, dbpath);
+    /* readers are not blocked by the writer (WAL) */
+    ck_assert_int_eq(q_int(b, "SELECT count(*) FROM reports"), 0);
+    sift_store_rollback(a);
+    ck_assert_int_eq(sift_store_flush(a, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(b, 2, &err), SIFT_OK);
+    sift_store_close(a);
+    sift_store_close(b);
+}
+END_TEST
+
+START_TEST(test_disk_full_keeps_whole_reports)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    sift_err err;
+    int i, rc = SIFT_OK, ok = 0;
+
+    sift_err_clear(&err);
+    /* a ceiling on the file size stands in for a full disk */
+    ck_assert_int_eq(sift_store_query(st, "PRAGMA max_page_count = 60", NULL, 0,
+                                      NULL, NULL, &err),
+                     SIFT_OK);
+    for (i = 0; i < 5000 && rc == SIFT_OK; i++) {
+        rc = store_synth(st, i, &err);
+        if (rc == SIFT_OK && (rc = sift_store_flush(st, &err)) == SIFT_OK)
+            ok++;
+    }
+    ck_assert_int_eq(rc, SIFT_EDB);
+    ck_assert_str_eq(err.msg, "disk full");
+    ck_assert_str_eq(err.where, dbpath);
+    ck_assert_int_gt(ok, 10);
+    sift_store_close(st);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), ok);
+    ck_assert_int_eq(count_half_stored(st), 0);
+    ck_assert_str_eq(q_text(st, "PRAGMA integrity_check"), "ok");
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_huge_warning_list_is_capped)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    sift_report_meta m = {.report_id = "w", .begin = 1, .end = 2};
+    const char **w;
+    sift_err err;
+    size_t i, n = 200000;
+
+    sift_err_clear(&err);
+    w = malloc(n * sizeof(*w));
+    ck_assert_ptr_nonnull(w);
+    for (i = 0; i < n; i++)
+        w[i] = "unknown value 'xyz' in <disposition>";
+    m.warnings = w;
+    m.n_warnings = n;
+    ck_assert_int_eq(sift_store_begin(st, NULL, &m, "x", &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_commit(st, &m, 0, &err), SIFT_OK);
+    ck_assert_int_le(q_int(st, "SELECT length(warnings) FROM reports"),
+                     1 << 20);
+    ck_assert_int_eq(q_int(st, "SELECT json_valid(warnings) FROM reports"), 1);
+    ck_assert_str_eq(q_text(st, "SELECT value FROM reports,"
+                                " json_each(reports.warnings)"
+                                " ORDER BY key DESC LIMIT 1"),
+                     "(173116 more not stored)");
+    free(w);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- faults: SIGKILL mid-run, two writers ----------------------------- */
+
+#define KILL_REPORTS 20000
+
+/* Child body: store reports [from, to), exit 0 when all were OK or
+ * EDUP. _exit: no Check or sanitizer teardown in the child. */
+static void
+child_store(const char *path, int from, int to, int ready_fd)
+{
+    sift_store *st = NULL;
+    sift_err err;
+    int i, rc, bad = 0;
+
+    sift_err_clear(&err);
+    if (sift_store_open(&st, path, 0, &err) != SIFT_OK) {
+        fprintf(stderr, "child open: %s\n", err.msg);
+        _exit(2);
+    }
+    if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
+        _exit(3);
+    for (i = from; i < to; i++) {
+        rc = store_synth(st, i, &err);
+        if (rc != SIFT_OK && rc != SIFT_EDUP) {
+            fprintf(stderr, "child %d: %s\n", i, err.msg);
+            bad = 1;
+            break;
+        }
+    }
+    if (sift_store_flush(st, &err) != SIFT_OK)
+        bad = 1;
+    sift_store_close(st);
+    _exit(bad);
+}
+
+START_TEST(test_sigkill_leaves_whole_reports)
+{
+    static const int delays_ms[] = {50, 150, 400, 900};
+    sift_store *st;
+    sift_err err;
+    int64_t before;
+    int status, i, rc, stored;
+    pid_t pid;
+
+    sift_err_clear(&err);
+    st = open_ok(dbpath, 0); /* created before the children start */
+    sift_store_close(st);
+    for (size_t k = 0; k < sizeof(delays_ms) / sizeof(delays_ms[0]); k++) {
+        struct timespec ts = {0, delays_ms[k] * 1000000L};
+
+        int fds[2];
+        char c;
+
+        ck_assert_int_eq(pipe(fds), 0);
+        if ((pid = fork()) == 0) {
+            close(fds[0]);
+            child_store(dbpath, 0, KILL_REPORTS, fds[1]);
+        }
+        ck_assert_int_gt(pid, 0);
+        close(fds[1]);
+        /* time from the moment the child starts storing */
+        ck_assert_int_eq(read(fds[0], &c, 1), 1);
+        close(fds[0]);
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+        st = open_ok(dbpath, 0);
+        ck_assert_str_eq(q_text(st, "PRAGMA integrity_check"), "ok");
+        ck_assert_int_eq(
+            q_int(st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+        ck_assert_int_eq(count_half_stored(st), 0);
+        before = q_int(st, "SELECT count(*) FROM reports");
+        printf("check_store: SIGKILL after %d ms: %lld of %d reports"
+               " stored%s\n",
+               delays_ms[k], (long long)before, KILL_REPORTS,
+               WIFSIGNALED(status) ? "" : " (child finished first)");
+        sift_store_close(st);
+    }
+    /* the next run completes the job: totals equal one clean run */
+    st = open_ok(dbpath, 0);
+    stored = 0;
+    for (i = 0; i < KILL_REPORTS; i++) {
+        rc = store_synth(st, i, &err);
+        ck_assert_msg(rc == SIFT_OK || rc == SIFT_EDUP, "%d: %s", i, err.msg);
+        stored += rc == SIFT_OK;
+    }
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), KILL_REPORTS);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)synth_records(0, KILL_REPORTS));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
+                     (int64_t)synth_records(0, KILL_REPORTS));
+    ck_assert_int_eq(count_half_stored(st), 0);
+    ck_assert_int_lt(stored, KILL_REPORTS); /* the children did store */
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_two_writers_store_each_report_once)
+{
+    sift_store *st;
+    pid_t a, b;
+    int sa, sb;
+
+    st = open_ok(dbpath, 0);
+    sift_store_close(st);
+    if ((a = fork()) == 0)
+        child_store(dbpath, 0, 1200, -1);
+    if ((b = fork()) == 0)
+        child_store(dbpath, 600, 1800, -1);
+    ck_assert_int_gt(a, 0);
+    ck_assert_int_gt(b, 0);
+    ck_assert_int_eq(waitpid(a, &sa, 0), a);
+    ck_assert_int_eq(waitpid(b, &sb, 0), b);
+    ck_assert(WIFEXITED(sa) && WEXITSTATUS(sa) == 0);
+    ck_assert(WIFEXITED(sb) && WEXITSTATUS(sb) == 0);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 1800);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)synth_records(0, 1800));
+    ck_assert_int_eq(count_half_stored(st), 0);
+    ck_assert_str_eq(q_text(st, "PRAGMA integrity_check"), "ok");
+    sift_store_close(st);
+}
+END_TEST
+
+START_TEST(test_concurrent_first_open_creates_once)
+{
+    pid_t pids[3];
+    int s, i;
+    sift_store *st;
+
+    for (i = 0; i < 3; i++) {
+        if ((pids[i] = fork()) == 0)
+            child_store(dbpath, i * 10, i * 10 + 20, -1);
+        ck_assert_int_gt(pids[i], 0);
+    }
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(waitpid(pids[i], &s, 0), pids[i]);
+        ck_assert(WIFEXITED(s) && WEXITSTATUS(s) == 0);
+    }
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 40);
+    sift_store_close(st);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc;
+
+    tc = tcase_create("write");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_every_field_round_trips);
+    tcase_add_test(tc, test_absent_fields_are_null);
+    tcase_add_test(tc, test_duplicate_is_edup_with_hash);
+    tcase_add_test(tc, test_second_run_stores_nothing_new);
+    tcase_add_test(tc, test_rollback_leaves_nothing);
+    tcase_add_test(tc, test_hostile_strings_stored_verbatim);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("maintenance");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_stats_counts_everything);
+    tcase_add_test(tc, test_prune_cascades);
+    tcase_add_test(tc, test_failed_inputs_kept_once);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("query");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_query_binds_caches_and_refuses_writes);
+    tcase_add_test(tc, test_query_reentrant_same_sql);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("open");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_fresh_file_gets_schema);
+    tcase_add_test(tc, test_older_schema_is_upgraded);
+    tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_foreign_database_refused);
+    tcase_add_test(tc, test_non_sqlite_file_refused);
+    tcase_add_test(tc, test_readonly_refuses_writes);
+    tcase_add_test(tc, test_corrupt_database_detected);
+    tcase_add_test(tc, test_busy_writer_gets_locked_message);
+    tcase_add_test(tc, test_disk_full_keeps_whole_reports);
+    tcase_add_test(tc, test_huge_warning_list_is_capped);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("faults");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_sigkill_leaves_whole_reports);
+    tcase_add_test(tc, test_two_writers_store_each_report_once);
+    tcase_add_test(tc, test_concurrent_first_open_creates_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
