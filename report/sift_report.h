@@ -39,9 +39,26 @@ void sift_eval_record(sift_verdict *out, sift_eval *ev,
 const char *sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf,
                                  size_t n);
 
-/* Stable snake_case code (docs/report.md) and display text. */
+/* Stable snake_case code (docs/report.md) and display text. Returns a
+ * static string ("unknown" / "Unknown category" for an out-of-range c). */
 const char *sift_category_code(sift_category c);
 const char *sift_category_text(sift_category c);
+
+/* --- sender identification (offline; table in senders.def) ------------ */
+
+typedef struct sift_sender {
+    const char *suffix;      /* matched domain suffix, e.g. "sendgrid.net" */
+    const char *name;        /* service, e.g. "SendGrid" */
+    const char *spf_include; /* e.g. "include:sendgrid.net", or NULL */
+    const char *fix;         /* what to configure so its mail aligns */
+} sift_sender;
+
+/* The service whose DKIM d= / envelope domain `domain` is (the domain or
+ * a subdomain of a table suffix, case-insensitive, longest suffix wins).
+ * Returns a static entry, or NULL when unknown or domain is NULL. */
+const sift_sender *sift_sender_lookup(const char *domain);
+/* The whole table (static), *n entries; for docs and tests. */
+const sift_sender *sift_sender_table(size_t *n);
 
 /* --- rendering -------------------------------------------------------- */
 
