@@ -395,59 +395,67 @@ out:
 
 /* --- retry-failed ------------------------------------------------------ */
 
+/* One stored failed input, copied out of the store so that no statement
+ * is open while it is re-imported. */
 struct failed_row {
     int64_t id;
-    char *path;
+    char *path, *reason;
     unsigned char *raw;
     size_t len;
 };
 
-struct failed_list {
-    struct failed_row *v;
-    size_t n, cap;
-};
-
 static int
-collect_failed(void *payload, int64_t id, const char *path,
-               const char *reason, const void *raw, size_t len)
+copy_failed(void *payload, int64_t id, const char *path, const char *reason,
+            const void *raw, size_t len)
 {
-    struct failed_list *l = payload;
-    struct failed_row *r;
+    struct failed_row *r = payload;
 
-    (void)reason;
-    if (raw == NULL || len == 0)
-        return 0; /* nothing to retry from */
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        struct failed_row *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return SIFT_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    r = &l->v[l->n];
     r->id = id;
     r->path = strdup(path);
-    r->raw = malloc(len);
-    if (r->path == NULL || r->raw == NULL) {
-        free(r->path);
-        free(r->raw);
-        return SIFT_ENOMEM;
-    }
-    memcpy(r->raw, raw, len);
+    r->reason = strdup(reason);
+    r->raw = len > 0 ? malloc(len) : NULL;
     r->len = len;
-    l->n++;
+    if (r->path == NULL || r->reason == NULL || (len > 0 && r->raw == NULL))
+        return SIFT_ENOMEM;
+    if (len > 0)
+        memcpy(r->raw, raw, len);
     return 0;
 }
 
+static void
+free_failed(struct failed_row *r)
+{
+    free(r->path);
+    free(r->reason);
+    free(r->raw);
+    memset(r, 0, sizeof(*r));
+}
+
+static void
+add_stats(sift_import_stats *t, const sift_import_stats *s)
+{
+    t->imported += s->imported;
+    t->duplicates += s->duplicates;
+    t->conflicts += s->conflicts;
+    t->not_reports += s->not_reports;
+    t->failure_reports += s->failure_reports;
+    t->failed += s->failed;
+    t->records += s->records;
+    t->messages += s->messages;
+}
+
+/* Re-import each stored failed input from its kept bytes, one at a time
+ * (memory: one input). Inputs kept without bytes (an unreadable archive
+ * entry, one over the size limit) cannot be retried: each gets a line. */
 static int
 cmd_retry(struct opts *o, int argc, char **argv)
 {
     sift_store *st = NULL;
-    struct failed_list l = {0};
+    struct failed_row r = {0};
     sift_import_stats total = {0};
     sift_err err;
-    size_t i;
+    int64_t after = 0;
+    size_t n = 0;
     int first, ex, rc;
 
     if ((ex = parse_opts(o, argc, argv, "db quiet max-report-size",
@@ -459,20 +467,33 @@ cmd_retry(struct opts *o, int argc, char **argv)
     if ((ex = open_store(&st, o, 0)) != EX_OK)
         return ex;
     sift_err_clear(&err);
-    rc = sift_store_each_failed(st, collect_failed, &l, &err);
-    if (rc != SIFT_OK) {
-        if (rc == SIFT_ENOMEM)
-            sift_err_set(&err, SIFT_ENOMEM, "out of memory");
-        die_err(&err);
-        ex = EX_IOERR;
-        goto out;
-    }
-    for (i = 0; i < l.n && ex == EX_OK; i++) {
+    while (ex == EX_OK) {
         sift_ingest *in = NULL;
         sift_import_stats s = {0};
+
+        free_failed(&r);
+        rc = sift_store_next_failed(st, after, copy_failed, &r, &err);
+        if (rc == SIFT_ITEROVER)
+            break;
+        if (rc != SIFT_OK) {
+            if (rc == SIFT_ENOMEM)
+                sift_err_set(&err, SIFT_ENOMEM, "out of memory");
+            die_err(&err);
+            ex = EX_IOERR;
+            break;
+        }
+        after = r.id;
+        n++;
+        if (r.raw == NULL) {
+            fprintf(stderr, "dmarcsift: %s: cannot retry, its bytes were not "
+                            "kept (%s)\n",
+                    r.path, r.reason);
+            total.failed++;
+            continue;
+        }
         if (sift_ingest_new(&in, &o->lim, &err) != SIFT_OK ||
-            sift_ingest_add_memory(in, l.v[i].path, l.v[i].raw, l.v[i].len,
-                                   &err) != SIFT_OK) {
+            sift_ingest_add_memory(in, r.path, r.raw, r.len, &err) !=
+                SIFT_OK) {
             sift_ingest_free(in);
             die_err(&err);
             ex = EX_IOERR;
@@ -481,31 +502,19 @@ cmd_retry(struct opts *o, int argc, char **argv)
         ex = run_import(&s, in, st, o, 0);
         sift_ingest_free(in);
         if (ex == EX_OK && s.failed == 0 &&
-            sift_store_delete_failed(st, l.v[i].id, &err) != SIFT_OK) {
+            sift_store_delete_failed(st, r.id, &err) != SIFT_OK) {
             die_err(&err);
             ex = EX_IOERR;
         }
-        total.imported += s.imported;
-        total.duplicates += s.duplicates;
-        total.conflicts += s.conflicts;
-        total.not_reports += s.not_reports;
-        total.failure_reports += s.failure_reports;
-        total.failed += s.failed;
-        total.records += s.records;
-        total.messages += s.messages;
+        add_stats(&total, &s);
     }
+    free_failed(&r);
     if (ex == EX_OK && !o->quiet) {
-        printf("retried %zu failed inputs: ", l.n);
+        printf("retried %zu failed inputs: ", n);
         print_summary(&total);
     }
     if (ex == EX_OK && total.failed > 0)
         ex = EX_DATAERR;
-out:
-    for (i = 0; i < l.n; i++) {
-        free(l.v[i].path);
-        free(l.v[i].raw);
-    }
-    free(l.v);
     sift_store_close(st);
     return ex;
 }
@@ -595,7 +604,7 @@ cmd_report(struct opts *o, int argc, char **argv, int export)
     const char *usage = export ? usage_export : usage_report;
     sift_store *st = NULL;
     sift_report_totals tot = {0};
-    sift_format fmt;
+    sift_format fmt = SIFT_FMT_TEXT;
     sift_err err;
     int first, ex, rc;
 
@@ -626,8 +635,13 @@ cmd_report(struct opts *o, int argc, char **argv, int export)
         return exit_for(rc);
     }
     if (!export && o->fail_on_reject >= 0 &&
-        tot.would_reject > (uint64_t)o->fail_on_reject)
+        tot.would_reject > (uint64_t)o->fail_on_reject) {
+        fprintf(stderr,
+                "dmarcsift: %" PRIu64 " messages would be rejected under "
+                "p=reject, over the --fail-on-reject threshold of %lld\n",
+                tot.would_reject, (long long)o->fail_on_reject);
         return EX_THRESHOLD;
+    }
     return EX_OK;
 }
 
