@@ -287,6 +287,7 @@ struct sift_xml {
 
     /* first fatal libxml2 error (used when nothing usable was found) */
     char xml_msg[256];
+    int enc_failed; /* libxml2 halted on a charset conversion error */
     unsigned long xml_line;
 
     struct rcache rcache[RULE_CACHE];
@@ -1499,6 +1500,10 @@ finish(sift_xml *x)
              "truncated report: record %" PRIu64 " not closed", x->rec_no);
         return;
     }
+    /* recover mode cannot resume after a failed conversion: whatever
+     * followed is lost, so keeping the records before it would undercount */
+    if (x->enc_failed)
+        fail(x, SIFT_EFORMAT, x->xml_line, "malformed XML: %s", x->xml_msg);
 }
 
 /* Feed one chunk to libxml2 (or terminate it at end of input). */
@@ -1507,19 +1512,40 @@ feed(sift_xml *x)
 {
     unsigned char buf[CHUNK];
     size_t n = 0;
+    int xrc;
 
     if (pull(x, buf, &n) != SIFT_OK)
         return x->rc;
-    if (n == 0) {
-        xmlParseChunk(x->ctxt, NULL, 0, 1);
-        finish(x);
-        return x->rc;
+    if (n == 0)
+        xrc = xmlParseChunk(x->ctxt, NULL, 0, 1);
+    else
+        xrc = xmlParseChunk(x->ctxt, (const char *)buf, (int)n, 0);
+    if (xrc == XML_ERR_INVALID_ENCODING && x->xml_msg[0] == '\0') {
+        /* libxml2 reports a failed charset conversion only on its generic
+         * channel, then halts: record it as the fatal error */
+        snprintf(x->xml_msg, sizeof(x->xml_msg),
+                 "bytes invalid in the declared encoding");
+        x->xml_line = (unsigned long)xmlSAX2GetLineNumber(x->ctxt);
+        x->enc_failed = 1;
     }
-    xmlParseChunk(x->ctxt, (const char *)buf, (int)n, 0);
+    if (n == 0)
+        finish(x);
     return x->rc;
 }
 
 /* --- public API -------------------------------------------------------- */
+
+static void
+silent_generic(void *ctx, const char *fmt, ...)
+{
+    (void)ctx, (void)fmt;
+}
+
+static void
+silent_structured(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx, (void)e;
+}
 
 static int
 setup_parser(sift_xml *x)
@@ -1539,6 +1565,12 @@ setup_parser(sift_xml *x)
     sax.getParameterEntity = on_get_entity;
     sax.resolveEntity = on_resolve;
     sax.serror = on_xml_error;
+    /* Errors raised without a parser context (encoding conversion, I/O)
+     * go to libxml2's per-thread generic handlers, which print to stderr;
+     * nothing below cli/ prints. Those errors also surface as a fatal
+     * parser error through on_xml_error, so dropping them loses nothing. */
+    xmlSetGenericErrorFunc(NULL, silent_generic);
+    xmlSetStructuredErrorFunc(NULL, silent_structured);
     x->ctxt = xmlCreatePushParserCtxt(&sax, x, NULL, 0, x->in->name);
     if (x->ctxt == NULL)
         return fail(x, SIFT_ENOMEM, 0, "out of memory");
@@ -1595,19 +1627,26 @@ sift_xml_open(sift_xml **out, const sift_report_meta **meta, sift_reader *in,
         feed(x);
     if (x->rc == SIFT_OK) {
         const sift_report_meta *m = &x->meta;
+        const char *missing = NULL;
         if (m->report_id == NULL || m->report_id[0] == '\0')
-            fail(x, SIFT_EFORMAT, 0, "missing <report_id>");
+            missing = "missing <report_id>";
         else if ((m->org_name == NULL || !m->org_name[0]) &&
                  (m->email == NULL || !m->email[0]))
-            fail(x, SIFT_EFORMAT, 0, "missing <org_name> and <email>");
+            missing = "missing <org_name> and <email>";
         else if (m->domain == NULL || m->domain[0] == '\0')
-            fail(x, SIFT_EFORMAT, 0, "missing <policy_published><domain>");
+            missing = "missing <policy_published><domain>";
         else if (!x->have_begin && !x->have_end)
-            fail(x, SIFT_EFORMAT, 0, "missing <date_range>");
+            missing = "missing <date_range>";
         else if (!x->have_begin)
-            fail(x, SIFT_EFORMAT, 0, "missing <date_range><begin>");
+            missing = "missing <date_range><begin>";
         else if (!x->have_end)
-            fail(x, SIFT_EFORMAT, 0, "missing <date_range><end>");
+            missing = "missing <date_range><end>";
+        /* a field is missing because libxml2 gave up: name the cause */
+        if (missing != NULL && x->xml_msg[0] != '\0')
+            fail(x, SIFT_EFORMAT, x->xml_line, "malformed XML: %s (%s)",
+                 x->xml_msg, missing);
+        else if (missing != NULL)
+            fail(x, SIFT_EFORMAT, 0, "%s", missing);
     }
     if (x->rc == SIFT_OK)
         meta_finalize(x);
