@@ -75,7 +75,10 @@ struct sift_ingest {
     lay *item_chain;
     origin item_org;
     unsigned long long bytes;
-    sift_buf tee; /* stdin as read so far, for sift_ingest_raw() */
+    /* stdin as read so far, for sift_ingest_raw(): spooled to an unlinked
+     * temporary file, so a large report on stdin costs disk, not memory */
+    FILE *tee;
+    uint64_t tee_len;
     int tee_over;
 };
 
@@ -221,6 +224,24 @@ file_dispose(lay *l)
         fclose(f->fp);
 }
 
+/* Append to the stdin spool; past --max-input-size (or on a write error)
+ * the spool is dropped and sift_ingest_raw() says so. */
+static void
+tee_add(sift_ingest *in, const void *buf, size_t n)
+{
+    if (in->tee_over)
+        return;
+    if (in->tee == NULL || in->tee_len + n > in->lim.max_input_size ||
+        fwrite(buf, 1, n, in->tee) != n) {
+        in->tee_over = 1;
+        if (in->tee != NULL)
+            fclose(in->tee);
+        in->tee = NULL;
+        return;
+    }
+    in->tee_len += n;
+}
+
 static int
 file_read(void *ctx, void *buf, size_t len, size_t *nread, sift_err *err)
 {
@@ -231,11 +252,8 @@ file_read(void *ctx, void *buf, size_t len, size_t *nread, sift_err *err)
     if (n == 0 && ferror(f->fp))
         return sift_err_sys(err, "read failed");
     f->in->bytes += n;
-    if (f->is_stdin && !f->in->tee_over && n > 0 &&
-        sift_buf_add(&f->in->tee, buf, n, NULL) != SIFT_OK) {
-        f->in->tee_over = 1;
-        sift_buf_dispose(&f->in->tee);
-    }
+    if (f->is_stdin && n > 0)
+        tee_add(f->in, buf, n);
     return SIFT_OK;
 }
 
@@ -616,9 +634,11 @@ open_file(sift_ingest *in, char *path, int user_given, sift_err *err)
     fl->l.dispose = file_dispose;
     chain = &fl->l;
     if (is_stdin) {
-        sift_buf_dispose(&in->tee);
-        sift_buf_init(&in->tee, (size_t)in->lim.max_input_size);
-        in->tee_over = 0;
+        if (in->tee != NULL)
+            fclose(in->tee);
+        in->tee = tmpfile(); /* NULL: raw bytes of stdin are not kept */
+        in->tee_len = 0;
+        in->tee_over = in->tee == NULL;
     }
     return open_unit(in, chain, &fl->l.r, path, 0, &org, is_stdin ? NULL : path,
                      U_TOP, err);
@@ -943,6 +963,7 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
     char l[96];
     lay *chain = NULL, *zl;
     zip_file_t *zf;
+    zip_stat_t zst;
     FILE *fp;
     int rc;
 
@@ -970,8 +991,16 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
         if ((zf = zip_fopen_index(o->za, o->idx, 0)) == NULL)
             return sift_err_set(err, SIFT_EFORMAT, "zip: %s",
                                 zip_strerror(o->za));
-        if ((zl = sift_ingest__zipent_new(&chain, zf, UINT64_MAX, in->item.path,
-                                          err)) == NULL)
+        /* the entry's declared size bounds the copy, as it bounded the
+         * parse: a lying entry (a bomb) fails after that many bytes */
+        zip_stat_init(&zst);
+        if ((zl = sift_ingest__zipent_new(
+                 &chain, zf,
+                 zip_stat_index(o->za, o->idx, 0, &zst) == 0 &&
+                         (zst.valid & ZIP_STAT_SIZE)
+                     ? zst.size
+                     : UINT64_MAX,
+                 in->item.path, err)) == NULL)
             return SIFT_ENOMEM;
         rc = sift_reader_slurp(buf, len, &zl->r, in->lim.max_input_size, err);
         sift_ingest__lay_free_chain(chain);
@@ -981,15 +1010,21 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
             size_t n = fread(tmp, 1, sizeof(tmp), stdin);
             if (n == 0)
                 break;
-            if (sift_buf_add(&in->tee, tmp, n, NULL) != SIFT_OK) {
-                in->tee_over = 1;
-                sift_buf_dispose(&in->tee);
-            }
+            tee_add(in, tmp, n);
         }
         if (in->tee_over)
-            return sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s",
+            return sift_err_set(err, SIFT_ETOOBIG,
+                                "%s: larger than %s (or no temporary file)",
                                 in->item.path, l);
-        return copy_out(buf, len, in->tee.p, in->tee.len, err);
+        if (fflush(in->tee) != 0 || fseek(in->tee, 0, SEEK_SET) != 0)
+            return sift_err_sys(err, "%s: temporary copy", in->item.path);
+        rc = sift_reader_slurp(buf, len,
+                               sift_filereader_init(&fr, in->tee,
+                                                    in->item.path),
+                               in->lim.max_input_size, err);
+        if (fseek(in->tee, 0, SEEK_END) != 0 && rc == SIFT_OK)
+            rc = sift_err_sys(err, "%s: temporary copy", in->item.path);
+        break;
     default:
         return sift_err_set(err, SIFT_EUSAGE, "%s: no raw bytes kept",
                             in->item.path);
@@ -1022,6 +1057,7 @@ sift_ingest_free(sift_ingest *in)
         free(ip);
     }
     free(in->inbuf);
-    sift_buf_dispose(&in->tee);
+    if (in->tee != NULL)
+        fclose(in->tee);
     free(in);
 }

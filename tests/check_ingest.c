@@ -142,8 +142,8 @@ ck_payload(const got *g, const char *rel)
 static unsigned char *
 deflate_mem(const void *p, size_t n, int wbits, size_t *outlen)
 {
+    size_t cap;
     z_stream z;
-    size_t cap = deflateBound(&z, n) + 64;
     unsigned char *out;
 
     memset(&z, 0, sizeof(z));
