@@ -6,6 +6,7 @@
  * 74 I/O or database error. Errors are one line on stderr:
  * "dmarcsift: <input>: <what is wrong>". */
 #include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,9 +52,18 @@ static const char usage_main[] =
     "exit status: 0 ok, 1 --fail-on-reject threshold passed, 64 usage error,\n"
     "65 some input could not be parsed, 74 i/o or database error\n";
 
+#define LIMIT_OPTS "max-report-size max-input-size max-depth max-entries"
+#define LIMITS_HELP                                                            \
+    "limits (a bad input over one fails alone; sizes take K, M, G):\n"        \
+    "  --max-report-size SIZE    decompressed XML per report (default 1G)\n" \
+    "  --max-input-size SIZE     one message, MIME part or kept failed input\n" \
+    "                            held in memory (default 256M)\n"            \
+    "  --max-depth N             nested containers, eml > zip > gz (default 8)\n" \
+    "  --max-entries N           zip entries or MIME parts per container\n"  \
+    "                            (default 10000)\n"
+
 static const char usage_ingest[] =
-    "usage: dmarcsift [--db PATH] ingest [--quiet] [--max-report-size SIZE] "
-    "INPUT...\n"
+    "usage: dmarcsift [--db PATH] ingest [--quiet] [LIMITS] INPUT...\n"
     "\n"
     "Store every DMARC aggregate report found in INPUT (file, directory,\n"
     "mbox, Maildir, .eml, .xml, .xml.gz, .zip, or - for stdin). Kinds are\n"
@@ -62,14 +72,14 @@ static const char usage_ingest[] =
     "in the database (see retry-failed).\n"
     "\n"
     "  -q, --quiet               no progress and no summary line\n"
-    "  --max-report-size SIZE    largest decompressed report (default 1G;\n"
-    "                            suffixes K, M, G)\n";
+    "\n" LIMITS_HELP;
 
 static const char usage_inspect[] =
-    "usage: dmarcsift inspect [--max-report-size SIZE] INPUT...\n"
+    "usage: dmarcsift inspect [LIMITS] INPUT...\n"
     "\n"
     "Parse reports without storing them and print one JSON object per report\n"
-    "(JSON Lines) on stdout. Keys: docs/inspect.md.\n";
+    "(JSON Lines) on stdout. Keys: docs/inspect.md.\n"
+    "\n" LIMITS_HELP;
 
 static const char usage_report[] =
     "usage: dmarcsift [--db PATH] report [--domain D] [--reporter ORG]\n"
@@ -99,10 +109,12 @@ static const char usage_prune[] =
     "Delete reports whose date range ended before DATE, with their records.\n";
 
 static const char usage_retry[] =
-    "usage: dmarcsift [--db PATH] retry-failed [--quiet]\n"
+    "usage: dmarcsift [--db PATH] retry-failed [--quiet] [LIMITS]\n"
     "\n"
     "Re-parse the stored inputs that failed; those that now succeed are\n"
-    "stored and removed from the failed list.\n";
+    "stored and removed from the failed list (raise a limit to retry\n"
+    "inputs that were over it).\n"
+    "\n" LIMITS_HELP;
 
 /* Options shared by the commands; each command accepts its own subset. */
 struct opts {
@@ -159,7 +171,7 @@ exit_for(int rc)
 }
 
 enum {
-    O_DB = 1000, O_MAXSIZE, O_DOMAIN, O_REPORTER, O_SINCE, O_UNTIL,
+    O_DB = 1000, O_MAXSIZE, O_MAXINPUT, O_MAXDEPTH, O_MAXENTRIES, O_DOMAIN, O_REPORTER, O_SINCE, O_UNTIL,
     O_FORMAT, O_BEFORE, O_FAILON
 };
 
@@ -173,6 +185,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"db", required_argument, NULL, O_DB},
         {"quiet", no_argument, NULL, 'q'},
         {"max-report-size", required_argument, NULL, O_MAXSIZE},
+        {"max-input-size", required_argument, NULL, O_MAXINPUT},
+        {"max-depth", required_argument, NULL, O_MAXDEPTH},
+        {"max-entries", required_argument, NULL, O_MAXENTRIES},
         {"domain", required_argument, NULL, O_DOMAIN},
         {"reporter", required_argument, NULL, O_REPORTER},
         {"since", required_argument, NULL, O_SINCE},
@@ -212,6 +227,26 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             if (sift_parse_size(&o->lim.max_report_size, optarg, &err))
                 return usage_error(usage, "%s", err.msg);
             break;
+        case O_MAXINPUT:
+            if (sift_parse_size(&o->lim.max_input_size, optarg, &err))
+                return usage_error(usage, "%s", err.msg);
+            break;
+        case O_MAXDEPTH:
+        case O_MAXENTRIES: {
+            char *end;
+            unsigned long v;
+            errno = 0;
+            v = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
+                v > 1000000)
+                return usage_error(usage, "--%s needs a count from 1 to "
+                                   "1000000, not '%s'", name, optarg);
+            if (c == O_MAXDEPTH)
+                o->lim.max_depth = (unsigned)v;
+            else
+                o->lim.max_entries = (unsigned)v;
+            break;
+        }
         case O_DOMAIN: o->filter.domain = optarg; break;
         case O_REPORTER: o->filter.reporter = optarg; break;
         case O_SINCE:
@@ -364,7 +399,7 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     sift_err err;
     int i, first, ex;
 
-    if ((ex = parse_opts(o, argc, argv, "db quiet max-report-size",
+    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS,
                          usage_ingest, &first)) != 0)
         return ex;
     if (first >= argc)
@@ -458,7 +493,7 @@ cmd_retry(struct opts *o, int argc, char **argv)
     size_t n = 0;
     int first, ex, rc;
 
-    if ((ex = parse_opts(o, argc, argv, "db quiet max-report-size",
+    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS,
                          usage_retry, &first)) != 0)
         return ex;
     if (first < argc)
@@ -510,7 +545,7 @@ cmd_retry(struct opts *o, int argc, char **argv)
     }
     free_failed(&r);
     if (ex == EX_OK && !o->quiet) {
-        printf("retried %zu failed inputs: ", n);
+        printf("retried %zu failed %s: ", n, n == 1 ? "input" : "inputs");
         print_summary(&total);
     }
     if (ex == EX_OK && total.failed > 0)
@@ -529,7 +564,7 @@ cmd_inspect(struct opts *o, int argc, char **argv)
     sift_err err;
     int i, first, ex, rc, failed = 0;
 
-    if ((ex = parse_opts(o, argc, argv, "max-report-size", usage_inspect,
+    if ((ex = parse_opts(o, argc, argv, LIMIT_OPTS, usage_inspect,
                          &first)) != 0)
         return ex;
     if (first >= argc)
@@ -550,7 +585,16 @@ cmd_inspect(struct opts *o, int argc, char **argv)
         sift_err why;
         sift_err_clear(&why);
         if (it->kind == SIFT_ITEM_FAILED) {
+            /* the JSON Lines still show every report candidate */
+            char msg[sizeof(why.where) + sizeof(why.msg) + 4];
             why = it->err;
+            sift_err_where(&why, it->path);
+            snprintf(msg, sizeof(msg), "%s: %s", why.where, why.msg);
+            fputs("{\"input\":", stdout);
+            sift_json_str(stdout, it->path);
+            fputs(",\"error\":", stdout);
+            sift_json_str(stdout, msg);
+            fputs("}\n", stdout);
         } else if (it->kind != SIFT_ITEM_REPORT ||
                    sift_xml_inspect(stdout, it->reader, &o->lim, &why) ==
                        SIFT_OK) {
