@@ -121,8 +121,14 @@ sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
     case SQLITE_LOCKED:
         return sift_store__fail(st, err,
                                 "database is locked by another process");
-    case SQLITE_IOERR:
+    case SQLITE_IOERR: {
+        /* "disk I/O error" alone does not tell a full disk from a bad one */
+        int sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+        if (sys != 0)
+            return sift_store__fail(st, err, "i/o error: %s (%s)", msg,
+                                    strerror(sys));
         return sift_store__fail(st, err, "i/o error: %s", msg);
+    }
     case SQLITE_CANTOPEN:
         return sift_store__fail(st, err, "cannot open database: %s", msg);
     default:
