@@ -1,0 +1,73 @@
+#!/bin/sh
+# fuzz/run.sh [SECONDS] -- build the libFuzzer harnesses and run each one.
+#
+# Builds build-fuzz/ with clang, ASan+UBSan and -DSIFT_FUZZ=ON, then runs
+# fuzz_xml, fuzz_ingest and fuzz_mime for SECONDS each (default 60), seeded
+# from a temporary copy of fixtures/ (fixtures/ is never written). Exits
+# non-zero on any crash, leak, timeout or out-of-memory; the reproducers
+# are kept in build-fuzz/artifacts/<harness>/. Replay one with
+#   build-fuzz/fuzz/fuzz_xml build-fuzz/artifacts/fuzz_xml/crash-...
+set -eu
+secs=${1:-60}
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${SIFT_JOBS:-$(nproc)}
+
+# The libFuzzer runtime is its own Debian package.
+if command -v dpkg-query >/dev/null 2>&1 &&
+    ! dpkg-query -W -f='${Status}' libfuzzer-14-dev 2>/dev/null |
+        grep -q 'ok installed'; then
+    echo "== installing libfuzzer-14-dev"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y libfuzzer-14-dev >/dev/null ||
+        { $sudo apt-get update >/dev/null &&
+          $sudo apt-get install -y libfuzzer-14-dev >/dev/null; }
+fi
+
+echo "== build (clang, libFuzzer, ASan+UBSan) in build-fuzz"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIFT_SANITIZE=address,undefined \
+    -DSIFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-fuzz --target fuzz_xml fuzz_ingest fuzz_mime \
+    -j"$jobs" >/dev/null
+
+tmp=$(mktemp -d /tmp/sift-fuzz-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# seed_corpus DIR: every fixture under 1 MiB, under a unique name.
+seed_corpus() {
+    mkdir -p "$1"
+    i=0
+    find "$root/fixtures" -type f -size -1024k | sort | while IFS= read -r f; do
+        i=$((i + 1))
+        cp "$f" "$1/seed-$i"
+    done
+}
+
+failed=0
+for h in fuzz_xml fuzz_ingest fuzz_mime; do
+    case $h in
+    fuzz_xml) dict=fuzz/xml.dict ;;
+    *) dict=fuzz/mime.dict ;;
+    esac
+    corpus="$tmp/$h"
+    art="$root/build-fuzz/artifacts/$h"
+    seed_corpus "$corpus"
+    mkdir -p "$art"
+    echo "== $h: ${secs}s, $(ls "$corpus" | wc -l) seeds"
+    if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "build-fuzz/fuzz/$h" -max_total_time="$secs" -rss_limit_mb=2048 \
+        -timeout=10 -dict="$dict" -artifact_prefix="$art/" \
+        -print_final_stats=1 "$corpus" >"$tmp/$h.log" 2>&1; then
+        grep -E '^stat::number_of_executed_units|^Done' "$tmp/$h.log" || true
+    else
+        failed=1
+        echo "$h: FAILED; last lines of its log:"
+        tail -n 60 "$tmp/$h.log"
+        echo "$h: reproducers in $art:"
+        ls -l "$art"
+    fi
+done
+exit $failed
