@@ -56,35 +56,6 @@ sift_report__date(char *buf, size_t n, int64_t t, int full)
         buf[10] = '\0';
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    uint32_t cp;
-    size_t n, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 void
 sift_report__csv(FILE *fp, const char *str)
 {
@@ -94,7 +65,7 @@ sift_report__csv(FILE *fp, const char *str)
     FILE *m;
 
     for (p = s; p != NULL && *p; p += n) {
-        n = utf8_len(p);
+        n = sift_utf8_len(p, SIZE_MAX);
         if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' &&
                        *p != '\n') ||
             *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
@@ -109,7 +80,7 @@ sift_report__csv(FILE *fp, const char *str)
         return;
     }
     for (p = s; *p; p += n) {
-        n = utf8_len(p);
+        n = sift_utf8_len(p, SIZE_MAX);
         if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' &&
                        *p != '\n') ||
             *p == 0x7f) {

@@ -2,11 +2,11 @@
 #include "sift_json.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+sift_utf8_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];
     size_t n, i;
@@ -21,6 +21,8 @@ utf8_len(const unsigned char *s)
     else if (c >= 0xf0 && c <= 0xf4)
         n = 4, cp = c & 0x07;
     else
+        return 0;
+    if (n > avail)
         return 0;
     for (i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80)
@@ -58,7 +60,7 @@ sift_json_str(FILE *fp, const char *str)
             s++;
             continue;
         }
-        if ((n = utf8_len(s)) == 0) {
+        if ((n = sift_utf8_len(s, SIZE_MAX)) == 0) {
             fputs("\\ufffd", fp);
             s++;
             continue;
@@ -107,7 +109,7 @@ sift_text_safe(FILE *fp, const char *str)
             fprintf(fp, "\\x%02x", *s++);
             continue;
         }
-        n = utf8_len(s);
+        n = sift_utf8_len(s, SIZE_MAX);
         /* C1 controls (U+0080..U+009F) include CSI: escape them too */
         if (n == 0 || (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
             fprintf(fp, "\\x%02x", *s++);

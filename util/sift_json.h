@@ -4,8 +4,15 @@
 #ifndef SIFT_JSON_H
 #define SIFT_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Length (1..4) of the valid, shortest-form UTF-8 sequence at s, at most
+ * avail bytes long; 0 if the bytes there are not one (surrogates and code
+ * points above U+10FFFF included). For a NUL-terminated s pass SIZE_MAX:
+ * the NUL ends a sequence as an invalid continuation byte. */
+size_t sift_utf8_len(const unsigned char *s, size_t avail);
 
 /* Write s as a JSON string literal (quotes included), escaping '"', '\\'
  * and every control character; invalid UTF-8 bytes become U+FFFD so the

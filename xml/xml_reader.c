@@ -21,6 +21,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 
+#include "sift_json.h"
 #include "sift_util.h"
 #include "xml_int.h"
 
@@ -976,37 +977,6 @@ oom:
     fail_err(x, &e, line);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n, i;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n > avail)
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* libxml2's recovery passes undecodable bytes through: every value we
  * hand out is UTF-8, so each bad byte becomes U+FFFD. Returns s or a
  * repaired copy in x->fix. */
@@ -1018,13 +988,13 @@ utf8_fix(sift_xml *x, char *s, size_t *len)
     sift_err e;
 
     for (i = 0; i < *len; i += n)
-        if ((n = utf8_len(p + i, *len - i)) == 0)
+        if ((n = sift_utf8_len(p + i, *len - i)) == 0)
             break;
     if (i == *len)
         return s;
     sift_buf_reset(&x->fix);
     for (i = 0; i < *len; i += n) {
-        if ((n = utf8_len(p + i, *len - i)) == 0) {
+        if ((n = sift_utf8_len(p + i, *len - i)) == 0) {
             n = 1;
             if (sift_buf_add(&x->fix, "\xef\xbf\xbd", 3, &e) != SIFT_OK)
                 return s; /* cannot happen: fix holds 3x max_text */
