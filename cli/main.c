@@ -175,6 +175,20 @@ enum {
     O_FORMAT, O_BEFORE, O_FAILON
 };
 
+/* Whether the space-separated list holds word exactly ("json" is not in
+ * "csv jsonl"). */
+static int
+has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p;
+
+    for (p = list; (p = strstr(p, word)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 /* Parse a command's options; `allowed` lists the long options it takes.
  * Returns 0, or an exit status for usage errors / --help. */
 static int
@@ -218,7 +232,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         for (idx = 0; all[idx].name; idx++)
             if (all[idx].val == c)
                 name = all[idx].name;
-        if (name && strstr(allowed, name) == NULL)
+        if (name && !has_word(allowed, name))
             return usage_error(usage, "option '--%s' not valid here", name);
         switch (c) {
         case O_DB: o->db = optarg; break;
@@ -635,7 +649,7 @@ parse_format(sift_format *out, const char *s, const char *allowed,
     size_t i;
 
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
-        if (strcmp(s, fmts[i].name) == 0 && strstr(allowed, s) != NULL) {
+        if (strcmp(s, fmts[i].name) == 0 && has_word(allowed, s)) {
             *out = fmts[i].f;
             return 0;
         }

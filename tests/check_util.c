@@ -107,6 +107,10 @@ START_TEST(test_output_escaping)
     s = render(sift_json_str, "a\"b\\c\n\x01\xff\xc3\xa9");
     ck_assert_str_eq(s, "\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9\"");
     free(s);
+    /* a valid C1 CSI (U+009B) is escaped too, a lone 0x9b byte replaced */
+    s = render(sift_json_str, "\xc2\x9b[2J\x9b\x7f");
+    ck_assert_str_eq(s, "\"\\u009b[2J\\ufffd\\u007f\"");
+    free(s);
     s = render(sift_csv_cell, "=cmd|' /C calc'!A0");
     ck_assert_str_eq(s, "\"'=cmd|' /C calc'!A0\"");
     free(s);

@@ -65,6 +65,13 @@ sift_json_str(FILE *fp, const char *str)
             s++;
             continue;
         }
+        if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
+            /* C1 controls (U+0080..U+009F, CSI among them) are valid JSON
+             * but reach a terminal through `jq -r` or a pager: escape */
+            fprintf(fp, "\\u%04x", s[1]);
+            s += 2;
+            continue;
+        }
         fwrite(s, 1, n, fp);
         s += n;
     }
