@@ -280,7 +280,11 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
     strict_s = word_is(meta->aspf, "s");
     strict_d = word_is(meta->adkim, "s");
     have_env = normalize(env, rec->envelope_from);
-    null_path = rec->envelope_from != NULL && !have_env;
+    /* a null reverse-path is reported as an empty element (or "<>"); a
+     * value that is not a domain is just unusable, not a bounce */
+    null_path = rec->envelope_from != NULL &&
+                (rec->envelope_from[0] == '\0' ||
+                 strcmp(rec->envelope_from, "<>") == 0);
 
     /* --- SPF: the MAIL FROM identity only (§2.5) --- */
     for (i = 0; i < rec->n_spf; i++) {

@@ -693,12 +693,20 @@ on_record(void *payload, sift_row *row)
         strset_add(&s->sdkim, sift_row_text(row, 10)))
         return oom(c);
     ptrset_add(&s->srep, c->atoms[r->org].s);
-    if (sift_row_int(row, 6) & 7) {
+    /* the same records as the reporter_inconsistent category; the example
+     * shown is one where reporter and recomputation disagree */
+    if (sift_row_int(row, 6) & (SIFT_FLAG_SPF_MISMATCH |
+                                SIFT_FLAG_DKIM_MISMATCH |
+                                SIFT_FLAG_DMARC_MISMATCH |
+                                SIFT_FLAG_FROM_OUTSIDE_DOMAIN))
+        s->inconsistent += count;
+    if (sift_row_int(row, 6) & (SIFT_FLAG_SPF_MISMATCH |
+                                SIFT_FLAG_DKIM_MISMATCH |
+                                SIFT_FLAG_DMARC_MISMATCH)) {
         example *e = &c->atoms[r->dom].ex;
         const char *org = c->atoms[r->org].s;
         int64_t id = sift_row_int(row, 15);
 
-        s->inconsistent += count;
         if (better_example(e, count, r->begin, org, id)) {
             example_free(e);
             memset(e, 0, sizeof(*e));
@@ -877,17 +885,21 @@ advice(char *b, size_t n, const source *s)
             snprintf(b, n, "none: all messages pass DMARC");
     } else if (s->would_reject == 0 && s->dns_error > 0 &&
                s->overridden == 0) {
+        int both = s->dkim.n && strcasecmp(x, z) != 0;
         snprintf(b, n, "transient DNS errors (temperror): check that the "
                        "DNS servers of %s%s%s answer reliably", x,
-                 s->dkim.n ? " and " : "", s->dkim.n ? z : "");
+                 both ? " and " : "", both ? z : "");
     } else if (s->would_reject == 0) {
         snprintf(b, n, "receivers exempt this mail (forwarding, mailing "
                        "list or ARC): nothing to fix at the source; keep "
                        "DKIM signing aligned so it survives forwarding");
     } else if (HAS(s, SIFT_CAT_FORWARDED_BOTH_BROKEN)) {
+        /* the broken signature is the one aligned with From (F2), which
+         * may be a parent or sibling domain of it under relaxed rules */
         snprintf(b, n, "forwarder or mailing list altered the message "
-                       "(DKIM d=%s broken): nothing to fix at the source; "
-                       "ask the list to use ARC or From rewriting", from);
+                       "(the DKIM signature aligned with %s broke): nothing "
+                       "to fix at the source; ask the list to use ARC or "
+                       "From rewriting", from);
     } else if (s->sender != NULL &&
                (HAS(s, SIFT_CAT_UNCONFIGURED_THIRD_PARTY) ||
                 HAS(s, SIFT_CAT_SPF_NOT_ALIGNED) ||

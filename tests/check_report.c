@@ -320,6 +320,20 @@ START_TEST(test_cat_spf_missing_and_helo)
     ck_assert_int_eq(v.outcome, SIFT_OUT_PASS);
     ck_assert_uint_eq(v.flags, 0);
 
+    /* "<>" is a null reverse-path too; an envelope that is not a domain
+     * is not (its HELO result must not be taken for MAIL FROM) */
+    rec_init(&t, "example.com", "<>", "fail", "pass");
+    spf(&t, "mx.example.com", "helo", "pass");
+    v = eval(&m, &t);
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_spf_aligned null_reverse_path dkim_none");
+    rec_init(&t, "example.com", "foo bar", "fail", "pass");
+    spf(&t, "mx.example.com", "helo", "pass");
+    v = eval(&m, &t);
+    ck_assert_str_eq(codes(v.categories),
+                     "spf_missing dkim_none reporter_inconsistent");
+    ck_assert_int_eq(v.spf_aligned, 0);
+
     /* an mfrom result is preferred over helo, whatever the order */
     rec_init(&t, "example.com", "example.com", "fail", "fail");
     spf(&t, "mx.example.com", "helo", "pass");
@@ -1125,6 +1139,66 @@ START_TEST(test_report_filters)
 }
 END_TEST
 
+/* The inconsistency count covers the same records as the
+ * reporter_inconsistent category: a From outside the policy domain too. */
+START_TEST(test_inconsistency_count_matches_category)
+{
+    sift_report_meta m;
+    trec r1;
+    trec *const recs[] = {&r1};
+    sift_report_totals t;
+    sift_err err;
+    char *out;
+
+    meta_init(&m);
+    rec_init(&r1, "elsewhere.example", "elsewhere.example", "pass", "pass");
+    r1.r.count = 4;
+    dkim(&r1, "elsewhere.example", "pass");
+    spf(&r1, "elsewhere.example", "mfrom", "pass");
+    store_report(st, &m, recs, 1);
+    out = render(0, SIFT_FMT_JSON, NULL, &t, SIFT_OK, &err);
+    ck_assert_msg(strstr(out, "\"reporter_inconsistent\"") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"inconsistent\": 4,") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") !=
+                      NULL,
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
+/* Advice names each domain once, and the signature that broke by what it
+ * was aligned with. */
+START_TEST(test_advice_wording)
+{
+    sift_report_meta m;
+    trec r1, r2;
+    trec *const recs[] = {&r1, &r2};
+    sift_report_totals t;
+    sift_err err;
+    char *out;
+
+    meta_init(&m);
+    rec_init(&r1, "example.com", "example.com", "fail", "fail");
+    r1.r.source_ip = "192.0.2.1";
+    dkim(&r1, "example.com", "temperror");
+    spf(&r1, "example.com", "mfrom", "temperror");
+    rec_init(&r2, "example.com", "list.example.org", "fail", "fail");
+    r2.r.source_ip = "192.0.2.2";
+    dkim(&r2, "mail.example.com", "fail");
+    dkim(&r2, "list.example.org", "pass");
+    spf(&r2, "list.example.org", "mfrom", "pass");
+    store_report(st, &m, recs, 2);
+    out = render(0, SIFT_FMT_CSV, NULL, &t, SIFT_OK, &err);
+    ck_assert_msg(strstr(out, "check that the DNS servers of example.com "
+                              "answer reliably\r\n") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "(the DKIM signature aligned with example.com "
+                              "broke)") != NULL,
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_bad_format_is_usage_error)
 {
     sift_err err;
@@ -1260,6 +1334,8 @@ report_suite(void)
     tcase_add_test(tc, test_report_json_golden);
     tcase_add_test(tc, test_report_csv_golden);
     tcase_add_test(tc, test_report_filters);
+    tcase_add_test(tc, test_inconsistency_count_matches_category);
+    tcase_add_test(tc, test_advice_wording);
     tcase_add_test(tc, test_bad_format_is_usage_error);
     tcase_add_test(tc, test_export_golden);
     tcase_add_test(tc, test_hostile_strings_are_neutralised);
