@@ -5,7 +5,11 @@
  * completely or not at all (transactions; WAL journal; busy timeout so
  * concurrent `ingest` processes both finish). Every statement is prepared
  * once per handle and every value is bound. Only this module includes
- * <sqlite3.h>. Schema: docs/schema.md. */
+ * <sqlite3.h>. Schema: docs/schema.md.
+ *
+ * Threads: a handle is used by one thread at a time (its connection is
+ * opened without SQLite's mutex); separate handles may be used in
+ * parallel. */
 #ifndef SIFT_STORE_H
 #define SIFT_STORE_H
 
