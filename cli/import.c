@@ -1,14 +1,34 @@
 /* import.c -- inputs -> reports -> database; see sift_import.h.
  *
+ * Two threads, one pipeline. A producer thread walks the inputs (ingest/),
+ * parses each report (xml/) and evaluates its records (report/); it sends
+ * what it found as messages through a bounded queue. The calling thread is
+ * the only one that writes to the store and calls the callback. Parsing and
+ * SQLite inserts each take about half of an ingest, so on two cores they
+ * overlap (docs/performance.md).
+ *
+ * Memory stays bounded: a report travels as BEGIN, RECORDS chunks of at
+ * most CHUNK_RECORDS records, END; the queue holds at most QUEUE_MAX
+ * messages. A re-ingest stays cheap: the producer looks a report's
+ * identity up through its own read-only connection and only drains a
+ * stored report (to compare content hashes) instead of copying its
+ * records. The writer still decides: a report stored earlier in this run,
+ * or by another process, is caught by sift_store_begin().
+ *
  * Invariant: a report is either stored with all its records (commit) or
  * not at all (rollback); a report that fails half way becomes a failed
  * input with its raw bytes, so nothing is lost. */
 #include "sift_import.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sift_xml.h"
+
+#define CHUNK_RECORDS 256
+#define QUEUE_MAX 8
+#define BLOCK_MIN 16384
 
 /* A database failure ends the run; any other failure ends only the unit. */
 static int
@@ -17,102 +37,644 @@ fatal(int rc)
     return rc == SIFT_EDB || rc == SIFT_ENOMEM;
 }
 
-/* Keep a failed unit: reason plus its raw bytes when ingest can give them. */
-static int
-keep_failure(sift_store *st, sift_ingest *in, const char *path,
-             const sift_err *why, int with_raw, sift_err *err)
-{
-    unsigned char *raw = NULL;
-    size_t len = 0;
-    sift_err rerr;
-    char reason[sizeof(why->where) + sizeof(why->msg) + 4];
-    int rc;
+/* --- messages ----------------------------------------------------------- */
 
-    sift_err_clear(&rerr);
-    if (with_raw && sift_ingest_raw(in, &raw, &len, &rerr) != SIFT_OK) {
-        raw = NULL;
-        len = 0;
+typedef enum msg_kind {
+    M_BEGIN,   /* a new report: meta, path */
+    M_RECORDS, /* records of the open report, with their verdicts */
+    M_END,     /* the open report is complete: final meta, content hash */
+    M_ABORT,   /* the open report failed half way: why, raw */
+    M_UNIT,    /* any other outcome: kind, path, why, raw, meta, hash */
+    M_FATAL,   /* the producer hit a fatal error: err */
+    M_DONE     /* no more inputs */
+} msg_kind;
+
+/* Copies live in a chain of blocks owned by the message. */
+typedef struct block {
+    struct block *next;
+    size_t used, cap;
+    max_align_t data[];
+} block;
+
+typedef struct msg {
+    struct msg *next;
+    msg_kind kind;
+    block *mem;
+    char *path;
+    sift_outcome_kind outcome; /* M_UNIT */
+    sift_err why;              /* M_ABORT, M_UNIT failed; M_FATAL error */
+    int rc;                    /* M_FATAL */
+    unsigned char *raw;        /* malloc'd: a failed unit's bytes */
+    size_t raw_len;
+    sift_report_meta meta; /* M_BEGIN, M_END, M_UNIT conflict */
+    uint64_t hash;         /* M_END, M_UNIT conflict, M_ABORT */
+    int hash_ok;           /* M_ABORT: hash covers every byte */
+    sift_record *recs;     /* M_RECORDS */
+    sift_verdict *verdicts;
+    size_t n;
+} msg;
+
+static void *
+msg_alloc(msg *m, size_t n)
+{
+    block *b = m->mem;
+    size_t a = sizeof(max_align_t);
+
+    n = (n + a - 1) / a * a;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
+        if ((b = malloc(sizeof(*b) + cap)) == NULL)
+            return NULL;
+        b->next = m->mem;
+        b->used = 0;
+        b->cap = cap;
+        m->mem = b;
     }
-    if (why->where[0] != '\0' && strcmp(why->where, path) != 0)
-        snprintf(reason, sizeof(reason), "%s: %s", why->where, why->msg);
-    else
-        snprintf(reason, sizeof(reason), "%s", why->msg);
-    rc = sift_store_add_failed(st, path, reason, raw, len, err);
-    free(raw);
-    return rc;
+    b->used += n;
+    return (char *)b->data + b->used - n;
 }
 
-/* Parse, evaluate and store one report candidate. Returns the outcome in
- * *kind (with *why for SIFT_FAILED), or a fatal code. */
+/* Copy a string into the message; *ok = 0 when memory runs out. */
+static const char *
+msg_str(msg *m, const char *s, int *ok)
+{
+    size_t n;
+    char *p;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    if ((p = msg_alloc(m, n)) == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    memcpy(p, s, n);
+    return p;
+}
+
+static const char *const *
+msg_strv(msg *m, const char *const *v, size_t n, int *ok)
+{
+    const char **out;
+    size_t i;
+
+    if (n == 0)
+        return NULL;
+    if ((out = msg_alloc(m, n * sizeof(*out))) == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        out[i] = msg_str(m, v[i], ok);
+    return out;
+}
+
 static int
-import_report(sift_outcome_kind *kind, sift_err *why, sift_import_stats *s,
-              const sift_item *it, sift_store *st, sift_eval *ev,
-              const sift_limits *lim, sift_err *err)
+msg_meta(msg *m, const sift_report_meta *s)
+{
+    sift_report_meta *d = &m->meta;
+    int ok = 1;
+
+    *d = *s;
+    d->version = msg_str(m, s->version, &ok);
+    d->namespace = msg_str(m, s->namespace, &ok);
+    d->org_name = msg_str(m, s->org_name, &ok);
+    d->email = msg_str(m, s->email, &ok);
+    d->extra_contact_info = msg_str(m, s->extra_contact_info, &ok);
+    d->report_id = msg_str(m, s->report_id, &ok);
+    d->errors = msg_strv(m, s->errors, s->n_errors, &ok);
+    d->generator = msg_str(m, s->generator, &ok);
+    d->domain = msg_str(m, s->domain, &ok);
+    d->adkim = msg_str(m, s->adkim, &ok);
+    d->aspf = msg_str(m, s->aspf, &ok);
+    d->p = msg_str(m, s->p, &ok);
+    d->sp = msg_str(m, s->sp, &ok);
+    d->np = msg_str(m, s->np, &ok);
+    d->fo = msg_str(m, s->fo, &ok);
+    d->testing = msg_str(m, s->testing, &ok);
+    d->discovery_method = msg_str(m, s->discovery_method, &ok);
+    d->warnings = msg_strv(m, s->warnings, s->n_warnings, &ok);
+    return ok ? SIFT_OK : SIFT_ENOMEM;
+}
+
+/* Append a deep copy of rec and v to an M_RECORDS message. */
+static int
+msg_record(msg *m, const sift_record *s, const sift_verdict *v)
+{
+    sift_record *d = &m->recs[m->n];
+    sift_verdict *dv = &m->verdicts[m->n];
+    sift_reason *rs = NULL;
+    sift_dkim_result *dk = NULL;
+    sift_spf_result *sp = NULL;
+    size_t i;
+    int ok = 1;
+
+    *d = *s;
+    *dv = *v;
+    d->source_ip = msg_str(m, s->source_ip, &ok);
+    d->disposition = msg_str(m, s->disposition, &ok);
+    d->dkim = msg_str(m, s->dkim, &ok);
+    d->spf = msg_str(m, s->spf, &ok);
+    d->header_from = msg_str(m, s->header_from, &ok);
+    d->envelope_from = msg_str(m, s->envelope_from, &ok);
+    d->envelope_to = msg_str(m, s->envelope_to, &ok);
+    if (s->n_reasons > 0 &&
+        (rs = msg_alloc(m, s->n_reasons * sizeof(*rs))) == NULL)
+        return SIFT_ENOMEM;
+    for (i = 0; i < s->n_reasons; i++) {
+        rs[i].type = msg_str(m, s->reasons[i].type, &ok);
+        rs[i].comment = msg_str(m, s->reasons[i].comment, &ok);
+    }
+    if (s->n_dkim > 0 && (dk = msg_alloc(m, s->n_dkim * sizeof(*dk))) == NULL)
+        return SIFT_ENOMEM;
+    for (i = 0; i < s->n_dkim; i++) {
+        dk[i].domain = msg_str(m, s->dkim_results[i].domain, &ok);
+        dk[i].selector = msg_str(m, s->dkim_results[i].selector, &ok);
+        dk[i].result = msg_str(m, s->dkim_results[i].result, &ok);
+        dk[i].human_result = msg_str(m, s->dkim_results[i].human_result, &ok);
+    }
+    if (s->n_spf > 0 && (sp = msg_alloc(m, s->n_spf * sizeof(*sp))) == NULL)
+        return SIFT_ENOMEM;
+    for (i = 0; i < s->n_spf; i++) {
+        sp[i].domain = msg_str(m, s->spf_results[i].domain, &ok);
+        sp[i].scope = msg_str(m, s->spf_results[i].scope, &ok);
+        sp[i].result = msg_str(m, s->spf_results[i].result, &ok);
+        sp[i].human_result = msg_str(m, s->spf_results[i].human_result, &ok);
+    }
+    d->reasons = rs;
+    d->dkim_results = dk;
+    d->spf_results = sp;
+    /* the verdict's domains are borrowed from the record: copy them too */
+    dv->spf_domain = msg_str(m, v->spf_domain, &ok);
+    dv->dkim_domain = msg_str(m, v->dkim_domain, &ok);
+    if (!ok)
+        return SIFT_ENOMEM;
+    m->n++;
+    return SIFT_OK;
+}
+
+static void
+msg_free(msg *m)
+{
+    block *b, *next;
+
+    if (m == NULL)
+        return;
+    for (b = m->mem; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(m->path);
+    free(m->raw);
+    free(m->recs);
+    free(m->verdicts);
+    free(m);
+}
+
+static msg *
+msg_new(msg_kind kind, const char *path)
+{
+    msg *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return NULL;
+    m->kind = kind;
+    sift_err_clear(&m->why);
+    if (path != NULL && (m->path = strdup(path)) == NULL) {
+        free(m);
+        return NULL;
+    }
+    if (kind == M_RECORDS &&
+        ((m->recs = malloc(CHUNK_RECORDS * sizeof(*m->recs))) == NULL ||
+         (m->verdicts = malloc(CHUNK_RECORDS * sizeof(*m->verdicts))) ==
+             NULL)) {
+        msg_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* --- the queue ---------------------------------------------------------- */
+
+typedef struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    msg *head, *tail;
+    size_t n;
+    int stop; /* the consumer gave up: the producer must finish */
+    int done; /* the producer has returned: nothing more will come */
+} queue;
+
+/* Hand m over (the queue owns it from here, even on failure). Returns 0,
+ * or -1 when the consumer has stopped. */
+static int
+put(queue *q, msg *m)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->n >= QUEUE_MAX && !q->stop)
+        pthread_cond_wait(&q->can_put, &q->mu);
+    if (q->stop) {
+        pthread_mutex_unlock(&q->mu);
+        msg_free(m);
+        return -1;
+    }
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    q->n++;
+    pthread_cond_signal(&q->can_get);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+/* The next message, or NULL when the producer ended without M_DONE or
+ * M_FATAL (it could not even allocate one). */
+static msg *
+get(queue *q)
+{
+    msg *m;
+
+    pthread_mutex_lock(&q->mu);
+    while (q->head == NULL && !q->done)
+        pthread_cond_wait(&q->can_get, &q->mu);
+    if ((m = q->head) == NULL) {
+        pthread_mutex_unlock(&q->mu);
+        return NULL;
+    }
+    q->head = m->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    q->n--;
+    pthread_cond_signal(&q->can_put);
+    pthread_mutex_unlock(&q->mu);
+    m->next = NULL;
+    return m;
+}
+
+/* --- the producer ------------------------------------------------------- */
+
+typedef struct producer {
+    queue q;
+    sift_ingest *in;
+    sift_store *reader; /* read-only handle for identity lookups, or NULL */
+    sift_eval *ev;
+    const sift_limits *lim;
+    int keep_failed;
+} producer;
+
+/* Send a fatal error; the producer then ends. */
+static int
+send_fatal(producer *p, int rc, const sift_err *err)
+{
+    msg *m = msg_new(M_FATAL, NULL);
+
+    if (m == NULL)
+        return -1; /* the consumer sees the queue end without M_DONE */
+    m->rc = rc;
+    if (err != NULL)
+        m->why = *err;
+    if (rc == SIFT_ENOMEM && m->why.msg[0] == '\0')
+        sift_err_set(&m->why, SIFT_ENOMEM, "out of memory");
+    put(&p->q, m);
+    return -1;
+}
+
+/* Send a unit outcome. For SIFT_FAILED, why says why and the raw bytes
+ * are attached when they are to be kept. */
+static int
+send_unit(producer *p, sift_outcome_kind kind, const char *path,
+          const sift_err *why, const sift_report_meta *meta, uint64_t hash)
+{
+    msg *m = msg_new(M_UNIT, path);
+    sift_err rerr;
+
+    if (m == NULL || (meta != NULL && msg_meta(m, meta) != SIFT_OK)) {
+        msg_free(m);
+        return send_fatal(p, SIFT_ENOMEM, NULL);
+    }
+    m->outcome = kind;
+    m->hash = hash;
+    if (why != NULL)
+        m->why = *why;
+    if (kind == SIFT_FAILED && p->keep_failed &&
+        sift_ingest_raw(p->in, &m->raw, &m->raw_len, &rerr) != SIFT_OK) {
+        m->raw = NULL; /* kept without its bytes */
+        m->raw_len = 0;
+    }
+    return put(&p->q, m);
+}
+
+/* Parse one report candidate and send it. Returns 0, or -1 to stop. */
+static int
+produce_report(producer *p, const sift_item *it)
 {
     sift_xml *x = NULL;
     const sift_report_meta *meta;
     const sift_record *rec;
     sift_verdict v;
-    uint64_t dup_hash = 0, records = 0, messages = 0;
-    int rc, open = 0;
+    sift_err why, err;
+    uint64_t stored = 0;
+    msg *m = NULL;
+    int rc, ret = 0;
 
-    rc = sift_xml_open(&x, &meta, it->reader, lim, why);
+    sift_err_clear(&why);
+    sift_err_clear(&err);
+    rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
     if (rc != SIFT_OK) {
         if (fatal(rc))
-            goto out;
+            ret = send_fatal(p, rc, &why);
         /* Well-formed XML of another kind is not a failure of ours. */
-        *kind = strncmp(why->msg, "not a DMARC aggregate report", 28) == 0
-                    ? SIFT_NOT_REPORT
-                    : SIFT_FAILED;
-        rc = SIFT_OK;
+        else if (strncmp(why.msg, "not a DMARC aggregate report", 28) == 0)
+            ret = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, 0);
+        else
+            ret = send_unit(p, SIFT_FAILED, it->path, &why, NULL, 0);
         goto out;
     }
-    rc = sift_store_begin(st, &dup_hash, meta, it->path, err);
-    if (rc == SIFT_EDUP) {
-        if ((rc = sift_xml_drain(x, why)) != SIFT_OK) {
-            *kind = SIFT_DUPLICATE; /* stored already; the copy is damaged */
-            rc = SIFT_OK;
-            goto out;
-        }
-        if (sift_xml_content_hash(x) == dup_hash) {
-            *kind = SIFT_DUPLICATE;
-            rc = SIFT_OK;
-        } else {
-            *kind = SIFT_CONFLICT;
-            rc = sift_store_note_conflict(st, meta, it->path,
-                                          sift_xml_content_hash(x), err);
-        }
+    /* Stored already (as far as the committed database says): only the
+     * content hash is needed, to tell a re-send from a conflicting one. */
+    if (p->reader != NULL &&
+        sift_store_lookup(p->reader, &stored, meta, &err) == SIFT_EDUP) {
+        if (sift_xml_drain(x, &why) != SIFT_OK) /* stored; copy damaged */
+            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, 0);
+        else if (sift_xml_content_hash(x) == stored)
+            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, 0);
+        else
+            ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
+                            sift_xml_content_hash(x));
         goto out;
     }
-    if (rc != SIFT_OK)
+    if ((m = msg_new(M_BEGIN, it->path)) == NULL ||
+        msg_meta(m, meta) != SIFT_OK) {
+        msg_free(m);
+        ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
-    open = 1;
-    while ((rc = sift_xml_next(x, &rec, why)) == SIFT_OK) {
-        sift_eval_record(&v, ev, meta, rec);
-        if ((rc = sift_store_add(st, rec, &v, err)) != SIFT_OK)
+    }
+    if ((ret = put(&p->q, m)) != 0)
+        goto out;
+    m = NULL;
+    while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
+        sift_eval_record(&v, p->ev, meta, rec);
+        if (m == NULL && (m = msg_new(M_RECORDS, NULL)) == NULL) {
+            ret = send_fatal(p, SIFT_ENOMEM, NULL);
             goto out;
-        records++;
-        messages += rec->count;
+        }
+        if (msg_record(m, rec, &v) != SIFT_OK) {
+            msg_free(m);
+            m = NULL;
+            ret = send_fatal(p, SIFT_ENOMEM, NULL);
+            goto out;
+        }
+        if (m->n == CHUNK_RECORDS) {
+            if ((ret = put(&p->q, m)) != 0) {
+                m = NULL;
+                goto out;
+            }
+            m = NULL;
+        }
     }
     if (rc != SIFT_ITEROVER) {
-        if (fatal(rc))
+        msg *a;
+        msg_free(m); /* half a report is never stored */
+        m = NULL;
+        if (fatal(rc)) {
+            ret = send_fatal(p, rc, &why);
             goto out;
-        *kind = SIFT_FAILED; /* half a report is never stored */
-        rc = SIFT_OK;
+        }
+        if ((a = msg_new(M_ABORT, it->path)) == NULL ||
+            msg_meta(a, meta) != SIFT_OK) {
+            msg_free(a);
+            ret = send_fatal(p, SIFT_ENOMEM, NULL);
+            goto out;
+        }
+        a->why = why;
+        /* if the writer finds this identity stored (earlier in this run),
+         * the copy is compared by the hash of all its bytes, as a drained
+         * duplicate is */
+        a->hash_ok = sift_xml_hash_rest(x, NULL) == SIFT_OK;
+        a->hash = sift_xml_content_hash(x);
+        if (p->keep_failed &&
+            sift_ingest_raw(p->in, &a->raw, &a->raw_len, &err) != SIFT_OK) {
+            a->raw = NULL;
+            a->raw_len = 0;
+        }
+        ret = put(&p->q, a);
         goto out;
     }
-    rc = sift_store_commit(st, meta, sift_xml_content_hash(x), err);
-    if (rc != SIFT_OK)
+    if (m != NULL) {
+        ret = put(&p->q, m);
+        m = NULL;
+        if (ret != 0)
+            goto out;
+    }
+    /* the final meta: warnings grow while records are read */
+    if ((m = msg_new(M_END, it->path)) == NULL ||
+        msg_meta(m, meta) != SIFT_OK) {
+        msg_free(m);
+        m = NULL;
+        ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
-    open = 0;
-    *kind = SIFT_IMPORTED;
-    s->records += records;
-    s->messages += messages;
+    }
+    m->hash = sift_xml_content_hash(x);
+    ret = put(&p->q, m);
+    m = NULL;
 out:
-    if (open)
-        sift_store_rollback(st);
+    msg_free(m);
     sift_xml_free(x);
+    return ret;
+}
+
+static void
+produce_all(producer *p)
+{
+    const sift_item *it;
+    sift_err err;
+    int rc;
+
+    sift_err_clear(&err);
+    while ((rc = sift_ingest_next(p->in, &it, &err)) == SIFT_OK) {
+        int stop;
+        switch (it->kind) {
+        case SIFT_ITEM_REPORT:
+            stop = produce_report(p, it);
+            break;
+        case SIFT_ITEM_NOT_REPORT:
+            stop = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, 0);
+            break;
+        case SIFT_ITEM_FAILURE_REPORT:
+            stop = send_unit(p, SIFT_FAILURE_REPORT, it->path, NULL, NULL, 0);
+            break;
+        case SIFT_ITEM_FAILED:
+        default:
+            stop = send_unit(p, SIFT_FAILED, it->path, &it->err, NULL, 0);
+            break;
+        }
+        if (stop)
+            return;
+    }
+    if (rc != SIFT_ITEROVER)
+        send_fatal(p, rc, &err);
+    else {
+        msg *m = msg_new(M_DONE, NULL);
+        if (m == NULL)
+            send_fatal(p, SIFT_ENOMEM, NULL);
+        else
+            put(&p->q, m);
+    }
+}
+
+static void *
+produce(void *arg)
+{
+    producer *p = arg;
+
+    produce_all(p);
+    pthread_mutex_lock(&p->q.mu);
+    p->q.done = 1;
+    pthread_cond_signal(&p->q.can_get);
+    pthread_mutex_unlock(&p->q.mu);
+    return NULL;
+}
+
+/* --- the writer (calling thread) ---------------------------------------- */
+
+/* Keep a failed unit: its reason plus the raw bytes, when there are any. */
+static int
+keep_failure(sift_store *st, const char *path, const sift_err *why,
+             const unsigned char *raw, size_t len, sift_err *err)
+{
+    char reason[sizeof(why->where) + sizeof(why->msg) + 4];
+
+    if (why->where[0] != '\0' && strcmp(why->where, path) != 0)
+        snprintf(reason, sizeof(reason), "%s: %s", why->where, why->msg);
+    else
+        snprintf(reason, sizeof(reason), "%s", why->msg);
+    return sift_store_add_failed(st, path, reason, raw, len, err);
+}
+
+typedef struct writer {
+    sift_store *st;
+    sift_import_stats *s;
+    int keep_failed;
+    sift_import_cb cb;
+    void *payload;
+    /* the open report */
+    int open, skipping;
+    uint64_t dup_hash, records, messages;
+} writer;
+
+/* One outcome: count it, keep a failure, tell the caller. */
+static int
+outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
+        const unsigned char *raw, size_t len, sift_err *err)
+{
+    sift_import_stats *s = w->s;
+    int rc = SIFT_OK;
+
+    switch (kind) {
+    case SIFT_IMPORTED: s->imported++; break;
+    case SIFT_DUPLICATE: s->duplicates++; break;
+    case SIFT_CONFLICT: s->conflicts++; break;
+    case SIFT_NOT_REPORT: s->not_reports++; break;
+    case SIFT_FAILURE_REPORT: s->failure_reports++; break;
+    case SIFT_FAILED:
+        s->failed++;
+        sift_err_where(why, path);
+        if (w->keep_failed)
+            rc = keep_failure(w->st, path, why, raw, len, err);
+        break;
+    }
+    if (rc == SIFT_OK && w->cb)
+        w->cb(w->payload, kind, path, kind == SIFT_FAILED ? why : NULL, s);
     return rc;
+}
+
+/* The open report turned out to be stored already: a re-send (same
+ * content hash) or a conflicting copy. */
+static int
+settle_duplicate(writer *w, msg *m, sift_err *err)
+{
+    int rc;
+
+    w->skipping = 0;
+    if (m->hash == w->dup_hash)
+        return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, err);
+    if ((rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
+                                       err)) != SIFT_OK)
+        return rc;
+    return outcome(w, SIFT_CONFLICT, m->path, NULL, NULL, 0, err);
+}
+
+/* Handle one message. Returns SIFT_OK, SIFT_ITEROVER after M_DONE, or a
+ * fatal code with err set. */
+static int
+consume(writer *w, msg *m, sift_err *err)
+{
+    size_t i;
+    int rc;
+
+    switch (m->kind) {
+    case M_BEGIN:
+        w->records = w->messages = 0;
+        w->skipping = 0;
+        rc = sift_store_begin(w->st, &w->dup_hash, &m->meta, m->path, err);
+        if (rc == SIFT_EDUP) {
+            w->skipping = 1; /* stored meanwhile: compare hashes at END */
+            return SIFT_OK;
+        }
+        if (rc != SIFT_OK)
+            return rc;
+        w->open = 1;
+        return SIFT_OK;
+    case M_RECORDS:
+        if (w->skipping)
+            return SIFT_OK;
+        for (i = 0; i < m->n; i++) {
+            if ((rc = sift_store_add(w->st, &m->recs[i], &m->verdicts[i],
+                                     err)) != SIFT_OK)
+                return rc;
+            w->records++;
+            w->messages += m->recs[i].count;
+        }
+        return SIFT_OK;
+    case M_ABORT:
+        if (w->skipping && !m->hash_ok) { /* stored; copy unreadable */
+            w->skipping = 0;
+            return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, err);
+        }
+        if (!w->skipping) {
+            sift_store_rollback(w->st);
+            w->open = 0;
+            return outcome(w, SIFT_FAILED, m->path, &m->why, m->raw,
+                           m->raw_len, err);
+        }
+        /* stored already: compare this copy by its hash */
+        return settle_duplicate(w, m, err);
+    case M_END:
+        if (w->skipping)
+            return settle_duplicate(w, m, err);
+        if ((rc = sift_store_commit(w->st, &m->meta, m->hash, err)) !=
+            SIFT_OK)
+            return rc;
+        w->open = 0;
+        w->s->records += w->records;
+        w->s->messages += w->messages;
+        return outcome(w, SIFT_IMPORTED, m->path, NULL, NULL, 0, err);
+    case M_UNIT:
+        if (m->outcome == SIFT_CONFLICT &&
+            (rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
+                                           err)) != SIFT_OK)
+            return rc;
+        return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
+                       err);
+    case M_FATAL:
+        *err = m->why;
+        return m->rc != SIFT_OK ? m->rc : SIFT_ERR;
+    case M_DONE:
+    default:
+        return SIFT_ITEROVER;
+    }
 }
 
 int
@@ -120,49 +682,69 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
                 sift_eval *ev, const sift_limits *lim, int keep_failed,
                 sift_import_cb cb, void *payload, sift_err *err)
 {
-    const sift_item *it;
-    sift_outcome_kind kind = SIFT_FAILED;
-    sift_err why;
+    producer p;
+    writer w;
+    pthread_t tid;
+    const char *path = sift_store_path(st);
+    sift_err rerr;
+    msg *m;
     int rc;
 
-    while ((rc = sift_ingest_next(in, &it, err)) == SIFT_OK) {
-        sift_err_clear(&why);
-        switch (it->kind) {
-        case SIFT_ITEM_REPORT:
-            rc = import_report(&kind, &why, s, it, st, ev, lim, err);
-            if (rc != SIFT_OK)
-                return rc;
-            break;
-        case SIFT_ITEM_NOT_REPORT:
-            kind = SIFT_NOT_REPORT;
-            break;
-        case SIFT_ITEM_FAILURE_REPORT:
-            kind = SIFT_FAILURE_REPORT;
-            break;
-        case SIFT_ITEM_FAILED:
-        default:
-            kind = SIFT_FAILED;
-            why = it->err;
-            break;
-        }
-        switch (kind) {
-        case SIFT_IMPORTED: s->imported++; break;
-        case SIFT_DUPLICATE: s->duplicates++; break;
-        case SIFT_CONFLICT: s->conflicts++; break;
-        case SIFT_NOT_REPORT: s->not_reports++; break;
-        case SIFT_FAILURE_REPORT: s->failure_reports++; break;
-        case SIFT_FAILED:
-            s->failed++;
-            sift_err_where(&why, it->path);
-            if (keep_failed &&
-                (rc = keep_failure(st, in, it->path, &why, 1, err)) != SIFT_OK)
-                return rc;
-            break;
-        }
-        if (cb)
-            cb(payload, kind, it->path, kind == SIFT_FAILED ? &why : NULL, s);
+    memset(&p, 0, sizeof(p));
+    memset(&w, 0, sizeof(w));
+    p.in = in;
+    p.ev = ev;
+    p.lim = lim;
+    p.keep_failed = keep_failed;
+    w.st = st;
+    w.s = s;
+    w.keep_failed = keep_failed;
+    w.cb = cb;
+    w.payload = payload;
+    /* Lookups see only committed reports; without a reader (":memory:",
+     * or it cannot be opened) every report is parsed and the writer's
+     * sift_store_begin() finds the duplicates. */
+    sift_err_clear(&rerr);
+    if (path != NULL && path[0] != '\0' && strcmp(path, ":memory:") != 0 &&
+        sift_store_open(&p.reader, path, SIFT_STORE_READONLY, &rerr) !=
+            SIFT_OK)
+        p.reader = NULL;
+    pthread_mutex_init(&p.q.mu, NULL);
+    pthread_cond_init(&p.q.can_put, NULL);
+    pthread_cond_init(&p.q.can_get, NULL);
+    if (pthread_create(&tid, NULL, produce, &p) != 0) {
+        rc = sift_err_set(err, SIFT_ENOMEM, "cannot start a thread");
+        goto done;
     }
-    if (rc != SIFT_ITEROVER)
-        return rc;
-    return sift_store_flush(st, err);
+    do {
+        if ((m = get(&p.q)) == NULL) {
+            rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+            break;
+        }
+        rc = consume(&w, m, err);
+        msg_free(m);
+    } while (rc == SIFT_OK);
+    if (rc != SIFT_ITEROVER) {
+        /* stop the producer and throw away what it still sends */
+        pthread_mutex_lock(&p.q.mu);
+        p.q.stop = 1;
+        pthread_cond_broadcast(&p.q.can_put);
+        pthread_mutex_unlock(&p.q.mu);
+    }
+    pthread_join(tid, NULL);
+    while (p.q.head != NULL) {
+        m = p.q.head;
+        p.q.head = m->next;
+        msg_free(m);
+    }
+    if (w.open)
+        sift_store_rollback(st);
+    if (rc == SIFT_ITEROVER)
+        rc = sift_store_flush(st, err);
+done:
+    pthread_cond_destroy(&p.q.can_get);
+    pthread_cond_destroy(&p.q.can_put);
+    pthread_mutex_destroy(&p.q.mu);
+    sift_store_close(p.reader);
+    return rc;
 }

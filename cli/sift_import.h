@@ -36,7 +36,11 @@ typedef void (*sift_import_cb)(void *payload, sift_outcome_kind kind,
                                const char *path, const sift_err *err,
                                const sift_import_stats *sofar);
 
-/* Drain `in` into `st`. Bad inputs are outcomes, not errors: this returns
+/* Drain `in` into `st`. Parsing and evaluation run on a second thread,
+ * which uses `in` and `ev` (the caller must not touch them until this
+ * returns) and its own read-only handle on st's file; the store, the
+ * callback and *stats are used only on the calling thread.
+ * Bad inputs are outcomes, not errors: this returns
  * SIFT_OK unless the database fails (SIFT_EDB; err says why) or memory
  * runs out; what was committed before stays committed. *stats accumulates
  * (it is not zeroed), so several runs can share one. When `keep_failed`

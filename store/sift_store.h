@@ -76,6 +76,16 @@ void sift_store_rollback(sift_store *st);
  * import stores them. */
 int sift_store_flush(sift_store *st, sift_err *err);
 
+/* Is a report with meta's identity stored (committed)? SIFT_EDUP with
+ * *hash = its content hash, or SIFT_OK (*hash = 0) when not. Reads only:
+ * works on a READONLY handle, and may run in another thread than the
+ * writer's (on its own handle), to skip parsing what is stored already. */
+int sift_store_lookup(sift_store *st, uint64_t *hash,
+                      const sift_report_meta *meta, sift_err *err);
+
+/* The path the store was opened with. */
+const char *sift_store_path(const sift_store *st);
+
 /* Record a conflicting duplicate (same identity, different content) so
  * that `stats` and `report` can show it. The same conflicting copy (same
  * content hash) is kept once. */

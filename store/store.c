@@ -529,6 +529,22 @@ find_report(sift_store *st, uint64_t *hash, const sift_report_meta *m,
     return rc;
 }
 
+int
+sift_store_lookup(sift_store *st, uint64_t *hash, const sift_report_meta *meta,
+                  sift_err *err)
+{
+    *hash = 0;
+    if (st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "a report is open");
+    return find_report(st, hash, meta, err);
+}
+
+const char *
+sift_store_path(const sift_store *st)
+{
+    return st->path;
+}
+
 static int
 insert_report(sift_store *st, const sift_report_meta *m, const char *input_path,
               sift_err *err)

@@ -58,6 +58,15 @@ int sift_xml_next(sift_xml *x, const sift_record **rec, sift_err *err);
  * size) or SIFT_EFORMAT (a DOCTYPE/ENTITY further on). */
 int sift_xml_drain(sift_xml *x, sift_err *err);
 
+/* After sift_xml_next() failed with SIFT_EFORMAT (a bad record), read the
+ * rest of the input through the byte scanner only, so that
+ * sift_xml_content_hash() covers every byte as after sift_xml_drain()
+ * (whose result a damaged copy of a stored report is compared with). The
+ * report's own error stays. Returns SIFT_OK, or the error that stopped
+ * the bytes (reader error, size limit, DOCTYPE): the hash is then
+ * incomplete. */
+int sift_xml_hash_rest(sift_xml *x, sift_err *err);
+
 /* Hash of the document's bytes read so far, ignoring ASCII whitespace
  * (so CRLF/LF or re-indented copies hash alike). Complete after
  * SIFT_ITEROVER or sift_xml_drain(). */

@@ -1679,6 +1679,31 @@ sift_xml_drain(sift_xml *x, sift_err *err)
     return SIFT_OK;
 }
 
+int
+sift_xml_hash_rest(sift_xml *x, sift_err *err)
+{
+    unsigned char buf[CHUNK];
+    sift_err saved = x->err;
+    int saved_rc = x->rc, rc = SIFT_OK;
+    size_t n;
+
+    if (x->eof || x->drained)
+        return SIFT_OK;
+    x->drained = 1;
+    x->qhead = x->qlen = 0;
+    x->rc = SIFT_OK; /* pull() and scan() stop at a set error */
+    do {
+        if ((rc = pull(x, buf, &n)) != SIFT_OK) {
+            if (err != NULL)
+                *err = x->err;
+            break;
+        }
+    } while (n > 0);
+    x->rc = saved_rc;
+    x->err = saved;
+    return rc;
+}
+
 uint64_t
 sift_xml_content_hash(const sift_xml *x)
 {
