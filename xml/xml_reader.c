@@ -1344,37 +1344,87 @@ is_name_char(unsigned char c)
 static const unsigned char ws[256] = {
     [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1};
 
-/* Hash, count, and watch the raw bytes before libxml2 sees them. The fast
- * path (a byte that is not '<' while no match or tag name is pending) only
- * hashes and counts the text run. */
-static int
-scan(sift_xml *x, const unsigned char *p, size_t n)
+/* Little-endian 64-bit load: the hash packs bytes in stream order. */
+static uint64_t
+load_le64(const unsigned char *b)
 {
-    static const char dt[] = "<!DOCTYPE", en[] = "<!ENTITY";
-    size_t run_max = x->lim.max_text * 4 + 4096, run = x->text_run;
-    uint64_t h = x->hash, w = x->hword, nonspace = 0;
-    unsigned fill = x->hfill, md = x->m_doctype, me = x->m_entity;
-    unsigned ts = x->tagstate;
-    char hs[32];
-    size_t i;
-    int rc = SIFT_OK;
+    uint64_t v;
 
-    for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (!ws[c]) {
-            /* FNV-1a over 8-byte words: one multiply per 8 bytes */
-            w |= (uint64_t)c << (8 * fill);
+    memcpy(&v, b, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* The content hash: FNV-1a over the non-whitespace bytes packed into
+ * 8-byte little-endian words (one multiply per word), so that CRLF/LF or
+ * re-indented copies hash alike. Whitespace is squeezed out first without
+ * branches, then whole words are hashed straight from the buffer; the
+ * value is the same as feeding the bytes one at a time. */
+static void
+hash_bytes(sift_xml *x, const unsigned char *p, size_t n)
+{
+    unsigned char tmp[CHUNK];
+    uint64_t h = x->hash, w = x->hword;
+    unsigned fill = x->hfill;
+    size_t i, j = 0, k = 0;
+
+    while (n > 0) {
+        size_t m = n < sizeof(tmp) ? n : sizeof(tmp);
+        for (i = 0, k = 0, j = 0; i < m; i++) {
+            tmp[k] = p[i];
+            k += !ws[p[i]];
+        }
+        x->nonspace += k;
+        for (; fill != 0 && j < k; j++) { /* finish the partial word */
+            w |= (uint64_t)tmp[j] << (8 * fill);
             if (++fill == 8) {
                 h = (h ^ w) * UINT64_C(0x100000001b3);
                 w = 0;
                 fill = 0;
             }
-            nonspace++;
         }
+        for (; j + 8 <= k; j += 8)
+            h = (h ^ load_le64(tmp + j)) * UINT64_C(0x100000001b3);
+        for (; j < k; j++)
+            w |= (uint64_t)tmp[j] << (8 * fill++);
+        p += m;
+        n -= m;
+    }
+    x->hash = h;
+    x->hword = w;
+    x->hfill = fill;
+}
+
+/* Hash, count, and watch the raw bytes before libxml2 sees them: refuse a
+ * DOCTYPE or ENTITY (also spelled in UTF-16: NUL bytes are skipped while a
+ * match is pending), bound text runs (bytes between two '<'), and remember
+ * the last start-tag name for that error. Outside a pending match or tag
+ * name, the bytes up to the next '<' are skipped with memchr. */
+static int
+scan(sift_xml *x, const unsigned char *p, size_t n)
+{
+    static const char dt[] = "<!DOCTYPE", en[] = "<!ENTITY";
+    size_t run_max = x->lim.max_text * 4 + 4096, run = x->text_run;
+    unsigned md = x->m_doctype, me = x->m_entity;
+    unsigned ts = x->tagstate;
+    char hs[32];
+    size_t i;
+    int rc = SIFT_OK;
+
+    hash_bytes(x, p, n);
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
         if (c != '<' && (md | me | ts) == 0) {
-            if (++run > run_max)
+            const unsigned char *lt = memchr(p + i, '<', n - i);
+            size_t end = lt != NULL ? (size_t)(lt - p) : n;
+            if (run + (end - i) > run_max)
                 goto toolong;
-            continue;
+            run += end - i;
+            if ((i = end) == n)
+                break;
+            c = '<';
         }
         if (c == 0)
             continue; /* UTF-16: match on the ASCII bytes alone */
@@ -1418,10 +1468,6 @@ out:
     x->m_doctype = md;
     x->m_entity = me;
     x->tagstate = ts;
-    x->hash = h;
-    x->hword = w;
-    x->hfill = fill;
-    x->nonspace += nonspace;
     x->text_run = run;
     return rc;
 }
