@@ -28,7 +28,7 @@
 #include "sift_xml.h"
 
 #define CHUNK_RECORDS 256
-#define QUEUE_MAX 16
+#define QUEUE_MAX 64
 /* The consumer is woken once WAKE_AT messages wait (or at the end), and
  * otherwise looks every WAIT_MS: a wake-up per message cost a quarter of
  * a re-ingest in futex calls and context switches. */
