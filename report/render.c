@@ -626,11 +626,18 @@ rm_lookup(const ctx *c, int64_t id)
 /* One sequential pass over the records (NOT INDEXED: a table scan beats
  * walking an index and sorting 10^6 rows for GROUP BY; see docs/report.md),
  * aggregated per (policy domain, source ip) in a hash table. */
+/* Only what every record contributes: SQLite decoding columns is most of
+ * the scan's time, so dmarc_fail and would_reject are derived from
+ * outcome, and the inconsistency example's verdict columns are fetched
+ * afterwards for the one record chosen per domain (q_example): 2.69 ->
+ * 2.28 s over 5M records (bench row f). */
 static const char q_scan[] =
-    "SELECT c.report_id, coalesce(c.source_ip, ''), c.count, c.dmarc_fail,"
-    " c.would_reject, c.outcome, c.flags, c.categories, c.header_from,"
-    " c.spf_domain, c.dkim_domain, c.pe_dkim, c.pe_spf, c.dkim_aligned,"
-    " c.spf_aligned, c.id FROM records c NOT INDEXED";
+    "SELECT c.report_id, coalesce(c.source_ip, ''), c.count, c.outcome,"
+    " c.flags, c.categories, c.header_from, c.spf_domain, c.dkim_domain,"
+    " c.id FROM records c NOT INDEXED";
+static const char q_example[] =
+    "SELECT pe_dkim, pe_spf, dkim_aligned, spf_aligned FROM records"
+    " WHERE id = ?1";
 
 /* 1 if the record in row should replace the example e. */
 static int
@@ -656,6 +663,7 @@ on_record(void *payload, sift_row *row)
     ctx *c = payload;
     const rep *r = find_rep(c, sift_row_int(row, 0));
     uint64_t count;
+    uint32_t flags;
     source *s;
     int outcome;
 
@@ -664,14 +672,15 @@ on_record(void *payload, sift_row *row)
     if ((s = find_source(c, c->atoms[r->dom].s, txt(row, 1))) == NULL)
         return c->err ? c->err->code : SIFT_ENOMEM;
     count = u64(row, 2);
-    outcome = (int)sift_row_int(row, 5);
+    outcome = (int)sift_row_int(row, 3);
+    flags = (uint32_t)sift_row_int(row, 4);
     s->messages += count;
-    if (sift_row_int(row, 3))
+    if (outcome != SIFT_OUT_PASS) /* eval: dmarc_fail <=> not a pass */
         s->dmarc_fail += count;
-    if (sift_row_int(row, 4))
+    if (outcome == SIFT_OUT_WOULD_REJECT)
         s->would_reject += count;
     if (outcome == SIFT_OUT_OVERRIDDEN) {
-        unsigned m = rm_lookup(c, sift_row_int(row, 15));
+        unsigned m = rm_lookup(c, sift_row_int(row, 9));
         int i;
 
         s->overridden += count;
@@ -680,32 +689,29 @@ on_record(void *payload, sift_row *row)
                 c->atoms[r->dom].exempted[i] += count;
     } else if (outcome == SIFT_OUT_DNS_ERROR)
         s->dns_error += count;
-    s->flags |= (uint32_t)sift_row_int(row, 6);
-    s->cats |= (uint32_t)sift_row_int(row, 7);
+    s->flags |= flags;
+    s->cats |= (uint32_t)sift_row_int(row, 5);
     if (r->begin < s->first)
         s->first = r->begin;
     if (r->end > s->last)
         s->last = r->end;
-    if (strset_add(&s->sfrom, sift_row_text(row, 8)) ||
-        strset_add(&s->senv, sift_row_is_null(row, 9) ? NULL
-                             : txt(row, 9)[0] ? txt(row, 9)
+    if (strset_add(&s->sfrom, sift_row_text(row, 6)) ||
+        strset_add(&s->senv, sift_row_is_null(row, 7) ? NULL
+                             : txt(row, 7)[0] ? txt(row, 7)
                                               : "<>") ||
-        strset_add(&s->sdkim, sift_row_text(row, 10)))
+        strset_add(&s->sdkim, sift_row_text(row, 8)))
         return oom(c);
     ptrset_add(&s->srep, c->atoms[r->org].s);
     /* the same records as the reporter_inconsistent category; the example
      * shown is one where reporter and recomputation disagree */
-    if (sift_row_int(row, 6) & (SIFT_FLAG_SPF_MISMATCH |
-                                SIFT_FLAG_DKIM_MISMATCH |
-                                SIFT_FLAG_DMARC_MISMATCH |
-                                SIFT_FLAG_FROM_OUTSIDE_DOMAIN))
+    if (flags & (SIFT_FLAG_SPF_MISMATCH | SIFT_FLAG_DKIM_MISMATCH |
+                 SIFT_FLAG_DMARC_MISMATCH | SIFT_FLAG_FROM_OUTSIDE_DOMAIN))
         s->inconsistent += count;
-    if (sift_row_int(row, 6) & (SIFT_FLAG_SPF_MISMATCH |
-                                SIFT_FLAG_DKIM_MISMATCH |
-                                SIFT_FLAG_DMARC_MISMATCH)) {
+    if (flags & (SIFT_FLAG_SPF_MISMATCH | SIFT_FLAG_DKIM_MISMATCH |
+                 SIFT_FLAG_DMARC_MISMATCH)) {
         example *e = &c->atoms[r->dom].ex;
         const char *org = c->atoms[r->org].s;
-        int64_t id = sift_row_int(row, 15);
+        int64_t id = sift_row_int(row, 9);
 
         if (better_example(e, count, r->begin, org, id)) {
             example_free(e);
@@ -715,15 +721,50 @@ on_record(void *payload, sift_row *row)
             e->count = count;
             e->begin = r->begin;
             e->rec_id = id;
-            e->dkim_al = (int)sift_row_int(row, 13);
-            e->spf_al = (int)sift_row_int(row, 14);
             DUP_OR_FAIL(e->ip, sift_row_text(row, 1));
-            DUP_OR_FAIL(e->from, sift_row_text(row, 8));
-            DUP_OR_FAIL(e->pe_dkim, sift_row_text(row, 11));
-            DUP_OR_FAIL(e->pe_spf, sift_row_text(row, 12));
+            DUP_OR_FAIL(e->from, sift_row_text(row, 6));
         }
     }
     return 0;
+}
+
+/* q_example's row: the verdict columns of a domain's example record. */
+static int
+on_example(void *payload, sift_row *row)
+{
+    example *e = payload;
+    const char *d = sift_row_text(row, 0), *sp = sift_row_text(row, 1);
+
+    if ((d != NULL && (e->pe_dkim = strdup(d)) == NULL) ||
+        (sp != NULL && (e->pe_spf = strdup(sp)) == NULL))
+        return SIFT_ENOMEM;
+    e->dkim_al = (int)sift_row_int(row, 2);
+    e->spf_al = (int)sift_row_int(row, 3);
+    return 0;
+}
+
+/* After the scan: each domain's chosen example gets its verdict columns. */
+static int
+fill_examples(ctx *c, sift_store *st, sift_err *err)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < c->n_atoms; i++) {
+        example *e = &c->atoms[i].ex;
+        sift_param p = {SIFT_P_INT, 0, NULL};
+
+        if (!e->has)
+            continue;
+        p.i = e->rec_id;
+        if ((rc = sift_store_query(st, q_example, &p, 1, on_example, e,
+                                   err)) != SIFT_OK) {
+            if (rc == SIFT_ENOMEM)
+                sift_err_set(err, SIFT_ENOMEM, "out of memory");
+            return rc;
+        }
+    }
+    return SIFT_OK;
 }
 
 static const sift_sender *
@@ -1492,6 +1533,8 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
     if (c.n_reps > 0 &&
         (rc = sift_store_query(st, q_scan, NULL, 0, on_record, &c, err)) !=
             SIFT_OK)
+        goto out;
+    if ((rc = fill_examples(&c, st, err)) != SIFT_OK)
         goto out;
     finish_sources(&c);
     if (c.n_src > 1)
