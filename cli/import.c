@@ -9,11 +9,14 @@
  *
  * Memory stays bounded: a report travels as BEGIN, RECORDS chunks of at
  * most CHUNK_RECORDS records, END; the queue holds at most QUEUE_MAX
- * messages. A re-ingest stays cheap: the producer looks a report's
- * identity up through its own read-only connection and only drains a
- * stored report (to compare content hashes) instead of copying its
- * records. The writer still decides: a report stored earlier in this run,
- * or by another process, is caught by sift_store_begin().
+ * messages. A re-ingest stays cheap: the producer first looks the input's
+ * raw-bytes fingerprint up (seen_inputs) through its own read-only
+ * connection and skips bytes stored before without inflating them; else
+ * it looks the report's identity up and only drains a stored report (to
+ * compare content hashes) instead of copying its records. The writer
+ * still decides: a report stored earlier in this run, or by another
+ * process, is caught by sift_store_begin(), and it remembers each
+ * input's fingerprint with the outcome.
  *
  * Invariant: a report is either stored with all its records (commit) or
  * not at all (rollback); a report that fails half way becomes a failed
@@ -75,6 +78,11 @@ typedef struct msg {
     sift_report_meta meta; /* M_BEGIN, M_END, M_UNIT conflict */
     uint64_t hash;         /* M_END, M_UNIT conflict, M_ABORT */
     int hash_ok;           /* M_ABORT: hash covers every byte */
+    /* M_BEGIN, M_UNIT: the input's raw-bytes fingerprint, to remember it
+     * once the outcome is known (have_fp), or the outcome came from it
+     * (seen: nothing to write) */
+    int have_fp, seen;
+    uint64_t fp, fp_len;
     sift_record *recs;     /* M_RECORDS */
     sift_verdict *verdicts;
     size_t n;
@@ -333,6 +341,9 @@ get(queue *q)
 typedef struct producer {
     queue q;
     sift_ingest *in;
+    /* the current report input's fingerprint (sift_ingest_fingerprint) */
+    int have_fp;
+    uint64_t fp, fp_len;
     sift_store *reader; /* read-only handle for identity lookups, or NULL */
     sift_eval *ev;
     const sift_limits *lim;
@@ -371,6 +382,9 @@ send_unit(producer *p, sift_outcome_kind kind, const char *path,
     }
     m->outcome = kind;
     m->hash = hash;
+    m->have_fp = p->have_fp;
+    m->fp = p->fp;
+    m->fp_len = p->fp_len;
     if (why != NULL)
         m->why = *why;
     if (kind == SIFT_FAILED && p->keep_failed &&
@@ -396,6 +410,23 @@ produce_report(producer *p, const sift_item *it)
 
     sift_err_clear(&why);
     sift_err_clear(&err);
+    /* Bytes stored before (a nightly re-run): done without inflating or
+     * parsing anything. */
+    p->have_fp = 0;
+    if (p->reader != NULL &&
+        sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) == SIFT_OK) {
+        int conflict;
+        if (sift_store_seen(p->reader, &conflict, p->fp, p->fp_len, &err) ==
+            SIFT_EDUP) {
+            msg *u = msg_new(M_UNIT, it->path);
+            if (u == NULL)
+                return send_fatal(p, SIFT_ENOMEM, NULL);
+            u->outcome = conflict ? SIFT_CONFLICT : SIFT_DUPLICATE;
+            u->seen = 1;
+            return put(&p->q, u);
+        }
+        p->have_fp = 1;
+    }
     rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
     if (rc != SIFT_OK) {
         if (fatal(rc))
@@ -414,7 +445,7 @@ produce_report(producer *p, const sift_item *it)
         if (sift_xml_drain(x, &why) != SIFT_OK) /* stored; copy damaged */
             ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, 0);
         else if (sift_xml_content_hash(x) == stored)
-            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, 0);
+            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, 0);
         else
             ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
                             sift_xml_content_hash(x));
@@ -426,6 +457,9 @@ produce_report(producer *p, const sift_item *it)
         ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
     }
+    m->have_fp = p->have_fp;
+    m->fp = p->fp;
+    m->fp_len = p->fp_len;
     if ((ret = put(&p->q, m)) != 0)
         goto out;
     m = NULL;
@@ -510,6 +544,7 @@ produce_all(producer *p)
     sift_err_clear(&err);
     while ((rc = sift_ingest_next(p->in, &it, &err)) == SIFT_OK) {
         int stop;
+        p->have_fp = 0;
         switch (it->kind) {
         case SIFT_ITEM_REPORT:
             stop = produce_report(p, it);
@@ -577,6 +612,8 @@ typedef struct writer {
     /* the open report */
     int open, skipping;
     uint64_t dup_hash, records, messages;
+    int have_fp; /* its input's fingerprint, noted with the outcome */
+    uint64_t fp, fp_len;
 } writer;
 
 /* One outcome: count it, keep a failure, tell the caller. */
@@ -610,15 +647,18 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
 static int
 settle_duplicate(writer *w, msg *m, sift_err *err)
 {
-    int rc;
+    int conflict = m->hash != w->dup_hash, rc;
 
     w->skipping = 0;
-    if (m->hash == w->dup_hash)
-        return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, err);
-    if ((rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
-                                       err)) != SIFT_OK)
+    if (conflict && (rc = sift_store_note_conflict(w->st, &m->meta, m->path,
+                                                   m->hash, err)) != SIFT_OK)
         return rc;
-    return outcome(w, SIFT_CONFLICT, m->path, NULL, NULL, 0, err);
+    if (w->have_fp && (rc = sift_store_note_seen(w->st, w->fp, w->fp_len,
+                                                 &m->meta, conflict, err)) !=
+                          SIFT_OK)
+        return rc;
+    return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path,
+                   NULL, NULL, 0, err);
 }
 
 /* Handle one message. Returns SIFT_OK, SIFT_ITEROVER after M_DONE, or a
@@ -633,6 +673,9 @@ consume(writer *w, msg *m, sift_err *err)
     case M_BEGIN:
         w->records = w->messages = 0;
         w->skipping = 0;
+        w->have_fp = m->have_fp;
+        w->fp = m->fp;
+        w->fp_len = m->fp_len;
         rc = sift_store_begin(w->st, &w->dup_hash, &m->meta, m->path, err);
         if (rc == SIFT_EDUP) {
             w->skipping = 1; /* stored meanwhile: compare hashes at END */
@@ -673,13 +716,26 @@ consume(writer *w, msg *m, sift_err *err)
             SIFT_OK)
             return rc;
         w->open = 0;
+        if (w->have_fp && (rc = sift_store_note_seen(w->st, w->fp, w->fp_len,
+                                                     &m->meta, 0, err)) !=
+                              SIFT_OK)
+            return rc;
         w->s->records += w->records;
         w->s->messages += w->messages;
         return outcome(w, SIFT_IMPORTED, m->path, NULL, NULL, 0, err);
     case M_UNIT:
+        if (m->seen) /* known from its fingerprint: nothing to write */
+            return outcome(w, m->outcome, m->path, NULL, NULL, 0, err);
         if (m->outcome == SIFT_CONFLICT &&
             (rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
                                            err)) != SIFT_OK)
+            return rc;
+        if (m->have_fp &&
+            (m->outcome == SIFT_CONFLICT ||
+             (m->outcome == SIFT_DUPLICATE && m->meta.report_id != NULL)) &&
+            (rc = sift_store_note_seen(w->st, m->fp, m->fp_len, &m->meta,
+                                       m->outcome == SIFT_CONFLICT, err)) !=
+                SIFT_OK)
             return rc;
         return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
                        err);

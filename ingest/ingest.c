@@ -1034,6 +1034,67 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
     return rc;
 }
 
+/* Fingerprint of the bytes behind an origin (file or memory). */
+static int
+fingerprint(const origin *o, const char *path, uint64_t *fp, uint64_t *len,
+            sift_err *err)
+{
+    unsigned char buf[65536];
+    uint64_t h = SIFT_HASH64_INIT, n = 0;
+    size_t got;
+    FILE *f;
+
+    switch (o->kind) {
+    case O_MEM:
+        *fp = sift_hash64w(h, o->p, o->len);
+        *len = o->len;
+        return SIFT_OK;
+    case O_FILE:
+        if ((f = fopen(path, "rb")) == NULL)
+            return sift_err_sys(err, "%s: cannot open", path);
+        /* full reads but the last keep the word stream exact */
+        while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+            h = sift_hash64w(h, buf, got);
+            n += got;
+            if (got < sizeof(buf))
+                break;
+        }
+        if (ferror(f)) {
+            fclose(f);
+            return sift_err_sys(err, "%s: read failed", path);
+        }
+        fclose(f);
+        *fp = h;
+        *len = n;
+        return SIFT_OK;
+    default:
+        return sift_err_set(err, SIFT_EUSAGE, "no fingerprint");
+    }
+}
+
+int
+sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
+                        sift_err *err)
+{
+    const origin *o = &in->item_org;
+    frame *f = in->top;
+    int rc;
+
+    *fp = 0;
+    *len = 0;
+    if (!in->have)
+        return sift_err_set(err, SIFT_EUSAGE, "no current item");
+    if (o->kind != O_ZIPENT)
+        return fingerprint(o, in->item.path, fp, len, err);
+    /* an entry: the archive's bytes, then the entry's index */
+    if (f == NULL || f->kind != F_ZIP || f->za != o->za)
+        return sift_err_set(err, SIFT_EUSAGE, "no fingerprint");
+    if ((rc = fingerprint(&f->org, f->path, fp, len, err)) != SIFT_OK)
+        return rc;
+    *fp = sift_hash64(*fp, &o->idx, sizeof(o->idx));
+    return SIFT_OK;
+}
+
 unsigned long long
 sift_ingest_bytes_read(const sift_ingest *in)
 {

@@ -89,6 +89,15 @@ int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
 int sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                     sift_err *err);
 
+/* A fingerprint of the current item's raw bytes, for skipping inputs
+ * already stored without decompressing them: *fp = sift_hash64w() of the
+ * bytes sift_ingest_raw() would return, *len their length. For a zip
+ * entry, the bytes of the whole archive and the entry's index. Reads a
+ * file again but never inflates. SIFT_EUSAGE when there is none (stdin,
+ * or no current item); a read error otherwise. */
+int sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
+                            sift_err *err);
+
 /* Bytes read from the outermost inputs so far (for progress display). */
 unsigned long long sift_ingest_bytes_read(const sift_ingest *in);
 

@@ -108,6 +108,17 @@ static const char schema_v1[] =
     " last_seen INTEGER NOT NULL,"
     " UNIQUE (path, raw_hash)"
     ");"
+    /* Inputs already stored, by the FNV-1a hash and length of their raw
+     * bytes (sift_ingest_fingerprint): a re-run skips them without
+     * decompressing or parsing. Goes with its report. */
+    "CREATE TABLE seen_inputs ("
+    " fp INTEGER NOT NULL,"
+    " len INTEGER NOT NULL,"
+    " report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+    " conflict INTEGER NOT NULL,"
+    " PRIMARY KEY (fp, len)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX seen_inputs_report ON seen_inputs(report);"
     "CREATE TABLE conflicts ("
     " id INTEGER PRIMARY KEY,"
     " org_name TEXT NOT NULL,"

@@ -83,6 +83,20 @@ int sift_store_flush(sift_store *st, sift_err *err);
 int sift_store_lookup(sift_store *st, uint64_t *hash,
                       const sift_report_meta *meta, sift_err *err);
 
+/* Inputs seen before, by their raw bytes' fingerprint (see
+ * sift_ingest_fingerprint): SIFT_EDUP when an input with this fingerprint
+ * and length was stored (or found to duplicate or conflict with a stored
+ * report; *conflict says which), SIFT_OK when not. Reads only. */
+int sift_store_seen(sift_store *st, int *conflict, uint64_t fp, uint64_t len,
+                    sift_err *err);
+/* Remember that the input with this fingerprint and length holds the
+ * stored report with meta's identity (conflict != 0: a conflicting copy
+ * of it). Kept once; deleted with the report (prune). Joins the open
+ * batch, opening one if needed. */
+int sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
+                         const sift_report_meta *meta, int conflict,
+                         sift_err *err);
+
 /* The path the store was opened with. */
 const char *sift_store_path(const sift_store *st);
 

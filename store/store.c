@@ -49,6 +49,13 @@ static const char *const stmt_sql[Q__COUNT] = {
         " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
         " ON CONFLICT (path, raw_hash) DO UPDATE SET"
         " reason = excluded.reason, last_seen = excluded.last_seen",
+    [Q_SEEN_FIND] = "SELECT conflict FROM seen_inputs WHERE fp = ?1"
+                    " AND len = ?2",
+    [Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen_inputs (fp, len, report,"
+                   " conflict) SELECT ?1, ?2, id, ?3 FROM reports"
+                   " WHERE org_name = ?4 AND report_id = ?5"
+                   " AND policy_domain = ?6 AND date_begin = ?7"
+                   " AND date_end = ?8",
     [Q_INS_CONFLICT] =
         "INSERT INTO conflicts (org_name, report_id, policy_domain,"
         " date_begin, date_end, input_path, content_hash, first_seen,"
@@ -792,6 +799,51 @@ sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
     bind_text(s, 6, input_path);
     sqlite3_bind_int64(s, 7, (int64_t)content_hash);
     sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
+    return write_one(st, s, err);
+}
+
+int
+sift_store_seen(sift_store *st, int *conflict, uint64_t fp, uint64_t len,
+                sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_SEEN_FIND];
+    int rc;
+
+    *conflict = 0;
+    sqlite3_bind_int64(s, 1, (int64_t)fp);
+    sqlite3_bind_int64(s, 2, clamp64(len));
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *conflict = sqlite3_column_int(s, 0) != 0;
+        rc = SIFT_EDUP;
+    } else if (rc == SQLITE_DONE) {
+        rc = SIFT_OK;
+    } else {
+        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                "seen inputs");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int
+sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
+                     const sift_report_meta *m, int conflict, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_SEEN_ADD];
+    int rc;
+
+    if (!st->in_report && (rc = batch_open(st, err)) != SIFT_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, (int64_t)fp);
+    sqlite3_bind_int64(s, 2, clamp64(len));
+    sqlite3_bind_int(s, 3, conflict != 0);
+    bind_key(s, 4, m->org_name);
+    bind_key(s, 5, m->report_id);
+    bind_key(s, 6, m->domain);
+    sqlite3_bind_int64(s, 7, m->begin);
+    sqlite3_bind_int64(s, 8, m->end);
     return write_one(st, s, err);
 }
 

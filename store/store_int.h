@@ -44,6 +44,8 @@ enum stmt_id {
     Q_INS_SPF,
     Q_INS_FAILED,
     Q_INS_CONFLICT,
+    Q_SEEN_FIND,
+    Q_SEEN_ADD,
     Q_EACH_FAILED,
     Q_DEL_FAILED,
     Q_PRUNE,

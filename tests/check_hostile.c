@@ -1377,6 +1377,73 @@ START_TEST(test_failed_inputs_are_kept_and_retry_safely)
 }
 END_TEST
 
+/* --- re-runs skip inputs by their bytes, never by their names ------------ */
+
+/* A nightly re-run skips inputs whose bytes were stored before (a
+ * fingerprint of the raw file or archive), but a file rewritten under the
+ * same name, or an archive holding a changed copy, is read again: a
+ * changed copy of a stored report is a conflict, never a silent skip. */
+START_TEST(test_rerun_skips_only_identical_bytes)
+{
+    char *x = report_xml("rerun.example", "rerun-1"), *y;
+    mem zp = {0};
+    zipw z = {0};
+    proc p = {0};
+
+    write_file(sbpath("r.xml"), x, strlen(x));
+    zip_add(&z, "r.xml", x, strlen(x));
+    zip_finish(&z, &zp);
+    write_file(sbpath("r.zip"), zp.p, zp.len);
+    mem_free(&zp);
+    sift_in(&p, NULL, db, "ingest", sbpath("r.xml"), sbpath("r.zip"), NULL);
+    ck_assert_msg(p.code == 0, "exit %d: %s", p.code, p.err);
+    ck_assert_str_eq(p.out, "ingested 1 report (1 record, 5 messages); "
+                            "1 duplicate (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    /* the same bytes again: both skipped, same outcomes */
+    sift_in(&p, NULL, db, "ingest", sbpath("r.xml"), sbpath("r.zip"), NULL);
+    ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
+                            "2 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    /* same name, same identity, other content: read, and a conflict */
+    y = strdup(x);
+    ck_assert_ptr_nonnull(y);
+    *strstr(y, "<count>5</count>") = '\0';
+    {
+        char *z2 = NULL;
+        ck_assert(asprintf(&z2, "%s<count>6</count>%s", y,
+                           strstr(x, "<count>5</count>") + 16) > 0);
+        write_file(sbpath("r.xml"), z2, strlen(z2));
+        free(z2);
+    }
+    free(y);
+    sift_in(&p, NULL, db, "ingest", sbpath("r.xml"), NULL);
+    ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
+                            "1 duplicate (1 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    /* and that conflicting copy is remembered as one */
+    sift_in(&p, NULL, db, "ingest", sbpath("r.xml"), NULL);
+    ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
+                            "1 duplicate (1 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    /* a pruned report's input is imported again */
+    sift_in(&p, NULL, db, "prune", "--before", "2030-01-01", NULL);
+    ck_assert_msg(p.code == 0, "prune: %s", p.err);
+    proc_free(&p);
+    write_file(sbpath("r.xml"), x, strlen(x));
+    sift_in(&p, NULL, db, "ingest", sbpath("r.xml"), NULL);
+    ck_assert_str_eq(p.out, "ingested 1 report (1 record, 5 messages); "
+                            "0 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    free(x);
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -1754,6 +1821,7 @@ hostile_suite(void)
     tcase_add_test(mail, test_mbox_with_a_100mb_line);
     tcase_add_test(mail, test_failed_inputs_are_kept_and_retry_safely);
     tcase_add_test(mail, test_large_report_on_stdin);
+    tcase_add_test(mail, test_rerun_skips_only_identical_bytes);
     tcase_add_test(out, test_hostile_strings_are_escaped_on_output);
     return s;
 }

@@ -707,6 +707,48 @@ START_TEST(test_prune_cascades)
 }
 END_TEST
 
+/* Inputs remembered by fingerprint go with their report. */
+START_TEST(test_seen_inputs_follow_their_report)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    struct synth s0, s5;
+    uint64_t n = 0;
+    sift_err err;
+    int conflict = -1, i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 6; i++)
+        ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
+    synth(&s0, 0);
+    synth(&s5, 5);
+    ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_note_seen(st, 43, 1000, &s5.m, 1, &err),
+                     SIFT_OK);
+    /* kept once */
+    ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err),
+                     SIFT_EDUP);
+    ck_assert_int_eq(conflict, 0);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
+                     SIFT_EDUP);
+    ck_assert_int_eq(conflict, 1);
+    /* same hash, other length; other hash */
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 999, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 44, 1000, &err), SIFT_OK);
+    /* pruning report 0 forgets its input: a re-run imports it again */
+    ck_assert_int_eq(sift_store_prune(&n, st, 1700000000 + 86400, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
+                     SIFT_EDUP);
+    sift_store_close(st);
+}
+END_TEST
+
 struct failed_seen {
     int n;
     int64_t ids[8];
@@ -912,7 +954,7 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     7);
+                     8);
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -1375,6 +1417,7 @@ store_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_stats_counts_everything);
     tcase_add_test(tc, test_prune_cascades);
+    tcase_add_test(tc, test_seen_inputs_follow_their_report);
     tcase_add_test(tc, test_failed_inputs_kept_once);
     suite_add_tcase(s, tc);
 

@@ -213,6 +213,22 @@ sift_fmt_time(char *buf, size_t n, int64_t t)
 }
 
 uint64_t
+sift_hash64w(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t w;
+
+    for (; n >= 8; n -= 8, s += 8) {
+        memcpy(&w, s, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        h = (h ^ w) * UINT64_C(0x100000001b3);
+    }
+    return sift_hash64(h, s, n);
+}
+
+uint64_t
 sift_hash64(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;

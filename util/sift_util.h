@@ -43,5 +43,10 @@ void sift_fmt_time(char *buf, size_t n, int64_t t);
  * SIFT_HASH64_INIT. Not cryptographic; identifies content, not authors. */
 #define SIFT_HASH64_INIT UINT64_C(0xcbf29ce484222325)
 uint64_t sift_hash64(uint64_t h, const void *p, size_t n);
+/* The same, eight times faster: FNV-1a over 8-byte little-endian words,
+ * then the n % 8 tail bytes one at a time. Streaming is exact only when
+ * every piece but the last is a multiple of 8 bytes long. A different
+ * value from sift_hash64(). */
+uint64_t sift_hash64w(uint64_t h, const void *p, size_t n);
 
 #endif
