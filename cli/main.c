@@ -680,7 +680,9 @@ cmd_report(struct opts *o, int argc, char **argv, int export)
     if ((ex = parse_format(&fmt, o->format,
                            export ? "csv jsonl" : "text json csv", usage)))
         return ex;
-    if ((ex = open_store(&st, o, SIFT_STORE_READONLY)) != EX_OK)
+    if ((ex = open_store(&st, o,
+                         SIFT_STORE_READONLY |
+                             (export ? 0 : SIFT_STORE_SCAN))) != EX_OK)
         return ex;
     sift_err_clear(&err);
     rc = export ? sift_export_write(stdout, st, &o->filter, fmt, &err)

@@ -22,7 +22,11 @@
 typedef struct sift_store sift_store;
 
 enum {
-    SIFT_STORE_READONLY = 1u << 0 /* open existing, never write */
+    SIFT_STORE_READONLY = 1u << 0, /* open existing, never write */
+    /* the handle will scan the whole file (report): memory-map it, so that
+     * pages are read in place instead of copied (peak RSS then includes
+     * the file-backed pages of the mapped database) */
+    SIFT_STORE_SCAN = 1u << 1
 };
 
 /* Open (creating unless READONLY) and migrate the database at path

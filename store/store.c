@@ -295,9 +295,9 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
         goto fail;
     if ((rc = sift_store__migrate(st, err)) != 0)
         goto fail;
-    /* Readers scan: map the file instead of copying each page out of the
-     * OS cache (report over 5M records: 2.24 -> 2.11 s). */
-    if (st->readonly &&
+    /* A whole-file scan: map the file instead of copying each page out of
+     * the OS cache (report over 5M records: 2.24 -> 2.11 s). */
+    if ((flags & SIFT_STORE_SCAN) &&
         (rc = sift_store__exec(st, "PRAGMA mmap_size = 4294967296", err)) !=
             0)
         goto fail;
