@@ -61,6 +61,7 @@ typedef struct frame {
     sift_buf msg;
     /* F_MSG */
     mime_msg *mm;
+    unsigned char *own; /* the message bytes, when the frame owns them */
     size_t found;
 } frame;
 
@@ -192,6 +193,7 @@ frame_free(frame *f)
     sift_ingest__mbox_free(f->mb);
     sift_buf_dispose(&f->msg);
     sift_ingest__mime_free(f->mm);
+    free(f->own); /* after the message that parsed it in place */
     sift_ingest__lay_free_chain(f->chain);
     free(f->path);
     free(f);
@@ -298,6 +300,7 @@ mem_new(lay **chain, const unsigned char *p, size_t len, const char *name)
 /* ---- units ---- */
 
 static int start_message(sift_ingest *in, const unsigned char *buf, size_t len,
+                         unsigned char *own,
                          char *path, unsigned depth, const origin *org,
                          sift_err *err);
 
@@ -460,8 +463,8 @@ open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
                 org->len <= in->lim.max_input_size) {
                 /* already in memory: parse it where it is */
                 sift_ingest__lay_free_chain(chain);
-                return start_message(in, org->p, org->len, path, depth + 1, org,
-                                     err);
+                return start_message(in, org->p, org->len, NULL, path,
+                                     depth + 1, org, err);
             }
             rc = spool(in, &pk->l.r, &buf, &len, "message", &e);
             if (rc == SIFT_ENOMEM)
@@ -471,9 +474,9 @@ open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
                 return SIFT_OK;
             }
             sift_ingest__lay_free_chain(chain);
-            rc = start_message(in, buf, len, path, depth + 1, org, err);
-            free(buf);
-            return rc;
+            /* the frame keeps buf: GMime parses it in place */
+            return start_message(in, buf, len, buf, path, depth + 1, org,
+                                 err);
         case SNIFF_EMPTY:
             if (top_level && !compressed) {
                 emit_fail(in, path, chain, org, SIFT_EFORMAT, "empty file");
@@ -491,9 +494,12 @@ nomem:
     return enomem(err);
 }
 
+/* own: buf's memory when the message frame is to free it, else NULL (the
+ * bytes outlive the frame); freed here when no frame is made. */
 static int
-start_message(sift_ingest *in, const unsigned char *buf, size_t len, char *path,
-              unsigned depth, const origin *org, sift_err *err)
+start_message(sift_ingest *in, const unsigned char *buf, size_t len,
+              unsigned char *own, char *path, unsigned depth,
+              const origin *org, sift_err *err)
 {
     mime_msg *mm = NULL;
     frame *f = NULL;
@@ -503,10 +509,12 @@ start_message(sift_ingest *in, const unsigned char *buf, size_t len, char *path,
     sift_err_clear(&e);
     rc = sift_ingest__mime_parse(&mm, &arf, buf, len, &in->lim, &e);
     if (rc == SIFT_ENOMEM) {
+        free(own);
         free(path);
         return enomem(err);
     }
     if (rc != SIFT_OK) {
+        free(own);
         emit(in, SIFT_ITEM_FAILED, path, NULL, NULL, org, &e);
         return SIFT_OK;
     }
@@ -514,14 +522,17 @@ start_message(sift_ingest *in, const unsigned char *buf, size_t len, char *path,
         /* The attached original message is the offender's, not a report:
          * do not look inside. */
         sift_ingest__mime_free(mm);
+        free(own);
         emit(in, SIFT_ITEM_FAILURE_REPORT, path, NULL, NULL, org, NULL);
         return SIFT_OK;
     }
     if ((rc = push(in, F_MSG, path, depth, org, &f, err)) != SIFT_OK) {
         sift_ingest__mime_free(mm);
+        free(own);
         return rc;
     }
     f->mm = mm;
+    f->own = own; /* freed after mm (frame_free) */
     f->n = sift_ingest__mime_count(mm);
     return SIFT_OK;
 }
@@ -764,7 +775,8 @@ mbox_next(sift_ingest *in, frame *f, sift_err *err)
     }
     if (f->depth + 1 > in->lim.max_depth)
         return depth_fail(in, p, NULL, &org);
-    return start_message(in, org.p, org.len, p, f->depth + 1, &org, err);
+    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org,
+                         err);
 }
 
 static int

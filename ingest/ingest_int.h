@@ -102,7 +102,8 @@ typedef struct mime_leaf_info {
     int text;             /* text/plain or text/html: strict XML test */
 } mime_leaf_info;
 
-/* Parse buf[0..len) (borrowed while the message lives). Returns SIFT_OK,
+/* Parse buf[0..len) in place (borrowed, unchanged, until
+ * sift_ingest__mime_free: GMime's streams point into it). Returns SIFT_OK,
  * SIFT_EFORMAT (not a message), SIFT_ETOOBIG (parts or nesting over the
  * limits, err names it). *arf is set for an ARF failure report. */
 int sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
