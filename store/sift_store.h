@@ -101,8 +101,11 @@ int sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
                          const sift_report_meta *meta, int conflict,
                          sift_err *err);
 
-/* The path the store was opened with. */
+/* The path the store was opened with, and whether it was opened
+ * SIFT_STORE_READONLY (then everything it sees is committed, and a second
+ * read-only handle on the path sees the same). */
 const char *sift_store_path(const sift_store *st);
+int sift_store_is_readonly(const sift_store *st);
 
 /* Record a conflicting duplicate (same identity, different content) so
  * that `stats` and `report` can show it. The same conflicting copy (same

@@ -558,6 +558,12 @@ sift_store_path(const sift_store *st)
     return st->path;
 }
 
+int
+sift_store_is_readonly(const sift_store *st)
+{
+    return st->readonly;
+}
+
 static int
 insert_report(sift_store *st, const sift_report_meta *m, const char *input_path,
               sift_err *err)

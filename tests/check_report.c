@@ -1199,6 +1199,47 @@ START_TEST(test_advice_wording)
 }
 END_TEST
 
+/* A read-only handle scans the records on two threads (render.c
+ * scan_records); the result must be the one-pass result, byte for byte. */
+START_TEST(test_two_core_scan_equals_one_pass)
+{
+    static const sift_format fmts[] = {SIFT_FMT_TEXT, SIFT_FMT_JSON,
+                                       SIFT_FMT_CSV};
+    char path[4096];
+    sift_store *ro = NULL;
+    sift_err err;
+    size_t i;
+
+    populate(st);
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    ck_assert_int_eq(sift_store_open(&ro, path,
+                                     SIFT_STORE_READONLY | SIFT_STORE_SCAN,
+                                     &err),
+                     SIFT_OK);
+    for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        sift_report_totals t1, t2;
+        char *one = render(0, fmts[i], NULL, &t1, SIFT_OK, &err), *two;
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *fp = open_memstream(&buf, &n);
+
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_int_eq(sift_report_write(fp, &t2, ro, NULL, fmts[i], &err),
+                         SIFT_OK);
+        fclose(fp);
+        two = buf;
+        ck_assert_str_eq(one, two);
+        ck_assert_uint_eq(t1.would_reject, t2.would_reject);
+        ck_assert_uint_eq(t1.would_reject, 1057);
+        free(one);
+        free(two);
+    }
+    sift_store_close(ro);
+}
+END_TEST
+
 START_TEST(test_bad_format_is_usage_error)
 {
     sift_err err;
@@ -1336,6 +1377,7 @@ report_suite(void)
     tcase_add_test(tc, test_report_filters);
     tcase_add_test(tc, test_inconsistency_count_matches_category);
     tcase_add_test(tc, test_advice_wording);
+    tcase_add_test(tc, test_two_core_scan_equals_one_pass);
     tcase_add_test(tc, test_bad_format_is_usage_error);
     tcase_add_test(tc, test_export_golden);
     tcase_add_test(tc, test_hostile_strings_are_neutralised);
