@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 static const char *const stmt_sql[Q__COUNT] = {
     [Q_FIND_REPORT] = "SELECT content_hash FROM reports WHERE org_name = ?1"
@@ -98,6 +100,44 @@ sift_store__fail(sift_store *st, sift_err *err, const char *fmt, ...)
     return SIFT_EDB;
 }
 
+/* Why writing the database may have failed: the file size limit (ulimit
+ * -f) reached, or the file system full. 1 with a reason in buf, else 0. */
+static int
+write_trouble(const char *path, char *buf, size_t n)
+{
+    struct rlimit rl;
+    struct statvfs vfs;
+    struct stat sb;
+    char dir[4200];
+    char *slash;
+
+    uint64_t big = 0;
+
+    /* the database or its WAL, whichever grew last */
+    if (stat(path, &sb) == 0)
+        big = (uint64_t)sb.st_size;
+    snprintf(dir, sizeof(dir), "%s-wal", path);
+    if (stat(dir, &sb) == 0 && (uint64_t)sb.st_size > big)
+        big = (uint64_t)sb.st_size;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        big + 65536 >= (uint64_t)rl.rlim_cur) {
+        snprintf(buf, n, "the file size limit (ulimit -f) of %llu bytes",
+                 (unsigned long long)rl.rlim_cur);
+        return 1;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (statvfs(dir, &vfs) == 0 &&
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < UINT64_C(1) << 20) {
+        snprintf(buf, n, "the file system is full");
+        return 1;
+    }
+    return 0;
+}
+
 int
 sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
 {
@@ -129,11 +169,16 @@ sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
         return sift_store__fail(st, err,
                                 "database is locked by another process");
     case SQLITE_IOERR: {
-        /* "disk I/O error" alone does not tell a full disk from a bad one */
+        /* "disk I/O error" alone does not tell a full disk from a bad one,
+         * and SQLite's saved errno is gone by now: look for the usual
+         * causes of a failed write ourselves */
         int sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+        char why[128];
         if (sys != 0)
             return sift_store__fail(st, err, "i/o error: %s (%s)", msg,
                                     strerror(sys));
+        if (st != NULL && write_trouble(st->path, why, sizeof(why)))
+            return sift_store__fail(st, err, "i/o error: %s (%s)", msg, why);
         return sift_store__fail(st, err, "i/o error: %s", msg);
     }
     case SQLITE_CANTOPEN:

@@ -718,7 +718,7 @@ START_TEST(test_full_disk_then_recovery)
 
     full.fsize = (rlim_t)st.st_size + 64 * 1024;
     sift(&p, &full, db, "ingest", "--quiet", srcdir, NULL);
-    assert_db_error(&p, db, "disk I/O error");
+    assert_db_error(&p, db, "disk I/O error (the file size limit (ulimit -f) of");
     printf("faults: full disk (file size limit %llu bytes): %s",
            (unsigned long long)full.fsize, p.err);
     proc_free(&p);
