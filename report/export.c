@@ -20,7 +20,7 @@
 
 static const char q_export[] =
     "SELECT r.org_name, r.email, r.report_id, r.date_begin, r.date_end,"
-    " r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.pct,"
+    " r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np, r.testing, r.pct,"
     " c.source_ip, c.count, c.disposition, c.pe_dkim, c.pe_spf,"
     " c.header_from, c.envelope_from, c.envelope_to,"
     " (SELECT group_concat(" FIELD("x.type") " || char(31) || "
@@ -42,7 +42,7 @@ static const char q_export[] =
 
 enum {
     C_ORG, C_EMAIL, C_RID, C_BEGIN, C_END, C_DOMAIN, C_ADKIM, C_ASPF, C_P,
-    C_SP, C_PCT, C_IP, C_COUNT, C_DISP, C_DKIM, C_SPF, C_FROM, C_ENVFROM,
+    C_SP, C_NP, C_TESTING, C_PCT, C_IP, C_COUNT, C_DISP, C_DKIM, C_SPF, C_FROM, C_ENVFROM,
     C_ENVTO, C_REASONS, C_DKIMRES, C_SPFRES, C_FAIL, C_REJECT, C_OUTCOME,
     C_SPFAL, C_DKIMAL, C_CATS
 };
@@ -50,7 +50,8 @@ enum {
 static const char *const columns[] = {
     "org_name",     "email",        "report_id",   "begin",
     "end",          "policy_domain", "adkim",      "aspf",
-    "p",            "sp",           "pct",         "source_ip",
+    "p",            "sp",           "np",          "testing",
+    "pct",          "source_ip",
     "count",        "disposition",  "dkim",        "spf",
     "header_from",  "envelope_from", "envelope_to", "reasons",
     "dkim_results", "spf_results",  "dmarc_fail",  "would_reject",

@@ -880,6 +880,8 @@ populate(sift_store *st)
     b.end = 1700179199;
     b.p = "quarantine";
     b.sp = "none";
+    b.np = "reject";
+    b.testing = "n";
     b.pct = 50;
     b1 = a2;
     b1.r.dkim_results = b1.dk;
