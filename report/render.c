@@ -1628,10 +1628,20 @@ list_csv(FILE *fp, const strlist *l)
 
     if (m == NULL)
         return;
+    /* ';' between values, as in export's child lists: an org_name may
+     * hold spaces; ';' and '%' inside a value are written %3B and %25 */
     for (i = 0; i < l->n; i++) {
+        const char *v;
         if (i)
-            fputc(' ', m);
-        fputs(l->v[i], m);
+            fputc(';', m);
+        for (v = l->v[i]; *v; v++) {
+            if (*v == ';')
+                fputs("%3B", m);
+            else if (*v == '%')
+                fputs("%25", m);
+            else
+                fputc(*v, m);
+        }
     }
     fclose(m);
     sift_report__csv(fp, buf);
