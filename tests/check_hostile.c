@@ -963,8 +963,7 @@ START_TEST(test_gzip_bomb_of_blanks_hits_the_text_limit)
     write_gz_bomb(sbpath("blanks.xml.gz"), x, ' ', UINT64_C(1100) << 20, "");
     free(x);
     ingest_bad(&p, sbpath("blanks.xml.gz"));
-    assert_failed(&p, sbpath("blanks.xml.gz"),
-                  ":17: after </feedback>: text longer than 64 KiB", 1);
+    assert_failed(&p, sbpath("blanks.xml.gz"), ": text longer than 64 KiB", 1);
     ck_assert_msg(p.secs < 10, "took %.1f s", p.secs);
     ck_assert_msg(p.rss_kb < 100 * 1024, "peak RSS %ld KiB", p.rss_kb);
     assert_reports(1);

@@ -256,8 +256,7 @@ struct sift_xml {
     unsigned m_doctype, m_entity; /* matcher positions */
     size_t text_run;              /* bytes since the last '<' */
     unsigned tagstate, taglen;
-    char tag[64], lasttag[64]; /* last tag name seen in the raw bytes */
-    int tag_close, last_close; /* ... and whether it was an end tag */
+    char tag[64], lasttag[64]; /* last start tag seen in the raw bytes */
 
     /* parse state */
     frame *stack;
@@ -1440,17 +1439,12 @@ scan(sift_xml *x, const unsigned char *p, size_t n)
             run = 0;
             ts = 1;
             x->taglen = 0;
-            x->tag_close = 0;
             continue;
         }
         if (++run > run_max)
             goto toolong;
         if (ts == 0)
             continue;
-        if (ts == 1 && c == '/' && !x->tag_close) {
-            x->tag_close = 1; /* an end tag: its name follows */
-            continue;
-        }
         if (ts == 2 ? is_name_char(c) : is_name_start(c)) {
             if (c == ':')
                 x->taglen = 0;
@@ -1461,7 +1455,6 @@ scan(sift_xml *x, const unsigned char *p, size_t n)
             if (ts == 2) {
                 memcpy(x->lasttag, x->tag, x->taglen);
                 x->lasttag[x->taglen] = '\0';
-                x->last_close = x->tag_close;
             }
             ts = 0;
         }
@@ -1469,11 +1462,7 @@ scan(sift_xml *x, const unsigned char *p, size_t n)
     goto out;
 toolong:
     sift_fmt_size(hs, sizeof(hs), x->lim.max_text);
-    /* inside the element last opened, or after the one last closed (the
-     * blanks of a bomb after </feedback>) */
-    rc = fail(x, SIFT_ETOOBIG, cur_line(x),
-              x->last_close ? "after </%s>: text longer than %s"
-                            : "<%s>: text longer than %s",
+    rc = fail(x, SIFT_ETOOBIG, cur_line(x), "<%s>: text longer than %s",
               x->lasttag, hs);
 out:
     x->m_doctype = md;
