@@ -1344,19 +1344,6 @@ is_name_char(unsigned char c)
 static const unsigned char ws[256] = {
     [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1};
 
-/* Little-endian 64-bit load: the hash packs bytes in stream order. */
-static uint64_t
-load_le64(const unsigned char *b)
-{
-    uint64_t v;
-
-    memcpy(&v, b, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 /* The content hash: FNV-1a over the non-whitespace bytes packed into
  * 8-byte little-endian words (one multiply per word), so that CRLF/LF or
  * re-indented copies hash alike. Whitespace is squeezed out first without
@@ -1385,8 +1372,9 @@ hash_bytes(sift_xml *x, const unsigned char *p, size_t n)
                 fill = 0;
             }
         }
-        for (; j + 8 <= k; j += 8)
-            h = (h ^ load_le64(tmp + j)) * UINT64_C(0x100000001b3);
+        /* whole words: util's word-wise FNV-1a, the same packing */
+        h = sift_hash64w(h, tmp + j, (k - j) & ~(size_t)7);
+        j += (k - j) & ~(size_t)7;
         for (; j < k; j++)
             w |= (uint64_t)tmp[j] << (8 * fill++);
         p += m;
