@@ -83,7 +83,7 @@ typedef struct msg {
      * (seen: nothing to write) */
     int have_fp, seen;
     uint64_t fp, fp_len;
-    sift_record *recs;     /* M_RECORDS */
+    sift_record *recs; /* M_RECORDS */
     sift_verdict *verdicts;
     size_t n;
 } msg;
@@ -625,11 +625,21 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
     int rc = SIFT_OK;
 
     switch (kind) {
-    case SIFT_IMPORTED: s->imported++; break;
-    case SIFT_DUPLICATE: s->duplicates++; break;
-    case SIFT_CONFLICT: s->conflicts++; break;
-    case SIFT_NOT_REPORT: s->not_reports++; break;
-    case SIFT_FAILURE_REPORT: s->failure_reports++; break;
+    case SIFT_IMPORTED:
+        s->imported++;
+        break;
+    case SIFT_DUPLICATE:
+        s->duplicates++;
+        break;
+    case SIFT_CONFLICT:
+        s->conflicts++;
+        break;
+    case SIFT_NOT_REPORT:
+        s->not_reports++;
+        break;
+    case SIFT_FAILURE_REPORT:
+        s->failure_reports++;
+        break;
     case SIFT_FAILED:
         s->failed++;
         sift_err_where(why, path);
@@ -653,12 +663,12 @@ settle_duplicate(writer *w, msg *m, sift_err *err)
     if (conflict && (rc = sift_store_note_conflict(w->st, &m->meta, m->path,
                                                    m->hash, err)) != SIFT_OK)
         return rc;
-    if (w->have_fp && (rc = sift_store_note_seen(w->st, w->fp, w->fp_len,
-                                                 &m->meta, conflict, err)) !=
-                          SIFT_OK)
+    if (w->have_fp &&
+        (rc = sift_store_note_seen(w->st, w->fp, w->fp_len, &m->meta, conflict,
+                                   err)) != SIFT_OK)
         return rc;
-    return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path,
-                   NULL, NULL, 0, err);
+    return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path, NULL,
+                   NULL, 0, err);
 }
 
 /* Handle one message. Returns SIFT_OK, SIFT_ITEROVER after M_DONE, or a
@@ -704,21 +714,20 @@ consume(writer *w, msg *m, sift_err *err)
         if (!w->skipping) {
             sift_store_rollback(w->st);
             w->open = 0;
-            return outcome(w, SIFT_FAILED, m->path, &m->why, m->raw,
-                           m->raw_len, err);
+            return outcome(w, SIFT_FAILED, m->path, &m->why, m->raw, m->raw_len,
+                           err);
         }
         /* stored already: compare this copy by its hash */
         return settle_duplicate(w, m, err);
     case M_END:
         if (w->skipping)
             return settle_duplicate(w, m, err);
-        if ((rc = sift_store_commit(w->st, &m->meta, m->hash, err)) !=
-            SIFT_OK)
+        if ((rc = sift_store_commit(w->st, &m->meta, m->hash, err)) != SIFT_OK)
             return rc;
         w->open = 0;
-        if (w->have_fp && (rc = sift_store_note_seen(w->st, w->fp, w->fp_len,
-                                                     &m->meta, 0, err)) !=
-                              SIFT_OK)
+        if (w->have_fp &&
+            (rc = sift_store_note_seen(w->st, w->fp, w->fp_len, &m->meta, 0,
+                                       err)) != SIFT_OK)
             return rc;
         w->s->records += w->records;
         w->s->messages += w->messages;
@@ -777,8 +786,7 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
      * sift_store_begin() finds the duplicates. */
     sift_err_clear(&rerr);
     if (path != NULL && path[0] != '\0' && strcmp(path, ":memory:") != 0 &&
-        sift_store_open(&p.reader, path, SIFT_STORE_READONLY, &rerr) !=
-            SIFT_OK)
+        sift_store_open(&p.reader, path, SIFT_STORE_READONLY, &rerr) != SIFT_OK)
         p.reader = NULL;
     pthread_mutex_init(&p.q.mu, NULL);
     pthread_cond_init(&p.q.can_put, NULL);

@@ -1,0 +1,79 @@
+/* cli.h -- what the command files of the dmarcsift CLI share: the parsed
+ * options, exit statuses, error printing and option parsing (opts.c).
+ * One file per command (cmd_*.c); main.c dispatches. Only cli/ prints to
+ * stdout/stderr or chooses an exit status. */
+#ifndef SIFT_CLI_H
+#define SIFT_CLI_H
+
+#include <stdint.h>
+
+#include "sift_import.h"
+#include "sift_json.h"
+#include "sift_util.h"
+#include "sift_xml.h"
+
+#define EX_OK 0
+#define EX_THRESHOLD 1
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_IOERR 74
+/* parse_opts' "--help was printed, exit 0" */
+#define EX_HELP_DONE (-EX_OK - 1)
+
+extern const char *progname;
+extern const char usage_main[];
+
+#define LIMIT_OPTS "max-report-size max-input-size max-depth max-entries"
+#define LIMITS_HELP                                                            \
+    "limits (a bad input over one fails alone; sizes take K, M, G):\n"         \
+    "  --max-report-size SIZE    decompressed XML per report (default 1G)\n"   \
+    "  --max-input-size SIZE     one message, MIME part or kept failed "       \
+    "input\n"                                                                  \
+    "                            held in memory (default 256M)\n"              \
+    "  --max-depth N             nested containers, eml > zip > gz (default "  \
+    "8)\n"                                                                     \
+    "  --max-entries N           zip entries or MIME parts per container\n"    \
+    "                            (default 10000)\n"
+
+/* Options shared by the commands; each command accepts its own subset. */
+struct opts {
+    const char *db;
+    int quiet;
+    sift_limits lim;
+    sift_filter filter;
+    const char *format;
+    const char *before;
+    long long fail_on_reject; /* -1: off */
+};
+
+/* One line on stderr: "dmarcsift: <where>: <msg>". */
+void die_err(const sift_err *err);
+/* One line on stderr, returns 64. `usage` is the command's help text: its
+ * first line names the command for the hint. */
+int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The exit status for a library return code. */
+int exit_for(int rc);
+/* Whether the space-separated list holds word exactly. */
+int has_word(const char *list, const char *word);
+/* Parse a command's options; `allowed` lists the long options it takes.
+ * Returns 0 (*first_arg = first operand), EX_HELP_DONE after --help, or
+ * an exit status for usage errors. */
+int parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
+               const char *usage, int *first_arg);
+/* Parse --format s, one of the words in allowed; else a usage error. */
+int parse_format(sift_format *out, const char *s, const char *allowed,
+                 const char *usage);
+int open_store(sift_store **st, const struct opts *o, unsigned flags);
+const char *plural(uint64_t n, const char *one, const char *many);
+
+/* The commands (argv[0] is the command name). */
+int cmd_ingest(struct opts *o, int argc, char **argv);
+int cmd_retry(struct opts *o, int argc, char **argv);
+int cmd_inspect(struct opts *o, int argc, char **argv);
+int cmd_report(struct opts *o, int argc, char **argv);
+int cmd_export(struct opts *o, int argc, char **argv);
+int cmd_stats(struct opts *o, int argc, char **argv);
+int cmd_prune(struct opts *o, int argc, char **argv);
+
+#endif

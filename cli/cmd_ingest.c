@@ -1,0 +1,287 @@
+/* cmd_ingest.c -- ingest and retry-failed: inputs -> import -> store,
+ * with a progress line on a terminal and one summary line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage_ingest[] =
+    "usage: dmarcsift [--db PATH] ingest [--quiet] [LIMITS] INPUT...\n"
+    "\n"
+    "Store every DMARC aggregate report found in INPUT (file, directory,\n"
+    "mbox, Maildir, .eml, .xml, .xml.gz, .zip, or - for stdin). Kinds are\n"
+    "recognised by content. Reports already stored are counted as\n"
+    "duplicates. Each input that cannot be used is named on stderr and kept\n"
+    "in the database (see retry-failed).\n"
+    "\n"
+    "  -q, --quiet               no progress and no summary line\n"
+    "\n" LIMITS_HELP;
+
+static const char usage_retry[] =
+    "usage: dmarcsift [--db PATH] retry-failed [--quiet] [LIMITS]\n"
+    "\n"
+    "Re-parse the stored inputs that failed; those that now succeed are\n"
+    "stored and removed from the failed list (raise a limit to retry\n"
+    "inputs that were over it).\n"
+    "\n" LIMITS_HELP;
+
+/* --- ingest ------------------------------------------------------------ */
+
+struct progress {
+    int show;
+    unsigned long long units;
+    struct timespec start, last;
+};
+
+static double
+secs_since(const struct timespec *a)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - a->tv_sec) +
+           (double)(now.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+on_outcome(void *payload, sift_outcome_kind kind, const char *path,
+           const sift_err *err, const sift_import_stats *s)
+{
+    struct progress *p = payload;
+
+    (void)path;
+    p->units++;
+    if (kind == SIFT_FAILED && err) {
+        if (p->show)
+            fputs("\r\033[K", stderr);
+        die_err(err);
+    }
+    if (p->show && secs_since(&p->last) >= 0.25) {
+        double t = secs_since(&p->start);
+        clock_gettime(CLOCK_MONOTONIC, &p->last);
+        fprintf(stderr,
+                "\r\033[K%llu inputs, %" PRIu64 " records, %.0f records/s",
+                p->units, s->records, t > 0 ? (double)s->records / t : 0.0);
+    }
+}
+
+/* The closing line of ingest and retry-failed: one outcome per unit. */
+static void
+print_summary(const sift_import_stats *s)
+{
+    char a[32], b[32], c[32];
+    uint64_t dups = s->duplicates + s->conflicts;
+
+    printf("ingested %s %s (%s %s, %s %s); %" PRIu64 " %s (%" PRIu64
+           " conflicting); %" PRIu64 " not a report; %" PRIu64 " %s; %" PRIu64
+           " failed\n",
+           sift_fmt_thousands(a, sizeof(a), s->imported),
+           plural(s->imported, "report", "reports"),
+           sift_fmt_thousands(b, sizeof(b), s->records),
+           plural(s->records, "record", "records"),
+           sift_fmt_thousands(c, sizeof(c), s->messages),
+           plural(s->messages, "message", "messages"), dups,
+           plural(dups, "duplicate", "duplicates"), s->conflicts,
+           s->not_reports, s->failure_reports,
+           plural(s->failure_reports, "failure report", "failure reports"),
+           s->failed);
+}
+
+static int
+run_import(sift_import_stats *s, sift_ingest *in, sift_store *st,
+           const struct opts *o, int keep_failed)
+{
+    sift_eval *ev = NULL;
+    struct progress p = {0};
+    sift_err err;
+    int rc;
+
+    sift_err_clear(&err);
+    if ((rc = sift_eval_new(&ev, &err)) != SIFT_OK) {
+        die_err(&err);
+        return EX_IOERR;
+    }
+    p.show = !o->quiet && isatty(2);
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    p.last = p.start;
+    rc = sift_import_run(s, in, st, ev, &o->lim, keep_failed, on_outcome, &p,
+                         &err);
+    if (p.show)
+        fputs("\r\033[K", stderr);
+    sift_eval_free(ev);
+    if (rc != SIFT_OK) {
+        die_err(&err);
+        return EX_IOERR;
+    }
+    return EX_OK;
+}
+
+int
+cmd_ingest(struct opts *o, int argc, char **argv)
+{
+    sift_store *st = NULL;
+    sift_ingest *in = NULL;
+    sift_import_stats s = {0};
+    sift_err err;
+    int i, first, ex;
+
+    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS, usage_ingest,
+                         &first)) != 0)
+        return ex;
+    if (first >= argc)
+        return usage_error(usage_ingest, "%s",
+                           "ingest needs at least one INPUT");
+    sift_err_clear(&err);
+    if (sift_ingest_new(&in, &o->lim, &err) != SIFT_OK) {
+        die_err(&err);
+        return EX_IOERR;
+    }
+    for (i = first; i < argc; i++)
+        if (sift_ingest_add_path(in, argv[i], &err) != SIFT_OK) {
+            die_err(&err);
+            ex = EX_IOERR;
+            goto out;
+        }
+    if ((ex = open_store(&st, o, 0)) != EX_OK)
+        goto out;
+    ex = run_import(&s, in, st, o, 1);
+    if (!o->quiet)
+        print_summary(&s);
+    if (ex == EX_OK && s.failed > 0)
+        ex = EX_DATAERR;
+out:
+    sift_ingest_free(in);
+    sift_store_close(st);
+    return ex;
+}
+
+/* --- retry-failed ------------------------------------------------------ */
+
+/* One stored failed input, copied out of the store so that no statement
+ * is open while it is re-imported. */
+struct failed_row {
+    int64_t id;
+    char *path, *reason;
+    unsigned char *raw;
+    size_t len;
+};
+
+static int
+copy_failed(void *payload, int64_t id, const char *path, const char *reason,
+            const void *raw, size_t len)
+{
+    struct failed_row *r = payload;
+
+    r->id = id;
+    r->path = strdup(path);
+    r->reason = strdup(reason);
+    r->raw = len > 0 ? malloc(len) : NULL;
+    r->len = len;
+    if (r->path == NULL || r->reason == NULL || (len > 0 && r->raw == NULL))
+        return SIFT_ENOMEM;
+    if (len > 0)
+        memcpy(r->raw, raw, len);
+    return 0;
+}
+
+static void
+free_failed(struct failed_row *r)
+{
+    free(r->path);
+    free(r->reason);
+    free(r->raw);
+    memset(r, 0, sizeof(*r));
+}
+
+static void
+add_stats(sift_import_stats *t, const sift_import_stats *s)
+{
+    t->imported += s->imported;
+    t->duplicates += s->duplicates;
+    t->conflicts += s->conflicts;
+    t->not_reports += s->not_reports;
+    t->failure_reports += s->failure_reports;
+    t->failed += s->failed;
+    t->records += s->records;
+    t->messages += s->messages;
+}
+
+/* Re-import each stored failed input from its kept bytes, one at a time
+ * (memory: one input). Inputs kept without bytes (an unreadable archive
+ * entry, one over the size limit) cannot be retried: each gets a line. */
+int
+cmd_retry(struct opts *o, int argc, char **argv)
+{
+    sift_store *st = NULL;
+    struct failed_row r = {0};
+    sift_import_stats total = {0};
+    sift_err err;
+    int64_t after = 0;
+    size_t n = 0;
+    int first, ex, rc;
+
+    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS, usage_retry,
+                         &first)) != 0)
+        return ex;
+    if (first < argc)
+        return usage_error(usage_retry, "unexpected argument '%s'",
+                           argv[first]);
+    if ((ex = open_store(&st, o, 0)) != EX_OK)
+        return ex;
+    sift_err_clear(&err);
+    while (ex == EX_OK) {
+        sift_ingest *in = NULL;
+        sift_import_stats s = {0};
+
+        free_failed(&r);
+        rc = sift_store_next_failed(st, after, copy_failed, &r, &err);
+        if (rc == SIFT_ITEROVER)
+            break;
+        if (rc != SIFT_OK) {
+            if (rc == SIFT_ENOMEM)
+                sift_err_set(&err, SIFT_ENOMEM, "out of memory");
+            die_err(&err);
+            ex = EX_IOERR;
+            break;
+        }
+        after = r.id;
+        n++;
+        if (r.raw == NULL) {
+            fprintf(stderr,
+                    "dmarcsift: %s: cannot retry, its bytes were not "
+                    "kept (%s)\n",
+                    r.path, r.reason);
+            total.failed++;
+            continue;
+        }
+        if (sift_ingest_new(&in, &o->lim, &err) != SIFT_OK ||
+            sift_ingest_add_memory(in, r.path, r.raw, r.len, &err) != SIFT_OK) {
+            sift_ingest_free(in);
+            die_err(&err);
+            ex = EX_IOERR;
+            break;
+        }
+        ex = run_import(&s, in, st, o, 0);
+        sift_ingest_free(in);
+        if (ex == EX_OK && s.failed == 0 &&
+            sift_store_delete_failed(st, r.id, &err) != SIFT_OK) {
+            die_err(&err);
+            ex = EX_IOERR;
+        }
+        add_stats(&total, &s);
+    }
+    free_failed(&r);
+    if (ex == EX_OK && !o->quiet) {
+        printf("retried %zu failed %s: ", n, n == 1 ? "input" : "inputs");
+        print_summary(&total);
+    }
+    if (ex == EX_OK && total.failed > 0)
+        ex = EX_DATAERR;
+    sift_store_close(st);
+    return ex;
+}
