@@ -379,12 +379,6 @@ sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err)
     return SIFT_OK;
 }
 
-int
-sift_store_schema_version(void)
-{
-    return SIFT_STORE_SCHEMA;
-}
-
 void
 sift_store_close(sift_store *st)
 {
