@@ -170,6 +170,13 @@ main(int argc, char **argv)
         return usage_error(usage_main, "%s",
                            "--config and --no-config exclude each other");
     cmd = argv[argi];
+    /* help needs no configuration: it works with a broken file */
+    for (i = (size_t)argi + 1; i < (size_t)argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            no_cfg = 1;
+    }
     sift_config_init(&cfg);
     if ((ex = load_config(&cfg, &o, &owner, cfg_file, no_cfg, db)) != EX_OK) {
         sift_config_free(&cfg);
