@@ -149,6 +149,12 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         }
     if ((ex = open_store(&st, o, 0)) != EX_OK)
         goto out;
+    /* the database (and its -wal/-shm) may sit inside an ingested folder */
+    if (sift_ingest_skip(in, o->db, &err) != SIFT_OK) {
+        die_err(&err);
+        ex = EX_IOERR;
+        goto out;
+    }
     ex = run_import(&s, in, st, o, 1);
     if (!o->quiet)
         print_summary(&s);
