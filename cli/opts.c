@@ -13,13 +13,18 @@
 
 #include "cli.h"
 
+/* Paths and messages can carry bytes from a report or an archive entry:
+ * written as the text report writes values (controls as \xHH). */
 void
 die_err(const sift_err *err)
 {
-    if (err->where[0])
-        fprintf(stderr, "%s: %s: %s\n", progname, err->where, err->msg);
-    else
-        fprintf(stderr, "%s: %s\n", progname, err->msg);
+    fprintf(stderr, "%s: ", progname);
+    if (err->where[0]) {
+        sift_text_safe(stderr, err->where);
+        fputs(": ", stderr);
+    }
+    sift_text_safe(stderr, err->msg);
+    fputc('\n', stderr);
 }
 
 int

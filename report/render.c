@@ -114,7 +114,8 @@ sift_report__csv(FILE *fp, const char *str)
     for (p = s; p != NULL && *p; p += n) {
         n = sift_utf8_len(p, SIZE_MAX);
         if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
-            *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+            *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+            (n == 3 && sift_bidi_control(p, n)))
             break;
     }
     if (p == NULL || *p == '\0') { /* nothing to neutralise */
@@ -133,6 +134,8 @@ sift_report__csv(FILE *fp, const char *str)
             n = 1;
         } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
             fprintf(m, "\\x%02x", p[1]); /* C1 control, e.g. CSI */
+        } else if (n == 3 && sift_bidi_control(p, n)) {
+            fprintf(m, "\\u%04x", (unsigned)sift_bidi_control(p, n));
         } else {
             fwrite(p, 1, n, m);
         }

@@ -150,6 +150,27 @@ START_TEST(test_output_escaping)
     s = render(sift_text_safe, "x\033[31mred\xc2\x9b");
     ck_assert_str_eq(s, "x\\x1b[31mred\\xc2\\x9b");
     free(s);
+    /* bidi controls (Trojan Source): RLO U+202E, LRE U+202A, PDI U+2069,
+     * FSI U+2068 are escaped as C1 controls are; their neighbours
+     * (U+2029, U+202F, U+2065 unassigned, U+206A) pass */
+    s = render(sift_text_safe, "evil\xe2\x80\xae"
+                               "fdp.exe \xe2\x80\xaa"
+                               "a\xe2\x81\xa9\xe2\x81\xa8"
+                               "b\xe2\x80\xa9\xe2\x80\xaf");
+    ck_assert_str_eq(s, "evil\\xe2\\x80\\xae"
+                        "fdp.exe \\xe2\\x80\\xaa"
+                        "a\\xe2\\x81\\xa9\\xe2\\x81\\xa8"
+                        "b\xe2\x80\xa9\xe2\x80\xaf");
+    free(s);
+    s = render(sift_json_str, "a\xe2\x80\xae"
+                              "b\xe2\x81\xa6"
+                              "c\xe2\x81\xaa");
+    ck_assert_str_eq(s, "\"a\\u202e"
+                        "b\\u2066"
+                        "c\xe2\x81\xaa\"");
+    free(s);
+    ck_assert_uint_eq(sift_bidi_control((const unsigned char *)"\xe2\x80", 2),
+                      0);
     ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 1234567),
                      "1,234,567");
     ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 999), "999");
