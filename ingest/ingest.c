@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ingest_int.h"
 
@@ -319,6 +320,42 @@ sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
 }
 
 int
+sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    struct sift_ingest_skip *ns;
+    char *dir, *base;
+    struct stat sb;
+    int ok;
+
+    if (slash == NULL)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (dir == NULL)
+        return sift_ingest__enomem(err);
+    ok = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+    free(dir);
+    if (!ok || (slash ? slash[1] : path[0]) == '\0')
+        return SIFT_OK;
+    if ((base = strdup(slash ? slash + 1 : path)) == NULL)
+        return sift_ingest__enomem(err);
+    ns = realloc(in->skips, (in->nskips + 1) * sizeof(*ns));
+    if (ns == NULL) {
+        free(base);
+        return sift_ingest__enomem(err);
+    }
+    in->skips = ns;
+    ns[in->nskips].dev = (unsigned long long)sb.st_dev;
+    ns[in->nskips].ino = (unsigned long long)sb.st_ino;
+    ns[in->nskips].base = base;
+    in->nskips++;
+    return SIFT_OK;
+}
+
+int
 sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
 {
     int rc;
@@ -421,6 +458,7 @@ void
 sift_ingest_free(sift_ingest *in)
 {
     input *ip, *next;
+    size_t i;
 
     if (in == NULL)
         return;
@@ -436,5 +474,8 @@ sift_ingest_free(sift_ingest *in)
     free(in->inbuf);
     if (in->tee != NULL)
         fclose(in->tee);
+    for (i = 0; i < in->nskips; i++)
+        free(in->skips[i].base);
+    free(in->skips);
     free(in);
 }

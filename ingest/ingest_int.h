@@ -235,6 +235,14 @@ struct sift_ingest {
     FILE *tee;
     uint64_t tee_len;
     int tee_over;
+    /* files never yielded by a directory walk (sift_ingest_skip) */
+    struct sift_ingest_skip *skips;
+    size_t nskips;
+};
+
+struct sift_ingest_skip {
+    unsigned long long dev, ino; /* the directory holding it */
+    char *base;                  /* its file name */
 };
 
 /* The sources (one file each) and the container lookup. */
