@@ -20,7 +20,9 @@ static const char usage_ingest[] =
     ".tar.bz2, .xz, .bz2, or - for stdin). Kinds are recognised by\n"
     "content. Reports already stored are counted as\n"
     "duplicates. Each input that cannot be used is named on stderr and kept\n"
-    "in the database (see retry-failed).\n"
+    "in the database (see retry-failed). In a Maildir, tmp/ and the mail\n"
+    "server's index files are skipped; so is the database itself when it\n"
+    "sits in an ingested folder.\n"
     "\n"
     "  -q, --quiet               no progress and no summary line\n"
     "\n" LIMITS_HELP;
