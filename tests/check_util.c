@@ -171,7 +171,8 @@ START_TEST(test_output_escaping)
     free(s);
     ck_assert_uint_eq(sift_bidi_control((const unsigned char *)"\xe2\x80", 2),
                       0);
-    ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 1234567), "1,234,567");
+    ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 1234567),
+                     "1,234,567");
     ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 999), "999");
 }
 END_TEST

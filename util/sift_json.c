@@ -60,12 +60,28 @@ sift_json_str(FILE *fp, const char *str)
     putc('"', fp);
     while (*s) {
         switch (*s) {
-        case '"': fputs("\\\"", fp); s++; continue;
-        case '\\': fputs("\\\\", fp); s++; continue;
-        case '\n': fputs("\\n", fp); s++; continue;
-        case '\r': fputs("\\r", fp); s++; continue;
-        case '\t': fputs("\\t", fp); s++; continue;
-        default: break;
+        case '"':
+            fputs("\\\"", fp);
+            s++;
+            continue;
+        case '\\':
+            fputs("\\\\", fp);
+            s++;
+            continue;
+        case '\n':
+            fputs("\\n", fp);
+            s++;
+            continue;
+        case '\r':
+            fputs("\\r", fp);
+            s++;
+            continue;
+        case '\t':
+            fputs("\\t", fp);
+            s++;
+            continue;
+        default:
+            break;
         }
         if (*s < 0x20 || *s == 0x7f) {
             fprintf(fp, "\\u%04x", *s);

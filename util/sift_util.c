@@ -41,8 +41,8 @@ buf_grow(sift_buf *b, size_t need, sift_err *err)
     char *np;
 
     if (need > b->max)
-        return sift_err_set(err, SIFT_ETOOBIG,
-                            "value longer than %zu bytes", b->max);
+        return sift_err_set(err, SIFT_ETOOBIG, "value longer than %zu bytes",
+                            b->max);
     if (need + 1 <= b->cap)
         return SIFT_OK;
     ncap = b->cap ? b->cap : 64;
@@ -61,8 +61,8 @@ sift_buf_add(sift_buf *b, const void *p, size_t n, sift_err *err)
     int rc;
 
     if (n > b->max - b->len)
-        return sift_err_set(err, SIFT_ETOOBIG,
-                            "value longer than %zu bytes", b->max);
+        return sift_err_set(err, SIFT_ETOOBIG, "value longer than %zu bytes",
+                            b->max);
     if ((rc = buf_grow(b, b->len + n, err)) != SIFT_OK)
         return rc;
     if (n)
@@ -114,11 +114,22 @@ sift_parse_size(uint64_t *out, const char *s, sift_err *err)
     if (errno != 0)
         goto bad;
     switch (toupper((unsigned char)*end)) {
-    case '\0': break;
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    default: goto bad;
+    case '\0':
+        break;
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        goto bad;
     }
     if (toupper((unsigned char)*end) == 'I')
         end++;
