@@ -300,9 +300,8 @@ mem_new(lay **chain, const unsigned char *p, size_t len, const char *name)
 /* ---- units ---- */
 
 static int start_message(sift_ingest *in, const unsigned char *buf, size_t len,
-                         unsigned char *own,
-                         char *path, unsigned depth, const origin *org,
-                         sift_err *err);
+                         unsigned char *own, char *path, unsigned depth,
+                         const origin *org, sift_err *err);
 
 static int
 depth_fail(sift_ingest *in, char *path, lay *chain, const origin *org)
@@ -475,8 +474,7 @@ open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
             }
             sift_ingest__lay_free_chain(chain);
             /* the frame keeps buf: GMime parses it in place */
-            return start_message(in, buf, len, buf, path, depth + 1, org,
-                                 err);
+            return start_message(in, buf, len, buf, path, depth + 1, org, err);
         case SNIFF_EMPTY:
             if (top_level && !compressed) {
                 emit_fail(in, path, chain, org, SIFT_EFORMAT, "empty file");
@@ -498,8 +496,8 @@ nomem:
  * bytes outlive the frame); freed here when no frame is made. */
 static int
 start_message(sift_ingest *in, const unsigned char *buf, size_t len,
-              unsigned char *own, char *path, unsigned depth,
-              const origin *org, sift_err *err)
+              unsigned char *own, char *path, unsigned depth, const origin *org,
+              sift_err *err)
 {
     mime_msg *mm = NULL;
     frame *f = NULL;
@@ -775,8 +773,7 @@ mbox_next(sift_ingest *in, frame *f, sift_err *err)
     }
     if (f->depth + 1 > in->lim.max_depth)
         return depth_fail(in, p, NULL, &org);
-    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org,
-                         err);
+    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org, err);
 }
 
 static int
@@ -1030,10 +1027,9 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                                 in->item.path, l);
         if (fflush(in->tee) != 0 || fseek(in->tee, 0, SEEK_SET) != 0)
             return sift_err_sys(err, "%s: temporary copy", in->item.path);
-        rc = sift_reader_slurp(buf, len,
-                               sift_filereader_init(&fr, in->tee,
-                                                    in->item.path),
-                               in->lim.max_input_size, err);
+        rc = sift_reader_slurp(
+            buf, len, sift_filereader_init(&fr, in->tee, in->item.path),
+            in->lim.max_input_size, err);
         if (fseek(in->tee, 0, SEEK_END) != 0 && rc == SIFT_OK)
             rc = sift_err_sys(err, "%s: temporary copy", in->item.path);
         break;
@@ -1048,35 +1044,34 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
 
 /* Fingerprint of the bytes behind an origin (file or memory). */
 static int
-fingerprint(const origin *o, const char *path, uint64_t *fp, uint64_t *len,
+fingerprint(const origin *o, const char *path, sift_hash128 *fp, uint64_t *len,
             sift_err *err)
 {
     unsigned char buf[65536];
-    uint64_t h = SIFT_HASH64_INIT, n = 0;
+    sift_hasher h;
+    uint64_t n = 0;
     size_t got;
     FILE *f;
 
     switch (o->kind) {
     case O_MEM:
-        *fp = sift_hash64w(h, o->p, o->len);
+        *fp = sift_hash128_of(o->p, o->len);
         *len = o->len;
         return SIFT_OK;
     case O_FILE:
         if ((f = fopen(path, "rb")) == NULL)
             return sift_err_sys(err, "%s: cannot open", path);
-        /* full reads but the last keep the word stream exact */
+        sift_hasher_init(&h);
         while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
-            h = sift_hash64w(h, buf, got);
+            sift_hasher_add(&h, buf, got);
             n += got;
-            if (got < sizeof(buf))
-                break;
         }
         if (ferror(f)) {
             fclose(f);
             return sift_err_sys(err, "%s: read failed", path);
         }
         fclose(f);
-        *fp = h;
+        *fp = sift_hasher_digest(&h);
         *len = n;
         return SIFT_OK;
     default:
@@ -1085,14 +1080,14 @@ fingerprint(const origin *o, const char *path, uint64_t *fp, uint64_t *len,
 }
 
 int
-sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
+sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
                         sift_err *err)
 {
     const origin *o = &in->item_org;
     frame *f = in->top;
     int rc;
 
-    *fp = 0;
+    fp->hi = fp->lo = 0;
     *len = 0;
     if (!in->have)
         return sift_err_set(err, SIFT_EUSAGE, "no current item");
@@ -1103,7 +1098,7 @@ sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
         return sift_err_set(err, SIFT_EUSAGE, "no fingerprint");
     if ((rc = fingerprint(&f->org, f->path, fp, len, err)) != SIFT_OK)
         return rc;
-    *fp = sift_hash64(*fp, &o->idx, sizeof(o->idx));
+    *fp = sift_hash128_mix(*fp, (uint64_t)o->idx);
     return SIFT_OK;
 }
 

@@ -593,6 +593,20 @@ assert_db_error(const proc *p, const char *dbpath, const char *needle)
                   p->err);
 }
 
+static void
+assert_no_db(const proc *p, const char *dbpath)
+{
+    char want[4400];
+
+    snprintf(want, sizeof(want),
+             "dmarcsift: no database at %s (run 'dmarcsift ingest' first, or"
+             " pass --db)\n",
+             dbpath);
+    ck_assert_msg(p->code == 66, "exit %d (want 66): %s", p->code, p->err);
+    ck_assert_str_eq(p->err, want);
+    ck_assert_str_eq(p->out, "");
+}
+
 START_TEST(test_missing_directory_for_db)
 {
     static const char db[] = "/nonexistent/dir/x.db";
@@ -603,24 +617,46 @@ START_TEST(test_missing_directory_for_db)
     ck_assert_str_eq(p.out, "");
     proc_free(&p);
     sift(&p, NULL, db, "report", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
     proc_free(&p);
 }
 END_TEST
 
+/* Issue 11.8: commands that only read (or maintain) a database never
+ * create one: exit 66, one exact line, no file (nor -wal/-shm). */
 START_TEST(test_readonly_open_of_a_missing_db_creates_nothing)
 {
     const char *db = sbpath("absent.db");
+    char side[4200];
     struct stat st;
     proc p;
 
     sift(&p, NULL, db, "stats", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
     proc_free(&p);
     sift(&p, NULL, db, "export", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "report", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "prune", "--before", "2026-01-01", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "retry-failed", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "failed", "list", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "failed", "forget", "--all", NULL);
+    assert_no_db(&p, db);
     proc_free(&p);
     ck_assert(stat(db, &st) != 0 && errno == ENOENT);
+    snprintf(side, sizeof(side), "%s-wal", db);
+    ck_assert(stat(side, &st) != 0 && errno == ENOENT);
+    snprintf(side, sizeof(side), "%s-shm", db);
+    ck_assert(stat(side, &st) != 0 && errno == ENOENT);
 }
 END_TEST
 
@@ -718,7 +754,8 @@ START_TEST(test_full_disk_then_recovery)
 
     full.fsize = (rlim_t)st.st_size + 64 * 1024;
     sift(&p, &full, db, "ingest", "--quiet", srcdir, NULL);
-    assert_db_error(&p, db, "disk I/O error (the file size limit (ulimit -f) of");
+    assert_db_error(&p, db,
+                    "disk I/O error (the file size limit (ulimit -f) of");
     printf("faults: full disk (file size limit %llu bytes): %s",
            (unsigned long long)full.fsize, p.err);
     proc_free(&p);
