@@ -685,6 +685,50 @@ START_TEST(test_stats_counts_everything)
 }
 END_TEST
 
+/* Issue 18: counts near 2^64. Each report's message_count saturates at
+ * INT64_MAX; stats must saturate its sums too, not fail with SQLite's
+ * "integer overflow" (0.1.0: exit 74). */
+START_TEST(test_stats_saturates)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    sift_report_meta m;
+    sift_record r = {.count = UINT64_MAX, .source_ip = "192.0.2.1"};
+    sift_stats x;
+    sift_err err;
+    static const char *const ids[] = {"big-1", "big-2", "big-3"};
+    size_t i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 3; i++) {
+        full_report(&m);
+        m.report_id = ids[i];
+        ck_assert_int_eq(sift_store_begin(st, NULL, &m, "x", &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_commit(st, &m, H(i), &err), SIFT_OK);
+    }
+    ck_assert_int_eq(q_int(st, "SELECT min(message_count) FROM reports"),
+                     INT64_MAX);
+    ck_assert_msg(sift_store_stats(&x, st, &err) == SIFT_OK, "stats: %s",
+                  err.msg);
+    ck_assert_uint_eq(x.reports, 3);
+    ck_assert_uint_eq(x.records, 6);
+    ck_assert_uint_eq(x.messages, (uint64_t)INT64_MAX);
+    /* and the other way round */
+    ck_assert_int_eq(q_int(st,
+                           "SELECT sat_sum(x) FROM (SELECT -9223372036854775807"
+                           " AS x UNION ALL SELECT -5)"),
+                     INT64_MIN);
+    ck_assert_int_eq(q_int(st, "SELECT sat_sum(x) FROM (SELECT 2 AS x"
+                               " UNION ALL SELECT NULL UNION ALL SELECT 3)"),
+                     5);
+    ck_assert_int_eq(q_int(st, "SELECT sat_sum(x) FROM (SELECT 1 AS x)"
+                               " WHERE x = 0"),
+                     0);
+    sift_store_close(st);
+}
+END_TEST
+
 START_TEST(test_prune_cascades)
 {
     sift_store *st = open_ok(dbpath, 0);
@@ -1436,6 +1480,7 @@ store_suite(void)
     tc = tcase_create("maintenance");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_stats_counts_everything);
+    tcase_add_test(tc, test_stats_saturates);
     tcase_add_test(tc, test_prune_cascades);
     tcase_add_test(tc, test_seen_inputs_follow_their_report);
     tcase_add_test(tc, test_failed_inputs_kept_once);
