@@ -144,7 +144,8 @@ sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf, size_t n)
 
     if (ev == NULL || buf == NULL || n == 0 || !normalize(norm, domain))
         return NULL;
-    if ((r = psl_registrable_domain(ev->psl, norm)) == NULL || strlen(r) >= n)
+    if ((r = psl_registrable_domain(ev->psl, norm)) == NULL ||
+        strlen(r) >= n)
         return NULL;
     memcpy(buf, r, strlen(r) + 1);
     return buf;
@@ -273,7 +274,8 @@ reason_exempts(const sift_reason *r)
 {
     if (r->type == NULL || r->type[0] == '\0')
         return strcasestr_ascii(r->comment, "arc=pass");
-    if (word_is(r->type, "sampled_out") || word_is(r->type, "policy_test_mode"))
+    if (word_is(r->type, "sampled_out") ||
+        word_is(r->type, "policy_test_mode"))
         return strcasestr_ascii(r->comment, "arc=pass");
     return 1;
 }
@@ -288,13 +290,14 @@ reason_sampling(const sift_reason *r)
 #define CAT(c) (1u << (c))
 
 void
-sift_eval_record(sift_verdict *out, sift_eval *ev, const sift_report_meta *meta,
-                 const sift_record *rec)
+sift_eval_record(sift_verdict *out, sift_eval *ev,
+                 const sift_report_meta *meta, const sift_record *rec)
 {
     char h[DOMAIN_MAX], d[DOMAIN_MAX], x[DOMAIN_MAX], env[DOMAIN_MAX];
     char z[DOMAIN_MAX];
     const sift_spf_result *spf = NULL;
-    const char *dkim_pass_al = NULL, *dkim_pass_3p = NULL, *dkim_other = NULL;
+    const char *dkim_pass_al = NULL, *dkim_pass_3p = NULL,
+               *dkim_other = NULL;
     int have_h, have_env, null_path, strict_s, strict_d, approx = 0;
     int spf_pass, spf_al = 0, dkim_al = 0, any_mfrom = 0, helo_used = 0;
     int al_dkim_sig = 0, al_dkim_fail = 0, dns_temp = 0, exempt = 0;
@@ -312,9 +315,9 @@ sift_eval_record(sift_verdict *out, sift_eval *ev, const sift_report_meta *meta,
     have_env = normalize(env, rec->envelope_from);
     /* a null reverse-path is reported as an empty element (or "<>"); a
      * value that is not a domain is just unusable, not a bounce */
-    null_path =
-        rec->envelope_from != NULL && (rec->envelope_from[0] == '\0' ||
-                                       strcmp(rec->envelope_from, "<>") == 0);
+    null_path = rec->envelope_from != NULL &&
+                (rec->envelope_from[0] == '\0' ||
+                 strcmp(rec->envelope_from, "<>") == 0);
 
     /* --- SPF: the MAIL FROM identity only (§2.5) --- */
     for (i = 0; i < rec->n_spf; i++) {
@@ -463,29 +466,14 @@ sift_eval_record(sift_verdict *out, sift_eval *ev, const sift_report_meta *meta,
     if (spf_pass && !spf_al)
         c |= CAT(SIFT_CAT_SPF_NOT_ALIGNED);
     switch (sr) {
-    case R_SOFTFAIL:
-        c |= CAT(SIFT_CAT_SPF_SOFTFAIL);
-        break;
-    case R_FAIL:
-        c |= CAT(SIFT_CAT_SPF_FAIL);
-        break;
-    case R_NEUTRAL:
-        c |= CAT(SIFT_CAT_SPF_NEUTRAL);
-        break;
-    case R_NONE:
-        c |= CAT(SIFT_CAT_SPF_NONE);
-        break;
-    case R_TEMPERROR:
-        c |= CAT(SIFT_CAT_SPF_TEMPERROR);
-        break;
-    case R_PERMERROR:
-        c |= CAT(SIFT_CAT_SPF_PERMERROR);
-        break;
-    case R_POLICY:
-        c |= CAT(SIFT_CAT_SPF_POLICY);
-        break;
-    default:
-        break;
+    case R_SOFTFAIL: c |= CAT(SIFT_CAT_SPF_SOFTFAIL); break;
+    case R_FAIL: c |= CAT(SIFT_CAT_SPF_FAIL); break;
+    case R_NEUTRAL: c |= CAT(SIFT_CAT_SPF_NEUTRAL); break;
+    case R_NONE: c |= CAT(SIFT_CAT_SPF_NONE); break;
+    case R_TEMPERROR: c |= CAT(SIFT_CAT_SPF_TEMPERROR); break;
+    case R_PERMERROR: c |= CAT(SIFT_CAT_SPF_PERMERROR); break;
+    case R_POLICY: c |= CAT(SIFT_CAT_SPF_POLICY); break;
+    default: break;
     }
     if (!any_mfrom && !helo_used)
         c |= CAT(SIFT_CAT_SPF_MISSING);
@@ -495,8 +483,9 @@ sift_eval_record(sift_verdict *out, sift_eval *ev, const sift_report_meta *meta,
      * IP is not in the envelope domain's SPF, or SRS put the forwarder's
      * own domain in the envelope). An unaligned SPF pass for a known ESP
      * is an ordinary ESP setup (S1), not forwarding. */
-    if (dkim_al && (sr == R_FAIL || sr == R_SOFTFAIL || sr == R_NONE ||
-                    (spf_pass && !spf_al && sift_sender_lookup(x) == NULL)))
+    if (dkim_al &&
+        (sr == R_FAIL || sr == R_SOFTFAIL || sr == R_NONE ||
+         (spf_pass && !spf_al && sift_sender_lookup(x) == NULL)))
         c |= CAT(SIFT_CAT_FORWARDED_DKIM_INTACT);
     if (al_dkim_fail && !dkim_al && !spf_al)
         c |= CAT(SIFT_CAT_FORWARDED_BOTH_BROKEN);
@@ -534,7 +523,8 @@ static const struct {
     [SIFT_CAT_SPF_FAIL] = {"spf_fail", "SPF fail"},
     [SIFT_CAT_SPF_NEUTRAL] = {"spf_neutral", "SPF neutral"},
     [SIFT_CAT_SPF_NONE] = {"spf_none", "No SPF record"},
-    [SIFT_CAT_SPF_TEMPERROR] = {"spf_temperror", "SPF DNS problem (temperror)"},
+    [SIFT_CAT_SPF_TEMPERROR] = {"spf_temperror",
+                                "SPF DNS problem (temperror)"},
     [SIFT_CAT_SPF_PERMERROR] = {"spf_permerror",
                                 "SPF record broken (permerror)"},
     [SIFT_CAT_SPF_POLICY] = {"spf_policy",

@@ -128,7 +128,8 @@ sift_report__csv(FILE *fp, const char *str)
     }
     for (p = s; *p; p += n) {
         n = sift_utf8_len(p, SIZE_MAX);
-        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
+        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' &&
+                       *p != '\n') ||
             *p == 0x7f) {
             fprintf(m, "\\x%02x", *p);
             n = 1;
@@ -221,7 +222,7 @@ typedef struct rep {
 } rep;
 
 typedef struct domain {
-    const char *name;         /* interned */
+    const char *name; /* interned */
     const uint64_t *exempted; /* N_EXEMPT counts, borrowed from the atom */
     /* published policy, from the most recent report */
     char *p, *sp, *np, *testing, *adkim, *aspf, *policy_org;
@@ -230,7 +231,7 @@ typedef struct domain {
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent, reject_sources;
     size_t first_src, n_src; /* into ctx.src, after sorting */
-    const example *example;  /* borrowed from the atom */
+    const example *example; /* borrowed from the atom */
 } domain;
 
 typedef struct ctx {
@@ -387,8 +388,8 @@ find_source(ctx *c, const char *dname, const char *ip)
                      MAX_SOURCES);
         return NULL;
     }
-    if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
-        NULL) {
+    if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1,
+                       sizeof(*c->src))) == NULL) {
         oom(c);
         return NULL;
     }
@@ -550,8 +551,7 @@ on_report(void *payload, sift_row *row)
     long dom, org;
     rep *r;
 
-    if ((dom = intern(c, txt(row, 1))) < 0 ||
-        (org = intern(c, txt(row, 2))) < 0)
+    if ((dom = intern(c, txt(row, 1))) < 0 || (org = intern(c, txt(row, 2))) < 0)
         return oom(c);
     if ((c->reps = grow(c->reps, &c->cap_reps, c->n_reps + 1,
                         sizeof(*c->reps))) == NULL)
@@ -619,7 +619,8 @@ on_reason(void *payload, sift_row *row)
         c->rm[c->n_rm - 1].mask |= bit;
         return 0;
     }
-    if ((c->rm = grow(c->rm, &c->cap_rm, c->n_rm + 1, sizeof(*c->rm))) == NULL)
+    if ((c->rm = grow(c->rm, &c->cap_rm, c->n_rm + 1, sizeof(*c->rm))) ==
+        NULL)
         return oom(c);
     if (c->n_rm > 0 && c->rm[c->n_rm - 1].record_id > id)
         c->rm_sorted = 0;
@@ -695,8 +696,8 @@ static const char q_example[] =
 
 /* 1 if the record in row should replace the example e. */
 static int
-better_example(const example *e, uint64_t count, int64_t begin, const char *org,
-               int64_t id)
+better_example(const example *e, uint64_t count, int64_t begin,
+               const char *org, int64_t id)
 {
     int r;
 
@@ -804,8 +805,8 @@ scan_half(void *arg)
 {
     half *h = arg;
 
-    h->rc =
-        sift_store_query(h->st, q_scan_hi, &h->p, 1, on_record, &h->c, &h->err);
+    h->rc = sift_store_query(h->st, q_scan_hi, &h->p, 1, on_record, &h->c,
+                             &h->err);
     return NULL;
 }
 
@@ -825,8 +826,8 @@ half_init(half *h, const ctx *c, const char *path)
     h->c.n_dom = h->c.cap_dom = 0;
     h->c.err = &h->err;
     sift_err_clear(&h->err);
-    if ((h->c.atoms =
-             calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*h->c.atoms))) == NULL)
+    if ((h->c.atoms = calloc(c->n_atoms ? c->n_atoms : 1,
+                             sizeof(*h->c.atoms))) == NULL)
         return SIFT_ENOMEM;
     for (i = 0; i < c->n_atoms; i++)
         h->c.atoms[i].s = c->atoms[i].s; /* shared: never freed here */
@@ -991,8 +992,8 @@ fill_examples(ctx *c, sift_store *st, sift_err *err)
         if (!e->has)
             continue;
         p.i = e->rec_id;
-        if ((rc = sift_store_query(st, q_example, &p, 1, on_example, e, err)) !=
-            SIFT_OK) {
+        if ((rc = sift_store_query(st, q_example, &p, 1, on_example, e,
+                                   err)) != SIFT_OK) {
             if (rc == SIFT_ENOMEM)
                 sift_err_set(err, SIFT_ENOMEM, "out of memory");
             return rc;
@@ -1154,77 +1155,64 @@ advice(char *b, size_t n, const source *s)
 
     if (s->dmarc_fail == 0) {
         if (HAS(s, SIFT_CAT_FORWARDED_DKIM_INTACT))
-            snprintf(b, n,
-                     "none: DMARC passes on DKIM; SPF breaks at this "
-                     "forwarder, which is harmless");
+            snprintf(b, n, "none: DMARC passes on DKIM; SPF breaks at this "
+                           "forwarder, which is harmless");
         else
             snprintf(b, n, "none: all messages pass DMARC");
-    } else if (s->would_reject == 0 && s->dns_error > 0 && s->overridden == 0) {
+    } else if (s->would_reject == 0 && s->dns_error > 0 &&
+               s->overridden == 0) {
         int both = s->dkim.n && strcasecmp(x, z) != 0;
-        snprintf(b, n,
-                 "transient DNS errors (temperror): check that the "
-                 "DNS servers of %s%s%s answer reliably",
-                 x, both ? " and " : "", both ? z : "");
+        snprintf(b, n, "transient DNS errors (temperror): check that the "
+                       "DNS servers of %s%s%s answer reliably", x,
+                 both ? " and " : "", both ? z : "");
     } else if (s->would_reject == 0) {
-        snprintf(b, n,
-                 "receivers exempt this mail (forwarding, mailing "
-                 "list or ARC): nothing to fix at the source; keep "
-                 "DKIM signing aligned so it survives forwarding");
+        snprintf(b, n, "receivers exempt this mail (forwarding, mailing "
+                       "list or ARC): nothing to fix at the source; keep "
+                       "DKIM signing aligned so it survives forwarding");
     } else if (HAS(s, SIFT_CAT_FORWARDED_BOTH_BROKEN)) {
         /* the broken signature is the one aligned with From (F2), which
          * may be a parent or sibling domain of it under relaxed rules */
-        snprintf(b, n,
-                 "forwarder or mailing list altered the message "
-                 "(the DKIM signature aligned with %s broke): nothing "
-                 "to fix at the source; ask the list to use ARC or "
-                 "From rewriting",
-                 from);
+        snprintf(b, n, "forwarder or mailing list altered the message "
+                       "(the DKIM signature aligned with %s broke): nothing "
+                       "to fix at the source; ask the list to use ARC or "
+                       "From rewriting", from);
     } else if (s->sender != NULL &&
                (HAS(s, SIFT_CAT_UNCONFIGURED_THIRD_PARTY) ||
                 HAS(s, SIFT_CAT_SPF_NOT_ALIGNED) ||
                 HAS(s, SIFT_CAT_DKIM_THIRD_PARTY))) {
-        snprintf(b, n,
-                 "%s: %s (SPF alone does not align: %s only helps "
-                 "with a custom return-path under %s)",
+        snprintf(b, n, "%s: %s (SPF alone does not align: %s only helps "
+                       "with a custom return-path under %s)",
                  s->sender->name, s->sender->fix,
                  s->sender->spf_include ? s->sender->spf_include
                                         : "an SPF include",
                  from);
     } else if (HAS(s, SIFT_CAT_UNCONFIGURED_THIRD_PARTY) ||
                HAS(s, SIFT_CAT_DKIM_THIRD_PARTY)) {
-        snprintf(b, n,
-                 "third-party sender: have it sign with a custom "
-                 "DKIM domain under %s (d=%s now), or use a "
-                 "return-path under %s",
+        snprintf(b, n, "third-party sender: have it sign with a custom "
+                       "DKIM domain under %s (d=%s now), or use a "
+                       "return-path under %s",
                  from, z, from);
     } else if (HAS(s, SIFT_CAT_SPF_NOT_ALIGNED)) {
-        snprintf(b, n,
-                 "SPF passes for %s, which is not aligned with %s: "
-                 "use a return-path under %s or sign with DKIM "
-                 "d=%s",
+        snprintf(b, n, "SPF passes for %s, which is not aligned with %s: "
+                       "use a return-path under %s or sign with DKIM "
+                       "d=%s",
                  x, from, from, from);
     } else if (HAS(s, SIFT_CAT_SPF_PERMERROR)) {
-        snprintf(b, n,
-                 "fix the SPF record of %s (permerror: syntax, more "
-                 "than 10 DNS lookups or several records)",
-                 x);
+        snprintf(b, n, "fix the SPF record of %s (permerror: syntax, more "
+                       "than 10 DNS lookups or several records)", x);
     } else if (HAS(s, SIFT_CAT_DKIM_FAIL) || HAS(s, SIFT_CAT_DKIM_PERMERROR)) {
-        snprintf(b, n,
-                 "DKIM for d=%s does not verify: check the selector's "
-                 "public key in DNS and that nothing rewrites the "
-                 "message after signing",
-                 z);
+        snprintf(b, n, "DKIM for d=%s does not verify: check the selector's "
+                       "public key in DNS and that nothing rewrites the "
+                       "message after signing", z);
     } else if (HAS(s, SIFT_CAT_UNAUTHENTICATED)) {
-        snprintf(b, n,
-                 "unauthenticated: if this server is yours, add it "
-                 "to the SPF of %s (ip4:/ip6:%s) and sign with DKIM "
-                 "d=%s; otherwise it is spoofing that p=reject blocks",
+        snprintf(b, n, "unauthenticated: if this server is yours, add it "
+                       "to the SPF of %s (ip4:/ip6:%s) and sign with DKIM "
+                       "d=%s; otherwise it is spoofing that p=reject blocks",
                  from, s->ip, from);
     } else {
-        snprintf(b, n,
-                 "authorize this source for %s: an SPF-passing "
-                 "return-path under %s or DKIM signing with d=%s; "
-                 "if it is not yours, p=reject blocks it",
+        snprintf(b, n, "authorize this source for %s: an SPF-passing "
+                       "return-path under %s or DKIM signing with d=%s; "
+                       "if it is not yours, p=reject blocks it",
                  from, from, from);
     }
 }
@@ -1386,9 +1374,8 @@ write_text(FILE *fp, ctx *c, const sift_report_totals *t)
 
     if (line_open(&l))
         return SIFT_ENOMEM;
-    fprintf(l.fp,
-            "dmarcsift report: %zu domain%s, %s messages, %s would be "
-            "rejected under p=reject",
+    fprintf(l.fp, "dmarcsift report: %zu domain%s, %s messages, %s would be "
+                  "rejected under p=reject",
             c->n_dom, c->n_dom == 1 ? "" : "s",
             sift_fmt_thousands(a, sizeof(a), t->messages),
             sift_fmt_thousands(b, sizeof(b), t->would_reject));
@@ -1429,15 +1416,15 @@ write_text(FILE *fp, ctx *c, const sift_report_totals *t)
         percent(p1, sizeof(p1), d->messages - d->dmarc_fail, d->messages);
         fprintf(fp, "Messages: %s, DMARC pass: %s (%s%%), DMARC fail: %s\n",
                 sift_fmt_thousands(a, sizeof(a), d->messages),
-                sift_fmt_thousands(b, sizeof(b), d->messages - d->dmarc_fail),
+                sift_fmt_thousands(b, sizeof(b),
+                                   d->messages - d->dmarc_fail),
                 p1, sift_fmt_thousands(d1, sizeof(d1), d->dmarc_fail));
         percent(p1, sizeof(p1), d->would_reject, d->messages);
         if (line_open(&l))
             return SIFT_ENOMEM;
-        fprintf(l.fp,
-                "Under p=reject, %s messages (%s%%) from %" PRIu64
-                " source%s would be rejected (550 5.7.1; Gmail: "
-                "5.7.26)",
+        fprintf(l.fp, "Under p=reject, %s messages (%s%%) from %" PRIu64
+                      " source%s would be rejected (550 5.7.1; Gmail: "
+                      "5.7.26)",
                 sift_fmt_thousands(a, sizeof(a), d->would_reject), p1,
                 d->reject_sources, d->reject_sources == 1 ? "" : "s");
         line_flush(&l, fp, "", "  ");
@@ -1612,8 +1599,8 @@ write_json(FILE *fp, ctx *c, const sift_report_totals *t)
         for (j = 0, k = 0; j < N_EXEMPT; j++) {
             if (d->exempted[j] == 0)
                 continue;
-            fprintf(fp, "%s\"%s\": %" PRIu64, k++ ? ", " : "", exempt_types[j],
-                    d->exempted[j]);
+            fprintf(fp, "%s\"%s\": %" PRIu64, k++ ? ", " : "",
+                    exempt_types[j], d->exempted[j]);
         }
         fprintf(fp,
                 "}},\n      \"dns_errors\": %" PRIu64
@@ -1650,11 +1637,11 @@ write_json(FILE *fp, ctx *c, const sift_report_totals *t)
             sift_json_str(fp, s->sender ? s->sender->name : NULL);
             fprintf(fp,
                     ", \"messages\": %" PRIu64 ", \"dmarc_fail\": %" PRIu64
-                    ", \"would_reject\": %" PRIu64 ", \"exempted\": %" PRIu64
-                    ", \"dns_errors\": %" PRIu64 ", \"inconsistent\": %" PRIu64
-                    ",\n         \"categories\": ",
-                    s->messages, s->dmarc_fail, s->would_reject, s->overridden,
-                    s->dns_error, s->inconsistent);
+                    ", \"would_reject\": %" PRIu64
+                    ", \"exempted\": %" PRIu64 ", \"dns_errors\": %" PRIu64
+                    ", \"inconsistent\": %" PRIu64 ",\n         \"categories\": ",
+                    s->messages, s->dmarc_fail, s->would_reject,
+                    s->overridden, s->dns_error, s->inconsistent);
             cats_json(fp, s->cats);
             fputs(",\n         \"header_from\": ", fp);
             list_json(fp, &s->from);
@@ -1666,8 +1653,8 @@ write_json(FILE *fp, ctx *c, const sift_report_totals *t)
             list_json(fp, &s->reporters);
             sift_report__date(d1, sizeof(d1), s->first, 1);
             sift_report__date(d2, sizeof(d2), s->last, 1);
-            fprintf(fp, ", \"first_seen\": \"%s\", \"last_seen\": \"%s\"", d1,
-                    d2);
+            fprintf(fp, ", \"first_seen\": \"%s\", \"last_seen\": \"%s\"",
+                    d1, d2);
             advice(adv, sizeof(adv), s);
             fputs(",\n         \"advice\": ", fp);
             sift_json_str(fp, adv);
@@ -1733,10 +1720,10 @@ write_csv(FILE *fp, ctx *c)
             fputc(',', fp);
             sift_report__csv(fp, s->sender ? s->sender->name : NULL);
             fprintf(fp,
-                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                    ",",
-                    s->messages, s->dmarc_fail, s->would_reject, s->overridden,
-                    s->dns_error);
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    ",%" PRIu64 ",",
+                    s->messages, s->dmarc_fail, s->would_reject,
+                    s->overridden, s->dns_error);
             for (k = 0, n = 0; k < SIFT_CAT__COUNT; k++) /* codes: safe */
                 if ((s->cats >> k) & 1u)
                     fprintf(fp, "%s%s", n++ ? " " : "",
@@ -1785,8 +1772,9 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                                on_report, &c, err)) != SIFT_OK)
         goto out;
     c.rm_sorted = 1;
-    if (c.n_reps > 0 && (rc = sift_store_query(st, q_reasons, NULL, 0,
-                                               on_reason, &c, err)) != SIFT_OK)
+    if (c.n_reps > 0 &&
+        (rc = sift_store_query(st, q_reasons, NULL, 0, on_reason, &c,
+                               err)) != SIFT_OK)
         goto out;
     rm_finish(&c);
     if (c.n_reps > 0 && (rc = scan_records(&c, st, err)) != SIFT_OK)
