@@ -134,9 +134,23 @@ static const char schema_v1[] =
     "  content_hash)"
     ");";
 
+/* Version 1 -> 2 (issue 12; the integrator may renumber it): the verdict
+ * columns gain the record's primary category (-1: written before it
+ * existed), and the database says which evaluation wrote its verdicts
+ * (0: an older one). `dmarcsift reevaluate` (run by ingest and report
+ * when the version is behind SIFT_EVAL_VERSION) recomputes them. */
+static const char schema_eval[] =
+    "ALTER TABLE records ADD COLUMN primary_cat INTEGER NOT NULL DEFAULT -1;"
+    "CREATE TABLE evaluation ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " version INTEGER NOT NULL"
+    ");"
+    "INSERT INTO evaluation (id, version) VALUES (1, 0);";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
-    schema_v1, /* 0 -> 1 */
+    schema_v1,   /* 0 -> 1 */
+    schema_eval, /* 1 -> 2: evaluation version, primary category */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -131,8 +131,8 @@ static const struct {
 } align_cases[] = {
     {"example.com", "example.com", "r", 1, 0},
     {"example.com", "example.com", "s", 1, 0},
-    {"mail.example.com", "example.com", "r", 1, 0},  /* child */
-    {"example.com", "news.example.com", "r", 1, 0},  /* parent */
+    {"mail.example.com", "example.com", "r", 1, 0},        /* child */
+    {"example.com", "news.example.com", "r", 1, 0},        /* parent */
     {"bounce.example.com", "news.example.com", "r", 1, 1}, /* siblings */
     {"mail.example.com", "example.com", "s", 0, 0},
     {"example.com", "news.example.com", "s", 0, 0},
@@ -176,8 +176,7 @@ START_TEST(test_alignment_table)
     ck_assert_msg(v.dkim_aligned == align_cases[_i].aligned,
                   "dkim d=%s from=%s mode=%s: aligned=%d", align_cases[_i].d,
                   align_cases[_i].from, align_cases[_i].mode, v.dkim_aligned);
-    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) ==
-                      align_cases[_i].approx,
+    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) == align_cases[_i].approx,
                   "d=%s from=%s: approx flag", align_cases[_i].d,
                   align_cases[_i].from);
     /* the same answer for SPF through aspf */
@@ -194,12 +193,12 @@ START_TEST(test_org_domain)
 {
     char buf[256];
 
-    ck_assert_str_eq(sift_eval_org_domain(ev, "a.b.c.example.com", buf,
-                                          sizeof(buf)),
-                     "example.com");
-    ck_assert_str_eq(sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf,
-                                          sizeof(buf)),
-                     "example.co.uk");
+    ck_assert_str_eq(
+        sift_eval_org_domain(ev, "a.b.c.example.com", buf, sizeof(buf)),
+        "example.com");
+    ck_assert_str_eq(
+        sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf, sizeof(buf)),
+        "example.co.uk");
     ck_assert_str_eq(
         sift_eval_org_domain(ev, "mail.bücher.de", buf, sizeof(buf)),
         "xn--bcher-kva.de");
@@ -225,8 +224,7 @@ START_TEST(test_cat_p1_p2)
     dkim(&t, "example.com", "pass");
     spf(&t, "example.com", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned pass_spf_aligned");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned");
     ck_assert_int_eq(v.outcome, SIFT_OUT_PASS);
     ck_assert_int_eq(v.dmarc_fail, 0);
     ck_assert_int_eq(v.would_reject, 0);
@@ -250,19 +248,23 @@ static const struct {
     const char *result, *codes;
     sift_outcome outcome;
 } spf_cases[] = {
-    {"softfail", "spf_softfail dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"fail", "spf_fail dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"hardfail", "spf_fail dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"Fail", "spf_fail dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"neutral", "spf_neutral dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"none", "spf_none dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"temperror", "spf_temperror dkim_none", SIFT_OUT_DNS_ERROR},
-    {"permerror", "spf_permerror dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"unknown", "spf_permerror dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"error", "spf_permerror dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"policy", "spf_policy dkim_none", SIFT_OUT_WOULD_REJECT},
+    {"softfail", "spf_softfail dkim_none unauthenticated",
+     SIFT_OUT_WOULD_REJECT},
+    {"fail", "spf_fail dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"hardfail", "spf_fail dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"Fail", "spf_fail dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"neutral", "spf_neutral dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"none", "spf_none dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"temperror", "spf_temperror dkim_none unauthenticated",
+     SIFT_OUT_WOULD_REJECT},
+    {"permerror", "spf_permerror dkim_none unauthenticated",
+     SIFT_OUT_WOULD_REJECT},
+    {"unknown", "spf_permerror dkim_none unauthenticated",
+     SIFT_OUT_WOULD_REJECT},
+    {"error", "spf_permerror dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
+    {"policy", "spf_policy dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
     {"pass", "spf_not_aligned dkim_none", SIFT_OUT_WOULD_REJECT},
-    {"bogus", "dkim_none", SIFT_OUT_WOULD_REJECT},
+    {"bogus", "dkim_none unauthenticated", SIFT_OUT_WOULD_REJECT},
 };
 
 START_TEST(test_cat_spf_results)
@@ -297,7 +299,8 @@ START_TEST(test_cat_spf_missing_and_helo)
     /* S9: nothing reported */
     rec_init(&t, "example.com", NULL, "fail", "fail");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "spf_missing dkim_none");
+    ck_assert_str_eq(codes(v.categories),
+                     "spf_missing dkim_none unauthenticated");
     ck_assert_ptr_null(v.spf_domain);
     ck_assert_int_eq(v.flags, 0);
 
@@ -305,7 +308,8 @@ START_TEST(test_cat_spf_missing_and_helo)
     rec_init(&t, "example.com", "example.com", "fail", "fail");
     spf(&t, "mx.example.com", "helo", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "spf_missing dkim_none");
+    ck_assert_str_eq(codes(v.categories),
+                     "spf_missing dkim_none unauthenticated");
     ck_assert_int_eq(v.spf_aligned, 0);
     ck_assert_uint_eq(v.flags, SIFT_FLAG_HELO_ONLY_SPF);
     ck_assert_str_eq(v.spf_domain, "example.com"); /* the envelope */
@@ -347,7 +351,7 @@ START_TEST(test_cat_spf_missing_and_helo)
     spf(&t, "example.org", "mfrom", "fail");
     v = eval(&m, &t);
     ck_assert_uint_eq(v.flags, SIFT_FLAG_ENVELOPE_SPF_MISMATCH);
-    ck_assert_str_eq(codes(v.categories), "spf_fail dkim_none");
+    ck_assert_str_eq(codes(v.categories), "spf_fail dkim_none unauthenticated");
 
     /* empty SPF domain: fall back to the envelope */
     rec_init(&t, "example.com", "example.com", "fail", "pass");
@@ -410,8 +414,7 @@ START_TEST(test_cat_dkim_results)
     dkim(&t, "example.com", "permerror");
     spf(&t, "example.com", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_spf_aligned dkim_permerror");
+    ck_assert_str_eq(codes(v.categories), "pass_spf_aligned dkim_permerror");
 
     /* D6: neutral and policy */
     rec_init(&t, "example.com", "example.com", "fail", "pass");
@@ -445,17 +448,15 @@ START_TEST(test_cat_forwarding)
     dkim(&t, "example.com", "pass");
     spf(&t, "srs.forwarder.example", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned spf_not_aligned "
-                     "forwarded_dkim_intact");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned "
+                                          "forwarded_dkim_intact");
 
     /* ...but an unaligned SPF pass for a known ESP is just an ESP */
     rec_init(&t, "example.com", "em123.sendgrid.net", "pass", "fail");
     dkim(&t, "example.com", "pass");
     spf(&t, "em123.sendgrid.net", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned spf_not_aligned");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned");
 
     /* F2: mailing list broke the signature and re-signed with its own */
     rec_init(&t, "example.com", "list.example.org", "fail", "fail");
@@ -467,7 +468,9 @@ START_TEST(test_cat_forwarding)
                      "spf_not_aligned dkim_third_party dkim_fail "
                      "forwarded_both_broken");
     ck_assert_int_eq(v.would_reject, 1);
-    ck_assert_str_eq(v.dkim_domain, "list.example.org");
+    ck_assert_int_eq(v.primary, SIFT_CAT_FORWARDED_BOTH_BROKEN);
+    /* the explanation names the signature that broke */
+    ck_assert_str_eq(v.dkim_domain, "example.com");
 
     /* F3: the receiver exempted it */
     reason(&t, "mailing_list", NULL);
@@ -496,20 +499,23 @@ START_TEST(test_cat_unauthenticated_and_third_party)
                      "spf_softfail dkim_none unauthenticated");
     ck_assert_int_eq(v.would_reject, 1);
 
-    /* an aligned-domain signature (even failing) is not "unauthenticated" */
+    /* a broken aligned signature without evidence of a list or forwarder
+     * (no list signature, SRS or ARC) is not "forwarded": still an
+     * unauthenticated source (a spoofer can forge a broken signature) */
     dkim(&t, "example.com", "fail");
     v = eval(&m, &t);
     ck_assert_str_eq(codes(v.categories),
-                     "spf_softfail dkim_fail forwarded_both_broken");
+                     "spf_softfail dkim_fail unauthenticated");
+    ck_assert_int_eq(v.primary, SIFT_CAT_UNAUTHENTICATED);
+    ck_assert_str_eq(v.dkim_domain, "example.com");
 
     /* U2: an ESP with neither DKIM nor return-path configured */
     rec_init(&t, "example.com", "bounces.sendgrid.net", "fail", "fail");
     dkim(&t, "sendgrid.net", "pass");
     spf(&t, "bounces.sendgrid.net", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "spf_not_aligned dkim_third_party "
-                     "unconfigured_third_party");
+    ck_assert_str_eq(codes(v.categories), "spf_not_aligned dkim_third_party "
+                                          "unconfigured_third_party");
     ck_assert_int_eq(v.would_reject, 1);
     ck_assert_str_eq(v.spf_domain, "bounces.sendgrid.net");
     ck_assert_str_eq(v.dkim_domain, "sendgrid.net");
@@ -554,9 +560,8 @@ START_TEST(test_cat_reporter_inconsistent)
     spf(&t, "example.org", NULL, "pass");
     v = eval(&m, &t);
     ck_assert_uint_eq(v.flags, SIFT_FLAG_FROM_OUTSIDE_DOMAIN);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned pass_spf_aligned "
-                     "reporter_inconsistent");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned "
+                                          "reporter_inconsistent");
 
     /* no header_from: nothing can align */
     rec_init(&t, NULL, "example.com", "fail", "fail");
@@ -616,22 +621,22 @@ START_TEST(test_testing_or_sampling)
     spf(&t, "other.example.org", NULL, "fail");
     m.pct = 100;
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "spf_fail dkim_none");
+    ck_assert_str_eq(codes(v.categories), "spf_fail dkim_none unauthenticated");
     m.pct = 50;
     v = eval(&m, &t);
     ck_assert_str_eq(codes(v.categories),
-                     "spf_fail dkim_none testing_or_sampling");
+                     "spf_fail dkim_none unauthenticated testing_or_sampling");
     ck_assert_int_eq(v.would_reject, 1);
     m.pct = -1;
     m.testing = "y";
     v = eval(&m, &t);
     ck_assert_str_eq(codes(v.categories),
-                     "spf_fail dkim_none testing_or_sampling");
+                     "spf_fail dkim_none unauthenticated testing_or_sampling");
     m.testing = "n";
     reason(&t, "sampled_out", NULL);
     v = eval(&m, &t);
     ck_assert_str_eq(codes(v.categories),
-                     "spf_fail dkim_none testing_or_sampling");
+                     "spf_fail dkim_none unauthenticated testing_or_sampling");
     ck_assert_int_eq(v.outcome, SIFT_OUT_WOULD_REJECT);
 }
 END_TEST
@@ -669,8 +674,9 @@ START_TEST(test_override_reasons)
     reason(&t, reason_cases[_i].type, reason_cases[_i].comment);
     v = eval(&m, &t);
     ck_assert_msg(v.outcome == reason_cases[_i].outcome,
-                  "reason '%s': outcome %d", reason_cases[_i].type
-                  ? reason_cases[_i].type : "(null)", (int)v.outcome);
+                  "reason '%s': outcome %d",
+                  reason_cases[_i].type ? reason_cases[_i].type : "(null)",
+                  (int)v.outcome);
     ck_assert_int_eq(v.dmarc_fail, 1);
     ck_assert_int_eq(v.would_reject,
                      reason_cases[_i].outcome == SIFT_OUT_WOULD_REJECT);
@@ -703,19 +709,245 @@ START_TEST(test_dns_error_wins_over_override)
 }
 END_TEST
 
+/* --- issue 12: verdict semantics and the decision list ------------------- */
+
+/* A record from a compact description. dkim: "d:result d:result", spf:
+ * "d:scope:result" (scope "-" = absent), reason "type:comment" (NULL
+ * none); "~" for a NULL pe word. Strings live in the case table. */
+typedef struct dcase {
+    const char *name;
+    const char *p, *sp, *aspf, *adkim;
+    const char *from, *env, *pe_dkim, *pe_spf, *disp;
+    const char *dkim, *spf, *reason;
+    sift_category primary;
+    sift_outcome outcome;
+} dcase;
+
+static char dbuf[8][256];
+
+static void
+build(sift_report_meta *m, trec *t, const dcase *c)
+{
+    char *tok, *save, *a, *b;
+    int nb = 0;
+
+    meta_init(m);
+    m->p = c->p;
+    m->sp = c->sp;
+    m->aspf = c->aspf;
+    m->adkim = c->adkim;
+    rec_init(t, c->from, c->env, strcmp(c->pe_dkim, "~") ? c->pe_dkim : NULL,
+             strcmp(c->pe_spf, "~") ? c->pe_spf : NULL);
+    t->r.disposition = c->disp;
+    if (c->dkim) {
+        snprintf(dbuf[nb], sizeof(dbuf[nb]), "%s", c->dkim);
+        for (tok = strtok_r(dbuf[nb], " ", &save); tok;
+             tok = strtok_r(NULL, " ", &save)) {
+            a = strchr(tok, ':');
+            *a = '\0';
+            dkim(t, tok, a + 1);
+        }
+        nb++;
+    }
+    if (c->spf) {
+        snprintf(dbuf[nb], sizeof(dbuf[nb]), "%s", c->spf);
+        for (tok = strtok_r(dbuf[nb], " ", &save); tok;
+             tok = strtok_r(NULL, " ", &save)) {
+            a = strchr(tok, ':');
+            *a++ = '\0';
+            b = strchr(a, ':');
+            *b++ = '\0';
+            spf(t, tok, strcmp(a, "-") ? a : NULL, b);
+        }
+        nb++;
+    }
+    if (c->reason) {
+        snprintf(dbuf[nb], sizeof(dbuf[nb]), "%s", c->reason);
+        a = strchr(dbuf[nb], ':');
+        if (a)
+            *a++ = '\0';
+        reason(t, dbuf[nb], a);
+    }
+}
+
+#define X "example.com"
+/* One row per entry of the decision list (docs/report.md), in its order,
+ * plus the semantics of issue 12 that change the outcome. */
+static const dcase decision_cases[] = {
+    {"pass via DKIM", "reject", NULL, NULL, NULL, X, X, "pass", "pass", "none",
+     X ":pass", X ":-:pass", NULL, SIFT_CAT_PASS_DKIM_ALIGNED, SIFT_OUT_PASS},
+    {"pass via SPF", "reject", NULL, NULL, NULL, X, X, "fail", "pass", "none",
+     NULL, X ":-:pass", NULL, SIFT_CAT_PASS_SPF_ALIGNED, SIFT_OUT_PASS},
+    {"forwarded, DKIM intact", "reject", NULL, NULL, NULL, X, X, "pass", "fail",
+     "none", X ":pass", X ":-:fail", NULL, SIFT_CAT_FORWARDED_DKIM_INTACT,
+     SIFT_OUT_PASS},
+    {"spf temperror that could align", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "none", NULL, X ":-:temperror", NULL, SIFT_CAT_SPF_TEMPERROR,
+     SIFT_OUT_DNS_ERROR},
+    {"dkim temperror, aligned", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "none", X ":temperror", X ":-:fail", NULL, SIFT_CAT_DKIM_TEMPERROR,
+     SIFT_OUT_DNS_ERROR},
+    /* semantic 4: an SPF temperror for a domain that cannot align */
+    {"spf temperror, unaligned", "reject", NULL, NULL, NULL, X,
+     "bulk.example.net", "fail", "fail", "none", NULL,
+     "bulk.example.net:-:temperror", NULL, SIFT_CAT_UNAUTHENTICATED,
+     SIFT_OUT_WOULD_REJECT},
+    {"override, disposition none", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "none", NULL, X ":-:fail",
+     "forwarded:", SIFT_CAT_RECEIVER_OVERRIDE, SIFT_OUT_OVERRIDDEN},
+    /* semantic 1: a reason with the policy's own disposition exempts
+     * nothing: the mail was rejected */
+    {"reason other, disposition reject", "reject", NULL, NULL, NULL, X, X,
+     "fail", "fail", "reject", NULL, X ":-:fail", "other:sender not authorized",
+     SIFT_CAT_UNAUTHENTICATED, SIFT_OUT_WOULD_REJECT},
+    {"reason, quarantine at p=quarantine", "quarantine", NULL, NULL, NULL, X, X,
+     "fail", "fail", "quarantine", NULL, X ":-:fail",
+     "local_policy:", SIFT_CAT_UNAUTHENTICATED, SIFT_OUT_WOULD_REJECT},
+    {"reason, quarantine at p=reject", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "quarantine", NULL, X ":-:fail",
+     "mailing_list:", SIFT_CAT_RECEIVER_OVERRIDE, SIFT_OUT_OVERRIDDEN},
+    {"reason at p=none", "none", NULL, NULL, NULL, X, X, "fail", "fail", "none",
+     NULL, X ":-:fail", "local_policy:arc=pass", SIFT_CAT_RECEIVER_OVERRIDE,
+     SIFT_OUT_OVERRIDDEN},
+    {"subdomain under sp=quarantine", "reject", "quarantine", NULL, NULL,
+     "news." X, X, "fail", "fail", "quarantine", NULL, X ":-:fail",
+     "forwarded:", SIFT_CAT_UNAUTHENTICATED, SIFT_OUT_WOULD_REJECT},
+    {"reporter fail, recomputed pass", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "none", X ":pass", X ":-:pass", NULL,
+     SIFT_CAT_REPORTER_INCONSISTENT, SIFT_OUT_WOULD_REJECT},
+    {"list: own signature broken, list signs", "reject", NULL, NULL, NULL, X,
+     "lists.example.org", "fail", "fail", "none",
+     X ":fail lists.example.org:pass", "lists.example.org:-:pass", NULL,
+     SIFT_CAT_FORWARDED_BOTH_BROKEN, SIFT_OUT_WOULD_REJECT},
+    {"SRS envelope, signature broken", "reject", NULL, NULL, NULL, X,
+     "SRS0=ab12=CD=example.com=bob@fwd.example.net", "fail", "fail", "none",
+     X ":fail", "fwd.example.net:-:softfail", NULL,
+     SIFT_CAT_FORWARDED_BOTH_BROKEN, SIFT_OUT_WOULD_REJECT},
+    {"ESP with broken own signature", "reject", NULL, NULL, NULL, X,
+     "bounces.sendgrid.net", "fail", "fail", "none",
+     X ":fail sendgrid.net:pass", "bounces.sendgrid.net:-:pass", NULL,
+     SIFT_CAT_DKIM_FAIL, SIFT_OUT_WOULD_REJECT},
+    {"own key missing, SPF unaligned pass", "reject", NULL, NULL, NULL, X,
+     "bounce.example.net", "fail", "fail", "none", X ":permerror",
+     "bounce.example.net:-:pass", NULL, SIFT_CAT_DKIM_PERMERROR,
+     SIFT_OUT_WOULD_REJECT},
+    {"unconfigured ESP", "reject", NULL, NULL, NULL, X, "bounces.sendgrid.net",
+     "fail", "fail", "none", "sendgrid.net:pass", "bounces.sendgrid.net:-:pass",
+     NULL, SIFT_CAT_UNCONFIGURED_THIRD_PARTY, SIFT_OUT_WOULD_REJECT},
+    {"third-party signer only", "reject", NULL, NULL, NULL, X, X, "fail",
+     "fail", "none", "signer.example.net:pass", X ":-:softfail", NULL,
+     SIFT_CAT_DKIM_THIRD_PARTY, SIFT_OUT_WOULD_REJECT},
+    {"SPF pass, unaligned", "reject", NULL, NULL, NULL, X, "mail.example.net",
+     "fail", "fail", "none", NULL, "mail.example.net:-:pass", NULL,
+     SIFT_CAT_SPF_NOT_ALIGNED, SIFT_OUT_WOULD_REJECT},
+    /* strict alignment: a subdomain return-path does not align */
+    {"aspf=s, subdomain return-path", "reject", NULL, "s", NULL, X, "em123." X,
+     "fail", "fail", "none", NULL, "em123." X ":-:pass", NULL,
+     SIFT_CAT_SPF_NOT_ALIGNED, SIFT_OUT_WOULD_REJECT},
+    {"own SPF permerror", "reject", NULL, NULL, NULL, X, X, "fail", "fail",
+     "none", NULL, X ":-:permerror", NULL, SIFT_CAT_SPF_PERMERROR,
+     SIFT_OUT_WOULD_REJECT},
+    {"null reverse-path", "reject", NULL, NULL, NULL, X, "", "fail", "fail",
+     "none", NULL, "mx.example.net:helo:fail", NULL, SIFT_CAT_NULL_REVERSE_PATH,
+     SIFT_OUT_WOULD_REJECT},
+    {"spoofing", "reject", NULL, NULL, NULL, X, X, "fail", "fail", "reject",
+     NULL, X ":-:fail", NULL, SIFT_CAT_UNAUTHENTICATED, SIFT_OUT_WOULD_REJECT},
+    /* semantic 2: no <dkim>/<spf> in policy_evaluated is not a fail */
+    {"pe without dkim/spf, aligned DKIM", "reject", NULL, NULL, NULL, X, X, "~",
+     "~", "none", X ":pass", X ":-:pass", NULL, SIFT_CAT_PASS_DKIM_ALIGNED,
+     SIFT_OUT_PASS},
+    {"pe without dkim/spf, nothing aligned", "reject", NULL, NULL, NULL, X, X,
+     "~", "~", "none", NULL, X ":-:fail", NULL, SIFT_CAT_UNAUTHENTICATED,
+     SIFT_OUT_WOULD_REJECT},
+};
+#undef X
+
+START_TEST(test_decision_list)
+{
+    const dcase *c = &decision_cases[_i];
+    sift_report_meta m;
+    trec t;
+    sift_verdict v;
+
+    build(&m, &t, c);
+    v = eval(&m, &t);
+    ck_assert_msg(v.primary == c->primary, "%s: primary %s, want %s", c->name,
+                  sift_category_code(v.primary),
+                  sift_category_code(c->primary));
+    ck_assert_msg(v.outcome == c->outcome, "%s: outcome %d, want %d", c->name,
+                  (int)v.outcome, (int)c->outcome);
+    if (v.dmarc_fail) /* a failing record's primary is in its set */
+        ck_assert(v.categories & (1u << v.primary));
+    /* the reporter is not "inconsistent" for what it did not report */
+    if (strcmp(c->pe_dkim, "~") == 0)
+        ck_assert(v.flags & SIFT_FLAG_PE_MISSING);
+}
+END_TEST
+
+/* semantic 3: several author domains, each aligned by a passing
+ * identifier (OpenDMARC writes "pages.example.com, example.com") */
+START_TEST(test_multiple_author_domains)
+{
+    sift_report_meta m;
+    trec t;
+    sift_verdict v;
+
+    meta_init(&m);
+    rec_init(&t, "pages.example.com, example.com", NULL, "pass", "pass");
+    dkim(&t, "pages.example.com", "pass");
+    dkim(&t, "example.com", "pass");
+    spf(&t, "pages.example.com", NULL, "pass");
+    spf(&t, "example.com", NULL, "pass");
+    m.adkim = m.aspf = "s";
+    v = eval(&m, &t);
+    ck_assert_uint_eq(v.flags, SIFT_FLAG_MULTI_AUTHOR);
+    ck_assert_int_eq(v.dkim_aligned, 1);
+    ck_assert_int_eq(v.spf_aligned, 1);
+    ck_assert(!(v.categories & (1u << SIFT_CAT_REPORTER_INCONSISTENT)));
+    ck_assert_int_eq(v.outcome, SIFT_OUT_PASS);
+    /* one author domain without a passing aligned identifier: the
+     * recomputation says fail, so a reporter's pass is inconsistent */
+    rec_init(&t, "example.com, other.example.net", NULL, "pass", "pass");
+    dkim(&t, "example.com", "pass");
+    spf(&t, "example.com", NULL, "pass");
+    v = eval(&m, &t);
+    ck_assert(v.flags & SIFT_FLAG_DMARC_MISMATCH);
+    ck_assert(v.flags & SIFT_FLAG_FROM_OUTSIDE_DOMAIN);
+    ck_assert_int_eq(v.dkim_aligned, 0);
+}
+END_TEST
+
 /* --- names and senders --------------------------------------------------- */
 
 START_TEST(test_category_codes)
 {
     static const char *const want[SIFT_CAT__COUNT] = {
-        "pass_dkim_aligned", "pass_spf_aligned", "spf_not_aligned",
-        "spf_softfail", "spf_fail", "spf_neutral", "spf_none",
-        "spf_temperror", "spf_permerror", "spf_policy", "spf_missing",
-        "null_reverse_path", "dkim_none", "dkim_third_party", "dkim_fail",
-        "dkim_temperror", "dkim_permerror", "dkim_not_acceptable",
-        "forwarded_dkim_intact", "forwarded_both_broken",
-        "receiver_override", "unauthenticated", "unconfigured_third_party",
-        "reporter_inconsistent", "ambiguous_sp_np", "testing_or_sampling"};
+        "pass_dkim_aligned",
+        "pass_spf_aligned",
+        "spf_not_aligned",
+        "spf_softfail",
+        "spf_fail",
+        "spf_neutral",
+        "spf_none",
+        "spf_temperror",
+        "spf_permerror",
+        "spf_policy",
+        "spf_missing",
+        "null_reverse_path",
+        "dkim_none",
+        "dkim_third_party",
+        "dkim_fail",
+        "dkim_temperror",
+        "dkim_permerror",
+        "dkim_not_acceptable",
+        "forwarded_dkim_intact",
+        "forwarded_both_broken",
+        "receiver_override",
+        "unauthenticated",
+        "unconfigured_third_party",
+        "reporter_inconsistent",
+        "ambiguous_sp_np",
+        "testing_or_sampling"};
     int i;
 
     for (i = 0; i < SIFT_CAT__COUNT; i++) {
@@ -743,9 +975,9 @@ START_TEST(test_sender_lookup)
                      "Mailchimp");
     ck_assert_str_eq(sift_sender_lookup("rsgsv.net")->spf_include,
                      "include:servers.mcsv.net");
-    ck_assert_str_eq(sift_sender_lookup("eur.protection.outlook.com")
-                         ->spf_include,
-                     "include:spf.protection.outlook.com");
+    ck_assert_str_eq(
+        sift_sender_lookup("eur.protection.outlook.com")->spf_include,
+        "include:spf.protection.outlook.com");
     ck_assert_str_eq(sift_sender_lookup("contoso.onmicrosoft.com")->name,
                      "Microsoft 365");
     ck_assert_str_eq(sift_sender_lookup("google.com")->spf_include,
@@ -762,7 +994,6 @@ START_TEST(test_sender_lookup)
     ck_assert_uint_ge(n, 25);
 }
 END_TEST
-
 
 /* --- golden outputs over a populated store -------------------------------- */
 
@@ -825,8 +1056,8 @@ store_report(sift_store *st, const sift_report_meta *m, trec *const *recs,
         ck_assert_msg(sift_store_add(st, &recs[i]->r, &v, &err) == SIFT_OK,
                       "add: %s", err.msg);
     }
-    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK,
-                  "commit: %s", err.msg);
+    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK, "commit: %s",
+                  err.msg);
 }
 
 static void
@@ -953,8 +1184,8 @@ store_teardown(void)
 
 /* Render into memory. */
 static char *
-render(int export, sift_format fmt, const sift_filter *f,
-       sift_report_totals *t, int want_rc, sift_err *err)
+render(int export, sift_format fmt, const sift_filter *f, sift_report_totals *t,
+       int want_rc, sift_err *err)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -1027,39 +1258,41 @@ START_TEST(test_report_json_golden)
     golden("report/expected.json", out);
     /* the hand computation, per domain and per source */
     ck_assert_ptr_nonnull(strstr(out, "\"domain\": \"example.com\""));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
-        "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
-        "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
-        "      \"would_reject_sources\": 2"));
-    ck_assert_ptr_nonnull(strstr(out,
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
+             "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
+             "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
+             "      \"would_reject_sources\": 2"));
+    ck_assert_ptr_nonnull(strstr(
+        out,
         "\"messages\": 1001,\n      \"dmarc_pass\": 1,\n"
         "      \"dmarc_pass_rate\": 0.1,\n      \"dmarc_fail\": 1000,\n"
         "      \"would_reject\": 1000,\n      \"would_reject_rate\": 99.9,\n"
         "      \"would_reject_sources\": 1"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
-        "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
-        "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
-        "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
-        "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
-        "\"exempted\": 5"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
-        "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
-        "\"exempted\": 0, \"dns_errors\": 3"));
-    ck_assert_ptr_nonnull(strstr(out,
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
+             "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
+                    "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
+             "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
+                    "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
+                    "\"exempted\": 5"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
+                    "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
+                    "\"exempted\": 0, \"dns_errors\": 3"));
+    ck_assert_ptr_nonnull(strstr(
+        out,
         "\"source_ip\": \"2001:db8::1\", \"sender\": null, "
         "\"messages\": 1000, \"dmarc_fail\": 1000, \"would_reject\": 1000"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"exempted\": {\"messages\": 5, \"by_reason\": "
-        "{\"local_policy\": 5}}"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"exempted\": {\"messages\": 5, \"by_reason\": "
+                    "{\"local_policy\": 5}}"));
     /* sources are ordered: would_reject desc, messages desc, ip */
     ck_assert_ptr_nonnull(src_at(out, "198.51.100.5"));
     ck_assert(src_at(out, "198.51.100.5") < src_at(out, "203.0.113.7"));
@@ -1161,8 +1394,7 @@ START_TEST(test_inconsistency_count_matches_category)
     out = render(0, SIFT_FMT_JSON, NULL, &t, SIFT_OK, &err);
     ck_assert_msg(strstr(out, "\"reporter_inconsistent\"") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "\"inconsistent\": 4,") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") !=
-                      NULL,
+    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") != NULL,
                   "%s", out);
     free(out);
 }
@@ -1216,10 +1448,9 @@ START_TEST(test_two_core_scan_equals_one_pass)
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
     snprintf(path, sizeof(path), "%s/t.db", dir);
-    ck_assert_int_eq(sift_store_open(&ro, path,
-                                     SIFT_STORE_READONLY | SIFT_STORE_SCAN,
-                                     &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_open(&ro, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN, &err),
+        SIFT_OK);
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         sift_report_totals t1, t2;
         char *one = render(0, fmts[i], NULL, &t1, SIFT_OK, &err), *two;
@@ -1292,7 +1523,10 @@ START_TEST(test_hostile_strings_are_neutralised)
     m.org_name = "=HYPERLINK(\"http://evil.example\",\"x\")\x1b[2J";
     rec_init(&t, "+evil\x1b]0;owned\x07.example.com", "example.com", "fail",
              "fail");
-    dkim(&t, "@sum(1)\x9b" "31m.example.net", "pass");
+    dkim(&t,
+         "@sum(1)\x9b"
+         "31m.example.net",
+         "pass");
     spf(&t, "-2+3.example.com", NULL, "softfail");
     reason(&t, "other", "=1+1\x1b[31m,\"quoted\"\r\nnext");
     {
@@ -1317,12 +1551,11 @@ START_TEST(test_hostile_strings_are_neutralised)
         if (f == SIFT_FMT_CSV) {
             /* every cell that starts like a formula is quoted and
              * prefixed with ' */
-            ck_assert_msg(strstr(out, ",=") == NULL && strstr(out, ",+") ==
-                                                            NULL &&
-                              strstr(out, ",@") == NULL &&
-                              strstr(out, ",-") == NULL &&
-                              strncmp(out, "=", 1) != 0,
-                          "fmt %d: formula not neutralised:\n%s", fmt, out);
+            ck_assert_msg(
+                strstr(out, ",=") == NULL && strstr(out, ",+") == NULL &&
+                    strstr(out, ",@") == NULL && strstr(out, ",-") == NULL &&
+                    strncmp(out, "=", 1) != 0,
+                "fmt %d: formula not neutralised:\n%s", fmt, out);
         }
         if (f == SIFT_FMT_TEXT)
             ck_assert_ptr_nonnull(strstr(out, "\\x1b"));
@@ -1338,9 +1571,9 @@ START_TEST(test_hostile_strings_are_neutralised)
     ck_assert_ptr_nonnull(strstr(out, ",\"other:=1+1"));
     free(out);
     out = render(1, SIFT_FMT_JSONL, NULL, NULL, SIFT_OK, &err);
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"reasons\": [{\"type\": \"other\", \"comment\": "
-        "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"reasons\": [{\"type\": \"other\", \"comment\": "
+                    "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
     free(out);
 }
 END_TEST
@@ -1369,6 +1602,9 @@ report_suite(void)
     tcase_add_loop_test(tc, test_override_reasons, 0,
                         sizeof(reason_cases) / sizeof(reason_cases[0]));
     tcase_add_test(tc, test_dns_error_wins_over_override);
+    tcase_add_loop_test(tc, test_decision_list, 0,
+                        sizeof(decision_cases) / sizeof(decision_cases[0]));
+    tcase_add_test(tc, test_multiple_author_domains);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("render");

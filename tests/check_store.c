@@ -948,13 +948,13 @@ START_TEST(test_fresh_file_gets_schema)
     char wal[600];
 
     snprintf(wal, sizeof(wal), "%s-wal", dbpath);
-    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 2);
     ck_assert_int_eq(q_int(st, "PRAGMA application_id"), 0x53494654);
     ck_assert_int_eq(stat(wal, &sb), 0); /* journal_mode = WAL */
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     8);
+                     9); /* v2 (issue 12): the evaluation table */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -971,14 +971,14 @@ START_TEST(test_older_schema_is_upgraded)
     raw_sql(dbpath, "PRAGMA application_id = 1397311060;"
                     "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);");
     st = open_ok(dbpath, 0);
-    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
     ck_assert_int_eq(q_int(st, "SELECT x FROM notes"), 1);
     sift_store_close(st);
     /* read-only opens never upgrade */
     raw_sql(dbpath, "PRAGMA user_version = 0; DROP TABLE reports;");
     expect_open_fails(dbpath, SIFT_STORE_READONLY,
-                      "database needs an upgrade from schema 0 to 1: open it"
+                      "database needs an upgrade from schema 0 to 2: open it"
                       " once read-write");
     /* a failing step leaves the file as it was (one transaction) */
     expect_open_fails(dbpath, 0,
@@ -999,10 +999,10 @@ START_TEST(test_newer_schema_refused)
     patch(dbpath, 60, v7, 4); /* header: user_version */
     expect_open_fails(dbpath, 0,
                       "database was created by a newer dmarcsift (schema 7,"
-                      " this build knows 1)");
+                      " this build knows 2)");
     expect_open_fails(dbpath, SIFT_STORE_READONLY,
                       "database was created by a newer dmarcsift (schema 7,"
-                      " this build knows 1)");
+                      " this build knows 2)");
 }
 END_TEST
 

@@ -123,6 +123,11 @@ typedef enum sift_category {
     SIFT_CAT__COUNT
 } sift_category;
 
+/* The records.categories column holds the category set in bits 0-31 and
+ * the primary category + 1 from this bit on (0: not known, a record
+ * evaluated before primary categories existed). */
+#define SIFT_PRIMARY_SHIFT 32
+
 /* Consistency flags between the reporter and the recomputation. */
 enum {
     SIFT_FLAG_SPF_MISMATCH = 1u << 0,   /* pe.spf != recomputed */
@@ -132,7 +137,13 @@ enum {
     SIFT_FLAG_FROM_OUTSIDE_DOMAIN = 1u << 4,
     SIFT_FLAG_HELO_ONLY_SPF = 1u << 5,
     SIFT_FLAG_ENVELOPE_SPF_MISMATCH = 1u << 6,
-    SIFT_FLAG_NO_HEADER_FROM = 1u << 7
+    SIFT_FLAG_NO_HEADER_FROM = 1u << 7,
+    /* policy_evaluated lacked <dkim> and/or <spf>: the recomputed
+     * alignment stands in for the missing value (eval.c) */
+    SIFT_FLAG_PE_MISSING = 1u << 8,
+    /* header_from named several author domains (RFC 7489 §6.6.1): each
+     * was evaluated; the verdict is a pass only when each passes */
+    SIFT_FLAG_MULTI_AUTHOR = 1u << 9
 };
 
 typedef enum sift_outcome {
@@ -150,8 +161,13 @@ typedef struct sift_verdict {
     sift_outcome outcome;
     uint32_t categories; /* bit (1u << sift_category) */
     uint32_t flags;      /* SIFT_FLAG_* */
+    /* The one category that explains this record (docs/report.md, "The
+     * decision list"): counts and advice are kept per primary category. */
+    sift_category primary;
     /* The domains the explanation names (borrowed from the record, or
-     * NULL): SPF domain used, first DKIM d= used for the explanation. */
+     * NULL): the SPF domain and the DKIM d= the primary category is
+     * about (the failing aligned signature for dkim_fail, the passing
+     * third-party one for dkim_third_party, the aligned pass for a pass). */
     const char *spf_domain;
     const char *dkim_domain;
 } sift_verdict;
