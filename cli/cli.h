@@ -44,6 +44,7 @@ struct opts {
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
+    sift_report_opts report;  /* report: --top, --all, --min-messages */
 };
 
 /* One line on stderr: "dmarcsift: <where>: <msg>". */

@@ -59,6 +59,7 @@ main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     o.lim = lim;
     o.fail_on_reject = -1;
+    o.report.top = SIFT_REPORT_TOP_DEFAULT;
     o.db = getenv("DMARCSIFT_DB");
     if (o.db == NULL || *o.db == '\0')
         o.db = "./dmarcsift.db";

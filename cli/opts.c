@@ -66,8 +66,28 @@ enum {
     O_UNTIL,
     O_FORMAT,
     O_BEFORE,
-    O_FAILON
+    O_FAILON,
+    O_TOP,
+    O_ALL,
+    O_MINMSG
 };
+
+/* A count: decimal digits only (no sign, no blanks), at most max. */
+static int
+parse_count(unsigned long long *out, const char *s, unsigned long long max)
+{
+    unsigned long long v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (max - (unsigned)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
 
 /* Whether the space-separated list holds word exactly ("json" is not in
  * "csv jsonl"). */
@@ -103,6 +123,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"format", required_argument, NULL, O_FORMAT},
         {"before", required_argument, NULL, O_BEFORE},
         {"fail-on-reject", required_argument, NULL, O_FAILON},
+        {"top", required_argument, NULL, O_TOP},
+        {"all", no_argument, NULL, O_ALL},
+        {"min-messages", required_argument, NULL, O_MINMSG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -193,6 +216,29 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             if (*end || o->fail_on_reject < 0)
                 return usage_error(
                     usage, "--fail-on-reject needs a count, not '%s'", optarg);
+            break;
+        }
+        case O_TOP: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 1000000))
+                return usage_error(usage,
+                                   "--top needs a count of senders "
+                                   "(0..1000000), not '%s'",
+                                   optarg);
+            o->report.top = (unsigned)v;
+            break;
+        }
+        case O_ALL:
+            o->report.all = 1;
+            break;
+        case O_MINMSG: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, UINT64_MAX))
+                return usage_error(usage,
+                                   "--min-messages needs a count of "
+                                   "messages, not '%s'",
+                                   optarg);
+            o->report.min_messages = (uint64_t)v;
             break;
         }
         default:
