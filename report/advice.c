@@ -85,9 +85,9 @@ strict_note(char *b, size_t n, const sift_advice_in *in)
     if (in->aspf_strict && in->env != NULL && in->env[0] &&
         strcasecmp(in->env, from) != 0 && related(in->env, from))
         snprintf(b, n,
-                 "; with aspf=s the return-path %s does not align: it must "
-                 "be %s itself, or publish aspf=r",
-                 in->env, from);
+                 "; with aspf=s the return-path %s does not align with %s: "
+                 "rely on DKIM d=%s, or publish aspf=r",
+                 in->env, from, from);
     else if (in->adkim_strict && in->dkim != NULL &&
              strcasecmp(in->dkim, from) != 0 && related(in->dkim, from))
         snprintf(b, n,

@@ -1062,8 +1062,11 @@ third_party(unsigned cat)
 static int
 classify(ctx *c, source *s, sift_eval *ev)
 {
-    uint64_t own = sift_sat_add(cx_msgs(s, SIFT_CAT_PASS_DKIM_ALIGNED),
-                                cx_msgs(s, SIFT_CAT_PASS_SPF_ALIGNED));
+    /* a reporter's fail the recomputation calls a pass counts as aligned */
+    uint64_t own =
+        sift_sat_add(sift_sat_add(cx_msgs(s, SIFT_CAT_PASS_DKIM_ALIGNED),
+                                  cx_msgs(s, SIFT_CAT_PASS_SPF_ALIGNED)),
+                     cx_msgs(s, SIFT_CAT_REPORTER_INCONSISTENT));
     uint64_t fwd = cx_msgs(s, SIFT_CAT_FORWARDED_DKIM_INTACT) +
                    cx_msgs(s, SIFT_CAT_FORWARDED_BOTH_BROKEN) +
                    cx_msgs(s, SIFT_CAT_RECEIVER_OVERRIDE);

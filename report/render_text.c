@@ -112,16 +112,26 @@ failing_cat(int i)
            i != SIFT_CAT_FORWARDED_DKIM_INTACT;
 }
 
-/* The failing category with the most messages, or -1. */
+/* Categories that do not end in a rejection: exempted, indeterminate. */
+static int
+not_rejected(int i)
+{
+    return i == SIFT_CAT_RECEIVER_OVERRIDE || i == SIFT_CAT_SPF_TEMPERROR ||
+           i == SIFT_CAT_DKIM_TEMPERROR;
+}
+
+/* The failing category with the most messages, those that would be
+ * rejected first; -1 when none fails. */
 static int
 biggest_cause(const uint64_t *cat_msgs)
 {
-    int i, best = -1;
+    int i, pass, best = -1;
 
-    for (i = 0; i < SIFT_CAT__COUNT; i++)
-        if (failing_cat(i) && cat_msgs[i] > 0 &&
-            (best < 0 || cat_msgs[i] > cat_msgs[best]))
-            best = i;
+    for (pass = 0; pass < 2 && best < 0; pass++)
+        for (i = 0; i < SIFT_CAT__COUNT; i++)
+            if (failing_cat(i) && (pass || !not_rejected(i)) &&
+                cat_msgs[i] > 0 && (best < 0 || cat_msgs[i] > cat_msgs[best]))
+                best = i;
     return best;
 }
 
@@ -351,7 +361,11 @@ domain_head(FILE *fp, const domain *d)
     sift_report__percent(p1, sizeof(p1), d->would_reject, d->messages);
     if (line_open(&l))
         return SIFT_ENOMEM;
-    if (ps == 2) /* already enforced: say what happens now */
+    if (ps == 2 && d->would_reject == 0)
+        fputs("Published p=reject: every message passes DMARC or is "
+              "exempted",
+              l.fp);
+    else if (ps == 2) /* already enforced: say what happens now */
         fprintf(l.fp,
                 "Published p=reject: %s %s (%s%%) from %s %s fail "
                 "DMARC with no exemption, so receivers may reject "
@@ -362,6 +376,8 @@ domain_head(FILE *fp, const domain *d)
                 num(b, sizeof(b), d->reject_senders),
                 plural(d->reject_senders, "sender", "senders"),
                 num(e, sizeof(e), disp[DISP_REJECT]));
+    else if (d->would_reject == 0)
+        fputs("Under p=reject, nothing would be rejected", l.fp);
     else
         fprintf(l.fp,
                 "Under p=reject, %s %s (%s%%) from %s %s would be "
@@ -384,11 +400,13 @@ domain_head(FILE *fp, const domain *d)
                 num(b, sizeof(b), d->a->sub_would_reject));
         line_flush(&l, fp, "", "  ");
     }
-    if (line_open(&l))
+    /* lines that would say 0 are left out: a digest */
+    if (d->overridden > 0 && line_open(&l))
         return SIFT_ENOMEM;
-    fprintf(l.fp, "Exempted by receivers: %s",
-            num(a, sizeof(a), d->overridden));
-    for (j = 0, k = 0; j < N_EXEMPT; j++) {
+    if (d->overridden > 0)
+        fprintf(l.fp, "Exempted by receivers: %s",
+                num(a, sizeof(a), d->overridden));
+    for (j = 0, k = 0; j < N_EXEMPT && d->overridden > 0; j++) {
         if (d->exempted[j] == 0)
             continue;
         fputs(k++ ? ", " : " (", l.fp);
@@ -397,9 +415,15 @@ domain_head(FILE *fp, const domain *d)
     }
     if (k)
         fputs(")", l.fp);
-    line_flush(&l, fp, "", "  ");
-    fprintf(fp, "DNS errors (temperror, indeterminate): %s\n",
-            num(a, sizeof(a), d->dns_error));
+    if (d->overridden > 0)
+        line_flush(&l, fp, "", "  ");
+    if (d->dns_error > 0)
+        fprintf(fp, "DNS errors (temperror, indeterminate): %s\n",
+                num(a, sizeof(a), d->dns_error));
+    if (d->inconsistent == 0 && d->a->pe_missing == 0)
+        return SIFT_OK;
+    if (d->inconsistent == 0)
+        goto pe;
     if (line_open(&l))
         return SIFT_ENOMEM;
     fprintf(l.fp, "Reporter inconsistencies: %s %s",
@@ -421,6 +445,7 @@ domain_head(FILE *fp, const domain *d)
                 d->example->spf_al ? "pass" : "fail");
     }
     line_flush(&l, fp, "", "  ");
+pe:
     if (d->a->pe_missing > 0) {
         if (line_open(&l))
             return SIFT_ENOMEM;

@@ -917,6 +917,384 @@ START_TEST(test_multiple_author_domains)
 }
 END_TEST
 
+/* --- advice rules (advice.c): one case per row ---------------------------- */
+
+static const sift_sender *
+svc(const char *domain)
+{
+    const sift_sender *x = sift_sender_lookup(domain);
+    ck_assert_ptr_nonnull(x);
+    return x;
+}
+
+typedef struct acase {
+    const char *row; /* the rule that must match */
+    sift_category cat;
+    const char *service_domain; /* looked up in the sender table, or NULL */
+    const char *from, *env, *dkim, *ip;
+    int aspf_s, adkim_s;
+    const char *want[3];   /* substrings the advice must hold */
+    const char *unwant[2]; /* and must not */
+} acase;
+
+#define D "example.com"
+static const acase advice_cases[] = {
+    {"pass_forwarded",
+     SIFT_CAT_FORWARDED_DKIM_INTACT,
+     NULL,
+     D,
+     "fwd.example.net",
+     D,
+     "192.0.2.1",
+     0,
+     0,
+     {"harmless", NULL, NULL},
+     {NULL, NULL}},
+    {"pass",
+     SIFT_CAT_PASS_SPF_ALIGNED,
+     NULL,
+     D,
+     D,
+     NULL,
+     "192.0.2.1",
+     0,
+     0,
+     {"SPF only", "d=example.com", NULL},
+     {NULL, NULL}},
+    {"dns_spf",
+     SIFT_CAT_SPF_TEMPERROR,
+     NULL,
+     D,
+     "bounce." D,
+     NULL,
+     "192.0.2.1",
+     0,
+     0,
+     {"SPF record of bounce.example.com", NULL, NULL},
+     {NULL, NULL}},
+    {"dns_dkim",
+     SIFT_CAT_DKIM_TEMPERROR,
+     NULL,
+     D,
+     D,
+     "mail." D,
+     "192.0.2.1",
+     0,
+     0,
+     {"DKIM key of d=mail.example.com", NULL, NULL},
+     {NULL, NULL}},
+    {"override",
+     SIFT_CAT_RECEIVER_OVERRIDE,
+     NULL,
+     D,
+     "lists.example.org",
+     D,
+     "192.0.2.1",
+     0,
+     0,
+     {"nothing to fix at the source", NULL, NULL},
+     {NULL, NULL}},
+    {"list",
+     SIFT_CAT_FORWARDED_BOTH_BROKEN,
+     NULL,
+     D,
+     "lists.example.org",
+     "news." D,
+     "192.0.2.1",
+     0,
+     0,
+     {"d=news.example.com broke", "ARC", NULL},
+     {"lists.example.org", NULL}},
+    {"inconsistent",
+     SIFT_CAT_REPORTER_INCONSISTENT,
+     NULL,
+     D,
+     D,
+     D,
+     "192.0.2.1",
+     0,
+     0,
+     {"nothing to fix on your side", NULL, NULL},
+     {"authorize", NULL}},
+    /* a DKIM failure fix only for a d= that aligns with From */
+    {"dkim_broken",
+     SIFT_CAT_DKIM_FAIL,
+     "sendgrid.net",
+     D,
+     "bounces.sendgrid.net",
+     D,
+     "192.0.2.1",
+     0,
+     0,
+     {"SendGrid: ", "d=example.com does not verify", NULL},
+     {NULL, NULL}},
+    {"dkim_broken",
+     SIFT_CAT_DKIM_PERMERROR,
+     NULL,
+     D,
+     "bounce.example.net",
+     "mail." D,
+     "192.0.2.1",
+     0,
+     0,
+     {"d=mail.example.com is missing", NULL, NULL},
+     {NULL, NULL}},
+    {"unknown_sender",
+     SIFT_CAT_DKIM_FAIL,
+     NULL,
+     D,
+     "bounce.example.net",
+     "other.example.net",
+     "192.0.2.1",
+     0,
+     0,
+     {"if this service is yours", "if not, p=reject blocks it", NULL},
+     {"does not verify", NULL}},
+    /* Microsoft 365 / Google Workspace: their include does align */
+    {"service_own_mailfrom",
+     SIFT_CAT_DKIM_THIRD_PARTY,
+     "onmicrosoft.com",
+     D,
+     D,
+     "contoso.onmicrosoft.com",
+     "40.107.1.1",
+     0,
+     0,
+     {"add include:spf.protection.outlook.com to the SPF record of example.com",
+      "so it aligns", NULL},
+     {"return-path", NULL}},
+    {"service_own_mailfrom",
+     SIFT_CAT_DKIM_THIRD_PARTY,
+     "gappssmtp.com",
+     D,
+     D,
+     "example-com.20230601.gappssmtp.com",
+     "209.85.1.1",
+     0,
+     0,
+     {"Google Admin console", "include:_spf.google.com", NULL},
+     {NULL, NULL}},
+    /* Mailchimp: no custom return-path */
+    {"service_mailchimp",
+     SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
+     "mcsv.net",
+     D,
+     "mail198.atl121.mcsv.net",
+     "mcsv.net",
+     "198.2.1.1",
+     0,
+     0,
+     {"no custom return-path", "DKIM d=example.com is the only way", NULL},
+     {"include:servers.mcsv.net to", NULL}},
+    /* SendGrid / Postmark: the return-path is a CNAME to the vendor */
+    {"service_cname_return_path",
+     SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
+     "sendgrid.net",
+     D,
+     "bounces.sendgrid.net",
+     "sendgrid.net",
+     "167.89.1.1",
+     0,
+     0,
+     {"CNAME under example.com", "does nothing", NULL},
+     {NULL, NULL}},
+    {"service_cname_return_path",
+     SIFT_CAT_SPF_NOT_ALIGNED,
+     "sendgrid.net",
+     D,
+     "em2295." D,
+     NULL,
+     "167.89.1.1",
+     1,
+     0,
+     {"with aspf=s the return-path em2295.example.com does not align", "aspf=r",
+      NULL},
+     {"use a custom return-path", NULL}},
+    {"service_cname_return_path",
+     SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
+     "postmarkapp.com",
+     D,
+     "pm-bounces.postmarkapp.com",
+     "pm.mtasv.net",
+     "50.31.1.1",
+     0,
+     0,
+     {"Postmark: ", "does nothing", NULL},
+     {NULL, NULL}},
+    /* SES: the include goes into the custom MAIL FROM subdomain */
+    {"service_ses",
+     SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
+     "amazonses.com",
+     D,
+     "us-east-1.amazonses.com",
+     "amazonses.com",
+     "54.240.1.1",
+     0,
+     0,
+     {"custom MAIL FROM subdomain", "include:amazonses.com",
+      "in the SPF of example.com does nothing"},
+     {NULL, NULL}},
+    {"service",
+     SIFT_CAT_DKIM_THIRD_PARTY,
+     "zendesk.com",
+     D,
+     D,
+     "zendesk.com",
+     "192.161.1.1",
+     0,
+     0,
+     {"Zendesk: ", NULL, NULL},
+     {NULL, NULL}},
+    /* strict alignment: the identifier must equal From */
+    {"strict_alignment",
+     SIFT_CAT_SPF_NOT_ALIGNED,
+     NULL,
+     D,
+     "bounce." D,
+     NULL,
+     "192.0.2.1",
+     1,
+     0,
+     {"aspf=s requires exactly example.com", "aspf=r", NULL},
+     {"not aligned with", NULL}},
+    {"strict_alignment",
+     SIFT_CAT_DKIM_THIRD_PARTY,
+     NULL,
+     D,
+     "bounce.example.net",
+     "mail." D,
+     "192.0.2.1",
+     0,
+     1,
+     {"adkim=s requires exactly d=example.com", NULL, NULL},
+     {NULL, NULL}},
+    /* an unknown signer: both ways, never "authorize" it outright */
+    {"unknown_sender",
+     SIFT_CAT_DKIM_THIRD_PARTY,
+     NULL,
+     D,
+     D,
+     "bulk-mailer.example",
+     "198.51.100.7",
+     0,
+     0,
+     {"unknown sender bulk-mailer.example", "if this service is yours",
+      "if not, p=reject blocks it"},
+     {NULL, NULL}},
+    {"spf_permerror",
+     SIFT_CAT_SPF_PERMERROR,
+     NULL,
+     D,
+     "mail." D,
+     NULL,
+     "192.0.2.1",
+     0,
+     0,
+     {"SPF record of mail.example.com", NULL, NULL},
+     {NULL, NULL}},
+    /* a null reverse-path: HELO SPF or DKIM, never a return-path */
+    {"null_reverse_path",
+     SIFT_CAT_NULL_REVERSE_PATH,
+     NULL,
+     D,
+     "",
+     NULL,
+     "2001:db8::25",
+     0,
+     0,
+     {"HELO name", "ip6:2001:db8::25", "DKIM"},
+     {"return-path under", NULL}},
+    /* SPF advice names the envelope domain's record and ip4:/ip6: */
+    {"unauthenticated",
+     SIFT_CAT_UNAUTHENTICATED,
+     NULL,
+     D,
+     "bounce." D,
+     NULL,
+     "203.0.113.9",
+     0,
+     0,
+     {"add ip4:203.0.113.9 to the SPF record of bounce.example.com",
+      "if not, it is spoofing", NULL},
+     {"ip4:/ip6:", NULL}},
+    {"unauthenticated",
+     SIFT_CAT_UNAUTHENTICATED,
+     NULL,
+     D,
+     D,
+     D,
+     "2001:db8::9",
+     0,
+     0,
+     {"ip6:2001:db8::9", "check the DKIM key of d=example.com", NULL},
+     {"nothing to fix", NULL}},
+};
+#undef D
+
+START_TEST(test_advice_rows)
+{
+    const acase *a = &advice_cases[_i];
+    sift_advice_in in;
+    char buf[1024];
+    const char *row;
+    int k;
+
+    memset(&in, 0, sizeof(in));
+    in.cat = a->cat;
+    in.kind = a->service_domain ? SIFT_KIND_SERVICE : SIFT_KIND_UNKNOWN;
+    in.service = a->service_domain ? svc(a->service_domain) : NULL;
+    in.domain = "example.com";
+    in.from = a->from;
+    in.env = a->env;
+    in.dkim = a->dkim;
+    in.ip = a->ip;
+    in.aspf_strict = a->aspf_s;
+    in.adkim_strict = a->adkim_s;
+    row = sift_advice(buf, sizeof(buf), &in);
+    ck_assert_msg(strcmp(row, a->row) == 0, "case %d: row %s, want %s: %s", _i,
+                  row, a->row, buf);
+    for (k = 0; k < 3 && a->want[k]; k++)
+        ck_assert_msg(strstr(buf, a->want[k]) != NULL,
+                      "case %d (%s): no '%s' in: %s", _i, row, a->want[k], buf);
+    for (k = 0; k < 2 && a->unwant[k]; k++)
+        ck_assert_msg(strstr(buf, a->unwant[k]) == NULL,
+                      "case %d (%s): '%s' in: %s", _i, row, a->unwant[k], buf);
+}
+END_TEST
+
+/* Every row of the table has a case above. */
+START_TEST(test_advice_rows_covered)
+{
+    static const char *const ids[] = {"pass_forwarded",
+                                      "pass",
+                                      "dns_spf",
+                                      "dns_dkim",
+                                      "override",
+                                      "list",
+                                      "inconsistent",
+                                      "dkim_broken",
+                                      "service_own_mailfrom",
+                                      "service_mailchimp",
+                                      "service_cname_return_path",
+                                      "service_ses",
+                                      "service",
+                                      "strict_alignment",
+                                      "unknown_sender",
+                                      "spf_permerror",
+                                      "null_reverse_path",
+                                      "unauthenticated"};
+    size_t i, j;
+
+    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        for (j = 0; j < sizeof(advice_cases) / sizeof(advice_cases[0]); j++)
+            if (strcmp(advice_cases[j].row, ids[i]) == 0)
+                break;
+        ck_assert_msg(j < sizeof(advice_cases) / sizeof(advice_cases[0]),
+                      "row %s has no test case", ids[i]);
+    }
+}
+END_TEST
+
 /* --- names and senders --------------------------------------------------- */
 
 START_TEST(test_category_codes)
@@ -1620,6 +1998,9 @@ report_suite(void)
     tcase_add_loop_test(tc, test_decision_list, 0,
                         sizeof(decision_cases) / sizeof(decision_cases[0]));
     tcase_add_test(tc, test_multiple_author_domains);
+    tcase_add_loop_test(tc, test_advice_rows, 0,
+                        sizeof(advice_cases) / sizeof(advice_cases[0]));
+    tcase_add_test(tc, test_advice_rows_covered);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("render");
