@@ -80,6 +80,9 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     if ((ex = parse_format(&fmt, o->format,
                            export ? "csv jsonl" : "text json csv", usage)))
         return ex;
+    /* verdicts written by an older evaluation are recomputed first */
+    if ((ex = reevaluate_path_if_behind(o)) != EX_OK)
+        return ex;
     if ((ex = open_store(
              &st, o, SIFT_STORE_READONLY | (export ? 0 : SIFT_STORE_SCAN))) !=
         EX_OK)

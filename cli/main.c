@@ -28,6 +28,7 @@ const char usage_main[] =
     "  stats               what the database holds\n"
     "  prune --before DATE delete reports that ended before DATE\n"
     "  retry-failed        re-parse the stored inputs that failed\n"
+    "  reevaluate          recompute stored verdicts with this version\n"
     "\n"
     "options:\n"
     "  --db PATH           database (default: $DMARCSIFT_DB, else "
@@ -49,7 +50,7 @@ main(int argc, char **argv)
     } cmds[] = {{"ingest", cmd_ingest},     {"inspect", cmd_inspect},
                 {"report", cmd_report},     {"export", cmd_export},
                 {"stats", cmd_stats},       {"prune", cmd_prune},
-                {"retry-failed", cmd_retry}};
+                {"retry-failed", cmd_retry}, {"reevaluate", cmd_reevaluate}};
     struct opts o;
     sift_limits lim = SIFT_LIMITS_INIT;
     const char *cmd;

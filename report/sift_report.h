@@ -49,6 +49,15 @@ const char *sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf,
 const char *sift_category_code(sift_category c);
 const char *sift_category_text(sift_category c);
 
+/* Recompute every stored verdict with this evaluation and record
+ * SIFT_EVAL_VERSION (batches of a few thousand records, one transaction
+ * each; memory does not grow with the database). progress (may be NULL)
+ * is called after each batch with records done and the total. */
+typedef void (*sift_reeval_progress)(void *payload, uint64_t done,
+                                     uint64_t total);
+int sift_reevaluate(sift_store *st, uint64_t *done, sift_reeval_progress cb,
+                    void *payload, sift_err *err);
+
 /* --- sender identification (offline; table in senders.def) ------------ */
 
 typedef struct sift_sender {

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sqlite3.h>
+
 #include "report_int.h"
+#include "store_int.h" /* SIFT_STORE_SCHEMA */
 #include "testutil.h"
 
 static char *dir;
@@ -228,6 +231,131 @@ START_TEST(test_real_corpus_digest)
 END_TEST
 
 static void
+sql(const char *q)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, &msg) == SQLITE_OK, "%s: %s",
+                  q, msg);
+    sqlite3_close(db);
+}
+
+static long long
+sql_int(const char *q)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    long long v = -999;
+
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A database written by the previous schema and evaluation: verdicts
+ * that called a rejected "other" exempted. report migrates it and
+ * recomputes them; the next run does not. */
+START_TEST(test_old_database_is_reevaluated)
+{
+    const char *ingest_argv[] = {
+        SIFT_BINARY, "--db",    dbpath,
+        "ingest",    "--quiet", SIFT_FIXTURES "/report/reevaluate.xml",
+        NULL};
+    const char *report_argv[] = {SIFT_BINARY, "--db", dbpath, "report",
+                                 "--format",  "json", NULL};
+    const char *reeval_argv[] = {SIFT_BINARY, "--db", dbpath, "reevaluate",
+                                 NULL};
+    char *out = NULL, *err = NULL;
+
+    ck_assert_int_eq(run(ingest_argv, NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(sql_int("SELECT sum(would_reject * count) FROM records"),
+                     40);
+    /* what 0.1.0 wrote: schema 1, no primary category, no evaluation
+     * version, and the old verdict (overridden) */
+    sql("UPDATE records SET outcome = 2, would_reject = 0,"
+        " categories = categories | (1 << 20) WHERE count = 40;"
+        "ALTER TABLE records DROP COLUMN primary_cat;"
+        "DROP TABLE evaluation; PRAGMA user_version = 1;");
+    ck_assert_int_eq(run(report_argv, NULL, &out, &err), 0);
+    ck_assert_msg(strstr(err, "reevaluated 2 records (evaluation version 0 "
+                              "-> ") != NULL,
+                  "%s", err);
+    ck_assert_msg(strstr(out, "\"would_reject\": 40,") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"code\": \"unauthenticated\", \"messages\": "
+                              "40") != NULL,
+                  "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(sql_int("PRAGMA user_version"), SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(sql_int("SELECT version FROM evaluation"),
+                     SIFT_EVAL_VERSION);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM records WHERE primary_cat"
+                             " < 0"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT sum(would_reject * count) FROM records"),
+                     40);
+    /* up to date now: nothing is recomputed, nothing said */
+    ck_assert_int_eq(run(report_argv, NULL, &out, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(out);
+    free(err);
+    /* on request */
+    ck_assert_int_eq(run(reeval_argv, NULL, &out, &err), 0);
+    ck_assert_msg(strstr(err, "reevaluated 2 records") != NULL, "%s", err);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Sums never wrap (issue 18): counts near 2^64 saturate, and the
+ * would-reject total stays above any --fail-on-reject threshold. */
+START_TEST(test_counts_saturate)
+{
+    const char *ingest_argv[] = {
+        SIFT_BINARY, "--db",    dbpath,
+        "ingest",    "--quiet", SIFT_FIXTURES "/report/reevaluate.xml",
+        NULL};
+    const char *fail_argv[] = {SIFT_BINARY,        "--db", dbpath, "report",
+                               "--fail-on-reject", "0",    NULL};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0};
+    char *out = NULL, *err = NULL;
+    sift_store *st;
+    ctx c;
+
+    ck_assert_int_eq(run(ingest_argv, NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    /* two failing records whose sum passes 2^64: stored as the 64-bit
+     * pattern of the reported count, as store/ writes it */
+    sql("INSERT INTO records (report_id, idx, source_ip, count, disposition,"
+        " pe_dkim, pe_spf, header_from, envelope_from, dmarc_fail,"
+        " would_reject, outcome, spf_aligned, dkim_aligned, categories,"
+        " flags, primary_cat) SELECT report_id, idx + 10, '203.0.113.51',"
+        " -2, disposition, pe_dkim, pe_spf, header_from, envelope_from,"
+        " dmarc_fail, would_reject, outcome, spf_aligned, dkim_aligned,"
+        " categories, flags, primary_cat FROM records WHERE count = 40");
+    model(&c, &st, &o);
+    ck_assert(c.tot.saturated);
+    ck_assert(c.tot.would_reject == UINT64_MAX);
+    ck_assert(c.tot.messages == UINT64_MAX);
+    sift_report__model_free(&c);
+    sift_store_close(st);
+    ck_assert_int_eq(run(fail_argv, NULL, &out, &err), 1);
+    ck_assert_msg(strstr(out, "counts saturated") != NULL, "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+static void
 setup(void)
 {
     dir = sandbox();
@@ -254,10 +382,13 @@ main(int argc, char **argv)
         return 77;
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, setup, teardown);
-    if (corpus)
+    if (corpus) {
         tcase_add_test(tc, test_real_corpus_digest);
-    else
+    } else {
         tcase_add_test(tc, test_gen_corpus_senders);
+        tcase_add_test(tc, test_old_database_is_reevaluated);
+        tcase_add_test(tc, test_counts_saturate);
+    }
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
