@@ -40,7 +40,8 @@ struct opts {
     const char *db;
     int quiet;
     sift_limits lim;
-    sift_filter filter;
+    sift_filter filter; /* its lists point into domains/reporters */
+    const char **domains, **reporters; /* argv strings; opts_free() */
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
@@ -62,6 +63,8 @@ int has_word(const char *list, const char *word);
  * an exit status for usage errors. */
 int parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                const char *usage, int *first_arg);
+/* Free what parse_opts allocated (the filter lists). */
+void opts_free(struct opts *o);
 /* Parse --format s, one of the words in allowed; else a usage error. */
 int parse_format(sift_format *out, const char *s, const char *allowed,
                  const char *usage);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,33 @@ secs_since(const struct timespec *a)
            (double)(now.tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* Columns of the terminal on stderr (0: unknown). */
+static unsigned
+term_cols(void)
+{
+    struct winsize ws;
+
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
+}
+
+/* The progress line, cut to the terminal's width (one column spare, so
+ * the cursor never wraps): a line that wraps is not erased by \r\033[K. */
+static void
+show_progress(const char *line)
+{
+    unsigned cols = term_cols();
+    size_t n = strlen(line);
+
+    if (cols == 0)
+        cols = 80;
+    if (n > cols - 1)
+        n = cols - 1;
+    fputs("\r\033[K", stderr);
+    fwrite(line, 1, n, stderr);
+}
+
 static void
 on_outcome(void *payload, sift_outcome_kind kind, const char *path,
            const sift_err *err, const sift_import_stats *s)
@@ -63,10 +91,12 @@ on_outcome(void *payload, sift_outcome_kind kind, const char *path,
     }
     if (p->show && secs_since(&p->last) >= 0.25) {
         double t = secs_since(&p->start);
+        char line[160];
         clock_gettime(CLOCK_MONOTONIC, &p->last);
-        fprintf(stderr,
-                "\r\033[K%llu inputs, %" PRIu64 " records, %.0f records/s",
-                p->units, s->records, t > 0 ? (double)s->records / t : 0.0);
+        snprintf(line, sizeof(line),
+                 "%llu inputs, %" PRIu64 " records, %.0f records/s", p->units,
+                 s->records, t > 0 ? (double)s->records / t : 0.0);
+        show_progress(line);
     }
 }
 
@@ -150,6 +180,12 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     if ((ex = open_store(&st, o, 0)) != EX_OK ||
         (ex = reevaluate_if_behind(st, o->quiet)) != EX_OK)
         goto out;
+    /* the database (and its -wal/-shm) may sit inside an ingested folder */
+    if (sift_ingest_skip(in, o->db, &err) != SIFT_OK) {
+        die_err(&err);
+        ex = EX_IOERR;
+        goto out;
+    }
     ex = run_import(&s, in, st, o, 1);
     if (!o->quiet)
         print_summary(&s);
@@ -257,10 +293,11 @@ cmd_retry(struct opts *o, int argc, char **argv)
         after = r.id;
         n++;
         if (r.raw == NULL) {
-            fprintf(stderr,
-                    "dmarcsift: %s: cannot retry, its bytes were not "
-                    "kept (%s)\n",
-                    r.path, r.reason);
+            fputs("dmarcsift: ", stderr);
+            sift_text_safe(stderr, r.path);
+            fputs(": cannot retry, its bytes were not kept (", stderr);
+            sift_text_safe(stderr, r.reason);
+            fputs(")\n", stderr);
             total.failed++;
             continue;
         }

@@ -21,14 +21,19 @@ static const char usage_report[] =
     "(services, own servers, forwarders, unknown signers, unauthenticated\n"
     "sources) whose messages would be rejected (550 5.7.1) under p=reject,\n"
     "fail on DNS errors or are reported inconsistently, worst first, with\n"
-    "why and what fixes it. DATE is YYYY-MM-DD (UTC). The header's time is\n"
-    "$SOURCE_DATE_EPOCH when set (reproducible output).\n"
+    "why and what fixes it. The header's time is $SOURCE_DATE_EPOCH when\n"
+    "set (reproducible output).\n"
     "\n"
     "  --top N              senders shown per domain (default 10; a sender\n"
     "                       with 5% of a domain's would-reject is always "
     "shown)\n"
     "  --all                every sender, passing ones too\n"
     "  --min-messages N     hide senders with fewer than N messages\n"
+    "  --domain D, --reporter ORG  only these (repeat for any of several;\n"
+    "                       ASCII case-insensitive)\n"
+    "  --since DATE, --until DATE  reports overlapping [since, until); DATE\n"
+    "                       is YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z] (UTC) or\n"
+    "                       @EPOCH-SECONDS\n"
     "  --fail-on-reject N   exit with status 1 when more than N messages\n"
     "                       would be rejected (for nightly alerts)\n";
 
@@ -54,7 +59,9 @@ static const char usage_export[] =
     "                 [--reporter ORG] [--since DATE] [--until DATE]\n"
     "\n"
     "One row per stored record with its report, auth results and verdict.\n"
-    "Columns: docs/report.md.\n";
+    "Columns: docs/report.md. Filters as for report: --domain and\n"
+    "--reporter repeat for any of several; DATE is YYYY-MM-DD,\n"
+    "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or @EPOCH-SECONDS.\n";
 
 static int
 report_or_export(struct opts *o, int argc, char **argv, int export)

@@ -5,6 +5,7 @@
  * 64 usage; 65 some input could not be parsed (the others were stored);
  * 74 I/O or database error. Errors are one line on stderr:
  * "dmarcsift: <input>: <what is wrong>". */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,29 +36,65 @@ const char usage_main[] =
     "./dmarcsift.db)\n"
     "  -h, --help          help (also: dmarcsift COMMAND --help)\n"
     "  -V, --version       print the version\n"
+    "  help [COMMAND]      this text, or COMMAND's (as COMMAND --help)\n"
     "\n"
     "exit status: 0 ok, 1 --fail-on-reject threshold passed, 64 usage error,\n"
     "65 some input could not be parsed, 74 i/o or database error\n";
 
 /* --- main -------------------------------------------------------------- */
 
+/* Everything a command printed must have reached stdout: a full disk or a
+ * closed pipe is an I/O error (74), in one line, whatever the command
+ * returned -- unless it already failed with one. */
+static int
+finish(int ex)
+{
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return ex;
+    if (ex != EX_IOERR && ex != EX_USAGE)
+        fprintf(stderr, "%s: cannot write to standard output: %s\n", progname,
+                strerror(e ? e : EIO));
+    return ex == EX_USAGE ? ex : EX_IOERR;
+}
+
+static int run(int argc, char **argv, struct opts *o);
+
 int
 main(int argc, char **argv)
+{
+    struct opts o;
+    int ex;
+
+    memset(&o, 0, sizeof(o));
+    errno = 0;
+    ex = run(argc, argv, &o);
+    opts_free(&o);
+    return finish(ex);
+}
+
+static int
+run(int argc, char **argv, struct opts *op)
 {
     static const struct {
         const char *name;
         int (*fn)(struct opts *, int, char **);
-    } cmds[] = {{"ingest", cmd_ingest},     {"inspect", cmd_inspect},
-                {"report", cmd_report},     {"export", cmd_export},
-                {"stats", cmd_stats},       {"prune", cmd_prune},
+    } cmds[] = {{"ingest", cmd_ingest},      {"inspect", cmd_inspect},
+                {"report", cmd_report},      {"export", cmd_export},
+                {"stats", cmd_stats},        {"prune", cmd_prune},
                 {"retry-failed", cmd_retry}, {"reevaluate", cmd_reevaluate}};
-    struct opts o;
+    struct opts o = *op;
     sift_limits lim = SIFT_LIMITS_INIT;
     const char *cmd;
     size_t i;
     int argi = 1, ex;
 
-    memset(&o, 0, sizeof(o));
     o.lim = lim;
     o.fail_on_reject = -1;
     o.report.top = SIFT_REPORT_TOP_DEFAULT;
@@ -95,12 +132,29 @@ main(int argc, char **argv)
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             break;
-    if (i < sizeof(cmds) / sizeof(cmds[0]))
+    if (i < sizeof(cmds) / sizeof(cmds[0])) {
         ex = cmds[i].fn(&o, argc - argi, argv + argi);
-    else if (strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
-        return EX_OK;
-    } else
+    } else if (strcmp(cmd, "help") == 0) {
+        /* help COMMAND is COMMAND --help */
+        char *hv[3] = {NULL, "--help", NULL};
+        if (argi + 1 >= argc) {
+            fputs(usage_main, stdout);
+            return EX_OK;
+        }
+        if (argi + 2 < argc)
+            return usage_error(usage_main, "%s",
+                               "help takes one COMMAND at most");
+        for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+            if (strcmp(argv[argi + 1], cmds[i].name) == 0)
+                break;
+        if (i == sizeof(cmds) / sizeof(cmds[0]))
+            return usage_error(usage_main, "unknown command '%s'",
+                               argv[argi + 1]);
+        hv[0] = argv[argi + 1];
+        ex = cmds[i].fn(&o, 2, hv);
+    } else {
         return usage_error(usage_main, "unknown command '%s'", cmd);
+    }
+    *op = o; /* opts_free() frees what parsing allocated */
     return ex == EX_HELP_DONE ? EX_OK : ex;
 }

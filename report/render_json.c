@@ -130,6 +130,20 @@ date_json(FILE *fp, int64_t t, int have)
 }
 
 static void
+strs_json(FILE *fp, const char *const *v, size_t n)
+{
+    size_t i;
+
+    fputc('[', fp);
+    for (i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", fp);
+        sift_json_str(fp, v[i]);
+    }
+    fputc(']', fp);
+}
+
+static void
 meta_json(FILE *fp, const ctx *c)
 {
     const sift_filter *f = c->filter;
@@ -142,10 +156,10 @@ meta_json(FILE *fp, const ctx *c)
     date_json(fp, c->period_from, c->n_reps > 0);
     fputs(", \"to\": ", fp);
     date_json(fp, c->period_to, c->n_reps > 0);
-    fputs("}, \"filters\": {\"domain\": ", fp);
-    sift_json_str(fp, f ? f->domain : NULL);
-    fputs(", \"reporter\": ", fp);
-    sift_json_str(fp, f ? f->reporter : NULL);
+    fputs("}, \"filters\": {\"domains\": ", fp);
+    strs_json(fp, f ? f->domains : NULL, f ? f->ndomains : 0);
+    fputs(", \"reporters\": ", fp);
+    strs_json(fp, f ? f->reporters : NULL, f ? f->nreporters : 0);
     fputs(", \"since\": ", fp);
     date_json(fp, f ? f->since : 0, f && f->has_since);
     fputs(", \"until\": ", fp);

@@ -230,7 +230,7 @@ header(FILE *fp, const ctx *c)
     const sift_report_totals *t = &c->tot;
     const sift_filter *f = c->filter;
     char a[32], b[32], d1[24], d2[24];
-    int nf = 0;
+    size_t i, nf = 0;
     line l;
 
     if (line_open(&l))
@@ -258,15 +258,15 @@ header(FILE *fp, const ctx *c)
         fputs("Period: none (no reports);", l.fp);
     }
     fputs(" filters:", l.fp);
-    if (f != NULL && f->domain) {
-        fputs(" domain=", l.fp);
-        sift_text_safe(l.fp, f->domain);
+    for (i = 0; f != NULL && i < f->ndomains; i++) {
         nf++;
+        fputs(i ? "," : " domain=", l.fp);
+        sift_text_safe(l.fp, f->domains[i]);
     }
-    if (f != NULL && f->reporter) {
-        fputs(" reporter=", l.fp);
-        sift_text_safe(l.fp, f->reporter);
+    for (i = 0; f != NULL && i < f->nreporters; i++) {
         nf++;
+        fputs(i ? "," : " reporter=", l.fp);
+        sift_text_safe(l.fp, f->reporters[i]);
     }
     if (f != NULL && f->has_since) {
         sift_report__date(d1, sizeof(d1), f->since, 0);

@@ -4,8 +4,9 @@
  * sources with per-category message counts); render_text.c,
  * render_json.c and render_csv.c write it; advice.c holds the advice
  * rules; export.c streams records. The filter is one SQL fragment over
- * `reports r` with four bound parameters (?1 domain, ?2 reporter, ?3
- * since, ?4 until), so every query binds exactly the same parameters. */
+ * `reports r` with four bound parameters (?1 domains, ?2 reporters: JSON
+ * arrays of strings; ?3 since, ?4 until), so every query binds exactly
+ * the same parameters. */
 #ifndef SIFT_REPORT_INT_H
 #define SIFT_REPORT_INT_H
 
@@ -14,15 +15,26 @@
 /* WHERE fragment; a NULL parameter disables its test. The date test is
  * the half-open overlap of [date_begin, date_end) with [since, until). */
 #define SIFT_REPORT_FILTER_SQL                                                 \
-    " (?1 IS NULL OR r.policy_domain = ?1 COLLATE NOCASE)"                     \
-    " AND (?2 IS NULL OR r.org_name = ?2 COLLATE NOCASE)"                      \
+    " (?1 IS NULL OR r.policy_domain COLLATE NOCASE IN"                        \
+    "   (SELECT value FROM json_each(?1)))"                                    \
+    " AND (?2 IS NULL OR r.org_name COLLATE NOCASE IN"                         \
+    "   (SELECT value FROM json_each(?2)))"                                    \
     " AND (?3 IS NULL OR r.date_end > ?3)"                                     \
     " AND (?4 IS NULL OR r.date_begin < ?4) "
 #define SIFT_REPORT_FILTER_NPARAMS 4
 
-/* Fill p[4] from f (NULL f = everything). */
-void sift_report__params(sift_param p[SIFT_REPORT_FILTER_NPARAMS],
-                         const sift_filter *f);
+/* The bound filter: p[4] from f (NULL f = everything); json[] holds the
+ * lists' JSON text that p points into. */
+typedef struct sift_report_fparams {
+    sift_param p[SIFT_REPORT_FILTER_NPARAMS];
+    char *json[2];
+} sift_report_fparams;
+
+/* Fill fp from f. SIFT_OK or SIFT_ENOMEM; free with
+ * sift_report__params_free() either way. */
+int sift_report__params(sift_report_fparams *fp, const sift_filter *f,
+                        sift_err *err);
+void sift_report__params_free(sift_report_fparams *fp);
 
 /* Report time as "YYYY-MM-DDTHH:MM:SSZ" (full != 0) or "YYYY-MM-DD". */
 void sift_report__date(char *buf, size_t n, int64_t t, int full);
@@ -124,7 +136,7 @@ typedef struct atom {
     uint64_t exempted[N_EXEMPT]; /* messages, by reason type */
     uint64_t disp[DISP__COUNT];  /* messages, by reported disposition */
     uint64_t sub_messages, sub_would_reject; /* From a subdomain */
-    uint64_t pe_missing;         /* no <dkim>/<spf> in policy_evaluated */
+    uint64_t pe_missing; /* no <dkim>/<spf> in policy_evaluated */
 } atom;
 
 /* A sender: the sources of one domain that are one service, the
@@ -137,9 +149,9 @@ typedef struct sender {
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint64_t cat_msgs[SIFT_CAT__COUNT];
-    const catx *cat_ex[SIFT_CAT__COUNT]; /* biggest record's identifiers */
+    const catx *cat_ex[SIFT_CAT__COUNT];    /* biggest record's identifiers */
     const source *cat_src[SIFT_CAT__COUNT]; /* and its source */
-    size_t first_src, n_src; /* into ctx.sord */
+    size_t first_src, n_src;                /* into ctx.sord */
 } sender;
 
 typedef struct rep {
@@ -158,9 +170,9 @@ typedef struct domain {
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent, reject_sources, reject_senders;
     uint64_t cat_msgs[SIFT_CAT__COUNT]; /* failing primary categories */
-    size_t first_src, n_src; /* into ctx.src, after sorting */
-    size_t first_snd, n_snd; /* into ctx.snd, worst first */
-    const example *example;  /* borrowed from the atom */
+    size_t first_src, n_src;            /* into ctx.src, after sorting */
+    size_t first_snd, n_snd;            /* into ctx.snd, worst first */
+    const example *example;             /* borrowed from the atom */
 } domain;
 
 typedef struct ctx {

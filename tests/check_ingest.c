@@ -614,36 +614,44 @@ bomb_run(const unsigned char *g, size_t n, const sift_limits *lim,
     sift_ingest_free(in);
 }
 
-START_TEST(test_gzip_bomb)
+/* A gzip bomb: `total` zeros after a member holding "<" (so it sniffs as
+ * XML), drained against the limit `cap`. */
+static void
+gzip_bomb(uint64_t total, uint64_t cap, const char *want)
 {
-    uint64_t total = UINT64_C(2) << 30;
-    size_t n;
+    size_t n, m;
     unsigned char *g = zero_gzip(total, &n);
+    unsigned char *lt = gz("<", 1, &m), *all = malloc(m + n);
     sift_limits lim = SIFT_LIMITS_INIT;
     struct rusage ru;
 
-    /* Make the payload start with '<' so it sniffs as XML: prepend a
-     * member holding "<". */
-    {
-        size_t m;
-        unsigned char *lt = gz("<", 1, &m), *all = malloc(m + n);
-        memcpy(all, lt, m);
-        memcpy(all + m, g, n);
-        free(g);
-        free(lt);
-        g = all;
-        n += m;
-    }
-    ck_assert_uint_lt(n, 4u << 20); /* ~2 MB for 2 GiB */
-    lim.max_report_size = 64u << 20;
-    bomb_run(g, n, &lim,
-             "decompressed size exceeds the 64 MiB limit (--max-report-size)");
-    lim.max_report_size = UINT64_C(1) << 30;
-    bomb_run(g, n, &lim,
-             "decompressed size exceeds the 1 GiB limit (--max-report-size)");
+    memcpy(all, lt, m);
+    memcpy(all + m, g, n);
+    free(g);
+    free(lt);
+    n += m;
+    ck_assert_uint_lt(n, total / 500 + (1u << 20)); /* ~1 MB per GiB */
+    lim.max_report_size = cap;
+    bomb_run(all, n, &lim, want);
     getrusage(RUSAGE_SELF, &ru);
     ck_assert_int_lt(ru.ru_maxrss, 512 * 1024); /* KiB: bounded memory */
-    free(g);
+    free(all);
+}
+
+/* Small by default: 96 MiB against a 64 MiB limit proves the path. */
+START_TEST(test_gzip_bomb)
+{
+    gzip_bomb(UINT64_C(96) << 20, 64u << 20,
+              "decompressed size exceeds the 64 MiB limit (--max-report-size)");
+}
+END_TEST
+
+/* The real thing (ctest -L slow, SIFT_TEST_SLOW=1): 2 GiB against the
+ * 1 GiB default. */
+START_TEST(test_gzip_bomb_1g)
+{
+    gzip_bomb(UINT64_C(2) << 30, UINT64_C(1) << 30,
+              "decompressed size exceeds the 1 GiB limit (--max-report-size)");
 }
 END_TEST
 
@@ -877,6 +885,106 @@ START_TEST(test_mbox_and_maildir_match_single_files)
     run_free(&maild);
     free(mbox);
     free(md);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 11 item 7: a Maildir++ folder as Dovecot and Courier leave it.
+ * Their index and state files (and the empty maildirfolder marker) are
+ * skipped silently; outside a Maildir the same names are ordinary files. */
+START_TEST(test_maildirpp_service_files_skipped)
+{
+    static const char *const service[] = {
+        "maildirfolder",       "dovecot-uidlist",
+        "dovecot.index",       "dovecot.index.log",
+        "dovecot.index.cache", "dovecot-keywords",
+        "dovecot-uidvalidity", "dovecot-uidvalidity.65a1b2c3",
+        "dovecot.list.index",  "dovecot.mailbox.log",
+        "subscriptions",       "courierimapuiddb",
+        "courierimapacl",      "courierpop3dsizelist",
+    };
+    char *dir = sandbox();
+    char *md = strdup(fmt("%s/Maildir/.DMARC", dir));
+    char *plain = strdup(fmt("%s/plain", dir));
+    size_t i;
+    run_t r;
+
+    mkdir(fmt("%s/Maildir", dir), 0700);
+    mkdir(md, 0700);
+    mkdir(fmt("%s/cur", md), 0700);
+    mkdir(fmt("%s/new", md), 0700);
+    mkdir(fmt("%s/tmp", md), 0700);
+    mkdir(fmt("%s/courierimapkeywords", md), 0700);
+    put(fmt("%s/courierimapkeywords/:list", md), "x\n", 2);
+    for (i = 0; i < sizeof(service) / sizeof(service[0]); i++)
+        put(fmt("%s/%s", md, service[i]),
+            strcmp(service[i], "maildirfolder") ? "3 V1700000000 N2\n" : "",
+            strcmp(service[i], "maildirfolder") ? 17 : 0);
+    copy_file(fixture("mail/report-zip.eml"),
+              fmt("%s/cur/1700000001.M1P2.host,S=1:2,S", md));
+    run_one(&r, NULL, md);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(
+        &r, 0, SIFT_ITEM_REPORT,
+        fmt("%s/cur/1700000001.M1P2.host,S=1:2,S/" N1 ".zip/" N1 ".xml", md));
+    run_free(&r);
+    /* the same names in a folder that is not a Maildir are looked at */
+    mkdir(plain, 0700);
+    put(fmt("%s/subscriptions", plain), "INBOX\n", 6);
+    put(fmt("%s/dovecot-uidlist", plain), "3 V1 N2\n", 8);
+    run_one(&r, NULL, plain);
+    ck_assert_uint_eq(r.n, 2);
+    ck_item(&r, 0, SIFT_ITEM_NOT_REPORT, fmt("%s/dovecot-uidlist", plain));
+    ck_item(&r, 1, SIFT_ITEM_NOT_REPORT, fmt("%s/subscriptions", plain));
+    run_free(&r);
+    free(md);
+    free(plain);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 11 item 7: the database sitting in an ingested folder is not
+ * ingested, nor its -wal/-shm/-journal, whichever path names it. */
+START_TEST(test_skip_database_files)
+{
+    char *dir = sandbox();
+    char *in_dir = strdup(fmt("%s/in", dir));
+    sift_ingest *in;
+    sift_err err;
+    size_t n;
+    unsigned char *x = fixture_bytes("archive/" N1 ".xml", &n);
+    static const char *const names[] = {"sift.db", "sift.db-wal", "sift.db-shm",
+                                        "sift.db-journal"};
+    size_t i;
+    run_t r;
+
+    mkdir(in_dir, 0700);
+    put(fmt("%s/r.xml", in_dir), x, n);
+    for (i = 0; i < 4; i++)
+        put(fmt("%s/%s", in_dir, names[i]), "SQLite format 3", 16);
+    put(fmt("%s/sift.dbx", in_dir), "x", 1);
+    ck_assert_int_eq(symlink(in_dir, fmt("%s/link", dir)), 0);
+    ck_assert_int_eq(sift_ingest_new(&in, NULL, &err), SIFT_OK);
+    /* named through a symlinked directory, walked through the real one */
+    ck_assert_int_eq(sift_ingest_skip(in, fmt("%s/link/sift.db", dir), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_ingest_skip(in, fmt("%s/nowhere/x.db", dir), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, in_dir, &err), SIFT_OK);
+    collect(in, &r);
+    sift_ingest_free(in);
+    ck_assert_uint_eq(r.n, 2);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/r.xml", in_dir));
+    ck_item(&r, 1, SIFT_ITEM_NOT_REPORT, fmt("%s/sift.dbx", in_dir));
+    run_free(&r);
+    /* without the skip they are four more items */
+    run_one(&r, NULL, in_dir);
+    ck_assert_uint_eq(r.n, 6);
+    run_free(&r);
+    free(x);
+    free(in_dir);
     rm_rf(dir);
     free(dir);
 }
@@ -1167,6 +1275,77 @@ START_TEST(test_zip_entry_limit_and_bad_crc)
 }
 END_TEST
 
+/* Issue 11 item 2: an entry's fingerprint hashes the archive once per zip
+ * frame, not once per entry (that was quadratic: 99 s for 2,000 entries).
+ * Deterministic half: after the first entry's fingerprint the archive is
+ * unlinked, and the other 1,999 still get theirs (same archive length,
+ * distinct values) because the archive's hash is not recomputed. */
+START_TEST(test_zip_fingerprint_once_per_archive)
+{
+    enum { N = 2000 };
+    char *dir = sandbox();
+    char *zp = strdup(fmt("%s/many.zip", dir));
+    const char **names = calloc(N, sizeof(*names));
+    const unsigned char **data = calloc(N, sizeof(*data));
+    size_t *len = calloc(N, sizeof(*len)), n, i;
+    unsigned char *x = fixture_bytes("archive/" N1 ".xml", &n);
+    uint64_t *fps = calloc(N, sizeof(*fps)), fp, flen, zlen = 0;
+    sift_limits lim = SIFT_LIMITS_INIT;
+    struct timespec t0, t1;
+    const sift_item *it;
+    sift_ingest *in;
+    sift_err err;
+    double secs;
+    struct stat sb;
+
+    for (i = 0; i < N; i++) {
+        names[i] = strdup(fmt("r%04zu.xml", i));
+        data[i] = x;
+        len[i] = n;
+    }
+    make_zip(zp, names, data, len, N, NULL);
+    ck_assert_int_eq(stat(zp, &sb), 0);
+    lim.max_entries = N;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(sift_ingest_new(&in, &lim, &err), SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, zp, &err), SIFT_OK);
+    for (i = 0; sift_ingest_next(in, &it, &err) == SIFT_OK; i++) {
+        ck_assert_uint_lt(i, N);
+        ck_assert_int_eq(it->kind, SIFT_ITEM_REPORT);
+        ck_assert_str_eq(it->path, fmt("%s/r%04zu.xml", zp, i));
+        sift_err_clear(&err);
+        ck_assert_msg(sift_ingest_fingerprint(in, &fp, &flen, &err) == SIFT_OK,
+                      "entry %zu: %s", i, err.msg);
+        ck_assert_uint_eq(flen, (uint64_t)sb.st_size);
+        if (i == 0) {
+            zlen = flen;
+            ck_assert_int_eq(unlink(zp), 0);
+        }
+        ck_assert_uint_eq(flen, zlen);
+        fps[i] = fp;
+        if (i > 0)
+            ck_assert_msg(fps[i] != fps[i - 1], "entry %zu: same fp", i);
+    }
+    ck_assert_uint_eq(i, N);
+    sift_ingest_free(in);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* generous: the walk takes well under a second; the old per-entry
+     * re-hash took minutes for an archive like this under sanitizers */
+    ck_assert_msg(secs < 30, "2,000 entries took %.1f s", secs);
+    for (i = 0; i < N; i++)
+        free((char *)names[i]);
+    free(names);
+    free(data);
+    free(len);
+    free(fps);
+    free(x);
+    free(zp);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_mime_nesting_limit)
 {
     sift_buf b;
@@ -1377,6 +1556,8 @@ ingest_suite(void)
                         sizeof(mail_cases) / sizeof(mail_cases[0]));
     tcase_add_test(tc, test_mbox_three_messages_unquoted);
     tcase_add_test(tc, test_mbox_and_maildir_match_single_files);
+    tcase_add_test(tc, test_maildirpp_service_files_skipped);
+    tcase_add_test(tc, test_skip_database_files);
     tcase_add_test(tc, test_directory_recursion_sorted);
     tcase_add_test(tc, test_missing_path_is_failed_item);
     tcase_add_test(tc, test_stdin_and_memory);
@@ -1386,9 +1567,16 @@ ingest_suite(void)
     tcase_add_loop_test(tc, test_sniff_memory_raw, 0,
                         sizeof(sniff_cases) / sizeof(sniff_cases[0]));
     tcase_add_test(tc, test_zip_entry_limit_and_bad_crc);
+    tcase_add_test(tc, test_zip_fingerprint_once_per_archive);
     tcase_add_test(tc, test_mime_nesting_limit);
     tcase_add_test(tc, test_corpus_matches_stats);
     suite_add_tcase(s, tc);
+    if (getenv("SIFT_TEST_SLOW") != NULL) {
+        TCase *slow = tcase_create("slow");
+        tcase_set_timeout(slow, 300);
+        tcase_add_test(slow, test_gzip_bomb_1g);
+        suite_add_tcase(s, slow);
+    }
     return s;
 }
 

@@ -729,11 +729,9 @@ START_TEST(test_seen_inputs_follow_their_report)
     ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 1, &err),
                      SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_EDUP);
     ck_assert_int_eq(conflict, 0);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
     ck_assert_int_eq(conflict, 1);
     /* same hash, other length; other hash */
     ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 999, &err), SIFT_OK);
@@ -743,8 +741,7 @@ START_TEST(test_seen_inputs_follow_their_report)
                      SIFT_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
     sift_store_close(st);
 }
 END_TEST

@@ -77,9 +77,9 @@ typedef struct sift_report_meta {
     const char *generator;
     /* policy_published (the first block; later ones only warn) */
     const char *domain;
-    const char *adkim, *aspf;   /* r | s | NULL */
-    const char *p, *sp, *np;    /* none | quarantine | reject | NULL */
-    int pct;                    /* 0..100, or -1 when absent */
+    const char *adkim, *aspf; /* r | s | NULL */
+    const char *p, *sp, *np;  /* none | quarantine | reject | NULL */
+    int pct;                  /* 0..100, or -1 when absent */
     const char *fo;
     const char *testing;          /* n | y | NULL */
     const char *discovery_method; /* psl | treewalk | NULL */
@@ -94,32 +94,32 @@ typedef struct sift_report_meta {
 /* Explanation categories (standards.md §3.7). Bit positions are stable:
  * they are stored in the database. Names: sift_category_code(). */
 typedef enum sift_category {
-    SIFT_CAT_PASS_DKIM_ALIGNED = 0,   /* P1 */
-    SIFT_CAT_PASS_SPF_ALIGNED,        /* P2 */
-    SIFT_CAT_SPF_NOT_ALIGNED,         /* S1 */
-    SIFT_CAT_SPF_SOFTFAIL,            /* S2 */
-    SIFT_CAT_SPF_FAIL,                /* S3 */
-    SIFT_CAT_SPF_NEUTRAL,             /* S4 */
-    SIFT_CAT_SPF_NONE,                /* S5 */
-    SIFT_CAT_SPF_TEMPERROR,           /* S6 */
-    SIFT_CAT_SPF_PERMERROR,           /* S7 */
-    SIFT_CAT_SPF_POLICY,              /* S8 */
-    SIFT_CAT_SPF_MISSING,             /* S9 */
-    SIFT_CAT_NULL_REVERSE_PATH,       /* S10 */
-    SIFT_CAT_DKIM_NONE,               /* D1 */
-    SIFT_CAT_DKIM_THIRD_PARTY,        /* D2 */
-    SIFT_CAT_DKIM_FAIL,               /* D3 */
-    SIFT_CAT_DKIM_TEMPERROR,          /* D4 */
-    SIFT_CAT_DKIM_PERMERROR,          /* D5 */
-    SIFT_CAT_DKIM_NOT_ACCEPTABLE,     /* D6 */
-    SIFT_CAT_FORWARDED_DKIM_INTACT,   /* F1 */
-    SIFT_CAT_FORWARDED_BOTH_BROKEN,   /* F2 */
-    SIFT_CAT_RECEIVER_OVERRIDE,       /* F3 */
-    SIFT_CAT_UNAUTHENTICATED,         /* U1 */
-    SIFT_CAT_UNCONFIGURED_THIRD_PARTY,/* U2 */
-    SIFT_CAT_REPORTER_INCONSISTENT,   /* R1 */
-    SIFT_CAT_AMBIGUOUS_SP_NP,         /* R2 */
-    SIFT_CAT_TESTING_OR_SAMPLING,     /* R3 */
+    SIFT_CAT_PASS_DKIM_ALIGNED = 0,    /* P1 */
+    SIFT_CAT_PASS_SPF_ALIGNED,         /* P2 */
+    SIFT_CAT_SPF_NOT_ALIGNED,          /* S1 */
+    SIFT_CAT_SPF_SOFTFAIL,             /* S2 */
+    SIFT_CAT_SPF_FAIL,                 /* S3 */
+    SIFT_CAT_SPF_NEUTRAL,              /* S4 */
+    SIFT_CAT_SPF_NONE,                 /* S5 */
+    SIFT_CAT_SPF_TEMPERROR,            /* S6 */
+    SIFT_CAT_SPF_PERMERROR,            /* S7 */
+    SIFT_CAT_SPF_POLICY,               /* S8 */
+    SIFT_CAT_SPF_MISSING,              /* S9 */
+    SIFT_CAT_NULL_REVERSE_PATH,        /* S10 */
+    SIFT_CAT_DKIM_NONE,                /* D1 */
+    SIFT_CAT_DKIM_THIRD_PARTY,         /* D2 */
+    SIFT_CAT_DKIM_FAIL,                /* D3 */
+    SIFT_CAT_DKIM_TEMPERROR,           /* D4 */
+    SIFT_CAT_DKIM_PERMERROR,           /* D5 */
+    SIFT_CAT_DKIM_NOT_ACCEPTABLE,      /* D6 */
+    SIFT_CAT_FORWARDED_DKIM_INTACT,    /* F1 */
+    SIFT_CAT_FORWARDED_BOTH_BROKEN,    /* F2 */
+    SIFT_CAT_RECEIVER_OVERRIDE,        /* F3 */
+    SIFT_CAT_UNAUTHENTICATED,          /* U1 */
+    SIFT_CAT_UNCONFIGURED_THIRD_PARTY, /* U2 */
+    SIFT_CAT_REPORTER_INCONSISTENT,    /* R1 */
+    SIFT_CAT_AMBIGUOUS_SP_NP,          /* R2 */
+    SIFT_CAT_TESTING_OR_SAMPLING,      /* R3 */
     SIFT_CAT__COUNT
 } sift_category;
 
@@ -147,17 +147,17 @@ enum {
 };
 
 typedef enum sift_outcome {
-    SIFT_OUT_PASS = 0,         /* reporter says DMARC pass: not affected */
-    SIFT_OUT_WOULD_REJECT,     /* fail, nothing exempts it */
-    SIFT_OUT_OVERRIDDEN,       /* fail, receiver exempts (forwarded ...) */
-    SIFT_OUT_DNS_ERROR,        /* fail with temperror: indeterminate */
+    SIFT_OUT_PASS = 0,     /* reporter says DMARC pass: not affected */
+    SIFT_OUT_WOULD_REJECT, /* fail, nothing exempts it */
+    SIFT_OUT_OVERRIDDEN,   /* fail, receiver exempts (forwarded ...) */
+    SIFT_OUT_DNS_ERROR,    /* fail with temperror: indeterminate */
 } sift_outcome;
 
 typedef struct sift_verdict {
-    unsigned dmarc_fail : 1;    /* pe has neither dkim=pass nor spf=pass */
-    unsigned would_reject : 1;  /* outcome == SIFT_OUT_WOULD_REJECT */
-    unsigned spf_aligned : 1;   /* recomputed: SPF pass and aligned */
-    unsigned dkim_aligned : 1;  /* recomputed: a DKIM pass is aligned */
+    unsigned dmarc_fail : 1;   /* pe has neither dkim=pass nor spf=pass */
+    unsigned would_reject : 1; /* outcome == SIFT_OUT_WOULD_REJECT */
+    unsigned spf_aligned : 1;  /* recomputed: SPF pass and aligned */
+    unsigned dkim_aligned : 1; /* recomputed: a DKIM pass is aligned */
     sift_outcome outcome;
     uint32_t categories; /* bit (1u << sift_category) */
     uint32_t flags;      /* SIFT_FLAG_* */
