@@ -341,7 +341,7 @@ w_service(char *b, size_t n, const sift_advice_in *in)
 static int
 m_strict(const sift_advice_in *in)
 {
-    char note[4];
+    char note[256];
 
     if (!third(in))
         return 0;

@@ -666,7 +666,7 @@ rm_lookup(const ctx *c, int64_t id)
 #define Q_SCAN                                                                 \
     "SELECT c.report_id, c.source_ip, c.count, c.outcome,"                     \
     " c.flags, c.categories, c.header_from, c.spf_domain, c.dkim_domain,"      \
-    " c.id, c.primary_cat, c.disposition FROM records c NOT INDEXED"
+    " c.id FROM records c NOT INDEXED"
 static const char q_scan[] = Q_SCAN;
 /* The two halves of the scan on two cores, split at a record id. */
 static const char q_scan_lo[] = Q_SCAN " WHERE c.id <= ?1";
@@ -716,7 +716,8 @@ on_record(void *payload, sift_row *row)
     atom *da;
     uint64_t count;
     uint32_t flags;
-    const char *env, *from, *disp;
+    const char *env, *from;
+    unsigned disp;
     source *s;
     int outcome, primary;
 
@@ -728,7 +729,11 @@ on_record(void *payload, sift_row *row)
     count = count_of(row, 2);
     outcome = (int)sift_row_int(row, 3);
     flags = (uint32_t)sift_row_int(row, 4);
-    primary = (int)sift_row_int(row, 10);
+    /* primary category and disposition ride in the stored flags
+     * (sift_stored_flags): no extra column to decode per record */
+    primary = (int)((flags >> SIFT_SFLAG_PRIMARY_SHIFT) & 0xffu) - 1;
+    disp = (flags >> SIFT_SFLAG_DISP_SHIFT) & 3u;
+    flags &= 0x3ffu;
     s->messages = sift_sat_add(s->messages, count);
     if (outcome != SIFT_OUT_PASS) /* eval: dmarc_fail <=> not a pass */
         s->dmarc_fail = sift_sat_add(s->dmarc_fail, count);
@@ -766,16 +771,8 @@ on_record(void *payload, sift_row *row)
     if (cx_add(s, (unsigned)primary, count, from, env, sift_row_text(row, 8)) !=
         SIFT_OK)
         return oom(c);
-    disp = sift_row_text(row, 11);
-    if (disp != NULL) {
-        if (disp[0] == 'n' || disp[0] == 'p')
-            da->disp[DISP_NONE] = sift_sat_add(da->disp[DISP_NONE], count);
-        else if (disp[0] == 'q')
-            da->disp[DISP_QUARANTINE] =
-                sift_sat_add(da->disp[DISP_QUARANTINE], count);
-        else if (disp[0] == 'r')
-            da->disp[DISP_REJECT] = sift_sat_add(da->disp[DISP_REJECT], count);
-    }
+    if (disp > 0) /* 1 none, 2 quarantine, 3 reject */
+        da->disp[disp - 1] = sift_sat_add(da->disp[disp - 1], count);
     if (is_sub(from, da->s)) {
         da->sub_messages = sift_sat_add(da->sub_messages, count);
         if (outcome == SIFT_OUT_WOULD_REJECT)

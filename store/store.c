@@ -777,7 +777,7 @@ sift_store_add(sift_store *st, const sift_record *r, const sift_verdict *v,
     sqlite3_bind_int(s, 15, v->spf_aligned);
     sqlite3_bind_int(s, 16, v->dkim_aligned);
     sqlite3_bind_int64(s, 17, (int64_t)v->categories);
-    sqlite3_bind_int64(s, 18, (int64_t)v->flags);
+    sqlite3_bind_int64(s, 18, (int64_t)sift_stored_flags(v, r->disposition));
     bind_text(s, 19, v->spf_domain);
     bind_text(s, 20, v->dkim_domain);
     sqlite3_bind_int(s, 21, (int)v->primary);

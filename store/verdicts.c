@@ -242,7 +242,8 @@ sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
         sqlite3_bind_int(up, 5, v.spf_aligned);
         sqlite3_bind_int(up, 6, v.dkim_aligned);
         sqlite3_bind_int64(up, 7, (int64_t)v.categories);
-        sqlite3_bind_int64(up, 8, (int64_t)v.flags);
+        sqlite3_bind_int64(up, 8,
+                           (int64_t)sift_stored_flags(&v, r.disposition));
         if (v.spf_domain)
             sqlite3_bind_text(up, 9, v.spf_domain, -1, SQLITE_TRANSIENT);
         else

@@ -172,4 +172,24 @@ typedef struct sift_verdict {
     const char *dkim_domain;
 } sift_verdict;
 
+/* records.flags as stored also carries, for report's one-column scan, the
+ * reported disposition and the primary category (the verdict's own flags
+ * stay below bit 10): bits 10-11 disposition (0 unknown, 1 none or pass,
+ * 2 quarantine, 3 reject), bits 16-23 primary category + 1 (0: none). */
+#define SIFT_SFLAG_DISP_SHIFT 10
+#define SIFT_SFLAG_PRIMARY_SHIFT 16
+
+static inline uint32_t
+sift_stored_flags(const sift_verdict *v, const char *disposition)
+{
+    uint32_t d = 0;
+
+    if (disposition != NULL) {
+        char c = disposition[0] | 0x20; /* parser lowercases; be sure */
+        d = c == 'n' || c == 'p' ? 1 : c == 'q' ? 2 : c == 'r' ? 3 : 0;
+    }
+    return (v->flags & 0x3ffu) | d << SIFT_SFLAG_DISP_SHIFT |
+           ((uint32_t)v->primary + 1u) << SIFT_SFLAG_PRIMARY_SHIFT;
+}
+
 #endif
