@@ -460,9 +460,10 @@ produce_report(producer *p, const sift_item *it)
     m->have_fp = p->have_fp;
     m->fp = p->fp;
     m->fp_len = p->fp_len;
-    if ((ret = put(&p->q, m)) != 0)
+    ret = put(&p->q, m);
+    m = NULL; /* put() owns it now, also when it fails (it frees it) */
+    if (ret != 0)
         goto out;
-    m = NULL;
     while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
         sift_eval_record(&v, p->ev, meta, rec);
         if (m == NULL && (m = msg_new(M_RECORDS, NULL)) == NULL) {
