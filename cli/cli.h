@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sift_import.h"
+#include "sift_owner.h"
 #include "sift_json.h"
 #include "sift_util.h"
 #include "sift_xml.h"
@@ -17,6 +18,7 @@
 #define EX_USAGE 64
 #define EX_DATAERR 65
 #define EX_IOERR 74
+#define EX_CONFIG 78 /* unreadable or malformed configuration file */
 /* parse_opts' "--help was printed, exit 0" */
 #define EX_HELP_DONE (-EX_OK - 1)
 
@@ -46,6 +48,10 @@ struct opts {
     const char *before;
     long long fail_on_reject; /* -1: off */
     sift_report_opts report;  /* report: --top, --all, --min-messages */
+    /* from the configuration file (main.c, config.c) */
+    char **sources; /* [ingest] source: ingest's INPUTs when none */
+    size_t n_sources;
+    const sift_owner_knowledge *owner; /* [owner], [senders]: for report */
 };
 
 /* One line on stderr: "dmarcsift: <where>: <msg>". */
@@ -70,6 +76,9 @@ int parse_format(sift_format *out, const char *s, const char *allowed,
                  const char *usage);
 int open_store(sift_store **st, const struct opts *o, unsigned flags);
 const char *plural(uint64_t n, const char *one, const char *many);
+
+/* dmarcsift --version (version.c). */
+void print_version(void);
 
 /* The commands (argv[0] is the command name). */
 int cmd_ingest(struct opts *o, int argc, char **argv);

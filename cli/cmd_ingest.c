@@ -13,13 +13,17 @@
 #include "cli.h"
 
 static const char usage_ingest[] =
-    "usage: dmarcsift [--db PATH] ingest [--quiet] [LIMITS] INPUT...\n"
+    "usage: dmarcsift [--db PATH] ingest [--quiet] [LIMITS] [INPUT...]\n"
     "\n"
     "Store every DMARC aggregate report found in INPUT (file, directory,\n"
-    "mbox, Maildir, .eml, .xml, .xml.gz, .zip, or - for stdin). Kinds are\n"
-    "recognised by content. Reports already stored are counted as\n"
+    "mbox, Maildir, .eml, .xml, .xml.gz, .zip, .tar, .tar.gz, .tar.xz,\n"
+    ".tar.bz2, .xz, .bz2, or - for stdin). Kinds are recognised by\n"
+    "content. Reports already stored are counted as\n"
     "duplicates. Each input that cannot be used is named on stderr and kept\n"
-    "in the database (see retry-failed).\n"
+    "in the database (see retry-failed). In a Maildir, tmp/ and the mail\n"
+    "server's index files are skipped; so is the database itself when it\n"
+    "sits in an ingested folder. Without INPUT, the 'source =' lines of\n"
+    "the configuration file's [ingest] section are read.\n"
     "\n"
     "  -q, --quiet               no progress and no summary line\n"
     "\n" LIMITS_HELP;
@@ -163,9 +167,16 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS, usage_ingest,
                          &first)) != 0)
         return ex;
+    if (first >= argc && o->n_sources > 0) {
+        /* no INPUT: the configuration file's [ingest] source lines */
+        argv = o->sources;
+        argc = (int)o->n_sources;
+        first = 0;
+    }
     if (first >= argc)
         return usage_error(usage_ingest, "%s",
-                           "ingest needs at least one INPUT");
+                           "ingest needs at least one INPUT or a configured "
+                           "source");
     sift_err_clear(&err);
     if (sift_ingest_new(&in, &o->lim, &err) != SIFT_OK) {
         die_err(&err);

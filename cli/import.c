@@ -460,8 +460,8 @@ produce_report(producer *p, const sift_item *it)
     m->have_fp = p->have_fp;
     m->fp = p->fp;
     m->fp_len = p->fp_len;
-    ret = put(&p->q, m);
-    m = NULL; /* put() owns it now, also when it fails (it frees it) */
+    ret = put(&p->q, m); /* the queue owns m now, even on failure */
+    m = NULL;
     if (ret != 0)
         goto out;
     while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {

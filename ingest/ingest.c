@@ -17,8 +17,10 @@
  * is opened by the first source whose sniffs match its kind. A new source
  * is a src_*.c file and a row here. */
 static const src_ops *const sources[] = {
-    &sift_src_stdin, &sift_src_zip,    &sift_src_mbox, &sift_src_msg,
-    &sift_src_dir,   &sift_src_memory, &sift_src_file,
+    &sift_src_stdin,                     /* "-" */
+    &sift_src_zip,    &sift_src_archive, /* tar, xz, bzip2 (libarchive) */
+    &sift_src_mbox,   &sift_src_msg,     &sift_src_dir,
+    &sift_src_memory, &sift_src_file, /* last: takes any input path */
 };
 #define NSOURCES (sizeof(sources) / sizeof(sources[0]))
 

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -1133,6 +1135,222 @@ START_TEST(test_raw_reproduces_item)
 }
 END_TEST
 
+/* ---- tar, xz, bzip2 (libarchive) ---- */
+
+/* Write a tar (ustar) at path through `filter` (ARCHIVE_FILTER_NONE,
+ * _GZIP, _XZ, _BZIP2) or, with raw set, the one stream data[0] alone.
+ * names ending in '/' are directories; "@link" a symlink. */
+static void
+make_tar(const char *path, int filter, int raw, const char *const *names,
+         const unsigned char *const *data, const size_t *len, size_t n)
+{
+    struct archive *a = archive_write_new();
+    size_t i;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(archive_write_add_filter(a, filter), ARCHIVE_OK);
+    if (filter == ARCHIVE_FILTER_XZ)
+        archive_write_set_filter_option(a, "xz", "compression-level", "0");
+    if (raw)
+        ck_assert_int_eq(archive_write_set_format_raw(a), ARCHIVE_OK);
+    else
+        ck_assert_int_eq(archive_write_set_format_ustar(a), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        size_t nl = strlen(names[i]);
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, 1700000000, 0);
+        if (names[i][nl - 1] == '/') {
+            archive_entry_set_filetype(e, AE_IFDIR);
+        } else if (names[i][0] == '@') {
+            archive_entry_set_filetype(e, AE_IFLNK);
+            archive_entry_set_symlink(e, "elsewhere.xml");
+        } else {
+            archive_entry_set_filetype(e, AE_IFREG);
+            archive_entry_set_size(e, (la_int64_t)len[i]);
+        }
+        ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+        if (archive_entry_filetype(e) == AE_IFREG && len[i] > 0)
+            ck_assert_int_eq(archive_write_data(a, data[i], len[i]),
+                             (la_ssize_t)len[i]);
+        archive_entry_free(e);
+    }
+    ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+/* Issue 11 item 10: .tar, .tar.gz, .tar.xz, .tar.bz2 read entry by entry
+ * like a zip (same provenance paths, debris and nesting rules); a bare .xz
+ * or .bz2 is a layer like gzip (the item keeps the file's path). */
+START_TEST(test_tar_xz_bzip2)
+{
+    static const struct {
+        const char *ext;
+        int filter;
+    } kinds[] = {{"tar", ARCHIVE_FILTER_NONE},
+                 {"tar.gz", ARCHIVE_FILTER_GZIP},
+                 {"tar.xz", ARCHIVE_FILTER_XZ},
+                 {"tar.bz2", ARCHIVE_FILTER_BZIP2}};
+    char *dir = sandbox();
+    size_t n1, n2, ng, k;
+    unsigned char *x1 = fixture_bytes("archive/" N1 ".xml", &n1);
+    unsigned char *x2 = fixture_bytes("archive/" N2 ".xml", &n2);
+    unsigned char *g2 = gz(x2, n2, &ng);
+    const char *names[] = {
+        "r/",    "r/" N1 ".xml", "r/" N2 ".xml.gz", "r/._" N1 ".xml",
+        "@link", "notes.txt"};
+    const unsigned char *data[] = {
+        NULL, x1, g2, x1, NULL, (const unsigned char *)"hello\n"};
+    size_t len[] = {0, n1, ng, n1, 0, 6};
+    run_t r;
+
+    for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        char *p = strdup(fmt("%s/a.%s", dir, kinds[k].ext));
+        make_tar(p, kinds[k].filter, 0, names, data, len, 6);
+        run_one(&r, NULL, p);
+        ck_assert_msg(r.n == 4, "%s: %zu items", p, r.n);
+        ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/r/" N1 ".xml", p));
+        ck_payload(&r.g[0], "archive/" N1 ".xml");
+        ck_item(&r, 1, SIFT_ITEM_REPORT, fmt("%s/r/" N2 ".xml.gz", p));
+        ck_payload(&r.g[1], "archive/" N2 ".xml");
+        ck_item(&r, 2, SIFT_ITEM_NOT_REPORT, fmt("%s/r/._" N1 ".xml", p));
+        ck_item(&r, 3, SIFT_ITEM_NOT_REPORT, fmt("%s/notes.txt", p));
+        run_free(&r);
+        free(p);
+    }
+    for (k = 2; k < 4; k++) {
+        char *p =
+            strdup(fmt("%s/" N1 ".xml.%s", dir,
+                       kinds[k].filter == ARCHIVE_FILTER_XZ ? "xz" : "bz2"));
+        const char *one[] = {"data"};
+        const unsigned char *d1[] = {x1};
+        make_tar(p, kinds[k].filter, 1, one, d1, &n1, 1);
+        run_one(&r, NULL, p);
+        ck_assert_uint_eq(r.n, 1);
+        ck_item(&r, 0, SIFT_ITEM_REPORT, p);
+        ck_payload(&r.g[0], "archive/" N1 ".xml");
+        run_free(&r);
+        free(p);
+    }
+    free(x1);
+    free(x2);
+    free(g2);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* The same limits as zip: --max-entries, a declared size over
+ * --max-report-size, a damaged stream; and raw bytes / fingerprints per
+ * entry. */
+START_TEST(test_tar_limits_raw_and_damage)
+{
+    char *dir = sandbox();
+    char *many = strdup(fmt("%s/many.tar.xz", dir));
+    char *cut = strdup(fmt("%s/cut.tar.bz2", dir));
+    size_t n1, i, nb;
+    unsigned char *x1 = fixture_bytes("archive/" N1 ".xml", &n1), *b;
+    const char *names[] = {"a.xml", "b.xml", "c.xml"};
+    const unsigned char *data[] = {x1, x1, x1};
+    size_t len[] = {n1, n1, n1};
+    sift_limits lim = SIFT_LIMITS_INIT;
+    const sift_item *it;
+    sift_ingest *in;
+    uint64_t fps[3], fl;
+    sift_err err;
+    run_t r;
+
+    make_tar(many, ARCHIVE_FILTER_XZ, 0, names, data, len, 3);
+    lim.max_entries = 2;
+    run_one(&r, &lim, many);
+    ck_assert_uint_eq(r.n, 3);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/a.xml", many));
+    ck_item(&r, 1, SIFT_ITEM_REPORT, fmt("%s/b.xml", many));
+    ck_item(&r, 2, SIFT_ITEM_FAILED, many);
+    ck_assert_str_eq(r.g[2].err.msg,
+                     "tar has more than 2 entries (--max-entries)");
+    run_free(&r);
+    lim = (sift_limits)SIFT_LIMITS_INIT;
+    lim.max_report_size = n1 - 1;
+    run_one(&r, &lim, many);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(&r, 0, SIFT_ITEM_FAILED, fmt("%s/a.xml", many));
+    ck_assert_ptr_nonnull(strstr(r.g[0].err.msg, "tar entry larger than the "));
+    ck_assert_ptr_nonnull(strstr(r.g[0].err.msg, "(--max-report-size); the "
+                                                 "rest of the archive is not "
+                                                 "read"));
+    run_free(&r);
+    /* raw bytes are the entry's; fingerprints differ per entry */
+    ck_assert_int_eq(sift_ingest_new(&in, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, many, &err), SIFT_OK);
+    for (i = 0; sift_ingest_next(in, &it, &err) == SIFT_OK; i++) {
+        unsigned char *raw;
+        size_t nraw;
+        ck_assert_uint_lt(i, 3);
+        ck_assert_int_eq(it->kind, SIFT_ITEM_REPORT);
+        ck_assert_int_eq(sift_ingest_raw(in, &raw, &nraw, &err), SIFT_OK);
+        ck_assert_uint_eq(nraw, n1);
+        ck_assert_int_eq(memcmp(raw, x1, n1), 0);
+        free(raw);
+        ck_assert_int_eq(sift_ingest_fingerprint(in, &fps[i], &fl, &err),
+                         SIFT_OK);
+        if (i > 0)
+            ck_assert(fps[i] != fps[i - 1]);
+    }
+    ck_assert_uint_eq(i, 3);
+    sift_ingest_free(in);
+    /* cut short: the entries before the damage, then the archive fails */
+    make_tar(cut, ARCHIVE_FILTER_BZIP2, 0, names, data, len, 3);
+    b = (unsigned char *)slurp(cut, &nb);
+    ck_assert_ptr_nonnull(b);
+    put(cut, b, nb / 2);
+    free(b);
+    run_one(&r, NULL, cut);
+    ck_assert_uint_ge(r.n, 1);
+    ck_item(&r, r.n - 1, SIFT_ITEM_FAILED, r.g[r.n - 1].path);
+    ck_assert_msg(r.g[r.n - 1].kind == SIFT_ITEM_FAILED ||
+                      r.g[r.n - 1].rc != SIFT_OK,
+                  "a cut archive must fail somewhere");
+    run_free(&r);
+    free(x1);
+    free(many);
+    free(cut);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A bare .xz bomb: "<" then 48 MiB of zeros stops at --max-report-size. */
+START_TEST(test_xz_bomb)
+{
+    char *dir = sandbox();
+    char *p = strdup(fmt("%s/bomb.xml.xz", dir));
+    size_t big = 48u << 20;
+    unsigned char *z = calloc(1, big);
+    const char *one[] = {"data"};
+    const unsigned char *d1[] = {z};
+    sift_limits lim = SIFT_LIMITS_INIT;
+    run_t r;
+
+    z[0] = '<';
+    make_tar(p, ARCHIVE_FILTER_XZ, 1, one, d1, &big, 1);
+    free(z);
+    lim.max_report_size = 16u << 20;
+    run_one(&r, &lim, p);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, p);
+    ck_assert_int_eq(r.g[0].rc, SIFT_ETOOBIG);
+    ck_assert_str_eq(r.g[0].err.msg, "decompressed size exceeds the 16 MiB "
+                                     "limit (--max-report-size)");
+    run_free(&r);
+    free(p);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- sniffing, through memory inputs ---- */
 
 typedef struct sniff_case {
@@ -1568,6 +1786,9 @@ ingest_suite(void)
                         sizeof(sniff_cases) / sizeof(sniff_cases[0]));
     tcase_add_test(tc, test_zip_entry_limit_and_bad_crc);
     tcase_add_test(tc, test_zip_fingerprint_once_per_archive);
+    tcase_add_test(tc, test_tar_xz_bzip2);
+    tcase_add_test(tc, test_tar_limits_raw_and_damage);
+    tcase_add_test(tc, test_xz_bomb);
     tcase_add_test(tc, test_mime_nesting_limit);
     tcase_add_test(tc, test_corpus_matches_stats);
     suite_add_tcase(s, tc);

@@ -131,8 +131,8 @@ static const struct {
 } align_cases[] = {
     {"example.com", "example.com", "r", 1, 0},
     {"example.com", "example.com", "s", 1, 0},
-    {"mail.example.com", "example.com", "r", 1, 0},        /* child */
-    {"example.com", "news.example.com", "r", 1, 0},        /* parent */
+    {"mail.example.com", "example.com", "r", 1, 0},  /* child */
+    {"example.com", "news.example.com", "r", 1, 0},  /* parent */
     {"bounce.example.com", "news.example.com", "r", 1, 1}, /* siblings */
     {"mail.example.com", "example.com", "s", 0, 0},
     {"example.com", "news.example.com", "s", 0, 0},
@@ -176,7 +176,8 @@ START_TEST(test_alignment_table)
     ck_assert_msg(v.dkim_aligned == align_cases[_i].aligned,
                   "dkim d=%s from=%s mode=%s: aligned=%d", align_cases[_i].d,
                   align_cases[_i].from, align_cases[_i].mode, v.dkim_aligned);
-    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) == align_cases[_i].approx,
+    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) ==
+                      align_cases[_i].approx,
                   "d=%s from=%s: approx flag", align_cases[_i].d,
                   align_cases[_i].from);
     /* the same answer for SPF through aspf */
@@ -193,12 +194,12 @@ START_TEST(test_org_domain)
 {
     char buf[256];
 
-    ck_assert_str_eq(
-        sift_eval_org_domain(ev, "a.b.c.example.com", buf, sizeof(buf)),
-        "example.com");
-    ck_assert_str_eq(
-        sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf, sizeof(buf)),
-        "example.co.uk");
+    ck_assert_str_eq(sift_eval_org_domain(ev, "a.b.c.example.com", buf,
+                                          sizeof(buf)),
+                     "example.com");
+    ck_assert_str_eq(sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf,
+                                          sizeof(buf)),
+                     "example.co.uk");
     ck_assert_str_eq(
         sift_eval_org_domain(ev, "mail.bücher.de", buf, sizeof(buf)),
         "xn--bcher-kva.de");
@@ -224,7 +225,8 @@ START_TEST(test_cat_p1_p2)
     dkim(&t, "example.com", "pass");
     spf(&t, "example.com", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned");
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_dkim_aligned pass_spf_aligned");
     ck_assert_int_eq(v.outcome, SIFT_OUT_PASS);
     ck_assert_int_eq(v.dmarc_fail, 0);
     ck_assert_int_eq(v.would_reject, 0);
@@ -414,7 +416,8 @@ START_TEST(test_cat_dkim_results)
     dkim(&t, "example.com", "permerror");
     spf(&t, "example.com", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "pass_spf_aligned dkim_permerror");
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_spf_aligned dkim_permerror");
 
     /* D6: neutral and policy */
     rec_init(&t, "example.com", "example.com", "fail", "pass");
@@ -448,15 +451,17 @@ START_TEST(test_cat_forwarding)
     dkim(&t, "example.com", "pass");
     spf(&t, "srs.forwarder.example", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned "
-                                          "forwarded_dkim_intact");
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_dkim_aligned spf_not_aligned "
+                     "forwarded_dkim_intact");
 
     /* ...but an unaligned SPF pass for a known ESP is just an ESP */
     rec_init(&t, "example.com", "em123.sendgrid.net", "pass", "fail");
     dkim(&t, "example.com", "pass");
     spf(&t, "em123.sendgrid.net", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned");
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_dkim_aligned spf_not_aligned");
 
     /* F2: mailing list broke the signature and re-signed with its own */
     rec_init(&t, "example.com", "list.example.org", "fail", "fail");
@@ -514,8 +519,9 @@ START_TEST(test_cat_unauthenticated_and_third_party)
     dkim(&t, "sendgrid.net", "pass");
     spf(&t, "bounces.sendgrid.net", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories), "spf_not_aligned dkim_third_party "
-                                          "unconfigured_third_party");
+    ck_assert_str_eq(codes(v.categories),
+                     "spf_not_aligned dkim_third_party "
+                     "unconfigured_third_party");
     ck_assert_int_eq(v.would_reject, 1);
     ck_assert_str_eq(v.spf_domain, "bounces.sendgrid.net");
     ck_assert_str_eq(v.dkim_domain, "sendgrid.net");
@@ -560,8 +566,9 @@ START_TEST(test_cat_reporter_inconsistent)
     spf(&t, "example.org", NULL, "pass");
     v = eval(&m, &t);
     ck_assert_uint_eq(v.flags, SIFT_FLAG_FROM_OUTSIDE_DOMAIN);
-    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned "
-                                          "reporter_inconsistent");
+    ck_assert_str_eq(codes(v.categories),
+                     "pass_dkim_aligned pass_spf_aligned "
+                     "reporter_inconsistent");
 
     /* no header_from: nothing can align */
     rec_init(&t, NULL, "example.com", "fail", "fail");
@@ -674,9 +681,8 @@ START_TEST(test_override_reasons)
     reason(&t, reason_cases[_i].type, reason_cases[_i].comment);
     v = eval(&m, &t);
     ck_assert_msg(v.outcome == reason_cases[_i].outcome,
-                  "reason '%s': outcome %d",
-                  reason_cases[_i].type ? reason_cases[_i].type : "(null)",
-                  (int)v.outcome);
+                  "reason '%s': outcome %d", reason_cases[_i].type
+                  ? reason_cases[_i].type : "(null)", (int)v.outcome);
     ck_assert_int_eq(v.dmarc_fail, 1);
     ck_assert_int_eq(v.would_reject,
                      reason_cases[_i].outcome == SIFT_OUT_WOULD_REJECT);
@@ -1300,32 +1306,14 @@ END_TEST
 START_TEST(test_category_codes)
 {
     static const char *const want[SIFT_CAT__COUNT] = {
-        "pass_dkim_aligned",
-        "pass_spf_aligned",
-        "spf_not_aligned",
-        "spf_softfail",
-        "spf_fail",
-        "spf_neutral",
-        "spf_none",
-        "spf_temperror",
-        "spf_permerror",
-        "spf_policy",
-        "spf_missing",
-        "null_reverse_path",
-        "dkim_none",
-        "dkim_third_party",
-        "dkim_fail",
-        "dkim_temperror",
-        "dkim_permerror",
-        "dkim_not_acceptable",
-        "forwarded_dkim_intact",
-        "forwarded_both_broken",
-        "receiver_override",
-        "unauthenticated",
-        "unconfigured_third_party",
-        "reporter_inconsistent",
-        "ambiguous_sp_np",
-        "testing_or_sampling"};
+        "pass_dkim_aligned", "pass_spf_aligned", "spf_not_aligned",
+        "spf_softfail", "spf_fail", "spf_neutral", "spf_none",
+        "spf_temperror", "spf_permerror", "spf_policy", "spf_missing",
+        "null_reverse_path", "dkim_none", "dkim_third_party", "dkim_fail",
+        "dkim_temperror", "dkim_permerror", "dkim_not_acceptable",
+        "forwarded_dkim_intact", "forwarded_both_broken",
+        "receiver_override", "unauthenticated", "unconfigured_third_party",
+        "reporter_inconsistent", "ambiguous_sp_np", "testing_or_sampling"};
     int i;
 
     for (i = 0; i < SIFT_CAT__COUNT; i++) {
@@ -1353,9 +1341,9 @@ START_TEST(test_sender_lookup)
                      "Mailchimp");
     ck_assert_str_eq(sift_sender_lookup("rsgsv.net")->spf_include,
                      "include:servers.mcsv.net");
-    ck_assert_str_eq(
-        sift_sender_lookup("eur.protection.outlook.com")->spf_include,
-        "include:spf.protection.outlook.com");
+    ck_assert_str_eq(sift_sender_lookup("eur.protection.outlook.com")
+                         ->spf_include,
+                     "include:spf.protection.outlook.com");
     ck_assert_str_eq(sift_sender_lookup("contoso.onmicrosoft.com")->name,
                      "Microsoft 365");
     ck_assert_str_eq(sift_sender_lookup("google.com")->spf_include,
@@ -1372,6 +1360,7 @@ START_TEST(test_sender_lookup)
     ck_assert_uint_ge(n, 25);
 }
 END_TEST
+
 
 /* --- golden outputs over a populated store -------------------------------- */
 
@@ -1434,8 +1423,8 @@ store_report(sift_store *st, const sift_report_meta *m, trec *const *recs,
         ck_assert_msg(sift_store_add(st, &recs[i]->r, &v, &err) == SIFT_OK,
                       "add: %s", err.msg);
     }
-    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK, "commit: %s",
-                  err.msg);
+    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK,
+                  "commit: %s", err.msg);
 }
 
 static void
@@ -1565,8 +1554,8 @@ static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000};
 
 /* Render into memory. */
 static char *
-render(int export, sift_format fmt, const sift_filter *f, sift_report_totals *t,
-       int want_rc, sift_err *err)
+render(int export, sift_format fmt, const sift_filter *f,
+       sift_report_totals *t, int want_rc, sift_err *err)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -1639,41 +1628,39 @@ START_TEST(test_report_json_golden)
     golden("report/expected.json", out);
     /* the hand computation, per domain and per source */
     ck_assert_ptr_nonnull(strstr(out, "\"domain\": \"example.com\""));
-    ck_assert_ptr_nonnull(strstr(
-        out, "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
-             "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
-             "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
-             "      \"would_reject_sources\": 2"));
-    ck_assert_ptr_nonnull(strstr(
-        out,
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
+        "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
+        "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
+        "      \"would_reject_sources\": 2"));
+    ck_assert_ptr_nonnull(strstr(out,
         "\"messages\": 1001,\n      \"dmarc_pass\": 1,\n"
         "      \"dmarc_pass_rate\": 0.1,\n      \"dmarc_fail\": 1000,\n"
         "      \"would_reject\": 1000,\n      \"would_reject_rate\": 99.9,\n"
         "      \"would_reject_sources\": 1"));
-    ck_assert_ptr_nonnull(strstr(
-        out, "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
-             "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
-    ck_assert_ptr_nonnull(
-        strstr(out, "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
-                    "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
-    ck_assert_ptr_nonnull(strstr(
-        out, "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
-             "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
-    ck_assert_ptr_nonnull(
-        strstr(out, "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
-                    "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
-                    "\"exempted\": 5"));
-    ck_assert_ptr_nonnull(
-        strstr(out, "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
-                    "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
-                    "\"exempted\": 0, \"dns_errors\": 3"));
-    ck_assert_ptr_nonnull(strstr(
-        out,
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
+        "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
+        "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
+        "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
+        "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
+        "\"exempted\": 5"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
+        "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
+        "\"exempted\": 0, \"dns_errors\": 3"));
+    ck_assert_ptr_nonnull(strstr(out,
         "\"source_ip\": \"2001:db8::1\", \"sender\": null, "
         "\"messages\": 1000, \"dmarc_fail\": 1000, \"would_reject\": 1000"));
-    ck_assert_ptr_nonnull(
-        strstr(out, "\"exempted\": {\"messages\": 5, \"by_reason\": "
-                    "{\"local_policy\": 5}}"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"exempted\": {\"messages\": 5, \"by_reason\": "
+        "{\"local_policy\": 5}}"));
     /* sources are ordered: would_reject desc, messages desc, ip */
     ck_assert_ptr_nonnull(src_at(out, "198.51.100.5"));
     ck_assert(src_at(out, "198.51.100.5") < src_at(out, "203.0.113.7"));
@@ -1814,7 +1801,8 @@ START_TEST(test_inconsistency_count_matches_category)
     out = render(0, SIFT_FMT_JSON, NULL, &t, SIFT_OK, &err);
     ck_assert_msg(strstr(out, "\"reporter_inconsistent\"") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "\"inconsistent\": 4,") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") != NULL,
+    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") !=
+                      NULL,
                   "%s", out);
     free(out);
 }
@@ -1869,9 +1857,10 @@ START_TEST(test_two_core_scan_equals_one_pass)
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
     snprintf(path, sizeof(path), "%s/t.db", dir);
-    ck_assert_int_eq(
-        sift_store_open(&ro, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN, &err),
-        SIFT_OK);
+    ck_assert_int_eq(sift_store_open(&ro, path,
+                                     SIFT_STORE_READONLY | SIFT_STORE_SCAN,
+                                     &err),
+                     SIFT_OK);
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         sift_report_totals t1, t2;
         char *one = render(0, fmts[i], NULL, &t1, SIFT_OK, &err), *two;
@@ -1946,10 +1935,7 @@ START_TEST(test_hostile_strings_are_neutralised)
     m.org_name = "=HYPERLINK(\"http://evil.example\",\"x\")\x1b[2J";
     rec_init(&t, "+evil\x1b]0;owned\x07.example.com", "example.com", "fail",
              "fail");
-    dkim(&t,
-         "@sum(1)\x9b"
-         "31m.example.net",
-         "pass");
+    dkim(&t, "@sum(1)\x9b" "31m.example.net", "pass");
     spf(&t, "-2+3.example.com", NULL, "softfail");
     reason(&t, "other", "=1+1\x1b[31m,\"quoted\"\r\nnext");
     {
@@ -1974,11 +1960,12 @@ START_TEST(test_hostile_strings_are_neutralised)
         if (f == SIFT_FMT_CSV) {
             /* every cell that starts like a formula is quoted and
              * prefixed with ' */
-            ck_assert_msg(
-                strstr(out, ",=") == NULL && strstr(out, ",+") == NULL &&
-                    strstr(out, ",@") == NULL && strstr(out, ",-") == NULL &&
-                    strncmp(out, "=", 1) != 0,
-                "fmt %d: formula not neutralised:\n%s", fmt, out);
+            ck_assert_msg(strstr(out, ",=") == NULL && strstr(out, ",+") ==
+                                                            NULL &&
+                              strstr(out, ",@") == NULL &&
+                              strstr(out, ",-") == NULL &&
+                              strncmp(out, "=", 1) != 0,
+                          "fmt %d: formula not neutralised:\n%s", fmt, out);
         }
         if (f == SIFT_FMT_TEXT)
             ck_assert_ptr_nonnull(strstr(out, "\\x1b"));
@@ -1994,9 +1981,9 @@ START_TEST(test_hostile_strings_are_neutralised)
     ck_assert_ptr_nonnull(strstr(out, ",\"other:=1+1"));
     free(out);
     out = render(1, SIFT_FMT_JSONL, NULL, NULL, SIFT_OK, &err);
-    ck_assert_ptr_nonnull(
-        strstr(out, "\"reasons\": [{\"type\": \"other\", \"comment\": "
-                    "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "\"reasons\": [{\"type\": \"other\", \"comment\": "
+        "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
     free(out);
 }
 END_TEST

@@ -87,7 +87,8 @@ sift_reader_slurp(unsigned char **out, size_t *len, sift_reader *r,
         if (n > max) {
             char h[32];
             sift_fmt_size(h, sizeof(h), max);
-            rc = sift_err_set(err, SIFT_ETOOBIG, "larger than the %s limit", h);
+            rc = sift_err_set(err, SIFT_ETOOBIG,
+                              "larger than the %s limit", h);
             goto fail;
         }
     }

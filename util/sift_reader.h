@@ -18,7 +18,8 @@ typedef struct sift_reader {
     const char *name;
     /* Read up to len bytes into buf; *nread = 0 means end of stream.
      * Returns SIFT_OK or a negative sift_code with err set. */
-    int (*read)(void *ctx, void *buf, size_t len, size_t *nread, sift_err *err);
+    int (*read)(void *ctx, void *buf, size_t len, size_t *nread,
+                sift_err *err);
     void *ctx;
 } sift_reader;
 
@@ -39,8 +40,8 @@ typedef struct sift_memreader {
 } sift_memreader;
 
 /* Initialise m to read buf[0..len); returns &m->r. */
-sift_reader *sift_memreader_init(sift_memreader *m, const void *buf, size_t len,
-                                 const char *name);
+sift_reader *sift_memreader_init(sift_memreader *m, const void *buf,
+                                 size_t len, const char *name);
 
 /* A reader over a stdio stream (not closed by the reader). */
 typedef struct sift_filereader {
