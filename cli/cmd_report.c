@@ -96,6 +96,7 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
         return ex;
     sift_err_clear(&err);
     o->report.generated_at = generated_at();
+    o->report.owner = o->owner; /* [owner] and [senders] of the config */
     rc = export ? sift_export_write(stdout, st, &o->filter, fmt, &err)
                 : sift_report_write(stdout, &tot, st, &o->filter, &o->report,
                                     fmt, &err);

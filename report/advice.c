@@ -61,6 +61,14 @@ related(const char *a, const char *b)
 }
 
 static int
+failing(const sift_advice_in *in)
+{
+    return in->cat != SIFT_CAT_PASS_DKIM_ALIGNED &&
+           in->cat != SIFT_CAT_PASS_SPF_ALIGNED &&
+           in->cat != SIFT_CAT_FORWARDED_DKIM_INTACT;
+}
+
+static int
 is_cat(const sift_advice_in *in, sift_category c)
 {
     return in->cat == c;
@@ -451,7 +459,68 @@ w_unauth(char *b, size_t n, const sift_advice_in *in)
              extra);
 }
 
+/* The owner's configuration says what the sender is (sift_owner.h). */
+static int
+m_not_ours(const sift_advice_in *in)
+{
+    return in->label == SIFT_LABEL_NOT_OURS && failing(in);
+}
+static void
+w_not_ours(char *b, size_t n, const sift_advice_in *in)
+{
+    snprintf(b, n,
+             "not yours (your configuration says so): mail from %s "
+             "as %s is spoofing, and p=reject blocks it; do not "
+             "authorize it",
+             or_(in->ip, "it"), or_(in->from, in->domain));
+}
+
+static int
+m_own_fwd(const sift_advice_in *in)
+{
+    return in->label == SIFT_LABEL_FORWARDER && failing(in) &&
+           in->cat != SIFT_CAT_RECEIVER_OVERRIDE;
+}
+static void
+w_own_fwd(char *b, size_t n, const sift_advice_in *in)
+{
+    snprintf(b, n,
+             "a forwarder of yours (your configuration says so): "
+             "failures after forwarding are expected; keep DKIM d=%s "
+             "intact through it (no rewriting) or have it use SRS and "
+             "ARC",
+             or_(in->from, in->domain));
+}
+
+static int
+m_own_unauth(const sift_advice_in *in)
+{
+    return (in->own_net || in->label == SIFT_LABEL_LEGITIMATE) &&
+           in->service == NULL &&
+           (in->cat == SIFT_CAT_UNAUTHENTICATED ||
+            in->cat == SIFT_CAT_NULL_REVERSE_PATH);
+}
+static void
+w_own_unauth(char *b, size_t n, const sift_advice_in *in)
+{
+    const char *from = or_(in->from, in->domain);
+    const char *rec = in->env != NULL && in->env[0] && related(in->env, from)
+                          ? in->env
+                          : from;
+
+    snprintf(b, n,
+             "your server %s (your configuration says so) is not "
+             "authorized: add %s%s to the SPF record of %s and sign "
+             "with DKIM d=%s",
+             or_(in->ip, "?"), ipmech(in), or_(in->ip, "..."),
+             in->cat == SIFT_CAT_NULL_REVERSE_PATH ? "its HELO name" : rec,
+             from);
+}
+
 static const arow rows[] = {
+    {"owner_not_ours", m_not_ours, w_not_ours},
+    {"owner_forwarder", m_own_fwd, w_own_fwd},
+    {"owner_own_server", m_own_unauth, w_own_unauth},
     {"pass_forwarded", m_pass_fwd, w_pass_fwd},
     {"pass", m_pass, w_pass},
     {"dns_spf", m_spf_temp, w_spf_temp},
@@ -512,6 +581,8 @@ fill_in(sift_advice_in *in, const domain *d, sift_category cat,
     in->env = x ? x->env : NULL;
     in->dkim = x ? x->dkim : NULL;
     in->ip = s ? s->ip : NULL;
+    in->label = s ? s->label : SIFT_LABEL_NONE;
+    in->own_net = s ? s->own_net : 0;
     in->aspf_strict = d->aspf != NULL && strcasecmp(d->aspf, "s") == 0;
     in->adkim_strict = d->adkim != NULL && strcasecmp(d->adkim, "s") == 0;
 }

@@ -9,6 +9,7 @@
  * with sources, never with records. */
 #include "report_int.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1098,6 +1099,94 @@ third_party(unsigned cat)
            cat == SIFT_CAT_DKIM_PERMERROR;
 }
 
+/* 1 if domain d is `name` or a subdomain of it (lowercase). */
+static int
+dom_under(const char *d, const char *name)
+{
+    size_t ld, ln;
+
+    if (d == NULL || name == NULL || name[0] == '\0')
+        return 0;
+    ld = strlen(d);
+    ln = strlen(name);
+    if (ld == ln)
+        return strcasecmp(d, name) == 0;
+    return ld > ln && d[ld - ln - 1] == '.' &&
+           strcasecmp(d + ld - ln, name) == 0;
+}
+
+/* The owner's configuration (sift_owner.h): an own network makes the
+ * source the owner's; a [senders] entry (first match: a network holding
+ * its IP, or a domain its DKIM d= or envelope is under) labels it.
+ * Returns 1 when it decided the kind and name. */
+static int
+owner_says(ctx *c, source *s)
+{
+    const sift_owner_knowledge *k = c->opts ? c->opts->owner : NULL;
+    unsigned char addr[16];
+    int family = 0;
+    size_t i, j;
+
+    if (k == NULL)
+        return 0;
+    if (inet_pton(AF_INET, s->ip, addr) == 1)
+        family = 4;
+    else if (inet_pton(AF_INET6, s->ip, addr) == 1)
+        family = 6;
+    for (i = 0; family && i < k->n_own_nets; i++)
+        if (sift_ipnet_contains(&k->own_nets[i], family, addr))
+            s->own_net = 1;
+    for (i = 0; i < k->n_senders && s->label == SIFT_LABEL_NONE; i++) {
+        const sift_owner_sender *o = &k->senders[i];
+        int hit = 0;
+        if (o->is_net)
+            hit = family && sift_ipnet_contains(&o->net, family, addr);
+        for (j = 0; !o->is_net && !hit && j < s->dkim.n; j++)
+            hit = dom_under(s->dkim.v[j], o->name);
+        for (j = 0; !o->is_net && !hit && j < s->env.n; j++)
+            hit = dom_under(s->env.v[j], o->name);
+        if (hit) {
+            s->label = o->label;
+            s->sender_name = o->name;
+        }
+    }
+    switch (s->label) {
+    case SIFT_LABEL_LEGITIMATE:
+        s->kind = s->sender ? SIFT_KIND_SERVICE : SIFT_KIND_OWN;
+        return 1;
+    case SIFT_LABEL_FORWARDER:
+        s->kind = SIFT_KIND_FORWARDER;
+        return 1;
+    case SIFT_LABEL_NOT_OURS:
+        s->kind = SIFT_KIND_UNAUTHENTICATED;
+        return 1;
+    default:
+        break;
+    }
+    if (s->own_net) {
+        s->kind = SIFT_KIND_OWN;
+        s->sender_name = "own servers";
+        s->label = SIFT_LABEL_NONE;
+        return 1;
+    }
+    return 0;
+}
+
+/* sender_name as an interned string (the configured names are the
+ * configuration's; the model keeps its own copy). */
+static int
+intern_name(ctx *c, source *s)
+{
+    long a;
+
+    if (s->own_net && s->label == SIFT_LABEL_NONE)
+        return SIFT_OK; /* a static name */
+    if ((a = intern(c, s->sender_name)) < 0)
+        return oom(c);
+    s->sender_name = c->atoms[a].s;
+    return SIFT_OK;
+}
+
 /* What a source is (docs/report.md "Senders"): a known service; the
  * domain's own servers when most of its mail passes aligned; a forwarder
  * or list only on positive evidence (an override reason, a list's
@@ -1125,6 +1214,8 @@ classify(ctx *c, source *s, sift_eval *ev)
     for (i = 0; i < s->n_cx; i++) /* largest first */
         if (third_party(s->cx[i].cat) && tp == NULL)
             tp = &s->cx[i];
+    if (owner_says(c, s)) /* the owner's configuration first */
+        return intern_name(c, s);
     if (s->sender != NULL) {
         s->kind = SIFT_KIND_SERVICE;
         s->sender_name = s->sender->name;
@@ -1347,6 +1438,8 @@ build_senders(ctx *c)
                 t->name = s->sender_name;
                 t->kind = s->kind;
                 t->service = s->sender;
+                t->label = s->label;
+                t->own_net = s->own_net;
             }
             t = &c->snd[k];
             t->messages = sift_sat_add(t->messages, s->messages);
@@ -1479,7 +1572,7 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                   const sift_filter *f, const sift_report_opts *o,
                   sift_format fmt, sift_err *err)
 {
-    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0};
+    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL};
     ctx c;
     int rc;
 

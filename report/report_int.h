@@ -104,6 +104,8 @@ typedef struct source {
     sift_sender_kind kind;
     const char *sender_name; /* interned or static */
     size_t sender_idx;       /* into ctx.snd */
+    sift_sender_label label; /* from the owner's configuration */
+    int own_net;             /* in an [owner] network */
 } source;
 
 /* The example inconsistency of a domain: the record with the most
@@ -146,6 +148,8 @@ typedef struct sender {
     const char *name;
     sift_sender_kind kind;
     const sift_sender *service;
+    sift_sender_label label;
+    int own_net;
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint64_t cat_msgs[SIFT_CAT__COUNT];

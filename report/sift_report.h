@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "sift_err.h"
+#include "sift_owner.h"
 #include "sift_record.h"
 #include "sift_store.h"
 
@@ -101,6 +102,10 @@ typedef struct sift_advice_in {
     const char *dkim; /* the d= the category is about, or NULL */
     const char *ip;   /* a source IP of it */
     int aspf_strict, adkim_strict;
+    /* what the owner's configuration says of the sender (sift_owner.h):
+     * SIFT_LABEL_*, and whether its IP is in an [owner] network */
+    sift_sender_label label;
+    int own_net;
 } sift_advice_in;
 
 /* One line of advice into buf (bounded, NUL-terminated; strings from the
@@ -142,6 +147,10 @@ typedef struct sift_report_opts {
     int all;               /* every sender, passing ones too */
     uint64_t min_messages; /* hide senders with fewer messages */
     int64_t generated_at;  /* the header's time, epoch seconds */
+    /* the owner's own networks and sender labels (configuration file),
+     * or NULL: a source in an own network is the owner's; a labelled one
+     * is grouped and advised as labelled */
+    const sift_owner_knowledge *owner;
 } sift_report_opts;
 #define SIFT_REPORT_TOP_DEFAULT 10
 

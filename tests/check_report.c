@@ -131,8 +131,8 @@ static const struct {
 } align_cases[] = {
     {"example.com", "example.com", "r", 1, 0},
     {"example.com", "example.com", "s", 1, 0},
-    {"mail.example.com", "example.com", "r", 1, 0},  /* child */
-    {"example.com", "news.example.com", "r", 1, 0},  /* parent */
+    {"mail.example.com", "example.com", "r", 1, 0},        /* child */
+    {"example.com", "news.example.com", "r", 1, 0},        /* parent */
     {"bounce.example.com", "news.example.com", "r", 1, 1}, /* siblings */
     {"mail.example.com", "example.com", "s", 0, 0},
     {"example.com", "news.example.com", "s", 0, 0},
@@ -176,8 +176,7 @@ START_TEST(test_alignment_table)
     ck_assert_msg(v.dkim_aligned == align_cases[_i].aligned,
                   "dkim d=%s from=%s mode=%s: aligned=%d", align_cases[_i].d,
                   align_cases[_i].from, align_cases[_i].mode, v.dkim_aligned);
-    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) ==
-                      align_cases[_i].approx,
+    ck_assert_msg(!!(v.flags & SIFT_FLAG_PSL_APPROX) == align_cases[_i].approx,
                   "d=%s from=%s: approx flag", align_cases[_i].d,
                   align_cases[_i].from);
     /* the same answer for SPF through aspf */
@@ -194,12 +193,12 @@ START_TEST(test_org_domain)
 {
     char buf[256];
 
-    ck_assert_str_eq(sift_eval_org_domain(ev, "a.b.c.example.com", buf,
-                                          sizeof(buf)),
-                     "example.com");
-    ck_assert_str_eq(sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf,
-                                          sizeof(buf)),
-                     "example.co.uk");
+    ck_assert_str_eq(
+        sift_eval_org_domain(ev, "a.b.c.example.com", buf, sizeof(buf)),
+        "example.com");
+    ck_assert_str_eq(
+        sift_eval_org_domain(ev, "Mail.Example.CO.UK.", buf, sizeof(buf)),
+        "example.co.uk");
     ck_assert_str_eq(
         sift_eval_org_domain(ev, "mail.bücher.de", buf, sizeof(buf)),
         "xn--bcher-kva.de");
@@ -225,8 +224,7 @@ START_TEST(test_cat_p1_p2)
     dkim(&t, "example.com", "pass");
     spf(&t, "example.com", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned pass_spf_aligned");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned");
     ck_assert_int_eq(v.outcome, SIFT_OUT_PASS);
     ck_assert_int_eq(v.dmarc_fail, 0);
     ck_assert_int_eq(v.would_reject, 0);
@@ -416,8 +414,7 @@ START_TEST(test_cat_dkim_results)
     dkim(&t, "example.com", "permerror");
     spf(&t, "example.com", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_spf_aligned dkim_permerror");
+    ck_assert_str_eq(codes(v.categories), "pass_spf_aligned dkim_permerror");
 
     /* D6: neutral and policy */
     rec_init(&t, "example.com", "example.com", "fail", "pass");
@@ -451,17 +448,15 @@ START_TEST(test_cat_forwarding)
     dkim(&t, "example.com", "pass");
     spf(&t, "srs.forwarder.example", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned spf_not_aligned "
-                     "forwarded_dkim_intact");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned "
+                                          "forwarded_dkim_intact");
 
     /* ...but an unaligned SPF pass for a known ESP is just an ESP */
     rec_init(&t, "example.com", "em123.sendgrid.net", "pass", "fail");
     dkim(&t, "example.com", "pass");
     spf(&t, "em123.sendgrid.net", NULL, "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned spf_not_aligned");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned spf_not_aligned");
 
     /* F2: mailing list broke the signature and re-signed with its own */
     rec_init(&t, "example.com", "list.example.org", "fail", "fail");
@@ -519,9 +514,8 @@ START_TEST(test_cat_unauthenticated_and_third_party)
     dkim(&t, "sendgrid.net", "pass");
     spf(&t, "bounces.sendgrid.net", "mfrom", "pass");
     v = eval(&m, &t);
-    ck_assert_str_eq(codes(v.categories),
-                     "spf_not_aligned dkim_third_party "
-                     "unconfigured_third_party");
+    ck_assert_str_eq(codes(v.categories), "spf_not_aligned dkim_third_party "
+                                          "unconfigured_third_party");
     ck_assert_int_eq(v.would_reject, 1);
     ck_assert_str_eq(v.spf_domain, "bounces.sendgrid.net");
     ck_assert_str_eq(v.dkim_domain, "sendgrid.net");
@@ -566,9 +560,8 @@ START_TEST(test_cat_reporter_inconsistent)
     spf(&t, "example.org", NULL, "pass");
     v = eval(&m, &t);
     ck_assert_uint_eq(v.flags, SIFT_FLAG_FROM_OUTSIDE_DOMAIN);
-    ck_assert_str_eq(codes(v.categories),
-                     "pass_dkim_aligned pass_spf_aligned "
-                     "reporter_inconsistent");
+    ck_assert_str_eq(codes(v.categories), "pass_dkim_aligned pass_spf_aligned "
+                                          "reporter_inconsistent");
 
     /* no header_from: nothing can align */
     rec_init(&t, NULL, "example.com", "fail", "fail");
@@ -681,8 +674,9 @@ START_TEST(test_override_reasons)
     reason(&t, reason_cases[_i].type, reason_cases[_i].comment);
     v = eval(&m, &t);
     ck_assert_msg(v.outcome == reason_cases[_i].outcome,
-                  "reason '%s': outcome %d", reason_cases[_i].type
-                  ? reason_cases[_i].type : "(null)", (int)v.outcome);
+                  "reason '%s': outcome %d",
+                  reason_cases[_i].type ? reason_cases[_i].type : "(null)",
+                  (int)v.outcome);
     ck_assert_int_eq(v.dmarc_fail, 1);
     ck_assert_int_eq(v.would_reject,
                      reason_cases[_i].outcome == SIFT_OUT_WOULD_REJECT);
@@ -939,12 +933,54 @@ typedef struct acase {
     const char *service_domain; /* looked up in the sender table, or NULL */
     const char *from, *env, *dkim, *ip;
     int aspf_s, adkim_s;
-    const char *want[3];   /* substrings the advice must hold */
-    const char *unwant[2]; /* and must not */
+    const char *want[3];     /* substrings the advice must hold */
+    const char *unwant[2];   /* and must not */
+    sift_sender_label label; /* the owner's configuration */
+    int own_net;
 } acase;
 
 #define D "example.com"
 static const acase advice_cases[] = {
+    /* the owner's configuration first */
+    {"owner_not_ours",
+     SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
+     "sendgrid.net",
+     D,
+     "bounces.sendgrid.net",
+     "sendgrid.net",
+     "167.89.1.1",
+     0,
+     0,
+     {"not yours", "p=reject blocks it", "do not authorize"},
+     {"authenticate the domain", NULL},
+     SIFT_LABEL_NOT_OURS,
+     0},
+    {"owner_forwarder",
+     SIFT_CAT_UNAUTHENTICATED,
+     NULL,
+     D,
+     D,
+     D,
+     "192.0.2.7",
+     0,
+     0,
+     {"a forwarder of yours", "SRS and ARC", NULL},
+     {"spoofing", NULL},
+     SIFT_LABEL_FORWARDER,
+     0},
+    {"owner_own_server",
+     SIFT_CAT_UNAUTHENTICATED,
+     NULL,
+     D,
+     D,
+     NULL,
+     "2001:db8::7",
+     0,
+     0,
+     {"your server 2001:db8::7", "add ip6:2001:db8::7 to the SPF record", NULL},
+     {"if not", NULL},
+     SIFT_LABEL_NONE,
+     1},
     {"pass_forwarded",
      SIFT_CAT_FORWARDED_DKIM_INTACT,
      NULL,
@@ -955,7 +991,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"harmless", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"pass",
      SIFT_CAT_PASS_SPF_ALIGNED,
      NULL,
@@ -966,7 +1004,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"SPF only", "d=example.com", NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"dns_spf",
      SIFT_CAT_SPF_TEMPERROR,
      NULL,
@@ -977,7 +1017,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"SPF record of bounce.example.com", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"dns_dkim",
      SIFT_CAT_DKIM_TEMPERROR,
      NULL,
@@ -988,7 +1030,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"DKIM key of d=mail.example.com", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"override",
      SIFT_CAT_RECEIVER_OVERRIDE,
      NULL,
@@ -999,7 +1043,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"nothing to fix at the source", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"list",
      SIFT_CAT_FORWARDED_BOTH_BROKEN,
      NULL,
@@ -1010,7 +1056,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"d=news.example.com broke", "ARC", NULL},
-     {"lists.example.org", NULL}},
+     {"lists.example.org", NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"inconsistent",
      SIFT_CAT_REPORTER_INCONSISTENT,
      NULL,
@@ -1021,7 +1069,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"nothing to fix on your side", NULL, NULL},
-     {"authorize", NULL}},
+     {"authorize", NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* a DKIM failure fix only for a d= that aligns with From */
     {"dkim_broken",
      SIFT_CAT_DKIM_FAIL,
@@ -1033,7 +1083,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"SendGrid: ", "d=example.com does not verify", NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"dkim_broken",
      SIFT_CAT_DKIM_PERMERROR,
      NULL,
@@ -1044,7 +1096,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"d=mail.example.com is missing", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"unknown_sender",
      SIFT_CAT_DKIM_FAIL,
      NULL,
@@ -1055,7 +1109,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"if this service is yours", "if not, p=reject blocks it", NULL},
-     {"does not verify", NULL}},
+     {"does not verify", NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* Microsoft 365 / Google Workspace: their include does align */
     {"service_own_mailfrom",
      SIFT_CAT_DKIM_THIRD_PARTY,
@@ -1068,7 +1124,9 @@ static const acase advice_cases[] = {
      0,
      {"add include:spf.protection.outlook.com to the SPF record of example.com",
       "so it aligns", NULL},
-     {"return-path", NULL}},
+     {"return-path", NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"service_own_mailfrom",
      SIFT_CAT_DKIM_THIRD_PARTY,
      "gappssmtp.com",
@@ -1079,7 +1137,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"Google Admin console", "include:_spf.google.com", NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* Mailchimp: no custom return-path */
     {"service_mailchimp",
      SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
@@ -1091,7 +1151,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"no custom return-path", "DKIM d=example.com is the only way", NULL},
-     {"include:servers.mcsv.net to", NULL}},
+     {"include:servers.mcsv.net to", NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* SendGrid / Postmark: the return-path is a CNAME to the vendor */
     {"service_cname_return_path",
      SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
@@ -1103,7 +1165,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"CNAME under example.com", "does nothing", NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"service_cname_return_path",
      SIFT_CAT_SPF_NOT_ALIGNED,
      "sendgrid.net",
@@ -1115,7 +1179,9 @@ static const acase advice_cases[] = {
      0,
      {"with aspf=s the return-path em2295.example.com does not align", "aspf=r",
       NULL},
-     {"use a custom return-path", NULL}},
+     {"use a custom return-path", NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"service_cname_return_path",
      SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
      "postmarkapp.com",
@@ -1126,7 +1192,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"Postmark: ", "does nothing", NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* SES: the include goes into the custom MAIL FROM subdomain */
     {"service_ses",
      SIFT_CAT_UNCONFIGURED_THIRD_PARTY,
@@ -1139,7 +1207,9 @@ static const acase advice_cases[] = {
      0,
      {"custom MAIL FROM subdomain", "include:amazonses.com",
       "in the SPF of example.com does nothing"},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"service",
      SIFT_CAT_DKIM_THIRD_PARTY,
      "zendesk.com",
@@ -1150,7 +1220,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"Zendesk: ", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* strict alignment: the identifier must equal From */
     {"strict_alignment",
      SIFT_CAT_SPF_NOT_ALIGNED,
@@ -1162,7 +1234,9 @@ static const acase advice_cases[] = {
      1,
      0,
      {"aspf=s requires exactly example.com", "aspf=r", NULL},
-     {"not aligned with", NULL}},
+     {"not aligned with", NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"strict_alignment",
      SIFT_CAT_DKIM_THIRD_PARTY,
      NULL,
@@ -1173,7 +1247,9 @@ static const acase advice_cases[] = {
      0,
      1,
      {"adkim=s requires exactly d=example.com", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* an unknown signer: both ways, never "authorize" it outright */
     {"unknown_sender",
      SIFT_CAT_DKIM_THIRD_PARTY,
@@ -1186,7 +1262,9 @@ static const acase advice_cases[] = {
      0,
      {"unknown sender bulk-mailer.example", "if this service is yours",
       "if not, p=reject blocks it"},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"spf_permerror",
      SIFT_CAT_SPF_PERMERROR,
      NULL,
@@ -1197,7 +1275,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"SPF record of mail.example.com", NULL, NULL},
-     {NULL, NULL}},
+     {NULL, NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* a null reverse-path: HELO SPF or DKIM, never a return-path */
     {"null_reverse_path",
      SIFT_CAT_NULL_REVERSE_PATH,
@@ -1209,7 +1289,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"HELO name", "ip6:2001:db8::25", "DKIM"},
-     {"return-path under", NULL}},
+     {"return-path under", NULL},
+     SIFT_LABEL_NONE,
+     0},
     /* SPF advice names the envelope domain's record and ip4:/ip6: */
     {"unauthenticated",
      SIFT_CAT_UNAUTHENTICATED,
@@ -1222,7 +1304,9 @@ static const acase advice_cases[] = {
      0,
      {"add ip4:203.0.113.9 to the SPF record of bounce.example.com",
       "if not, it is spoofing", NULL},
-     {"ip4:/ip6:", NULL}},
+     {"ip4:/ip6:", NULL},
+     SIFT_LABEL_NONE,
+     0},
     {"unauthenticated",
      SIFT_CAT_UNAUTHENTICATED,
      NULL,
@@ -1233,7 +1317,9 @@ static const acase advice_cases[] = {
      0,
      0,
      {"ip6:2001:db8::9", "check the DKIM key of d=example.com", NULL},
-     {"nothing to fix", NULL}},
+     {"nothing to fix", NULL},
+     SIFT_LABEL_NONE,
+     0},
 };
 #undef D
 
@@ -1256,6 +1342,8 @@ START_TEST(test_advice_rows)
     in.ip = a->ip;
     in.aspf_strict = a->aspf_s;
     in.adkim_strict = a->adkim_s;
+    in.label = a->label;
+    in.own_net = a->own_net;
     row = sift_advice(buf, sizeof(buf), &in);
     ck_assert_msg(strcmp(row, a->row) == 0, "case %d: row %s, want %s: %s", _i,
                   row, a->row, buf);
@@ -1306,14 +1394,32 @@ END_TEST
 START_TEST(test_category_codes)
 {
     static const char *const want[SIFT_CAT__COUNT] = {
-        "pass_dkim_aligned", "pass_spf_aligned", "spf_not_aligned",
-        "spf_softfail", "spf_fail", "spf_neutral", "spf_none",
-        "spf_temperror", "spf_permerror", "spf_policy", "spf_missing",
-        "null_reverse_path", "dkim_none", "dkim_third_party", "dkim_fail",
-        "dkim_temperror", "dkim_permerror", "dkim_not_acceptable",
-        "forwarded_dkim_intact", "forwarded_both_broken",
-        "receiver_override", "unauthenticated", "unconfigured_third_party",
-        "reporter_inconsistent", "ambiguous_sp_np", "testing_or_sampling"};
+        "pass_dkim_aligned",
+        "pass_spf_aligned",
+        "spf_not_aligned",
+        "spf_softfail",
+        "spf_fail",
+        "spf_neutral",
+        "spf_none",
+        "spf_temperror",
+        "spf_permerror",
+        "spf_policy",
+        "spf_missing",
+        "null_reverse_path",
+        "dkim_none",
+        "dkim_third_party",
+        "dkim_fail",
+        "dkim_temperror",
+        "dkim_permerror",
+        "dkim_not_acceptable",
+        "forwarded_dkim_intact",
+        "forwarded_both_broken",
+        "receiver_override",
+        "unauthenticated",
+        "unconfigured_third_party",
+        "reporter_inconsistent",
+        "ambiguous_sp_np",
+        "testing_or_sampling"};
     int i;
 
     for (i = 0; i < SIFT_CAT__COUNT; i++) {
@@ -1341,9 +1447,9 @@ START_TEST(test_sender_lookup)
                      "Mailchimp");
     ck_assert_str_eq(sift_sender_lookup("rsgsv.net")->spf_include,
                      "include:servers.mcsv.net");
-    ck_assert_str_eq(sift_sender_lookup("eur.protection.outlook.com")
-                         ->spf_include,
-                     "include:spf.protection.outlook.com");
+    ck_assert_str_eq(
+        sift_sender_lookup("eur.protection.outlook.com")->spf_include,
+        "include:spf.protection.outlook.com");
     ck_assert_str_eq(sift_sender_lookup("contoso.onmicrosoft.com")->name,
                      "Microsoft 365");
     ck_assert_str_eq(sift_sender_lookup("google.com")->spf_include,
@@ -1360,7 +1466,6 @@ START_TEST(test_sender_lookup)
     ck_assert_uint_ge(n, 25);
 }
 END_TEST
-
 
 /* --- golden outputs over a populated store -------------------------------- */
 
@@ -1423,8 +1528,8 @@ store_report(sift_store *st, const sift_report_meta *m, trec *const *recs,
         ck_assert_msg(sift_store_add(st, &recs[i]->r, &v, &err) == SIFT_OK,
                       "add: %s", err.msg);
     }
-    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK,
-                  "commit: %s", err.msg);
+    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK, "commit: %s",
+                  err.msg);
 }
 
 static void
@@ -1550,12 +1655,13 @@ store_teardown(void)
 }
 
 /* The digest's options in tests: defaults, a fixed generation time. */
-static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000};
+static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000,
+                                 NULL};
 
 /* Render into memory. */
 static char *
-render(int export, sift_format fmt, const sift_filter *f,
-       sift_report_totals *t, int want_rc, sift_err *err)
+render(int export, sift_format fmt, const sift_filter *f, sift_report_totals *t,
+       int want_rc, sift_err *err)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -1617,6 +1723,58 @@ src_at(const char *json, const char *ip)
     return strstr(json, key);
 }
 
+/* The owner's configuration ([owner] network, [senders] labels) decides
+ * what a sender is and how it is advised. */
+START_TEST(test_owner_knowledge)
+{
+    static const sift_ipnet own[] = {{4, {203, 0, 113, 0}, 24}};
+    static const sift_owner_sender snd[] = {
+        {"2001:db8::1",
+         1,
+         {6, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128},
+         SIFT_LABEL_NOT_OURS},
+        {"list.example.org", 0, {0, {0}, 0}, SIFT_LABEL_FORWARDER}};
+    const sift_owner_knowledge k = {own, 1, snd, 2};
+    sift_report_opts o = ropts;
+    sift_report_totals t;
+    sift_err err;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *fp;
+
+    populate(st);
+    o.owner = &k;
+    ck_assert_ptr_nonnull(fp = open_memstream(&buf, &n));
+    sift_err_clear(&err);
+    ck_assert_int_eq(
+        sift_report_write(fp, &t, st, NULL, &o, SIFT_FMT_JSON, &err), SIFT_OK);
+    fclose(fp);
+    /* 203.0.113.7 (unauthenticated by the reports) is in an own network */
+    ck_assert_msg(strstr(buf, "{\"name\": \"own servers\", \"kind\": \"own\", "
+                              "\"messages\": 130,") != NULL,
+                  "%s", buf);
+    ck_assert_msg(strstr(buf, "your server 203.0.113.7 (your configuration "
+                              "says so) is not authorized: add "
+                              "ip4:203.0.113.7 to the SPF record of "
+                              "example.com") != NULL,
+                  "%s", buf);
+    /* 2001:db8::1 is labelled not-ours: spoofing, never "authorize" */
+    ck_assert_msg(strstr(buf, "{\"name\": \"2001:db8::1\", \"kind\": "
+                              "\"unauthenticated\"") != NULL,
+                  "%s", buf);
+    ck_assert_msg(strstr(buf,
+                         "not yours (your configuration says so): mail "
+                         "from 2001:db8::1 as example.org is spoofing") != NULL,
+                  "%s", buf);
+    /* the list by its envelope domain: a forwarder of the owner's */
+    ck_assert_msg(strstr(buf, "{\"name\": \"list.example.org\", \"kind\": "
+                              "\"forwarder\"") != NULL,
+                  "%s", buf);
+    ck_assert_uint_eq(t.would_reject, 1057); /* verdicts do not change */
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_report_json_golden)
 {
     sift_report_totals t;
@@ -1628,39 +1786,41 @@ START_TEST(test_report_json_golden)
     golden("report/expected.json", out);
     /* the hand computation, per domain and per source */
     ck_assert_ptr_nonnull(strstr(out, "\"domain\": \"example.com\""));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
-        "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
-        "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
-        "      \"would_reject_sources\": 2"));
-    ck_assert_ptr_nonnull(strstr(out,
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"messages\": 197,\n      \"dmarc_pass\": 132,\n"
+             "      \"dmarc_pass_rate\": 67.0,\n      \"dmarc_fail\": 65,\n"
+             "      \"would_reject\": 57,\n      \"would_reject_rate\": 28.9,\n"
+             "      \"would_reject_sources\": 2"));
+    ck_assert_ptr_nonnull(strstr(
+        out,
         "\"messages\": 1001,\n      \"dmarc_pass\": 1,\n"
         "      \"dmarc_pass_rate\": 0.1,\n      \"dmarc_fail\": 1000,\n"
         "      \"would_reject\": 1000,\n      \"would_reject_rate\": 99.9,\n"
         "      \"would_reject_sources\": 1"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
-        "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
-        "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
-        "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
-        "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
-        "\"exempted\": 5"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
-        "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
-        "\"exempted\": 0, \"dns_errors\": 3"));
-    ck_assert_ptr_nonnull(strstr(out,
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"source_ip\": \"198.51.100.5\", \"sender\": \"SendGrid\", "
+             "\"messages\": 50, \"dmarc_fail\": 50, \"would_reject\": 50"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"203.0.113.7\", \"sender\": null, "
+                    "\"messages\": 7, \"dmarc_fail\": 7, \"would_reject\": 7"));
+    ck_assert_ptr_nonnull(strstr(
+        out, "\"source_ip\": \"192.0.2.10\", \"sender\": null, "
+             "\"messages\": 120, \"dmarc_fail\": 0, \"would_reject\": 0"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"192.0.2.99\", \"sender\": null, "
+                    "\"messages\": 5, \"dmarc_fail\": 5, \"would_reject\": 0, "
+                    "\"exempted\": 5"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"source_ip\": \"203.0.113.8\", \"sender\": null, "
+                    "\"messages\": 3, \"dmarc_fail\": 3, \"would_reject\": 0, "
+                    "\"exempted\": 0, \"dns_errors\": 3"));
+    ck_assert_ptr_nonnull(strstr(
+        out,
         "\"source_ip\": \"2001:db8::1\", \"sender\": null, "
         "\"messages\": 1000, \"dmarc_fail\": 1000, \"would_reject\": 1000"));
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"exempted\": {\"messages\": 5, \"by_reason\": "
-        "{\"local_policy\": 5}}"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"exempted\": {\"messages\": 5, \"by_reason\": "
+                    "{\"local_policy\": 5}}"));
     /* sources are ordered: would_reject desc, messages desc, ip */
     ck_assert_ptr_nonnull(src_at(out, "198.51.100.5"));
     ck_assert(src_at(out, "198.51.100.5") < src_at(out, "203.0.113.7"));
@@ -1801,8 +1961,7 @@ START_TEST(test_inconsistency_count_matches_category)
     out = render(0, SIFT_FMT_JSON, NULL, &t, SIFT_OK, &err);
     ck_assert_msg(strstr(out, "\"reporter_inconsistent\"") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "\"inconsistent\": 4,") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") !=
-                      NULL,
+    ck_assert_msg(strstr(out, "\"inconsistencies\": {\"messages\": 4,") != NULL,
                   "%s", out);
     free(out);
 }
@@ -1857,10 +2016,9 @@ START_TEST(test_two_core_scan_equals_one_pass)
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
     snprintf(path, sizeof(path), "%s/t.db", dir);
-    ck_assert_int_eq(sift_store_open(&ro, path,
-                                     SIFT_STORE_READONLY | SIFT_STORE_SCAN,
-                                     &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_open(&ro, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN, &err),
+        SIFT_OK);
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         sift_report_totals t1, t2;
         char *one = render(0, fmts[i], NULL, &t1, SIFT_OK, &err), *two;
@@ -1935,7 +2093,10 @@ START_TEST(test_hostile_strings_are_neutralised)
     m.org_name = "=HYPERLINK(\"http://evil.example\",\"x\")\x1b[2J";
     rec_init(&t, "+evil\x1b]0;owned\x07.example.com", "example.com", "fail",
              "fail");
-    dkim(&t, "@sum(1)\x9b" "31m.example.net", "pass");
+    dkim(&t,
+         "@sum(1)\x9b"
+         "31m.example.net",
+         "pass");
     spf(&t, "-2+3.example.com", NULL, "softfail");
     reason(&t, "other", "=1+1\x1b[31m,\"quoted\"\r\nnext");
     {
@@ -1960,12 +2121,11 @@ START_TEST(test_hostile_strings_are_neutralised)
         if (f == SIFT_FMT_CSV) {
             /* every cell that starts like a formula is quoted and
              * prefixed with ' */
-            ck_assert_msg(strstr(out, ",=") == NULL && strstr(out, ",+") ==
-                                                            NULL &&
-                              strstr(out, ",@") == NULL &&
-                              strstr(out, ",-") == NULL &&
-                              strncmp(out, "=", 1) != 0,
-                          "fmt %d: formula not neutralised:\n%s", fmt, out);
+            ck_assert_msg(
+                strstr(out, ",=") == NULL && strstr(out, ",+") == NULL &&
+                    strstr(out, ",@") == NULL && strstr(out, ",-") == NULL &&
+                    strncmp(out, "=", 1) != 0,
+                "fmt %d: formula not neutralised:\n%s", fmt, out);
         }
         if (f == SIFT_FMT_TEXT)
             ck_assert_ptr_nonnull(strstr(out, "\\x1b"));
@@ -1981,9 +2141,9 @@ START_TEST(test_hostile_strings_are_neutralised)
     ck_assert_ptr_nonnull(strstr(out, ",\"other:=1+1"));
     free(out);
     out = render(1, SIFT_FMT_JSONL, NULL, NULL, SIFT_OK, &err);
-    ck_assert_ptr_nonnull(strstr(out,
-        "\"reasons\": [{\"type\": \"other\", \"comment\": "
-        "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "\"reasons\": [{\"type\": \"other\", \"comment\": "
+                    "\"=1+1\\u001b[31m,\\\"quoted\\\"\\r\\nnext\"}]"));
     free(out);
 }
 END_TEST
@@ -2024,6 +2184,7 @@ report_suite(void)
     tcase_add_checked_fixture(tc, store_setup, store_teardown);
     tcase_add_test(tc, test_report_text_golden);
     tcase_add_test(tc, test_report_json_golden);
+    tcase_add_test(tc, test_owner_knowledge);
     tcase_add_test(tc, test_report_csv_golden);
     tcase_add_test(tc, test_report_filters);
     tcase_add_test(tc, test_inconsistency_count_matches_category);
