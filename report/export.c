@@ -18,237 +18,44 @@
  * cannot carry these control characters, so they cannot clash. */
 #define FIELD(x) "CASE WHEN " x " IS NULL THEN 'N' ELSE 'V' || " x " END"
 
-static const char
-    q_export[] =
-        "SELECT r.org_name, r.email, r.report_id, r.date_begin, r.date_end,"
-        " r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np, r.testing, r.pct,"
-        " c.source_ip, c.count, c.disposition, c.pe_dkim, c.pe_spf,"
-        " c.header_from, c.envelope_from, c.envelope_to,"
-        " (SELECT group_concat(" FIELD("x.type") " || char(31) || " FIELD(
-            "x.comment") ", char(30)) FROM (SELECT type, comment FROM reasons"
-                         " WHERE record_id = c.id ORDER BY idx) x),"
-                         " (SELECT group_concat(" FIELD("k.domain") " || "
-                                                                    "char(31) "
-                                                                    "|| " FIELD("k.selector") " || char(31) || " FIELD("k.result") " || char(31) || " FIELD(
-                                                                        "k."
-                                                                        "human_"
-                                                                        "resul"
-                                                                        "t") ","
-                                                                             " "
-                                                                             "c"
-                                                                             "h"
-                                                                             "a"
-                                                                             "r"
-                                                                             "("
-                                                                             "3"
-                                                                             "0"
-                                                                             ")"
-                                                                             ")"
-                                                                             " "
-                                                                             "F"
-                                                                             "R"
-                                                                             "O"
-                                                                             "M"
-                                                                             " "
-                                                                             "("
-                                                                             "S"
-                                                                             "E"
-                                                                             "L"
-                                                                             "E"
-                                                                             "C"
-                                                                             "T"
-                                                                             " "
-                                                                             "d"
-                                                                             "o"
-                                                                             "m"
-                                                                             "a"
-                                                                             "i"
-                                                                             "n"
-                                                                             ","
-                                                                             " "
-                                                                             "s"
-                                                                             "e"
-                                                                             "l"
-                                                                             "e"
-                                                                             "c"
-                                                                             "t"
-                                                                             "o"
-                                                                             "r"
-                                                                             ","
-                                                                             " "
-                                                                             "r"
-                                                                             "e"
-                                                                             "s"
-                                                                             "u"
-                                                                             "l"
-                                                                             "t"
-                                                                             ","
-                                                                             " "
-                                                                             "h"
-                                                                             "u"
-                                                                             "m"
-                                                                             "a"
-                                                                             "n"
-                                                                             "_"
-                                                                             "r"
-                                                                             "e"
-                                                                             "s"
-                                                                             "u"
-                                                                             "l"
-                                                                             "t"
-                                                                             " "
-                                                                             "F"
-                                                                             "R"
-                                                                             "O"
-                                                                             "M"
-                                                                             " "
-                                                                             "d"
-                                                                             "k"
-                                                                             "i"
-                                                                             "m"
-                                                                             "_"
-                                                                             "r"
-                                                                             "e"
-                                                                             "s"
-                                                                             "u"
-                                                                             "l"
-                                                                             "t"
-                                                                             "s"
-                                                                             " "
-                                                                             "W"
-                                                                             "H"
-                                                                             "E"
-                                                                             "R"
-                                                                             "E"
-                                                                             " "
-                                                                             "r"
-                                                                             "e"
-                                                                             "c"
-                                                                             "o"
-                                                                             "r"
-                                                                             "d"
-                                                                             "_"
-                                                                             "i"
-                                                                             "d"
-                                                                             " "
-                                                                             "="
-                                                                             " "
-                                                                             "c"
-                                                                             "."
-                                                                             "i"
-                                                                             "d"
-                                                                             " "
-                                                                             "O"
-                                                                             "R"
-                                                                             "D"
-                                                                             "E"
-                                                                             "R"
-                                                                             " "
-                                                                             "B"
-                                                                             "Y"
-                                                                             " "
-                                                                             "i"
-                                                                             "d"
-                                                                             "x"
-                                                                             ")"
-                                                                             " "
-                                                                             "k"
-                                                                             ")"
-                                                                             ","
-                                                                             " "
-                                                                             "("
-                                                                             "S"
-                                                                             "E"
-                                                                             "L"
-                                                                             "E"
-                                                                             "C"
-                                                                             "T"
-                                                                             " "
-                                                                             "g"
-                                                                             "r"
-                                                                             "o"
-                                                                             "u"
-                                                                             "p"
-                                                                             "_"
-                                                                             "c"
-                                                                             "o"
-                                                                             "n"
-                                                                             "c"
-                                                                             "a"
-                                                                             "t"
-                                                                             "(" FIELD("s.domain") " || char(31) || " FIELD("s.scope") " || char(31) || " FIELD("s.result") " || char(31) || " FIELD(
-                                                                                 "s.human_result") ", char(30)) FROM (SELECT domain, scope, result,"
-                                                                                                   " human_result FROM spf_results WHERE record_id = c.id ORDER BY idx) s),"
-                                                                                                   " c.dmarc_fail, c.would_reject, c.outcome, c.spf_aligned,"
-                                                                                                   " c.dkim_aligned, c.categories"
-                                                                                                   " FROM records c JOIN reports r ON r.id = c.report_id"
-                                                                                                   " WHERE" SIFT_REPORT_FILTER_SQL
-                                                                                                   "ORDER BY c.id";
+static const char q_export[] =
+    "SELECT r.org_name, r.email, r.report_id, r.date_begin, r.date_end,"
+    " r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np, r.testing, r.pct,"
+    " c.source_ip, c.count, c.disposition, c.pe_dkim, c.pe_spf,"
+    " c.header_from, c.envelope_from, c.envelope_to,"
+    " (SELECT group_concat(" FIELD("x.type") " || char(31) || "
+    FIELD("x.comment") ", char(30)) FROM (SELECT type, comment FROM reasons"
+    " WHERE record_id = c.id ORDER BY idx) x),"
+    " (SELECT group_concat(" FIELD("k.domain") " || char(31) || "
+    FIELD("k.selector") " || char(31) || " FIELD("k.result") " || char(31) || "
+    FIELD("k.human_result") ", char(30)) FROM (SELECT domain, selector,"
+    " result, human_result FROM dkim_results WHERE record_id = c.id"
+    " ORDER BY idx) k),"
+    " (SELECT group_concat(" FIELD("s.domain") " || char(31) || "
+    FIELD("s.scope") " || char(31) || " FIELD("s.result") " || char(31) || "
+    FIELD("s.human_result") ", char(30)) FROM (SELECT domain, scope, result,"
+    " human_result FROM spf_results WHERE record_id = c.id ORDER BY idx) s),"
+    " c.dmarc_fail, c.would_reject, c.outcome, c.spf_aligned,"
+    " c.dkim_aligned, c.categories"
+    " FROM records c JOIN reports r ON r.id = c.report_id"
+    " WHERE" SIFT_REPORT_FILTER_SQL "ORDER BY c.id";
 
 enum {
-    C_ORG,
-    C_EMAIL,
-    C_RID,
-    C_BEGIN,
-    C_END,
-    C_DOMAIN,
-    C_ADKIM,
-    C_ASPF,
-    C_P,
-    C_SP,
-    C_NP,
-    C_TESTING,
-    C_PCT,
-    C_IP,
-    C_COUNT,
-    C_DISP,
-    C_DKIM,
-    C_SPF,
-    C_FROM,
-    C_ENVFROM,
-    C_ENVTO,
-    C_REASONS,
-    C_DKIMRES,
-    C_SPFRES,
-    C_FAIL,
-    C_REJECT,
-    C_OUTCOME,
-    C_SPFAL,
-    C_DKIMAL,
-    C_CATS
+    C_ORG, C_EMAIL, C_RID, C_BEGIN, C_END, C_DOMAIN, C_ADKIM, C_ASPF, C_P,
+    C_SP, C_NP, C_TESTING, C_PCT, C_IP, C_COUNT, C_DISP, C_DKIM, C_SPF, C_FROM, C_ENVFROM,
+    C_ENVTO, C_REASONS, C_DKIMRES, C_SPFRES, C_FAIL, C_REJECT, C_OUTCOME,
+    C_SPFAL, C_DKIMAL, C_CATS
 };
 
 static const char *const columns[] = {
-    "org_name",
-    "email",
-    "report_id",
-    "begin",
-    "end",
-    "policy_domain",
-    "adkim",
-    "aspf",
-    "p",
-    "sp",
-    "np",
-    "testing",
-    "pct",
-    "source_ip",
-    "count",
-    "disposition",
-    "dkim",
-    "spf",
-    "header_from",
-    "envelope_from",
-    "envelope_to",
-    "reasons",
-    "dkim_results",
-    "spf_results",
-    "dmarc_fail",
-    "would_reject",
-    "outcome",
-    "spf_aligned",
-    "dkim_aligned",
-    "categories",
+    "org_name",     "email",        "report_id",   "begin",
+    "end",          "policy_domain", "adkim",      "aspf",
+    "p",            "sp",           "np",          "testing",
+    "pct",          "source_ip",
+    "count",        "disposition",  "dkim",        "spf",
+    "header_from",  "envelope_from", "envelope_to", "reasons",
+    "dkim_results", "spf_results",  "dmarc_fail",  "would_reject",
+    "outcome",      "spf_aligned",  "dkim_aligned", "categories",
 };
 
 static const char *const child_keys[3][4] = {
@@ -261,16 +68,11 @@ static const char *
 outcome_name(int64_t o)
 {
     switch (o) {
-    case SIFT_OUT_PASS:
-        return "pass";
-    case SIFT_OUT_WOULD_REJECT:
-        return "would_reject";
-    case SIFT_OUT_OVERRIDDEN:
-        return "overridden";
-    case SIFT_OUT_DNS_ERROR:
-        return "dns_error";
-    default:
-        return "unknown";
+    case SIFT_OUT_PASS: return "pass";
+    case SIFT_OUT_WOULD_REJECT: return "would_reject";
+    case SIFT_OUT_OVERRIDDEN: return "overridden";
+    case SIFT_OUT_DNS_ERROR: return "dns_error";
+    default: return "unknown";
     }
 }
 
@@ -408,16 +210,10 @@ on_row_csv(exp_ctx *c, sift_row *row)
         if (col)
             fputc(',', fp);
         switch (col) {
-        case C_BEGIN:
-            fputs(b, fp);
-            break;
-        case C_END:
-            fputs(e, fp);
-            break;
+        case C_BEGIN: fputs(b, fp); break;
+        case C_END: fputs(e, fp); break;
         case C_PCT:
-        case C_COUNT:
-            csv_int_or_empty(fp, row, col);
-            break;
+        case C_COUNT: csv_int_or_empty(fp, row, col); break;
         case C_REASONS:
         case C_DKIMRES:
         case C_SPFRES:
@@ -445,9 +241,7 @@ on_row_csv(exp_ctx *c, sift_row *row)
                     fprintf(fp, "%s%s", n++ ? " " : "",
                             sift_category_code((sift_category)i));
             break;
-        default:
-            sift_report__csv(fp, sift_row_text(row, col));
-            break;
+        default: sift_report__csv(fp, sift_row_text(row, col)); break;
         }
     }
     fputs("\r\n", fp);
@@ -469,12 +263,8 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
             fputs(", ", fp);
         fprintf(fp, "\"%s\": ", columns[col]);
         switch (col) {
-        case C_BEGIN:
-            fprintf(fp, "\"%s\"", b);
-            break;
-        case C_END:
-            fprintf(fp, "\"%s\"", e);
-            break;
+        case C_BEGIN: fprintf(fp, "\"%s\"", b); break;
+        case C_END: fprintf(fp, "\"%s\"", e); break;
         case C_PCT:
         case C_COUNT:
             if (sift_row_is_null(row, col))
@@ -485,7 +275,8 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
         case C_REASONS:
         case C_DKIMRES:
         case C_SPFRES:
-            children_json(fp, sift_row_text(row, col), col - C_REASONS, c->tmp);
+            children_json(fp, sift_row_text(row, col), col - C_REASONS,
+                          c->tmp);
             break;
         case C_FAIL:
         case C_REJECT:
@@ -505,9 +296,7 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
                             sift_category_code((sift_category)i));
             fputc(']', fp);
             break;
-        default:
-            sift_json_str(fp, sift_row_text(row, col));
-            break;
+        default: sift_json_str(fp, sift_row_text(row, col)); break;
         }
     }
     fputs("}\n", fp);
