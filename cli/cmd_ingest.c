@@ -215,7 +215,8 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         ex = EX_NOINPUT;
         goto out;
     }
-    if ((ex = open_store(&st, o, 0)) != EX_OK)
+    if ((ex = open_store(&st, o, 0)) != EX_OK ||
+        (ex = reevaluate_if_behind(st, o->quiet)) != EX_OK)
         goto out;
     /* the database (and its -wal/-shm) may sit inside an ingested folder */
     if (sift_ingest_skip(in, o->db, &err) != SIFT_OK) {
@@ -309,6 +310,10 @@ cmd_retry(struct opts *o, int argc, char **argv)
                            argv[first]);
     if ((ex = open_store(&st, o, SIFT_STORE_EXISTING)) != EX_OK)
         return ex;
+    if ((ex = reevaluate_if_behind(st, o->quiet)) != EX_OK) {
+        sift_store_close(st);
+        return ex;
+    }
     sift_err_clear(&err);
     while (ex == EX_OK) {
         sift_ingest *in = NULL;

@@ -74,7 +74,10 @@ enum {
     O_UNTIL,
     O_FORMAT,
     O_BEFORE,
-    O_FAILON
+    O_FAILON,
+    O_TOP,
+    O_ALL,
+    O_MINMSG
 };
 
 /* A count in plain decimal digits (no sign, no spaces, no empty string),
@@ -158,6 +161,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"format", required_argument, NULL, O_FORMAT},
         {"before", required_argument, NULL, O_BEFORE},
         {"fail-on-reject", required_argument, NULL, O_FAILON},
+        {"top", required_argument, NULL, O_TOP},
+        {"all", no_argument, NULL, O_ALL},
+        {"min-messages", required_argument, NULL, O_MINMSG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -266,6 +272,29 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                    "not '%s'",
                                    LLONG_MAX, optarg);
             o->fail_on_reject = (long long)v;
+            break;
+        }
+        case O_TOP: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 0, 1000000))
+                return usage_error(usage,
+                                   "--top needs a count of senders "
+                                   "(0..1000000), not '%s'",
+                                   optarg);
+            o->report.top = (unsigned)v;
+            break;
+        }
+        case O_ALL:
+            o->report.all = 1;
+            break;
+        case O_MINMSG: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 0, UINT64_MAX))
+                return usage_error(usage,
+                                   "--min-messages needs a count of "
+                                   "messages, not '%s'",
+                                   optarg);
+            o->report.min_messages = (uint64_t)v;
             break;
         }
         default:

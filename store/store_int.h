@@ -14,8 +14,9 @@
 #include "sift_util.h"
 
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
- * failed-input fingerprints (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 2
+ * failed-input fingerprints; 3 = evaluation version, primary category
+ * (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 3
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
