@@ -161,10 +161,10 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
     static const struct {
         const char *name;
         int (*fn)(struct opts *, int, char **);
-    } cmds[] = {{"ingest", cmd_ingest},      {"inspect", cmd_inspect},
-                {"report", cmd_report},      {"export", cmd_export},
-                {"stats", cmd_stats},        {"prune", cmd_prune},
-                {"retry-failed", cmd_retry}, {"failed", cmd_failed},
+    } cmds[] = {{"ingest", cmd_ingest},        {"inspect", cmd_inspect},
+                {"report", cmd_report},        {"export", cmd_export},
+                {"stats", cmd_stats},          {"prune", cmd_prune},
+                {"retry-failed", cmd_retry},   {"failed", cmd_failed},
                 {"reevaluate", cmd_reevaluate}};
     struct opts o = *op;
     sift_limits lim = SIFT_LIMITS_INIT;
