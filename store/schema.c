@@ -134,9 +134,34 @@ static const char schema_v1[] =
     "  content_hash)"
     ");";
 
+/* IMAP state (docs/imap.md): per (server, user, mailbox, UIDVALIDITY),
+ * the UIDs whose every report is committed, so a run fetches only the
+ * others and the mover moves only these. Issue 15; the integrator
+ * numbers it v5. */
+static const char schema_imap[] =
+    "CREATE TABLE imap_mailboxes ("
+    " id INTEGER PRIMARY KEY,"
+    " server TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " mailbox TEXT NOT NULL,"
+    " uidvalidity INTEGER NOT NULL,"
+    " first_run INTEGER NOT NULL,"
+    " last_run INTEGER NOT NULL,"
+    " UNIQUE (server, user, mailbox, uidvalidity)"
+    ");"
+    "CREATE TABLE imap_settled ("
+    " mailbox INTEGER NOT NULL"
+    "  REFERENCES imap_mailboxes(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL,"
+    " failed INTEGER NOT NULL,"
+    " settled_at INTEGER NOT NULL,"
+    " PRIMARY KEY (mailbox, uid)"
+    ") WITHOUT ROWID;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
-    schema_v1, /* 0 -> 1 */
+    schema_v1,   /* 0 -> 1 */
+    schema_imap, /* 1 -> 2: IMAP state (v5 once v2..v4 are merged) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -13,7 +13,7 @@
 #include "sift_store.h"
 #include "sift_util.h"
 
-#define SIFT_STORE_SCHEMA 1
+#define SIFT_STORE_SCHEMA 2
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is

@@ -17,6 +17,7 @@
 
 #include "sift_store.h"
 #include "sift_util.h"
+#include "store_int.h" /* SIFT_STORE_SCHEMA */
 #include "testutil.h"
 
 /* --- helpers ---------------------------------------------------------- */
@@ -729,11 +730,9 @@ START_TEST(test_seen_inputs_follow_their_report)
     ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 1, &err),
                      SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_EDUP);
     ck_assert_int_eq(conflict, 0);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
     ck_assert_int_eq(conflict, 1);
     /* same hash, other length; other hash */
     ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 999, &err), SIFT_OK);
@@ -743,8 +742,7 @@ START_TEST(test_seen_inputs_follow_their_report)
                      SIFT_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err),
-                     SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
     sift_store_close(st);
 }
 END_TEST
@@ -939,6 +937,105 @@ START_TEST(test_query_reentrant_same_sql)
 }
 END_TEST
 
+/* --- IMAP state ------------------------------------------------------- */
+
+struct uids {
+    uint32_t u[16];
+    int failed[16];
+    size_t n;
+};
+
+static int
+uids_cb(void *payload, uint32_t uid, int failed)
+{
+    struct uids *u = payload;
+
+    ck_assert_uint_lt(u->n, 16);
+    u->u[u->n] = uid;
+    u->failed[u->n++] = failed;
+    return 0;
+}
+
+START_TEST(test_imap_state)
+{
+    static const uint32_t a[] = {7, 3, 12};
+    static const unsigned char fa[] = {0, 1, 0};
+    static const uint32_t gone[] = {3, 99};
+    sift_store *st = open_ok(dbpath, 0);
+    int64_t id, id2, id3;
+    struct uids u = {0};
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id, "mail.example.com:993",
+                                             "dmarc", "INBOX", 5, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id2, "mail.example.com:993",
+                                             "dmarc", "INBOX", 5, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(id, id2); /* the same mailbox */
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id3, "mail.example.com:993",
+                                             "dmarc", "INBOX", 6, &err),
+                     SIFT_OK);
+    ck_assert_int_ne(id, id3); /* a new UIDVALIDITY: a new mailbox */
+    /* inside a batch that is still open: joins it */
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_settle(st, id, a, fa, 3, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    /* settling again is harmless */
+    ck_assert_int_eq(sift_store_imap_settle(st, id, a, NULL, 1, &err), SIFT_OK);
+    sift_store_close(st);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 3);
+    ck_assert_uint_eq(u.u[0], 3);
+    ck_assert_int_eq(u.failed[0], 1);
+    ck_assert_uint_eq(u.u[1], 7);
+    ck_assert_int_eq(u.failed[1], 0);
+    ck_assert_uint_eq(u.u[2], 12);
+    ck_assert_int_eq(sift_store_imap_forget(st, id, gone, 2, &err), SIFT_OK);
+    memset(&u, 0, sizeof(u));
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 2);
+    ck_assert_uint_eq(u.u[0], 7);
+    memset(&u, 0, sizeof(u));
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id3, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 0);
+    sift_store_close(st);
+}
+END_TEST
+
+/* A database written by the schema before the IMAP step (its tables
+ * dropped, user_version one lower) keeps its reports and gains them. */
+START_TEST(test_imap_state_migration)
+{
+    char sql[200];
+    sift_store *st = open_ok(dbpath, 0);
+    int64_t id;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    sift_store_close(st);
+    snprintf(sql, sizeof(sql),
+             "DROP TABLE imap_settled; DROP TABLE imap_mailboxes;"
+             " PRAGMA user_version = %d;",
+             SIFT_STORE_SCHEMA - 1);
+    raw_sql(dbpath, sql);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM imap_settled"), 0);
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &id, "h:993", "u", "INBOX", 1, &err),
+        SIFT_OK);
+    sift_store_close(st);
+}
+END_TEST
+
 /* --- refusals --------------------------------------------------------- */
 
 START_TEST(test_fresh_file_gets_schema)
@@ -948,13 +1045,13 @@ START_TEST(test_fresh_file_gets_schema)
     char wal[600];
 
     snprintf(wal, sizeof(wal), "%s-wal", dbpath);
-    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
     ck_assert_int_eq(q_int(st, "PRAGMA application_id"), 0x53494654);
     ck_assert_int_eq(stat(wal, &sb), 0); /* journal_mode = WAL */
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     8);
+                     10);
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -965,21 +1062,24 @@ END_TEST
 START_TEST(test_older_schema_is_upgraded)
 {
     sift_store *st;
+    char msg[200];
 
     /* an "old" file: ours (application_id), schema 0, one leftover table
      * the migration must not disturb */
     raw_sql(dbpath, "PRAGMA application_id = 1397311060;"
                     "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);");
     st = open_ok(dbpath, 0);
-    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
     ck_assert_int_eq(q_int(st, "SELECT x FROM notes"), 1);
     sift_store_close(st);
     /* read-only opens never upgrade */
     raw_sql(dbpath, "PRAGMA user_version = 0; DROP TABLE reports;");
-    expect_open_fails(dbpath, SIFT_STORE_READONLY,
-                      "database needs an upgrade from schema 0 to 1: open it"
-                      " once read-write");
+    snprintf(msg, sizeof(msg),
+             "database needs an upgrade from schema 0 to %d: open it"
+             " once read-write",
+             SIFT_STORE_SCHEMA);
+    expect_open_fails(dbpath, SIFT_STORE_READONLY, msg);
     /* a failing step leaves the file as it was (one transaction) */
     expect_open_fails(dbpath, 0,
                       "schema upgrade: table records already exists");
@@ -994,15 +1094,16 @@ START_TEST(test_newer_schema_refused)
 {
     static const unsigned char v7[4] = {0, 0, 0, 7};
     sift_store *st = open_ok(dbpath, 0);
+    char msg[200];
 
     sift_store_close(st);
     patch(dbpath, 60, v7, 4); /* header: user_version */
-    expect_open_fails(dbpath, 0,
-                      "database was created by a newer dmarcsift (schema 7,"
-                      " this build knows 1)");
-    expect_open_fails(dbpath, SIFT_STORE_READONLY,
-                      "database was created by a newer dmarcsift (schema 7,"
-                      " this build knows 1)");
+    snprintf(msg, sizeof(msg),
+             "database was created by a newer dmarcsift (schema 7,"
+             " this build knows %d)",
+             SIFT_STORE_SCHEMA);
+    expect_open_fails(dbpath, 0, msg);
+    expect_open_fails(dbpath, SIFT_STORE_READONLY, msg);
 }
 END_TEST
 
@@ -1431,6 +1532,8 @@ store_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_fresh_file_gets_schema);
     tcase_add_test(tc, test_older_schema_is_upgraded);
+    tcase_add_test(tc, test_imap_state);
+    tcase_add_test(tc, test_imap_state_migration);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_foreign_database_refused);
     tcase_add_test(tc, test_non_sqlite_file_refused);
