@@ -44,6 +44,10 @@ struct opts {
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
+    /* ingest: filing and IMAP (docs/imap.md) */
+    const char *move_to, *failed_to;
+    const char *cacert, *netrc_file, *password_file, *oauth2_token_file;
+    int insecure;
 };
 
 /* One line on stderr: "dmarcsift: <where>: <msg>". */

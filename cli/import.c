@@ -55,6 +55,7 @@ typedef enum msg_kind {
     M_ABORT,   /* the open report failed half way: why, raw */
     M_UNIT,    /* any other outcome: kind, path, why, raw, meta, hash */
     M_FATAL,   /* the producer hit a fatal error: err */
+    M_UNITEND, /* every item of the unit `path` was sent (settled cb) */
     M_DONE     /* no more inputs */
 } msg_kind;
 
@@ -348,6 +349,8 @@ typedef struct producer {
     sift_eval *ev;
     const sift_limits *lim;
     int keep_failed;
+    int units;  /* send M_UNITEND */
+    char *unit; /* the unit of the items being sent */
 } producer;
 
 /* Send a fatal error; the producer then ends. */
@@ -534,6 +537,28 @@ out:
     return ret;
 }
 
+/* The unit of the next item is `unit` (NULL: the end): close the last. */
+static int
+unit_change(producer *p, const char *unit)
+{
+    msg *m;
+
+    if (!p->units ||
+        (p->unit != NULL && unit != NULL && strcmp(p->unit, unit) == 0))
+        return 0;
+    if (p->unit != NULL) {
+        if ((m = msg_new(M_UNITEND, p->unit)) == NULL)
+            return send_fatal(p, SIFT_ENOMEM, NULL);
+        free(p->unit);
+        p->unit = NULL;
+        if (put(&p->q, m) != 0)
+            return -1;
+    }
+    if (unit != NULL && (p->unit = strdup(unit)) == NULL)
+        return send_fatal(p, SIFT_ENOMEM, NULL);
+    return 0;
+}
+
 static void
 produce_all(producer *p)
 {
@@ -545,6 +570,8 @@ produce_all(producer *p)
     while ((rc = sift_ingest_next(p->in, &it, &err)) == SIFT_OK) {
         int stop;
         p->have_fp = 0;
+        if (it->unit != NULL && unit_change(p, it->unit) != 0)
+            return;
         switch (it->kind) {
         case SIFT_ITEM_REPORT:
             stop = produce_report(p, it);
@@ -565,7 +592,7 @@ produce_all(producer *p)
     }
     if (rc != SIFT_ITEROVER)
         send_fatal(p, rc, &err);
-    else {
+    else if (unit_change(p, NULL) == 0) {
         msg *m = msg_new(M_DONE, NULL);
         if (m == NULL)
             send_fatal(p, SIFT_ENOMEM, NULL);
@@ -603,9 +630,19 @@ keep_failure(sift_store *st, const char *path, const sift_err *why,
     return sift_store_add_failed(st, path, reason, raw, len, err);
 }
 
+/* Units that ended but are not yet known to be committed. */
+typedef struct pending {
+    char *unit;
+    sift_import_stats counts;
+} pending;
+
 typedef struct writer {
     sift_store *st;
     sift_import_stats *s;
+    sift_import_settled_cb settled;
+    sift_import_stats u; /* outcomes of the current unit */
+    pending pend[SIFT_IMPORT_SETTLE_BATCH];
+    size_t npend;
     int keep_failed;
     sift_import_cb cb;
     void *payload;
@@ -627,21 +664,27 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
     switch (kind) {
     case SIFT_IMPORTED:
         s->imported++;
+        w->u.imported++;
         break;
     case SIFT_DUPLICATE:
         s->duplicates++;
+        w->u.duplicates++;
         break;
     case SIFT_CONFLICT:
         s->conflicts++;
+        w->u.conflicts++;
         break;
     case SIFT_NOT_REPORT:
         s->not_reports++;
+        w->u.not_reports++;
         break;
     case SIFT_FAILURE_REPORT:
         s->failure_reports++;
+        w->u.failure_reports++;
         break;
     case SIFT_FAILED:
         s->failed++;
+        w->u.failed++;
         sift_err_where(why, path);
         if (w->keep_failed)
             rc = keep_failure(w->st, path, why, raw, len, err);
@@ -669,6 +712,41 @@ settle_duplicate(writer *w, msg *m, sift_err *err)
         return rc;
     return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path, NULL,
                    NULL, 0, err);
+}
+
+/* Tell the caller about the pending units (everything before is
+ * committed: after sift_store_flush). */
+static void
+settle_pending(writer *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->npend; i++) {
+        w->settled(w->payload, w->pend[i].unit, &w->pend[i].counts);
+        free(w->pend[i].unit);
+    }
+    w->npend = 0;
+}
+
+/* A unit ended: settle it with the next commit (forced every
+ * SIFT_IMPORT_SETTLE_BATCH units). */
+static int
+unit_end(writer *w, msg *m, sift_err *err)
+{
+    int rc;
+
+    w->u.records = w->u.messages = 0;
+    w->pend[w->npend].unit = m->path;
+    w->pend[w->npend].counts = w->u;
+    m->path = NULL;
+    w->npend++;
+    memset(&w->u, 0, sizeof(w->u));
+    if (w->npend < SIFT_IMPORT_SETTLE_BATCH)
+        return SIFT_OK;
+    if ((rc = sift_store_flush(w->st, err)) != SIFT_OK)
+        return rc;
+    settle_pending(w);
+    return SIFT_OK;
 }
 
 /* Handle one message. Returns SIFT_OK, SIFT_ITEROVER after M_DONE, or a
@@ -748,6 +826,8 @@ consume(writer *w, msg *m, sift_err *err)
             return rc;
         return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
                        err);
+    case M_UNITEND:
+        return unit_end(w, m, err);
     case M_FATAL:
         *err = m->why;
         return m->rc != SIFT_OK ? m->rc : SIFT_ERR;
@@ -761,6 +841,16 @@ int
 sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
                 sift_eval *ev, const sift_limits *lim, int keep_failed,
                 sift_import_cb cb, void *payload, sift_err *err)
+{
+    return sift_import_run_settled(s, in, st, ev, lim, keep_failed, cb, NULL,
+                                   payload, err);
+}
+
+int
+sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
+                        sift_eval *ev, const sift_limits *lim, int keep_failed,
+                        sift_import_cb cb, sift_import_settled_cb settled,
+                        void *payload, sift_err *err)
 {
     producer p;
     writer w;
@@ -781,6 +871,8 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
     w.keep_failed = keep_failed;
     w.cb = cb;
     w.payload = payload;
+    w.settled = settled;
+    p.units = settled != NULL;
     /* Lookups see only committed reports; without a reader (":memory:",
      * or it cannot be opened) every report is parsed and the writer's
      * sift_store_begin() finds the duplicates. */
@@ -820,6 +912,11 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
         sift_store_rollback(st);
     if (rc == SIFT_ITEROVER)
         rc = sift_store_flush(st, err);
+    if (rc == SIFT_OK)
+        settle_pending(&w);
+    while (w.npend > 0) /* not committed: not settled */
+        free(w.pend[--w.npend].unit);
+    free(p.unit);
 done:
     pthread_cond_destroy(&p.q.can_get);
     pthread_cond_destroy(&p.q.can_put);

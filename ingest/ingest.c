@@ -13,7 +13,7 @@
 
 #include "ingest_int.h"
 
-typedef enum input_kind { IN_PATH, IN_MEM } input_kind;
+typedef enum input_kind { IN_PATH, IN_MEM, IN_IMAP } input_kind;
 
 typedef struct input {
     struct input *next;
@@ -21,6 +21,7 @@ typedef struct input {
     char *name;
     unsigned char *buf;
     size_t len;
+    sift_imap *im; /* IN_IMAP, borrowed */
 } input;
 
 /* Where the raw bytes of an item can be fetched again. */
@@ -40,7 +41,7 @@ typedef struct origin {
     zip_uint64_t idx;
 } origin;
 
-typedef enum frame_kind { F_DIR, F_ZIP, F_MBOX, F_MSG } frame_kind;
+typedef enum frame_kind { F_DIR, F_ZIP, F_MBOX, F_MSG, F_IMAP } frame_kind;
 
 typedef struct frame {
     struct frame *up;
@@ -58,7 +59,9 @@ typedef struct frame {
     unsigned char *zbuf;
     /* F_MBOX */
     mbox_split *mb;
-    sift_buf msg;
+    sift_buf msg; /* also F_IMAP: the message fetched */
+    /* F_IMAP */
+    sift_imap *im;
     /* F_MSG */
     mime_msg *mm;
     unsigned char *own; /* the message bytes, when the frame owns them */
@@ -75,6 +78,7 @@ struct sift_ingest {
     char *item_path;
     lay *item_chain;
     origin item_org;
+    char *unit; /* the outermost unit being read (sift_item.unit) */
     unsigned long long bytes;
     /* stdin as read so far, for sift_ingest_raw(): spooled to an unlinked
      * temporary file, so a large report on stdin costs disk, not memory */
@@ -112,6 +116,19 @@ join(const char *base, const char *sep, const char *name)
     return s;
 }
 
+/* A new outermost unit begins (a file, a memory input, a message). */
+static int
+set_unit(sift_ingest *in, const char *name, sift_err *err)
+{
+    char *u = strdup(name);
+
+    if (u == NULL)
+        return enomem(err);
+    free(in->unit);
+    in->unit = u;
+    return SIFT_OK;
+}
+
 static void
 release_item(sift_ingest *in)
 {
@@ -138,6 +155,7 @@ emit(sift_ingest *in, sift_item_kind kind, char *path, lay *chain,
         in->item.err.where[0] = '\0';
         sift_err_where(&in->item.err, path);
     }
+    in->item.unit = in->unit;
     in->item_path = path;
     in->item_chain = chain;
     if (org)
@@ -300,9 +318,8 @@ mem_new(lay **chain, const unsigned char *p, size_t len, const char *name)
 /* ---- units ---- */
 
 static int start_message(sift_ingest *in, const unsigned char *buf, size_t len,
-                         unsigned char *own,
-                         char *path, unsigned depth, const origin *org,
-                         sift_err *err);
+                         unsigned char *own, char *path, unsigned depth,
+                         const origin *org, sift_err *err);
 
 static int
 depth_fail(sift_ingest *in, char *path, lay *chain, const origin *org)
@@ -475,8 +492,7 @@ open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
             }
             sift_ingest__lay_free_chain(chain);
             /* the frame keeps buf: GMime parses it in place */
-            return start_message(in, buf, len, buf, path, depth + 1, org,
-                                 err);
+            return start_message(in, buf, len, buf, path, depth + 1, org, err);
         case SNIFF_EMPTY:
             if (top_level && !compressed) {
                 emit_fail(in, path, chain, org, SIFT_EFORMAT, "empty file");
@@ -498,8 +514,8 @@ nomem:
  * bytes outlive the frame); freed here when no frame is made. */
 static int
 start_message(sift_ingest *in, const unsigned char *buf, size_t len,
-              unsigned char *own, char *path, unsigned depth,
-              const origin *org, sift_err *err)
+              unsigned char *own, char *path, unsigned depth, const origin *org,
+              sift_err *err)
 {
     mime_msg *mm = NULL;
     frame *f = NULL;
@@ -568,6 +584,10 @@ open_dir(sift_ingest *in, char *path, sift_err *err)
     if (d == NULL) {
         char m[300];
         snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));
+        if (set_unit(in, path, err) != SIFT_OK) {
+            free(path);
+            return SIFT_ENOMEM;
+        }
         emit_fail(in, path, NULL, NULL, SIFT_EIO, m);
         return SIFT_OK;
     }
@@ -620,6 +640,13 @@ open_file(sift_ingest *in, char *path, int user_given, sift_err *err)
             return enomem(err);
         fp = stdin;
         org.kind = O_STDIN;
+    }
+    if (set_unit(in, path, err) != SIFT_OK) {
+        free(path);
+        return SIFT_ENOMEM;
+    }
+    if (is_stdin) {
+        /* opened above */
     } else if ((fp = fopen(path, "rb")) == NULL) {
         char m[300];
         snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));
@@ -672,6 +699,10 @@ dir_next(sift_ingest *in, frame *f, sift_err *err)
         if (lstat(p, &sb) != 0) {
             char m[300];
             snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));
+            if (set_unit(in, p, err) != SIFT_OK) {
+                free(p);
+                return SIFT_ENOMEM;
+            }
             emit_fail(in, p, NULL, NULL, SIFT_EIO, m);
             return SIFT_OK;
         }
@@ -775,8 +806,7 @@ mbox_next(sift_ingest *in, frame *f, sift_err *err)
     }
     if (f->depth + 1 > in->lim.max_depth)
         return depth_fail(in, p, NULL, &org);
-    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org,
-                         err);
+    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org, err);
 }
 
 static int
@@ -836,6 +866,41 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
     return SIFT_OK;
 }
 
+/* One message of an IMAP mailbox: a unit of its own, parsed in place in
+ * the frame's buffer (src_imap.c fetches it). */
+static int
+imap_next(sift_ingest *in, frame *f, sift_err *err)
+{
+    origin org = {.kind = O_MEM};
+    unsigned long long before = sift_imap__bytes(f->im);
+    char *p = NULL;
+    sift_err e;
+    int rc;
+
+    sift_err_clear(&e);
+    rc = sift_imap__next(f->im, &f->msg, &p, &e);
+    in->bytes += sift_imap__bytes(f->im) - before;
+    if (rc == SIFT_ITEROVER) {
+        f->done = 1;
+        return SIFT_OK;
+    }
+    if (rc == SIFT_ENOMEM || set_unit(in, p, err) != SIFT_OK) {
+        free(p);
+        return enomem(err);
+    }
+    if (rc != SIFT_OK) { /* over the size limit: not fetched */
+        emit(in, SIFT_ITEM_FAILED, p, NULL, NULL, NULL, &e);
+        return SIFT_OK;
+    }
+    org.p = (const unsigned char *)f->msg.p;
+    org.len = f->msg.len;
+    if (org.len == 0) {
+        emit(in, SIFT_ITEM_NOT_REPORT, p, NULL, NULL, &org, NULL);
+        return SIFT_OK;
+    }
+    return start_message(in, org.p, org.len, NULL, p, f->depth + 1, &org, err);
+}
+
 static int
 start_input(sift_ingest *in, input *ip, sift_err *err)
 {
@@ -844,6 +909,20 @@ start_input(sift_ingest *in, input *ip, sift_err *err)
 
     if (ip->kind == IN_PATH)
         return open_file(in, ip->name, 1, err);
+    if (ip->kind == IN_IMAP) {
+        frame *f = NULL;
+        int rc = push(in, F_IMAP, ip->name, 0, NULL, &f, err);
+        if (rc != SIFT_OK)
+            return rc;
+        f->im = ip->im;
+        sift_buf_init(&f->msg, (size_t)in->lim.max_input_size);
+        return SIFT_OK;
+    }
+    if (set_unit(in, ip->name, err) != SIFT_OK) {
+        free(ip->name);
+        free(ip->buf);
+        return SIFT_ENOMEM;
+    }
     /* The buffer stays alive while items from it are current. */
     free(in->inbuf);
     in->inbuf = ip->buf;
@@ -913,6 +992,20 @@ sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
 }
 
 int
+sift_ingest_add_imap(sift_ingest *in, sift_imap *im, const uint32_t *uids,
+                     size_t n, sift_err *err)
+{
+    int rc;
+
+    if ((rc = sift_imap__queue(im, uids, n, err)) != SIFT_OK ||
+        (rc = enqueue(in, IN_IMAP, sift_imap_name(im), NULL, 0, err)) !=
+            SIFT_OK)
+        return rc;
+    in->tail->im = im;
+    return SIFT_OK;
+}
+
+int
 sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
 {
     int rc;
@@ -945,6 +1038,8 @@ sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
             rc = zip_next(in, f, err);
         } else if (f->kind == F_MBOX) {
             rc = mbox_next(in, f, err);
+        } else if (f->kind == F_IMAP) {
+            rc = imap_next(in, f, err);
         } else {
             rc = msg_next(in, f, err);
         }
@@ -1030,10 +1125,9 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                                 in->item.path, l);
         if (fflush(in->tee) != 0 || fseek(in->tee, 0, SEEK_SET) != 0)
             return sift_err_sys(err, "%s: temporary copy", in->item.path);
-        rc = sift_reader_slurp(buf, len,
-                               sift_filereader_init(&fr, in->tee,
-                                                    in->item.path),
-                               in->lim.max_input_size, err);
+        rc = sift_reader_slurp(
+            buf, len, sift_filereader_init(&fr, in->tee, in->item.path),
+            in->lim.max_input_size, err);
         if (fseek(in->tee, 0, SEEK_END) != 0 && rc == SIFT_OK)
             rc = sift_err_sys(err, "%s: temporary copy", in->item.path);
         break;
@@ -1130,6 +1224,7 @@ sift_ingest_free(sift_ingest *in)
         free(ip);
     }
     free(in->inbuf);
+    free(in->unit);
     if (in->tee != NULL)
         fclose(in->tee);
     free(in);

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "sift_err.h"
+#include "sift_ingest.h"
 #include "sift_limits.h"
 #include "sift_reader.h"
 #include "sift_util.h"
@@ -123,5 +124,18 @@ int sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err);
  * read error (the split cannot continue). */
 int sift_ingest__mbox_next(mbox_split *s, sift_buf *b, sift_err *err);
 void sift_ingest__mbox_free(mbox_split *s);
+
+/* ---- IMAP (src_imap.c) ---- */
+
+/* Replace the session's fetch queue (copied). */
+int sift_imap__queue(sift_imap *im, const uint32_t *uids, size_t n,
+                     sift_err *err);
+/* The next queued message into b (reset first; b->max is the size limit).
+ * SIFT_OK: *path (malloc'd, the caller's) and the bytes. SIFT_ETOOBIG:
+ * *path set, e says why, nothing fetched. SIFT_ITEROVER: the queue is
+ * done, or fetching stopped (sift_imap_status). SIFT_ENOMEM. */
+int sift_imap__next(sift_imap *im, sift_buf *b, char **path, sift_err *e);
+/* Bytes fetched so far (progress). */
+unsigned long long sift_imap__bytes(const sift_imap *im);
 
 #endif
