@@ -44,6 +44,7 @@ cmd_inspect(struct opts *o, int argc, char **argv)
         }
     while ((rc = sift_ingest_next(in, &it, &err)) == SIFT_OK) {
         sift_err why;
+        int xrc = SIFT_OK;
         sift_err_clear(&why);
         if (it->kind == SIFT_ITEM_FAILED) {
             /* the JSON Lines still show every report candidate */
@@ -57,12 +58,11 @@ cmd_inspect(struct opts *o, int argc, char **argv)
             sift_json_str(stdout, msg);
             fputs("}\n", stdout);
         } else if (it->kind != SIFT_ITEM_REPORT ||
-                   sift_xml_inspect(stdout, it->reader, &o->lim, &why) ==
-                       SIFT_OK) {
+                   (xrc = sift_xml_inspect(stdout, it->reader, &o->lim,
+                                           &why)) == SIFT_OK ||
+                   xrc == SIFT_ENOTREPORT) {
             continue;
         }
-        if (strncmp(why.msg, "not a DMARC aggregate report", 28) == 0)
-            continue;
         sift_err_where(&why, it->path);
         fflush(stdout);
         die_err(&why);

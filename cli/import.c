@@ -435,7 +435,7 @@ produce_report(producer *p, const sift_item *it)
         if (fatal(rc))
             ret = send_fatal(p, rc, &why);
         /* Well-formed XML of another kind is not a failure of ours. */
-        else if (strncmp(why.msg, "not a DMARC aggregate report", 28) == 0)
+        else if (rc == SIFT_ENOTREPORT)
             ret = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, 0);
         else
             ret = send_unit(p, SIFT_FAILED, it->path, &why, NULL, 0);

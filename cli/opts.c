@@ -47,6 +47,7 @@ exit_for(int rc)
     case SIFT_EUSAGE:
         return EX_USAGE;
     case SIFT_EFORMAT:
+    case SIFT_ENOTREPORT:
     case SIFT_ETOOBIG:
         return EX_DATAERR;
     default:

@@ -1,8 +1,11 @@
-/* ingest_int.h -- private to ingest/: sniffing, reader layers, MIME.
+/* ingest_int.h -- private to ingest/: sniffing, reader layers, MIME, and
+ * the table of sources.
  * A unit's bytes flow through a chain of `lay`ers (file, memory, zip
  * entry, inflate, peek). Every decompressing layer caps its output and the
  * peek layer caps a report, so no chain yields more than
- * lim->max_report_size bytes. Nothing here is public. */
+ * lim->max_report_size bytes. Inputs and containers are `src_ops` rows
+ * (ingest.c has the table); their frames sit on one stack. Nothing here is
+ * public. */
 #ifndef SIFT_INGEST_INT_H
 #define SIFT_INGEST_INT_H
 
@@ -115,8 +118,8 @@ int sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
                              const unsigned char **p, size_t *n, sift_err *err);
 void sift_ingest__mime_free(mime_msg *m);
 
-/* mbox splitter over a byte stream: one message at a time, the From_
- * line dropped, ">From " unquoted. */
+/* mbox splitter (src_mbox.c) over a byte stream: one message at a time, the
+ * From_ line dropped, ">From " unquoted. */
 typedef struct mbox_split mbox_split;
 int sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err);
 /* Next message into b (reset first). SIFT_OK, SIFT_ITEROVER at end,
@@ -125,17 +128,186 @@ int sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err);
 int sift_ingest__mbox_next(mbox_split *s, sift_buf *b, sift_err *err);
 void sift_ingest__mbox_free(mbox_split *s);
 
+/* ---- sources, frames and the queue (ingest.c) ----
+ *
+ * A source is one src_ops row. It can play up to three roles:
+ *   input:     claims() a user-given path ("-", a URL) and start()s it;
+ *   container: open()s a unit whose first bytes sniff as one of `sniffs`;
+ *   frame:     next() yields one item or pushes a frame, per call.
+ * Items whose raw bytes only the source can fetch again carry an origin
+ * O_SRC naming the source: raw() and fingerprint() serve them.
+ * Adding a source is one file plus one row in ingest.c's table. */
+
+typedef struct sift_src_ops src_ops;
+typedef struct frame frame;
+typedef struct sift_ingest_input input;
+
+/* Where the raw bytes of an item (or a container) can be fetched again. */
+typedef enum origin_kind {
+    O_NONE = 0,
+    O_MEM, /* p[0..len), owned by a frame or the input */
+    O_SRC  /* ask ops: raw()/fingerprint() with f and idx */
+} origin_kind;
+
+typedef struct origin {
+    origin_kind kind;
+    const unsigned char *p; /* O_MEM */
+    size_t len;
+    const src_ops *ops; /* O_SRC */
+    frame *f;           /* O_SRC: the container frame, or NULL */
+    uint64_t idx;       /* O_SRC: entry number inside f */
+} origin;
+
+/* A container being walked. The common fields are the stack's; `st` is
+ * the source's own state, freed by ops->dispose. */
+struct frame {
+    frame *up;
+    const src_ops *ops;
+    char *path;
+    unsigned depth;
+    int done;
+    lay *chain; /* reader layers the frame reads from (freed after st) */
+    origin org; /* raw bytes of the container itself */
+    size_t i, n;
+    void *st;
+};
+
+/* A queued input (sift_ingest_add_path / add_memory). */
+struct sift_ingest_input {
+    input *next;
+    const src_ops *ops; /* the source that starts it */
+    char *name;
+    unsigned char *buf; /* memory inputs */
+    size_t len;
+    sift_imap *im; /* IMAP inputs (borrowed) */
+};
+
+/* A unit about to be opened as a container: the layers so far and the
+ * peek layer on top (its head is filled). */
+typedef struct unit {
+    lay *chain;       /* owned: ends up with the frame or is freed */
+    pk_lay *pk;       /* the unit's bytes, head already read */
+    char *path;       /* owned */
+    unsigned depth;   /* the container's depth (already checked) */
+    origin org;       /* raw bytes of the unit */
+    const char *file; /* the file to reopen with random access when pk
+                         reads it uncompressed, else NULL */
+    int compressed;   /* pk yields decompressed bytes */
+} unit;
+
+#define SNIFF_BIT(k) (1u << (k))
+
+struct sift_src_ops {
+    const char *name;
+    /* input role: does this source take the user-given path? */
+    int (*claims)(const char *path);
+    /* Start an input; takes ip->name and ip->buf (not ip itself). */
+    int (*start)(sift_ingest *in, input *ip, sift_err *err);
+    /* container role: SNIFF_BIT()s of the kinds it opens */
+    unsigned sniffs;
+    /* Open u (takes u->chain and u->path): emit one item or push. */
+    int (*open)(sift_ingest *in, unit *u, sift_err *err);
+    /* frame role: yield the next item, push a frame, or set f->done */
+    int (*next)(sift_ingest *in, frame *f, sift_err *err);
+    void (*dispose)(frame *f); /* free f->st; NULL when there is none */
+    /* O_SRC origins: the raw bytes (capped at max_input_size) and their
+     * fingerprint. path is the item's (or container's) path. NULL: none
+     * (SIFT_EUSAGE). */
+    int (*raw)(sift_ingest *in, const origin *o, const char *path,
+               unsigned char **buf, size_t *len, sift_err *err);
+    int (*fingerprint)(sift_ingest *in, const origin *o, const char *path,
+                       uint64_t *fp, uint64_t *len, sift_err *err);
+};
+
+struct sift_ingest {
+    sift_limits lim;
+    input *head, *tail;
+    unsigned char *inbuf; /* the memory input being processed */
+    frame *top;
+    int have;
+    sift_item item;
+    char *item_path;
+    lay *item_chain;
+    origin item_org;
+    unsigned long long bytes;
+    /* stdin as read so far, for sift_ingest_raw(): spooled to an unlinked
+     * temporary file, so a large report on stdin costs disk, not memory
+     * (src_stdin.c) */
+    FILE *tee;
+    uint64_t tee_len;
+    int tee_over;
+};
+
+/* The sources (one file each) and the container lookup. */
+extern const src_ops sift_src_stdin, sift_src_file, sift_src_dir,
+    sift_src_memory, sift_src_zip, sift_src_mbox, sift_src_msg, sift_src_imap;
+
+int sift_ingest__enomem(sift_err *err);
+/* base + sep + name, control characters in name shown as '?'. */
+char *sift_ingest__join(const char *base, const char *sep, const char *name);
+
+/* Make the current item. Takes ownership of path and chain. */
+void sift_ingest__emit(sift_ingest *in, sift_item_kind kind, char *path,
+                       lay *chain, sift_reader *r, const origin *org,
+                       const sift_err *e);
+void sift_ingest__emit_fail(sift_ingest *in, char *path, lay *chain,
+                            const origin *org, int code, const char *msg);
+/* A SIFT_ETOOBIG item: nesting over --max-depth. Returns SIFT_OK. */
+int sift_ingest__depth_fail(sift_ingest *in, char *path, lay *chain,
+                            const origin *org);
+/* Push a frame of source ops (takes path; freed on failure). */
+int sift_ingest__push(sift_ingest *in, const src_ops *ops, char *path,
+                      unsigned depth, const origin *org, frame **out,
+                      sift_err *err);
+/* Read all of r (at most max_input_size) for containers that need it
+ * whole; `what` names it in the too-big message. */
+int sift_ingest__spool(sift_ingest *in, sift_reader *r, unsigned char **buf,
+                       size_t *len, const char *what, sift_err *e);
+
+#define U_TOP 1      /* a file or memory input, not inside a container */
+#define U_INFLATED 2 /* r already yields decompressed bytes (zip entry) */
+
+/* Sniff the bytes of r and turn them into an item or a frame. Takes
+ * ownership of chain (the layers behind r) and path. file is the file to
+ * reopen with random access when r is that file, uncompressed. Only
+ * SIFT_ENOMEM is returned as an error; everything else becomes an item. */
+int sift_ingest__open_unit(sift_ingest *in, lay *chain, sift_reader *r,
+                           char *path, unsigned depth, const origin *org,
+                           const char *file, int flags, sift_err *err);
+
+/* Memory layer over p[0..len) (borrowed). NULL: out of memory. */
+lay *sift_ingest__mem_new(lay **chain, const unsigned char *p, size_t len,
+                          const char *name);
+/* File layer over fp (closed by the layer unless is_stdin); counts bytes
+ * read into in->bytes and tees stdin. NULL: out of memory (fp not
+ * closed). */
+lay *sift_ingest__file_lay_new(lay **chain, sift_ingest *in, FILE *fp,
+                               int is_stdin, const char *name);
+/* Open a file (or a directory) found in a directory or given by the user;
+ * takes path. */
+int sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err);
+int sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err);
+/* Parse a message in buf[0..len) and push its frame. own: buf's memory
+ * when the frame is to free it, else NULL (the bytes outlive the frame);
+ * freed here when no frame is made. Takes path. */
+int sift_ingest__msg_start(sift_ingest *in, const unsigned char *buf,
+                           size_t len, unsigned char *own, char *path,
+                           unsigned depth, const origin *org, sift_err *err);
+/* Fingerprint of the bytes behind o (sift_ingest_fingerprint()'s rules);
+ * path is the item's or container's. */
+int sift_ingest__origin_fingerprint(sift_ingest *in, const origin *o,
+                                    const char *path, uint64_t *fp,
+                                    uint64_t *len, sift_err *err);
+/* Fingerprint of a file's bytes, read in full 64 KiB blocks. */
+int sift_ingest__fingerprint_file(const char *path, uint64_t *fp, uint64_t *len,
+                                  sift_err *err);
+/* Append to the stdin spool (src_stdin.c). */
+void sift_ingest__tee_add(sift_ingest *in, const void *buf, size_t n);
+
 /* ---- IMAP (src_imap.c) ---- */
 
 /* Replace the session's fetch queue (copied). */
 int sift_imap__queue(sift_imap *im, const uint32_t *uids, size_t n,
                      sift_err *err);
-/* The next queued message into b (reset first; b->max is the size limit).
- * SIFT_OK: *path (malloc'd, the caller's) and the bytes. SIFT_ETOOBIG:
- * *path set, e says why, nothing fetched. SIFT_ITEROVER: the queue is
- * done, or fetching stopped (sift_imap_status). SIFT_ENOMEM. */
-int sift_imap__next(sift_imap *im, sift_buf *b, char **path, sift_err *e);
-/* Bytes fetched so far (progress). */
-unsigned long long sift_imap__bytes(const sift_imap *im);
 
 #endif

@@ -711,8 +711,12 @@ load_sizes(sift_imap *im, sift_err *e)
     return SIFT_OK;
 }
 
-int
-sift_imap__next(sift_imap *im, sift_buf *b, char **path, sift_err *e)
+/* The next queued message into b (reset first; b->max is the size limit).
+ * SIFT_OK: *path (malloc'd, the caller's) and the bytes. SIFT_ETOOBIG:
+ * *path set, e says why, nothing fetched. SIFT_ITEROVER: the queue is
+ * done, or fetching stopped (sift_imap_status). SIFT_ENOMEM. */
+static int
+fetch_next(sift_imap *im, sift_buf *b, char **path, sift_err *e)
 {
     char url[2300], lim[96];
     uint64_t size;
@@ -776,11 +780,88 @@ sift_imap_status(const sift_imap *im, sift_err *err)
     return im->status;
 }
 
-unsigned long long
-sift_imap__bytes(const sift_imap *im)
+/* ---- the source: a mailbox frame yields one message unit per call ---- */
+
+typedef struct imap_st {
+    sift_imap *im;
+    sift_buf msg; /* the message fetched, parsed in place */
+} imap_st;
+
+static int
+imap_start(sift_ingest *in, input *ip, sift_err *err)
 {
-    return im->fetched_bytes;
+    frame *f = NULL;
+    imap_st *s;
+    int rc;
+
+    free(ip->buf);
+    if ((rc = sift_ingest__push(in, &sift_src_imap, ip->name, 0, NULL, &f,
+                                err)) != SIFT_OK)
+        return rc;
+    if ((s = f->st = calloc(1, sizeof(*s))) == NULL) {
+        f->done = 1;
+        return sift_ingest__enomem(err);
+    }
+    s->im = ip->im;
+    sift_buf_init(&s->msg, (size_t)in->lim.max_input_size);
+    return SIFT_OK;
 }
+
+static int
+imap_next(sift_ingest *in, frame *f, sift_err *err)
+{
+    imap_st *s = f->st;
+    origin org = {.kind = O_MEM};
+    unsigned long long before = s->im->fetched_bytes;
+    char *p = NULL;
+    sift_err e;
+    int rc;
+
+    sift_err_clear(&e);
+    rc = fetch_next(s->im, &s->msg, &p, &e);
+    in->bytes += s->im->fetched_bytes - before;
+    if (rc == SIFT_ITEROVER) {
+        f->done = 1;
+        return SIFT_OK;
+    }
+    if (rc == SIFT_ENOMEM) {
+        free(p);
+        return sift_ingest__enomem(err);
+    }
+    if (rc != SIFT_OK) { /* over the size limit: not fetched */
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, p, NULL, NULL, NULL, &e);
+        return SIFT_OK;
+    }
+    org.p = (const unsigned char *)s->msg.p;
+    org.len = s->msg.len;
+    if (org.len == 0) {
+        sift_ingest__emit(in, SIFT_ITEM_NOT_REPORT, p, NULL, NULL, &org, NULL);
+        return SIFT_OK;
+    }
+    if (f->depth + 1 > in->lim.max_depth)
+        return sift_ingest__depth_fail(in, p, NULL, &org);
+    return sift_ingest__msg_start(in, org.p, org.len, NULL, p, f->depth + 1,
+                                  &org, err);
+}
+
+static void
+imap_dispose(frame *f)
+{
+    imap_st *s = f->st;
+
+    if (s == NULL)
+        return;
+    sift_buf_dispose(&s->msg);
+    free(s);
+}
+
+/* Started by sift_ingest_add_imap(), never by a path: no claims(). */
+const src_ops sift_src_imap = {
+    .name = "imap",
+    .start = imap_start,
+    .next = imap_next,
+    .dispose = imap_dispose,
+};
 
 void
 sift_imap_close(sift_imap *im)

@@ -1,8 +1,7 @@
-/* src_mime.c -- RFC 5322 messages (GMime 3) and the mbox splitter.
+/* src_mime.c -- RFC 5322 messages (GMime 3) and their frame.
  * A message is parsed from memory already capped at max_input_size; its
  * leaves (through message/rfc822) are decoded one at a time, so at most
- * one decoded part is held besides it. An mbox is split line by line from
- * a stream and never loaded whole. */
+ * one decoded part is held besides it. */
 #include "ingest_int.h"
 
 #include <pthread.h>
@@ -269,131 +268,174 @@ sift_ingest__mime_free(mime_msg *m)
     free(m);
 }
 
-/* ---- mbox ---- */
+/* ---- the frame ---- */
 
-struct mbox_split {
-    sift_reader *in;
-    size_t len, off;
-    int eof, started, pending;
-    unsigned char buf[65536];
-};
+typedef struct msg_st {
+    mime_msg *mm;
+    unsigned char *own; /* the message bytes, when the frame owns them */
+    size_t found;       /* report-like parts seen */
+} msg_st;
 
-int
-sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err)
+static void
+msg_dispose(frame *f)
 {
-    if ((*out = calloc(1, sizeof(**out))) == NULL)
-        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    (*out)->in = in;
-    return SIFT_OK;
-}
+    msg_st *s = f->st;
 
-void
-sift_ingest__mbox_free(mbox_split *s)
-{
+    if (s == NULL)
+        return;
+    sift_ingest__mime_free(s->mm);
+    free(s->own); /* after the message that parsed it in place */
     free(s);
 }
 
-/* Make sure a whole line, or at least 256 bytes of it, is buffered. */
-static int
-mb_fill(mbox_split *s, sift_err *err)
+int
+sift_ingest__msg_start(sift_ingest *in, const unsigned char *buf, size_t len,
+                       unsigned char *own, char *path, unsigned depth,
+                       const origin *org, sift_err *err)
 {
-    size_t got;
+    mime_msg *mm = NULL;
+    frame *f = NULL;
+    msg_st *s;
+    sift_err e;
+    int arf = 0, rc;
+
+    sift_err_clear(&e);
+    rc = sift_ingest__mime_parse(&mm, &arf, buf, len, &in->lim, &e);
+    if (rc == SIFT_ENOMEM) {
+        free(own);
+        free(path);
+        return sift_ingest__enomem(err);
+    }
+    if (rc != SIFT_OK) {
+        free(own);
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, path, NULL, NULL, org, &e);
+        return SIFT_OK;
+    }
+    if (arf) {
+        /* The attached original message is the offender's, not a report:
+         * do not look inside. */
+        sift_ingest__mime_free(mm);
+        free(own);
+        sift_ingest__emit(in, SIFT_ITEM_FAILURE_REPORT, path, NULL, NULL, org,
+                          NULL);
+        return SIFT_OK;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        sift_ingest__mime_free(mm);
+        free(own);
+        free(path);
+        return sift_ingest__enomem(err);
+    }
+    s->mm = mm;
+    s->own = own; /* freed after mm (msg_dispose) */
+    if ((rc = sift_ingest__push(in, &sift_src_msg, path, depth, org, &f,
+                                err)) != SIFT_OK) {
+        msg_dispose(&(frame){.st = s});
+        return rc;
+    }
+    f->st = s;
+    f->n = sift_ingest__mime_count(mm);
+    return SIFT_OK;
+}
+
+static int
+msg_open(sift_ingest *in, unit *u, sift_err *err)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    sift_err e;
     int rc;
 
-    while (!s->eof && !memchr(s->buf + s->off, '\n', s->len - s->off) &&
-           s->len - s->off < 256) {
-        if (s->off > 0) {
-            memmove(s->buf, s->buf + s->off, s->len - s->off);
-            s->len -= s->off;
-            s->off = 0;
-        }
-        rc = sift_reader_read(s->in, s->buf + s->len, sizeof(s->buf) - s->len,
-                              &got, err);
-        if (rc != SIFT_OK)
-            return rc;
-        if (got == 0)
-            s->eof = 1;
-        s->len += got;
+    if (!u->compressed && u->org.kind == O_MEM &&
+        u->org.len <= in->lim.max_input_size) {
+        /* already in memory: parse it where it is */
+        sift_ingest__lay_free_chain(u->chain);
+        return sift_ingest__msg_start(in, u->org.p, u->org.len, NULL, u->path,
+                                      u->depth, &u->org, err);
     }
-    return SIFT_OK;
+    sift_err_clear(&e);
+    rc = sift_ingest__spool(in, &u->pk->l.r, &buf, &len, "message", &e);
+    if (rc == SIFT_ENOMEM) {
+        sift_ingest__lay_free_chain(u->chain);
+        free(u->path);
+        return sift_ingest__enomem(err);
+    }
+    if (rc != SIFT_OK) {
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, u->path, u->chain, NULL,
+                          &u->org, &e);
+        return SIFT_OK;
+    }
+    sift_ingest__lay_free_chain(u->chain);
+    /* the frame keeps buf: GMime parses it in place */
+    return sift_ingest__msg_start(in, buf, len, buf, u->path, u->depth, &u->org,
+                                  err);
 }
 
-/* Consume the rest of the current line, appending it to b unless b is
- * NULL. *big is set when b overflowed. */
 static int
-mb_line(mbox_split *s, sift_buf *b, int *big, sift_err *err)
+msg_next(sift_ingest *in, frame *f, sift_err *err)
 {
-    for (;;) {
-        const unsigned char *p, *nl;
-        size_t seg;
+    msg_st *s = f->st;
+
+    while (f->i < f->n) {
+        size_t i = f->i++;
+        const unsigned char *p;
+        size_t n;
+        mime_leaf_info info;
+        origin org = {.kind = O_MEM};
+        lay *chain = NULL, *l;
+        sniff_kind k;
+        char *path;
+        sift_err e;
         int rc;
 
-        if (s->off == s->len) {
-            s->off = s->len = 0;
-            if (s->eof)
-                return SIFT_OK;
-            if ((rc = mb_fill(s, err)) != SIFT_OK)
-                return rc;
-            if (s->off == s->len)
-                return SIFT_OK;
+        sift_err_clear(&e);
+        rc = sift_ingest__mime_decode(s->mm, i, &info, &p, &n, &e);
+        if (rc == SIFT_OK) {
+            k = sift_ingest__sniff(p, n);
+            if (k == SNIFF_XML && info.text && !sift_ingest__strict_xml(p, n))
+                continue; /* an HTML or text body */
+            if (k != SNIFF_XML && k != SNIFF_GZIP && k != SNIFF_ZLIB &&
+                k != SNIFF_ZIP)
+                continue;
         }
-        p = s->buf + s->off;
-        nl = memchr(p, '\n', s->len - s->off);
-        seg = nl ? (size_t)(nl - p) + 1 : s->len - s->off;
-        if (b != NULL && !*big && sift_buf_add(b, p, seg, NULL) != SIFT_OK)
-            *big = 1;
-        s->off += seg;
-        if (nl)
+        if (info.filename != NULL && info.filename[0] != '\0') {
+            path = sift_ingest__join(f->path, "/", info.filename);
+        } else {
+            char pn[32];
+            snprintf(pn, sizeof(pn), "part%zu", i + 1);
+            path = sift_ingest__join(f->path, "/", pn);
+        }
+        if (path == NULL)
+            return sift_ingest__enomem(err);
+        s->found++;
+        if (rc != SIFT_OK) {
+            sift_ingest__emit(in, SIFT_ITEM_FAILED, path, NULL, NULL, NULL, &e);
             return SIFT_OK;
-    }
-}
-
-int
-sift_ingest__mbox_next(mbox_split *s, sift_buf *b, sift_err *err)
-{
-    int rc, big = 0;
-
-    sift_buf_reset(b);
-    if (!s->started) {
-        s->started = 1;
-        if ((rc = mb_fill(s, err)) != SIFT_OK)
-            return rc;
-        if (s->len - s->off >= 5 && memcmp(s->buf + s->off, "From ", 5) == 0) {
-            if ((rc = mb_line(s, NULL, &big, err)) != SIFT_OK)
-                return rc;
         }
-        s->pending = 1;
-    }
-    if (!s->pending)
-        return SIFT_ITEROVER;
-    s->pending = 0;
-    for (;;) {
-        const unsigned char *p;
-        size_t avail, k = 0;
-
-        if ((rc = mb_fill(s, err)) != SIFT_OK)
-            return rc;
-        p = s->buf + s->off;
-        avail = s->len - s->off;
-        if (avail == 0)
-            break;
-        if (avail >= 5 && memcmp(p, "From ", 5) == 0) {
-            if ((rc = mb_line(s, NULL, &big, err)) != SIFT_OK)
-                return rc;
-            s->pending = 1;
-            break;
+        org.p = p;
+        org.len = n;
+        if ((l = sift_ingest__mem_new(&chain, p, n, path)) == NULL) {
+            free(path);
+            return sift_ingest__enomem(err);
         }
-        while (k < avail && p[k] == '>')
-            k++;
-        if (k > 0 && avail - k >= 5 && memcmp(p + k, "From ", 5) == 0)
-            s->off++; /* mboxrd: one level of ">From " quoting */
-        if ((rc = mb_line(s, b, &big, err)) != SIFT_OK)
-            return rc;
+        return sift_ingest__open_unit(in, chain, &l->r, path, f->depth, &org,
+                                      NULL, 0, err);
     }
-    if (big) {
-        char l[96];
-        sift_ingest__limit(l, sizeof(l), b->max, "--max-input-size");
-        return sift_err_set(err, SIFT_ETOOBIG, "message larger than %s", l);
+    f->done = 1;
+    if (s->found == 0) {
+        char *p = strdup(f->path);
+        if (p == NULL)
+            return sift_ingest__enomem(err);
+        sift_ingest__emit(in, SIFT_ITEM_NOT_REPORT, p, NULL, NULL, &f->org,
+                          NULL);
     }
     return SIFT_OK;
 }
+
+const src_ops sift_src_msg = {
+    .name = "message",
+    .sniffs = SNIFF_BIT(SNIFF_MESSAGE),
+    .open = msg_open,
+    .next = msg_next,
+    .dispose = msg_dispose,
+};

@@ -1,4 +1,5 @@
-/* src_zip.c -- libzip glue: open an archive, stream one entry.
+/* src_zip.c -- zip archives: open one (from its file with random access,
+ * or from memory), walk its entries as a frame, stream one entry.
  *
  * Declared sizes in the archive are never trusted: entries are read with
  * zip_fread() in chunks and capped by the peek layer above. Entry names
@@ -6,6 +7,8 @@
 #include "ingest_int.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 typedef struct zent_lay {
     lay l;
@@ -121,3 +124,221 @@ sift_ingest__zip_open_mem(zip_t **out, const void *buf, size_t len,
     zip_error_fini(&ze);
     return SIFT_OK;
 }
+
+/* ---- the frame ---- */
+
+typedef struct zip_st {
+    zip_t *za;
+    unsigned char *zbuf; /* the archive's bytes when spooled to memory */
+} zip_st;
+
+static void
+zip_dispose(frame *f)
+{
+    zip_st *z = f->st;
+
+    if (z == NULL)
+        return;
+    if (z->za)
+        zip_discard(z->za);
+    free(z->zbuf);
+    free(z);
+}
+
+static int
+open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, char *path,
+         unsigned depth, const origin *org, sift_err *err)
+{
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    frame *f = NULL;
+    zip_st *z;
+    int rc;
+
+    if (n < 0 || (uint64_t)n > in->lim.max_entries) {
+        char m[128];
+        snprintf(m, sizeof(m), "zip has more than %u entries (--max-entries)",
+                 in->lim.max_entries);
+        zip_discard(za);
+        free(zbuf);
+        sift_ingest__emit_fail(in, path, NULL, org, SIFT_ETOOBIG, m);
+        return SIFT_OK;
+    }
+    if ((z = calloc(1, sizeof(*z))) == NULL) {
+        zip_discard(za);
+        free(zbuf);
+        free(path);
+        return sift_ingest__enomem(err);
+    }
+    z->za = za;
+    z->zbuf = zbuf;
+    if ((rc = sift_ingest__push(in, &sift_src_zip, path, depth, org, &f,
+                                err)) != SIFT_OK) {
+        zip_dispose(&(frame){.st = z});
+        return rc;
+    }
+    f->st = z;
+    f->n = (size_t)n;
+    return SIFT_OK;
+}
+
+static int
+zip_unit_open(sift_ingest *in, unit *u, sift_err *err)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    zip_t *za = NULL;
+    sift_err e;
+    int rc;
+
+    sift_err_clear(&e);
+    if (u->file != NULL) {
+        struct stat sb;
+        rc = sift_ingest__zip_open_path(&za, u->file, &e);
+        /* libzip reads the file itself: count it for progress */
+        if (stat(u->file, &sb) == 0 && (size_t)sb.st_size > u->pk->hlen)
+            in->bytes += (size_t)sb.st_size - u->pk->hlen;
+    } else if (!u->compressed && u->org.kind == O_MEM) {
+        /* The bytes are already in memory (a MIME part, a memory input)
+         * and outlive this frame: no copy. */
+        rc = sift_ingest__zip_open_mem(&za, u->org.p, u->org.len, &e);
+    } else {
+        rc = sift_ingest__spool(in, &u->pk->l.r, &buf, &len, "zip", &e);
+        if (rc == SIFT_OK)
+            rc = sift_ingest__zip_open_mem(&za, buf, len, &e);
+    }
+    if (rc == SIFT_ENOMEM) {
+        free(buf);
+        sift_ingest__lay_free_chain(u->chain);
+        free(u->path);
+        return sift_ingest__enomem(err);
+    }
+    if (rc != SIFT_OK) {
+        free(buf);
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, u->path, u->chain, NULL,
+                          &u->org, &e);
+        return SIFT_OK;
+    }
+    sift_ingest__lay_free_chain(u->chain);
+    return open_zip(in, za, buf, u->path, u->depth, &u->org, err);
+}
+
+static uint64_t
+declared_size(zip_t *za, zip_uint64_t idx)
+{
+    zip_stat_t st;
+
+    zip_stat_init(&st);
+    if (zip_stat_index(za, idx, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE))
+        return st.size;
+    return UINT64_MAX;
+}
+
+static int
+zip_next(sift_ingest *in, frame *f, sift_err *err)
+{
+    zip_st *z = f->st;
+
+    while (f->i < f->n) {
+        zip_uint64_t idx = f->i++;
+        const char *name = zip_get_name(z->za, idx, ZIP_FL_ENC_RAW);
+        origin org = {.kind = O_SRC, .ops = &sift_src_zip, .f = f, .idx = idx};
+        const char *base;
+        zip_stat_t st;
+        zip_file_t *zf;
+        lay *chain = NULL, *l;
+        char *p;
+
+        if (name == NULL)
+            name = "";
+        if (name[0] != '\0' && name[strlen(name) - 1] == '/')
+            continue; /* a directory */
+        if ((p = sift_ingest__join(f->path, "/", name)) == NULL)
+            return sift_ingest__enomem(err);
+        base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        if (strncmp(name, "__MACOSX/", 9) == 0 || strncmp(base, "._", 2) == 0) {
+            sift_ingest__emit(in, SIFT_ITEM_NOT_REPORT, p, NULL, NULL, &org,
+                              NULL);
+            return SIFT_OK;
+        }
+        zip_stat_init(&st);
+        if (zip_stat_index(z->za, idx, 0, &st) == 0 &&
+            (st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+            st.encryption_method != ZIP_EM_NONE) {
+            sift_ingest__emit_fail(in, p, NULL, &org, SIFT_EFORMAT,
+                                   "zip entry is encrypted");
+            return SIFT_OK;
+        }
+        if ((zf = zip_fopen_index(z->za, idx, 0)) == NULL) {
+            char m[300];
+            snprintf(m, sizeof(m), "zip: %s", zip_strerror(z->za));
+            sift_ingest__emit_fail(in, p, NULL, &org, SIFT_EFORMAT, m);
+            return SIFT_OK;
+        }
+        if ((l = sift_ingest__zipent_new(
+                 &chain, zf, (st.valid & ZIP_STAT_SIZE) ? st.size : UINT64_MAX,
+                 p, err)) == NULL) {
+            free(p);
+            return SIFT_ENOMEM;
+        }
+        return sift_ingest__open_unit(in, chain, &l->r, p, f->depth, &org, NULL,
+                                      U_INFLATED, err);
+    }
+    f->done = 1;
+    return SIFT_OK;
+}
+
+/* An entry's raw bytes: the entry, inflated by libzip. Its declared size
+ * bounds the copy, as it bounded the parse: a lying entry (a bomb) fails
+ * after that many bytes. */
+static int
+zip_raw(sift_ingest *in, const origin *o, const char *path, unsigned char **buf,
+        size_t *len, sift_err *err)
+{
+    zip_st *z = o->f->st;
+    lay *chain = NULL, *zl;
+    zip_file_t *zf;
+    char l[96];
+    int rc;
+
+    if ((zf = zip_fopen_index(z->za, o->idx, 0)) == NULL)
+        return sift_err_set(err, SIFT_EFORMAT, "zip: %s", zip_strerror(z->za));
+    if ((zl = sift_ingest__zipent_new(&chain, zf, declared_size(z->za, o->idx),
+                                      path, err)) == NULL)
+        return SIFT_ENOMEM;
+    rc = sift_reader_slurp(buf, len, &zl->r, in->lim.max_input_size, err);
+    sift_ingest__lay_free_chain(chain);
+    if (rc == SIFT_ETOOBIG) {
+        sift_ingest__limit(l, sizeof(l), in->lim.max_input_size,
+                           "--max-input-size");
+        sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s", path, l);
+    }
+    return rc;
+}
+
+/* An entry's fingerprint: the archive's bytes, then the entry's index. */
+static int
+zip_fingerprint(sift_ingest *in, const origin *o, const char *path,
+                uint64_t *fp, uint64_t *len, sift_err *err)
+{
+    frame *f = o->f;
+    int rc;
+
+    (void)path;
+    if (f == NULL || f != in->top)
+        return sift_err_set(err, SIFT_EUSAGE, "no fingerprint");
+    if ((rc = sift_ingest__origin_fingerprint(in, &f->org, f->path, fp, len,
+                                              err)) != SIFT_OK)
+        return rc;
+    *fp = sift_hash64(*fp, &o->idx, sizeof(o->idx));
+    return SIFT_OK;
+}
+
+const src_ops sift_src_zip = {
+    .name = "zip",
+    .sniffs = SNIFF_BIT(SNIFF_ZIP),
+    .open = zip_unit_open,
+    .next = zip_next,
+    .dispose = zip_dispose,
+    .raw = zip_raw,
+    .fingerprint = zip_fingerprint,
+};

@@ -650,7 +650,7 @@ static const struct failing {
      "missing <date_range>"},
     {"bad/missing-end.xml", SIFT_EFORMAT, "bad/missing-end.xml",
      "missing <date_range><end>"},
-    {"bad/not-dmarc.xml", SIFT_EFORMAT, "bad/not-dmarc.xml:2",
+    {"bad/not-dmarc.xml", SIFT_ENOTREPORT, "bad/not-dmarc.xml:2",
      "not a DMARC aggregate report: root element <html>"},
     {"bad/truncated.xml", SIFT_EFORMAT, "bad/truncated.xml:10",
      "truncated report: record 1 not closed"},

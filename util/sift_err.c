@@ -91,6 +91,7 @@ sift_code_name(int code)
     case SIFT_EDUP: return "duplicate";
     case SIFT_EDB: return "database error";
     case SIFT_EUSAGE: return "usage error";
+    case SIFT_ENOTREPORT: return "not a report";
     case SIFT_ITEROVER: return "end of iteration";
     default: return "unknown error";
     }

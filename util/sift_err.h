@@ -20,6 +20,7 @@ typedef enum sift_code {
     SIFT_EDUP = -6,     /* report already stored: a skip, not a failure */
     SIFT_EDB = -7,      /* database error (open, corrupt, read-only, full) */
     SIFT_EUSAGE = -8,   /* caller asked for something invalid (bad option) */
+    SIFT_ENOTREPORT = -9, /* well-formed input of another kind: not a failure */
     SIFT_ITEROVER = -100 /* normal end of an iteration */
 } sift_code;
 

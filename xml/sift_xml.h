@@ -35,8 +35,9 @@ void sift_xml_init(void);
 /* Parse up to the first <record> (or the end of the document) and
  * validate the report-level required fields (report_id; org_name or
  * email; policy domain; date range).
- * Returns SIFT_OK with *out and *meta set; SIFT_EFORMAT (malformed, not a
- * DMARC aggregate report, missing field), SIFT_ETOOBIG, or the reader's
+ * Returns SIFT_OK with *out and *meta set; SIFT_ENOTREPORT (well-formed
+ * XML of another kind: not a failure); SIFT_EFORMAT (malformed, missing
+ * field), SIFT_ETOOBIG, or the reader's
  * error. On failure *out is NULL.
  * Ownership: *out is the caller's (sift_xml_free). *meta is borrowed and
  * valid until sift_xml_free(); the reader must outlive *out. */

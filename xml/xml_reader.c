@@ -1180,7 +1180,7 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             return;
         }
         if (x->depth == 0) {
-            fail(x, SIFT_EFORMAT, line,
+            fail(x, SIFT_ENOTREPORT, line,
                  "not a DMARC aggregate report: root element <%.64s>", name);
             return;
         }
@@ -1495,7 +1495,7 @@ finish(sift_xml *x)
         else if (x->xml_msg[0])
             fail(x, SIFT_EFORMAT, x->xml_line, "malformed XML: %s", x->xml_msg);
         else
-            fail(x, SIFT_EFORMAT, 0,
+            fail(x, SIFT_ENOTREPORT, 0,
                  "not a DMARC aggregate report: no root element");
         return;
     }
