@@ -765,6 +765,15 @@ fetch_next(sift_imap *im, sift_buf *b, char **path, sift_err *e)
             return SIFT_ETOOBIG; /* it grew: a failed unit */
         }
         curl_fail(im, cc, doing, e);
+        if (attempt > 0 && !is_connection_error(cc)) {
+            /* the retry could not even reconnect */
+            char why[sizeof(e->msg)];
+            snprintf(why, sizeof(why), "%s", e->msg);
+            sift_err_set(e, e->code,
+                         "connection lost while fetching UID %u, and "
+                         "reconnecting failed: %s",
+                         (unsigned)uid, why);
+        }
         free(*path);
         *path = NULL;
         return e->code == SIFT_ENOMEM ? SIFT_ENOMEM : stop(im, e);

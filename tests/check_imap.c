@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -501,6 +502,81 @@ db_text(const char *db, const char *sql)
     return out;
 }
 
+/* --- a TCP proxy that drops the connection ------------------------------ */
+
+/* Relay 127.0.0.1:lport to the server. cut >= 0: each connection is
+ * closed after cut bytes from the server; once: after the first cut, stop
+ * listening (reconnecting is refused). Returns the proxy's pid. */
+static pid_t
+proxy_start(int lport, long cut, int once)
+{
+    struct sockaddr_in a = {0};
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    pid_t pid;
+
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)lport);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(ls, 8), 0);
+    if ((pid = fork()) != 0) {
+        close(ls);
+        return pid;
+    }
+    for (;;) {
+        int c = accept(ls, NULL, NULL), s = socket(AF_INET, SOCK_STREAM, 0);
+        long down = 0;
+        char buf[16384];
+
+        a.sin_port = htons((uint16_t)port);
+        if (c < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0)
+            _exit(1);
+        for (;;) {
+            fd_set rd;
+            ssize_t n;
+            FD_ZERO(&rd);
+            FD_SET(c, &rd);
+            FD_SET(s, &rd);
+            if (select((c > s ? c : s) + 1, &rd, NULL, NULL, NULL) < 0)
+                break;
+            if (FD_ISSET(c, &rd)) {
+                if ((n = read(c, buf, sizeof(buf))) <= 0 ||
+                    write(s, buf, (size_t)n) != n)
+                    break;
+            }
+            if (FD_ISSET(s, &rd)) {
+                if ((n = read(s, buf, sizeof(buf))) <= 0)
+                    break;
+                if (cut >= 0 && down + n > cut)
+                    n = cut - down;
+                if (n > 0 && write(c, buf, (size_t)n) != n)
+                    break;
+                down += n;
+                if (cut >= 0 && down >= cut)
+                    break;
+            }
+        }
+        if (once && cut >= 0 && down >= cut) {
+            close(ls); /* first: a reconnect must find nobody listening */
+            close(c);
+            close(s);
+            pause(); /* until killed */
+        }
+        close(c);
+        close(s);
+    }
+}
+
+static void
+proxy_stop(pid_t pid)
+{
+    int st;
+
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
 /* --- tests ------------------------------------------------------------- */
 
 /* What the mbox and the mailbox yield: the same outcomes, reports,
@@ -762,6 +838,69 @@ START_TEST(test_sigkill_then_rerun)
 }
 END_TEST
 
+/* A connection that drops mid-fetch is reopened; when reopening fails
+ * too, the run says so in one line, keeps what it stored, and the next
+ * run (through the same address) fetches only the rest. */
+START_TEST(test_dropped_connection)
+{
+    enum { N = 60 };
+    char *msgs[N], *o, *e, url2[300], want[400];
+    const char *pw = pwfile("u8");
+    int pport = free_port(), i, rc;
+    int64_t stored;
+    pid_t px;
+
+    for (i = 0; i < N; i++)
+        msgs[i] = report_msg(i + 1);
+    deliver("u8", "INBOX", msgs, N);
+    snprintf(url2, sizeof(url2), "imaps://u8@127.0.0.1:%d/INBOX", pport);
+    /* every connection drops after 40 KB: each fetch that breaks is
+     * retried on a new one, and the run completes */
+    px = proxy_start(pport, 40000, 0);
+    rc = ingest(&o, &e, dbpath, "--password-file", pw, "--cacert", cert, url2,
+                NULL);
+    proxy_stop(px);
+    ck_assert_msg(rc == 0, "%d %s", rc, e);
+    ck_assert_int_eq(db_int(dbpath, "SELECT count(*) FROM reports"), N);
+    free(o);
+    free(e);
+    /* the first connection drops and the server is then unreachable */
+    snprintf(dbpath, sizeof(dbpath), "%s/second.db", box);
+    px = proxy_start(pport, 40000, 1);
+    rc = ingest(&o, &e, dbpath, "--password-file", pw, "--cacert", cert, url2,
+                NULL);
+    proxy_stop(px);
+    ck_assert_int_eq(rc, 74);
+    snprintf(want, sizeof(want),
+             "dmarcsift: %s: connection lost while fetching UID ", url2);
+    ck_assert_msg(
+        strncmp(e, want, strlen(want)) == 0 &&
+            strstr(e, ", and reconnecting failed: cannot connect: ") &&
+            strchr(e, '\n') == e + strlen(e) - 1,
+        "%s", e);
+    stored = db_int(dbpath, "SELECT count(*) FROM reports");
+    ck_assert_int_gt(stored, 0);
+    ck_assert_int_lt(stored, N);
+    ck_assert_int_eq(db_int(dbpath, "SELECT count(*) FROM imap_settled"),
+                     stored);
+    free(o);
+    free(e);
+    px = proxy_start(pport, -1, 0);
+    rc = ingest(&o, &e, dbpath, "--password-file", pw, "--cacert", cert, url2,
+                NULL);
+    proxy_stop(px);
+    ck_assert_int_eq(rc, 0);
+    snprintf(want, sizeof(want), "ingested %lld reports (%lld records, ",
+             (long long)(N - stored), (long long)(N - stored));
+    ck_assert_msg(strncmp(o, want, strlen(want)) == 0, "%s", o);
+    ck_assert_ptr_nonnull(strstr(o, "; 0 duplicates"));
+    ck_assert_int_eq(db_int(dbpath, "SELECT count(*) FROM reports"), N);
+    free(o);
+    free(e);
+    free_msgs(msgs, N);
+}
+END_TEST
+
 START_TEST(test_uidvalidity_reset)
 {
     char *msgs[3] = {report_msg(1), report_msg(2), report_msg(3)}, *o, *e;
@@ -977,6 +1116,7 @@ main(void)
         tcase_add_test(srvc, test_move_to_empties_inbox);
         tcase_add_test(srvc, test_move_without_move_extension);
         tcase_add_test(srvc, test_sigkill_then_rerun);
+        tcase_add_test(srvc, test_dropped_connection);
         tcase_add_test(srvc, test_uidvalidity_reset);
         tcase_add_test(srvc, test_login_and_tls_errors);
         tcase_add_test(srvc, test_message_over_size_limit);
