@@ -25,6 +25,12 @@
 #define SIZE_BATCH 256       /* sizes asked per UID FETCH */
 #define RESP_MAX (64u << 20) /* ceiling of one command's untagged text */
 #define SET_MAX 4000         /* bytes of one UID set in a command */
+/* libcurl (7.88) keeps only the first 40 bytes of a response line longer
+ * than half its buffer: the buffer is raised to its maximum, and a
+ * search covers at most SEARCH_WINDOW UIDs, so that its "* SEARCH" line
+ * (at most 11 bytes per UID) stays below half of it. */
+#define CURL_BUF (512L * 1024)
+#define SEARCH_WINDOW 20000u
 
 struct sift_imap {
     CURL *c;
@@ -35,8 +41,13 @@ struct sift_imap {
     char *user;    /* decoded */
     char *mailbox; /* decoded */
     char *quoted;  /* the mailbox as an IMAP quoted string */
-    uint32_t uidvalidity;
+    uint32_t uidvalidity, uidnext;
     uint64_t messages;
+    int clipped; /* libcurl cut a response line */
+    /* the options, reapplied before every request (set_options); the
+     * secrets are wiped on close */
+    char *password, *token, *netrc, *cacert;
+    int starttls, insecure;
     char errbuf[CURL_ERROR_SIZE];
     char last[300]; /* the server's last response line */
     sift_buf resp;  /* untagged text of a custom command */
@@ -54,6 +65,17 @@ struct sift_imap {
 };
 
 /* ---- libcurl plumbing ---- */
+
+static void
+wipe(char *s)
+{
+    if (s != NULL) {
+        volatile char *v = s;
+        while (*v)
+            *v++ = '\0';
+        free(s);
+    }
+}
 
 static size_t
 on_write(char *p, size_t sz, size_t n, void *ctx)
@@ -76,6 +98,9 @@ on_debug(CURL *c, curl_infotype type, char *p, size_t n, void *ctx)
     size_t i;
 
     (void)c;
+    if (type == CURLINFO_TEXT && n > 30 &&
+        strncmp(p, "Excessive server response line", 30) == 0)
+        im->clipped = 1;
     if (type != CURLINFO_HEADER_IN || n == 0)
         return 0;
     /* keep what explains a failure: a tagged NO or BAD, else a BYE (the
@@ -184,9 +209,50 @@ curl_fail(sift_imap *im, CURLcode cc, const char *doing, sift_err *err)
 
 /* Run one request: url (mailbox URLs get ";UIDVALIDITY=") and an optional
  * custom command whose untagged lines land in im->resp. */
+/* Every option, on a fresh handle state. curl_easy_reset() keeps the
+ * live connection (and the mailbox selected on it) but clears libcurl's
+ * per-handle count of response bytes, which (7.88.1 as patched in Debian)
+ * grows across requests and fails one once the total passes 300 KB. */
+static void
+set_options(sift_imap *im)
+{
+    CURL *c = im->c;
+
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im->errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, im);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, im);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, CURL_BUF);
+    /* a server that stops sending fails the request after two minutes */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
+    if (im->token != NULL) {
+        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, im->token);
+    } else if (im->password != NULL) {
+        curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
+    } else {
+        curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+        if (im->netrc != NULL)
+            curl_easy_setopt(c, CURLOPT_NETRC_FILE, im->netrc);
+    }
+    if (im->starttls)
+        curl_easy_setopt(c, CURLOPT_USE_SSL,
+                         im->insecure ? (long)CURLUSESSL_TRY
+                                      : (long)CURLUSESSL_ALL);
+    if (im->cacert != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, im->cacert);
+}
+
 static CURLcode
 perform(sift_imap *im, const char *url, const char *custom, sift_buf *sink)
 {
+    set_options(im);
     im->errbuf[0] = '\0';
     im->last[0] = '\0';
     im->sink = sink;
@@ -209,9 +275,15 @@ custom(sift_imap *im, int in_mailbox, const char *cmd, const char *doing,
                  (unsigned)im->uidvalidity);
     else
         snprintf(url, sizeof(url), "%s", im->root);
+    im->clipped = 0;
     cc = perform(im, url, cmd, &im->resp);
     if (cc != CURLE_OK)
         return curl_fail(im, cc, doing, err);
+    if (im->clipped) {
+        sift_err_set(err, SIFT_EIO, "%s: a response line was too long", doing);
+        sift_err_where(err, im->name);
+        return SIFT_EIO;
+    }
     if (sift_buf_add(&im->resp, "", 1, err) != SIFT_OK) /* NUL */
         return SIFT_ENOMEM;
     return SIFT_OK;
@@ -373,35 +445,18 @@ sift_imap_open(sift_imap **out, const sift_imap_opts *o, sift_err *err)
         sift_imap_close(im);
         return sift_err_set(err, SIFT_ENOMEM, "cannot start libcurl");
     }
-    curl_easy_setopt(im->c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(im->c, CURLOPT_ERRORBUFFER, im->errbuf);
-    curl_easy_setopt(im->c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(im->c, CURLOPT_WRITEDATA, im);
-    curl_easy_setopt(im->c, CURLOPT_VERBOSE, 1L);
-    curl_easy_setopt(im->c, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(im->c, CURLOPT_DEBUGDATA, im);
-    curl_easy_setopt(im->c, CURLOPT_CONNECTTIMEOUT, 30L);
-    /* a server that stops sending fails the request after two minutes */
-    curl_easy_setopt(im->c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(im->c, CURLOPT_LOW_SPEED_TIME, 120L);
-    curl_easy_setopt(im->c, CURLOPT_USERNAME, im->user);
-    if (o->oauth2_token != NULL) {
-        curl_easy_setopt(im->c, CURLOPT_XOAUTH2_BEARER, o->oauth2_token);
-    } else if (o->password != NULL) {
-        curl_easy_setopt(im->c, CURLOPT_PASSWORD, o->password);
-    } else {
-        curl_easy_setopt(im->c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
-        if (o->netrc_file != NULL)
-            curl_easy_setopt(im->c, CURLOPT_NETRC_FILE, o->netrc_file);
+    if ((o->password && (im->password = strdup(o->password)) == NULL) ||
+        (o->oauth2_token && (im->token = strdup(o->oauth2_token)) == NULL) ||
+        (o->netrc_file && (im->netrc = strdup(o->netrc_file)) == NULL) ||
+        (o->cacert && (im->cacert = strdup(o->cacert)) == NULL)) {
+        sift_imap_close(im);
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     }
-    if (!tls_implicit)
-        curl_easy_setopt(im->c, CURLOPT_USE_SSL,
-                         o->insecure ? (long)CURLUSESSL_TRY
-                                     : (long)CURLUSESSL_ALL);
-    if (o->cacert != NULL)
-        curl_easy_setopt(im->c, CURLOPT_CAINFO, o->cacert);
+    im->starttls = !tls_implicit;
+    im->insecure = o->insecure;
     /* log in, and learn the mailbox's UIDVALIDITY without selecting it */
-    snprintf(cmd, sizeof(cmd), "STATUS %s (UIDVALIDITY MESSAGES)", im->quoted);
+    snprintf(cmd, sizeof(cmd), "STATUS %s (UIDVALIDITY UIDNEXT MESSAGES)",
+             im->quoted);
     if ((rc = custom(im, 0, cmd, "cannot open the mailbox", err)) != SIFT_OK) {
         sift_imap_close(im);
         return rc;
@@ -417,6 +472,7 @@ sift_imap_open(sift_imap **out, const sift_imap_opts *o, sift_err *err)
     }
     im->uidvalidity = (uint32_t)number_after(st, "UIDVALIDITY ");
     im->messages = number_after(st, "MESSAGES ");
+    im->uidnext = (uint32_t)number_after(st, "UIDNEXT ");
     *out = im;
     return SIFT_OK;
 }
@@ -461,20 +517,15 @@ cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int
-sift_imap_search(sift_imap *im, uint32_t from, uint32_t to, uint32_t **uids,
-                 size_t *n, sift_err *err)
+/* Append the UIDs of one "UID SEARCH UID from:to" (to = 0: from:*). */
+static int
+search_window(sift_imap *im, uint32_t from, uint32_t to, uint32_t **v,
+              size_t *k, size_t *cap, sift_err *err)
 {
     char cmd[96];
     const char *p, *line;
-    uint32_t *v = NULL;
-    size_t cap = 0, k = 0;
     int rc;
 
-    *uids = NULL;
-    *n = 0;
-    if (to != 0 && to < from)
-        return SIFT_OK;
     if (to == 0)
         snprintf(cmd, sizeof(cmd), "UID SEARCH UID %u:*", (unsigned)from);
     else
@@ -495,23 +546,59 @@ sift_imap_search(sift_imap *im, uint32_t from, uint32_t to, uint32_t **uids,
             /* "N:*" names the highest UID even when it is below N */
             if (u < from || u > UINT32_MAX || (to != 0 && u > to))
                 continue;
-            if (k == cap) {
-                size_t nc = cap ? cap * 2 : 256;
-                uint32_t *nv = realloc(v, nc * sizeof(*v));
-                if (nv == NULL) {
-                    free(v);
+            if (*k == *cap) {
+                size_t nc = *cap ? *cap * 2 : 256;
+                uint32_t *nv = realloc(*v, nc * sizeof(**v));
+                if (nv == NULL)
                     return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-                }
-                v = nv;
-                cap = nc;
+                *v = nv;
+                *cap = nc;
             }
-            v[k++] = (uint32_t)u;
+            (*v)[(*k)++] = (uint32_t)u;
         }
+    }
+    return SIFT_OK;
+}
+
+int
+sift_imap_search(sift_imap *im, uint32_t from, uint32_t to, uint32_t **uids,
+                 size_t *n, sift_err *err)
+{
+    uint32_t *v = NULL, lo, last;
+    size_t cap = 0, k = 0, i, j;
+    int rc = SIFT_OK;
+
+    *uids = NULL;
+    *n = 0;
+    if (from == 0)
+        from = 1;
+    if (to != 0 && to < from)
+        return SIFT_OK;
+    /* bounded windows up to the last UID that STATUS announced, then (for
+     * an open end) one search for what arrived since */
+    last = to != 0 ? to : (im->uidnext > 1 ? im->uidnext - 1 : 0);
+    for (lo = from; rc == SIFT_OK && lo <= last;) {
+        uint32_t hi =
+            last - lo >= SEARCH_WINDOW - 1 ? lo + SEARCH_WINDOW - 1 : last;
+        rc = search_window(im, lo, hi, &v, &k, &cap, err);
+        if (hi == UINT32_MAX)
+            break;
+        lo = hi + 1;
+    }
+    if (rc == SIFT_OK && to == 0 && last < UINT32_MAX)
+        rc = search_window(im, last + 1 > from ? last + 1 : from, 0, &v, &k,
+                           &cap, err);
+    if (rc != SIFT_OK) {
+        free(v);
+        return rc;
     }
     if (k > 1)
         qsort(v, k, sizeof(*v), cmp_u32);
+    for (i = j = 0; i < k; i++) /* "N:*" may repeat the highest UID */
+        if (j == 0 || v[i] != v[j - 1])
+            v[j++] = v[i];
     *uids = v;
-    *n = k;
+    *n = j;
     return SIFT_OK;
 }
 
@@ -882,6 +969,10 @@ sift_imap_close(sift_imap *im)
         curl_global_cleanup();
     }
     sift_buf_dispose(&im->resp);
+    wipe(im->password);
+    wipe(im->token);
+    free(im->netrc);
+    free(im->cacert);
     free(im->q);
     free(im->base);
     free(im->root);

@@ -901,6 +901,40 @@ START_TEST(test_dropped_connection)
 }
 END_TEST
 
+/* A mailbox of 2,100 messages: the "* SEARCH" line (8 KB) is longer than
+ * half of libcurl's default buffer (which keeps 40 bytes of such a line),
+ * and 2,100 fetches pass the 300 KB of response lines that libcurl
+ * counts per handle. Both used to end the run after 13 messages. */
+START_TEST(test_large_mailbox)
+{
+    enum { N = 2100 };
+    const char *pw = pwfile("u9");
+    char dir[800], *o, *e;
+    int i;
+
+    ck_assert_int_eq(count("u9", "INBOX"), 0); /* creates the Maildir */
+    snprintf(dir, sizeof(dir), "%s/mail/u9/new", srv);
+    for (i = 0; i < N; i++) {
+        char p[900], m[80];
+        int n = snprintf(m, sizeof(m), "Subject: note %d\r\n\r\nhello\r\n", i);
+        snprintf(p, sizeof(p), "%s/%07d.test", dir, i);
+        ck_assert_int_eq(spit(p, m, (size_t)n), 0);
+    }
+    if (getuid() == 0)
+        ck_assert_int_eq(sh("chown -R 65534:65534 %s", dir), 0);
+    ck_assert_int_eq(ingest(&o, &e, dbpath, "--password-file", pw, "--cacert",
+                            cert, url("u9", "INBOX"), NULL),
+                     0);
+    ck_assert_str_eq(e, "");
+    ck_assert_str_eq(o, "ingested 0 reports (0 records, 0 messages); 0 "
+                        "duplicates (0 conflicting); 2100 not a report; 0 "
+                        "failure reports; 0 failed\n");
+    free(o);
+    free(e);
+    ck_assert_int_eq(db_int(dbpath, "SELECT count(*) FROM imap_settled"), N);
+}
+END_TEST
+
 START_TEST(test_uidvalidity_reset)
 {
     char *msgs[3] = {report_msg(1), report_msg(2), report_msg(3)}, *o, *e;
@@ -1118,6 +1152,7 @@ main(void)
         tcase_add_test(srvc, test_sigkill_then_rerun);
         tcase_add_test(srvc, test_dropped_connection);
         tcase_add_test(srvc, test_uidvalidity_reset);
+        tcase_add_test(srvc, test_large_mailbox);
         tcase_add_test(srvc, test_login_and_tls_errors);
         tcase_add_test(srvc, test_message_over_size_limit);
         suite_add_tcase(s, srvc);
