@@ -901,6 +901,52 @@ START_TEST(test_dropped_connection)
 }
 END_TEST
 
+/* A failed report is kept with its bytes under the message's provenance;
+ * retry-failed reads the kept bytes, not the server. */
+START_TEST(test_retry_failed_from_kept_bytes)
+{
+    static const char broken[] =
+        "From: dmarc@reporter.example\r\n"
+        "Subject: Report domain: example.com\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: application/gzip; name=\"r.xml.gz\"\r\n"
+        "Content-Disposition: attachment; filename=\"r.xml.gz\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        "H4sIAAAAAAAAA7OxSc/PS0nMyczLVgAA\r\n";
+    char *msgs[1], *o, *e, *path, want[400];
+    const char *argv[] = {SIFT_BINARY, "--db", dbpath, "retry-failed", NULL};
+    int rc;
+
+    msgs[0] = strdup(broken);
+    free(imap_cmd("u5", NULL, "CREATE Retry"));
+    deliver("u5", "Retry", msgs, 1);
+    rc = ingest(&o, &e, dbpath, "--password-file", pwfile("u5"), "--cacert",
+                cert, url("u5", "Retry"), NULL);
+    ck_assert_msg(rc == 65, "%d %s", rc, e);
+    free(o);
+    free(e);
+    path = db_text(dbpath, "SELECT path FROM failed_inputs WHERE raw IS NOT"
+                           " NULL");
+    snprintf(want, sizeof(want),
+             "imaps://u5@127.0.0.1:%d/Retry;UIDVALIDITY=%lld;UID=1/r.xml.gz\n",
+             port,
+             (long long)db_int(dbpath, "SELECT uidvalidity FROM"
+                                       " imap_mailboxes"));
+    ck_assert_str_eq(path, want);
+    free(path);
+    /* the server is not needed: the URL is not even contacted */
+    rc = run(argv, NULL, &o, &e);
+    ck_assert_int_eq(rc, 65);
+    want[strlen(want) - 1] = '\0';
+    ck_assert_msg(strstr(e, want) != NULL, "%s", e);
+    ck_assert_ptr_nonnull(strstr(o, "retried 1 failed input: "));
+    free(o);
+    free(e);
+    free_msgs(msgs, 1);
+}
+END_TEST
+
 /* A mailbox of 2,100 messages: the "* SEARCH" line (8 KB) is longer than
  * half of libcurl's default buffer (which keeps 40 bytes of such a line),
  * and 2,100 fetches pass the 300 KB of response lines that libcurl
@@ -1153,6 +1199,7 @@ main(void)
         tcase_add_test(srvc, test_dropped_connection);
         tcase_add_test(srvc, test_uidvalidity_reset);
         tcase_add_test(srvc, test_large_mailbox);
+        tcase_add_test(srvc, test_retry_failed_from_kept_bytes);
         tcase_add_test(srvc, test_login_and_tls_errors);
         tcase_add_test(srvc, test_message_over_size_limit);
         suite_add_tcase(s, srvc);
