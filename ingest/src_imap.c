@@ -33,7 +33,9 @@
 #define SEARCH_WINDOW 20000u
 
 struct sift_imap {
-    CURL *c;
+    CURL *c;       /* the current request's handle */
+    CURLSH *share; /* the connection, kept between requests */
+    int curl_inited;
     char *base;    /* "imaps://host:port/MAILBOX" (escaped), no userinfo */
     char *root;    /* "imaps://host:port/" */
     char *name;    /* "imaps://user@host[:port]/MAILBOX", for people */
@@ -209,16 +211,21 @@ curl_fail(sift_imap *im, CURLcode cc, const char *doing, sift_err *err)
 
 /* Run one request: url (mailbox URLs get ";UIDVALIDITY=") and an optional
  * custom command whose untagged lines land in im->resp. */
-/* Every option, on a fresh handle state. curl_easy_reset() keeps the
- * live connection (and the mailbox selected on it) but clears libcurl's
- * per-handle count of response bytes, which (7.88.1 as patched in Debian)
- * grows across requests and fails one once the total passes 300 KB. */
-static void
+/* A fresh easy handle for each request, with every option: libcurl
+ * (7.88.1 as patched in Debian) counts response lines per handle across
+ * requests, and fails a request once the total passes 300 KB (after some
+ * 1,600 messages). The connection, and the mailbox selected on it, live
+ * in the share's connection cache and are reused. */
+static int
 set_options(sift_imap *im)
 {
-    CURL *c = im->c;
+    CURL *c;
 
-    curl_easy_reset(c);
+    if (im->c != NULL)
+        curl_easy_cleanup(im->c);
+    if ((c = im->c = curl_easy_init()) == NULL)
+        return -1;
+    curl_easy_setopt(c, CURLOPT_SHARE, im->share);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im->errbuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
@@ -247,12 +254,14 @@ set_options(sift_imap *im)
                                       : (long)CURLUSESSL_ALL);
     if (im->cacert != NULL)
         curl_easy_setopt(c, CURLOPT_CAINFO, im->cacert);
+    return 0;
 }
 
 static CURLcode
 perform(sift_imap *im, const char *url, const char *custom, sift_buf *sink)
 {
-    set_options(im);
+    if (set_options(im) != 0)
+        return CURLE_OUT_OF_MEMORY;
     im->errbuf[0] = '\0';
     im->last[0] = '\0';
     im->sink = sink;
@@ -441,7 +450,9 @@ sift_imap_open(sift_imap **out, const sift_imap_opts *o, sift_err *err)
         return rc;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-        (im->c = curl_easy_init()) == NULL) {
+        (im->curl_inited = 1, im->share = curl_share_init()) == NULL ||
+        curl_share_setopt(im->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+            CURLSHE_OK) {
         sift_imap_close(im);
         return sift_err_set(err, SIFT_ENOMEM, "cannot start libcurl");
     }
@@ -964,10 +975,12 @@ sift_imap_close(sift_imap *im)
 {
     if (im == NULL)
         return;
-    if (im->c != NULL) {
-        curl_easy_cleanup(im->c); /* sends LOGOUT */
+    if (im->c != NULL)
+        curl_easy_cleanup(im->c);
+    if (im->share != NULL)
+        curl_share_cleanup(im->share); /* closes the connection */
+    if (im->curl_inited)
         curl_global_cleanup();
-    }
     sift_buf_dispose(&im->resp);
     wipe(im->password);
     wipe(im->token);
