@@ -137,5 +137,5 @@ awk -v w="$IW" -v c="$IC" -v m="$IM" -v n="$msgs" -v r="$recs" 'BEGIN {
 awk -v w="$BW" -v c="$BC" -v m="$BM" -v n="$msgs" -v r="$recs" 'BEGIN {
     printf "| b | the same messages as one mbox, new DB | %d | %d | %.2f | %.2f | %.0f | %.0f | %.1f MB |\n",
         n, r, w, c, n / w, r / w, m / 1024 }'
-say "bench: imap: $(tail -1 "$T/i.out")"
+say "bench: imap: $(cat "$T/i.out")"
 say "bench: mbox: $(tail -1 "$T/b.out")"
