@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sift_import.h"
+#include "sift_owner.h"
 #include "sift_json.h"
 #include "sift_util.h"
 #include "sift_xml.h"
@@ -17,6 +18,7 @@
 #define EX_USAGE 64
 #define EX_DATAERR 65
 #define EX_IOERR 74
+#define EX_CONFIG 78 /* unreadable or malformed configuration file */
 /* parse_opts' "--help was printed, exit 0" */
 #define EX_HELP_DONE (-EX_OK - 1)
 
@@ -40,7 +42,8 @@ struct opts {
     const char *db;
     int quiet;
     sift_limits lim;
-    sift_filter filter;
+    sift_filter filter; /* its lists point into domains/reporters */
+    const char **domains, **reporters; /* argv strings; opts_free() */
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
@@ -48,6 +51,10 @@ struct opts {
     const char *move_to, *failed_to;
     const char *cacert, *netrc_file, *password_file, *oauth2_token_file;
     int insecure;
+    /* from the configuration file (main.c, config.c) */
+    char **sources; /* [ingest] source: ingest's INPUTs when none */
+    size_t n_sources;
+    const sift_owner_knowledge *owner; /* [owner], [senders]: for report */
 };
 
 /* One line on stderr: "dmarcsift: <where>: <msg>". */
@@ -65,11 +72,16 @@ int has_word(const char *list, const char *word);
  * an exit status for usage errors. */
 int parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                const char *usage, int *first_arg);
+/* Free what parse_opts allocated (the filter lists). */
+void opts_free(struct opts *o);
 /* Parse --format s, one of the words in allowed; else a usage error. */
 int parse_format(sift_format *out, const char *s, const char *allowed,
                  const char *usage);
 int open_store(sift_store **st, const struct opts *o, unsigned flags);
 const char *plural(uint64_t n, const char *one, const char *many);
+
+/* dmarcsift --version (version.c). */
+void print_version(void);
 
 /* The commands (argv[0] is the command name). */
 int cmd_ingest(struct opts *o, int argc, char **argv);

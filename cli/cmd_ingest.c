@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,15 +16,20 @@
 
 static const char usage_ingest[] =
     "usage: dmarcsift [--db PATH] ingest [--quiet] [OPTIONS] [LIMITS] "
-    "INPUT...\n"
+    "[INPUT...]\n"
     "\n"
     "Store every DMARC aggregate report found in INPUT (file, directory,\n"
-    "mbox, Maildir, .eml, .xml, .xml.gz, .zip, - for stdin, or an IMAP\n"
-    "mailbox imaps://user@host[:port]/MAILBOX). Kinds are recognised by\n"
-    "content. Reports already stored are counted as duplicates. Each input\n"
-    "that cannot be used is named on stderr and kept in the database (see\n"
-    "retry-failed). A mailbox is read incrementally: messages settled by\n"
-    "an earlier run are not fetched again.\n"
+    "mbox, Maildir, .eml, .xml, .xml.gz, .zip, .tar, .tar.gz, .tar.xz,\n"
+    ".tar.bz2, .xz, .bz2, - for stdin, or an IMAP mailbox\n"
+    "imaps://user@host[:port]/MAILBOX). Kinds are recognised by\n"
+    "content. Reports already stored are counted as\n"
+    "duplicates. Each input that cannot be used is named on stderr and kept\n"
+    "in the database (see retry-failed). In a Maildir, tmp/ and the mail\n"
+    "server's index files are skipped; so is the database itself when it\n"
+    "sits in an ingested folder. A mailbox is read incrementally: messages\n"
+    "settled by an earlier run are not fetched again. Without INPUT, the\n"
+    "'source =' lines of the configuration file's [ingest] section are\n"
+    "read.\n"
     "\n"
     "  -q, --quiet               no progress and no summary line\n"
     "  --move-to FOLDER          once all reports of a message are stored,\n"
@@ -94,6 +100,33 @@ secs_since(const struct timespec *a)
            (double)(now.tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* Columns of the terminal on stderr (0: unknown). */
+static unsigned
+term_cols(void)
+{
+    struct winsize ws;
+
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
+}
+
+/* The progress line, cut to the terminal's width (one column spare, so
+ * the cursor never wraps): a line that wraps is not erased by \r\033[K. */
+static void
+show_progress(const char *line)
+{
+    unsigned cols = term_cols();
+    size_t n = strlen(line);
+
+    if (cols == 0)
+        cols = 80;
+    if (n > cols - 1)
+        n = cols - 1;
+    fputs("\r\033[K", stderr);
+    fwrite(line, 1, n, stderr);
+}
+
 static void
 on_outcome(void *payload, sift_outcome_kind kind, const char *path,
            const sift_err *err, const sift_import_stats *s)
@@ -109,17 +142,20 @@ on_outcome(void *payload, sift_outcome_kind kind, const char *path,
     }
     if (p->show && secs_since(&p->last) >= 0.25) {
         double t = secs_since(&p->start);
+        char line[160];
         clock_gettime(CLOCK_MONOTONIC, &p->last);
         if (p->f != NULL && p->f->total > 0)
-            fprintf(stderr,
-                    "\r\033[K%llu of %llu messages, %" PRIu64
-                    " records, %.0f records/s",
-                    p->f->settled, p->f->total, s->records,
-                    t > 0 ? (double)s->records / t : 0.0);
+            snprintf(line, sizeof(line),
+                     "%llu of %llu messages, %" PRIu64
+                     " records, %.0f records/s",
+                     p->f->settled, p->f->total, s->records,
+                     t > 0 ? (double)s->records / t : 0.0);
         else
-            fprintf(stderr,
-                    "\r\033[K%llu inputs, %" PRIu64 " records, %.0f records/s",
-                    p->units, s->records, t > 0 ? (double)s->records / t : 0.0);
+            snprintf(line, sizeof(line),
+                     "%llu inputs, %" PRIu64 " records, %.0f records/s",
+                     p->units, s->records,
+                     t > 0 ? (double)s->records / t : 0.0);
+        show_progress(line);
     }
 }
 
@@ -478,9 +514,16 @@ cmd_ingest(struct opts *o, int argc, char **argv)
                          "password " LIMIT_OPTS,
                          usage_ingest, &first)) != 0)
         return ex;
+    if (first >= argc && o->n_sources > 0) {
+        /* no INPUT: the configuration file's [ingest] source lines */
+        argv = o->sources;
+        argc = (int)o->n_sources;
+        first = 0;
+    }
     if (first >= argc)
         return usage_error(usage_ingest, "%s",
-                           "ingest needs at least one INPUT");
+                           "ingest needs at least one INPUT or a configured "
+                           "source");
     for (i = first; i < argc; i++) {
         if (is_imap_url(argv[i]))
             nimap++;
@@ -556,6 +599,12 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     wipe(token);
     password = token = NULL;
     if (nimap > 0 && f.nsrc == 0 && nlocal == 0) {
+        ex = EX_IOERR;
+        goto out;
+    }
+    /* the database (and its -wal/-shm) may sit inside an ingested folder */
+    if (sift_ingest_skip(in, o->db, &err) != SIFT_OK) {
+        die_err(&err);
         ex = EX_IOERR;
         goto out;
     }
@@ -681,10 +730,11 @@ cmd_retry(struct opts *o, int argc, char **argv)
         after = r.id;
         n++;
         if (r.raw == NULL) {
-            fprintf(stderr,
-                    "dmarcsift: %s: cannot retry, its bytes were not "
-                    "kept (%s)\n",
-                    r.path, r.reason);
+            fputs("dmarcsift: ", stderr);
+            sift_text_safe(stderr, r.path);
+            fputs(": cannot retry, its bytes were not kept (", stderr);
+            sift_text_safe(stderr, r.reason);
+            fputs(")\n", stderr);
             total.failed++;
             continue;
         }

@@ -18,8 +18,13 @@ static const char usage_report[] =
     "\n"
     "Per policy domain and source IP: messages, DMARC failures, and the\n"
     "messages that would be rejected (550 5.7.1) under p=reject, why, and\n"
-    "what fixes it. DATE is YYYY-MM-DD (UTC).\n"
+    "what fixes it.\n"
     "\n"
+    "  --domain D, --reporter ORG  only these (repeat for any of several;\n"
+    "                       ASCII case-insensitive)\n"
+    "  --since DATE, --until DATE  reports overlapping [since, until); DATE\n"
+    "                       is YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z] (UTC) or\n"
+    "                       @EPOCH-SECONDS\n"
     "  --fail-on-reject N   exit with status 1 when more than N messages\n"
     "                       would be rejected (for nightly alerts)\n";
 
@@ -28,7 +33,9 @@ static const char usage_export[] =
     "                 [--reporter ORG] [--since DATE] [--until DATE]\n"
     "\n"
     "One row per stored record with its report, auth results and verdict.\n"
-    "Columns: docs/report.md.\n";
+    "Columns: docs/report.md. Filters as for report: --domain and\n"
+    "--reporter repeat for any of several; DATE is YYYY-MM-DD,\n"
+    "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or @EPOCH-SECONDS.\n";
 
 static int
 report_or_export(struct opts *o, int argc, char **argv, int export)

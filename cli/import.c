@@ -463,9 +463,10 @@ produce_report(producer *p, const sift_item *it)
     m->have_fp = p->have_fp;
     m->fp = p->fp;
     m->fp_len = p->fp_len;
-    if ((ret = put(&p->q, m)) != 0)
-        goto out;
+    ret = put(&p->q, m); /* the queue owns m now, even on failure */
     m = NULL;
+    if (ret != 0)
+        goto out;
     while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
         sift_eval_record(&v, p->ev, meta, rec);
         if (m == NULL && (m = msg_new(M_RECORDS, NULL)) == NULL) {

@@ -2,22 +2,29 @@
 #include <getopt.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+/* Paths and messages can carry bytes from a report or an archive entry:
+ * written as the text report writes values (controls as \xHH). */
 void
 die_err(const sift_err *err)
 {
-    if (err->where[0])
-        fprintf(stderr, "%s: %s: %s\n", progname, err->where, err->msg);
-    else
-        fprintf(stderr, "%s: %s\n", progname, err->msg);
+    fprintf(stderr, "%s: ", progname);
+    if (err->where[0]) {
+        sift_text_safe(stderr, err->where);
+        fputs(": ", stderr);
+    }
+    sift_text_safe(stderr, err->msg);
+    fputc('\n', stderr);
 }
 
 int
@@ -77,6 +84,53 @@ enum {
     O_INSECURE,
     O_PASSWORD
 };
+
+/* A count in plain decimal digits (no sign, no spaces, no empty string),
+ * from lo to hi. Returns 0 and *out, or -1. */
+static int
+parse_count(unsigned long long *out, const char *s, unsigned long long lo,
+            unsigned long long hi)
+{
+    unsigned long long v = 0;
+    const char *p;
+
+    if (s == NULL || *s == '\0' || strlen(s) > 20)
+        return -1;
+    for (p = s; *p; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (*p < '0' || *p > '9' || v > (ULLONG_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Append v to a filter list (domains/reporters), allocated for argc
+ * entries on first use (freed by opts_free). */
+static int
+list_add(const char ***list, size_t *n, int argc, const char *v)
+{
+    size_t i;
+
+    if (*list == NULL && (*list = calloc((size_t)argc, sizeof(**list))) == NULL)
+        return -1;
+    for (i = 0; i < *n; i++)
+        if (strcasecmp((*list)[i], v) == 0)
+            return 0; /* named twice: once is enough */
+    (*list)[(*n)++] = v;
+    return 0;
+}
+
+void
+opts_free(struct opts *o)
+{
+    free(o->domains);
+    free(o->reporters);
+    o->domains = o->reporters = NULL;
+}
 
 /* Whether the space-separated list holds word exactly ("json" is not in
  * "csv jsonl"). */
@@ -163,12 +217,8 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             break;
         case O_MAXDEPTH:
         case O_MAXENTRIES: {
-            char *end;
-            unsigned long v;
-            errno = 0;
-            v = strtoul(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
-                v > 1000000)
+            unsigned long long v;
+            if (parse_count(&v, optarg, 1, 1000000) != 0)
                 return usage_error(usage,
                                    "--%s needs a count from 1 to "
                                    "1000000, not '%s'",
@@ -180,16 +230,35 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             break;
         }
         case O_DOMAIN:
-            o->filter.domain = optarg;
+        case O_REPORTER: {
+            const char *p;
+            if (*optarg == '\0')
+                return usage_error(usage, "--%s needs a %s, not ''", name,
+                                   c == O_DOMAIN ? "domain name"
+                                                 : "reporter name");
+            for (p = optarg; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    return usage_error(usage,
+                                       "--%s: control characters are not "
+                                       "allowed in a name",
+                                       name);
+            /* repeated: any of them */
+            if (c == O_DOMAIN
+                    ? list_add(&o->domains, &o->filter.ndomains, argc, optarg)
+                    : list_add(&o->reporters, &o->filter.nreporters, argc,
+                               optarg)) {
+                fprintf(stderr, "%s: out of memory\n", progname);
+                return EX_IOERR;
+            }
+            o->filter.domains = o->domains;
+            o->filter.reporters = o->reporters;
             break;
-        case O_REPORTER:
-            o->filter.reporter = optarg;
-            break;
+        }
         case O_SINCE:
         case O_UNTIL: {
             int64_t t;
             if (sift_parse_date(&t, optarg, &err))
-                return usage_error(usage, "%s", err.msg);
+                return usage_error(usage, "--%s: %s", name, err.msg);
             if (c == O_SINCE) {
                 o->filter.since = t;
                 o->filter.has_since = 1;
@@ -206,11 +275,14 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             o->before = optarg;
             break;
         case O_FAILON: {
-            char *end;
-            o->fail_on_reject = strtoll(optarg, &end, 10);
-            if (*end || o->fail_on_reject < 0)
-                return usage_error(
-                    usage, "--fail-on-reject needs a count, not '%s'", optarg);
+            unsigned long long v;
+            if (parse_count(&v, optarg, 0, LLONG_MAX) != 0)
+                return usage_error(usage,
+                                   "--fail-on-reject needs a count of "
+                                   "messages (digits only, 0 to %lld), "
+                                   "not '%s'",
+                                   LLONG_MAX, optarg);
+            o->fail_on_reject = (long long)v;
             break;
         }
         case O_MOVETO:
@@ -243,6 +315,16 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         default:
             break;
         }
+    }
+    if (o->filter.has_since && o->filter.has_until &&
+        o->filter.since >= o->filter.until) {
+        char a[32], b[32];
+        sift_fmt_time(a, sizeof(a), o->filter.since);
+        sift_fmt_time(b, sizeof(b), o->filter.until);
+        return usage_error(usage,
+                           "--since %s is not before --until %s (the "
+                           "range is [since, until))",
+                           a, b);
     }
     *first_arg = optind;
     return 0;

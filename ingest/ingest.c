@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ingest_int.h"
 
@@ -16,8 +17,10 @@
  * is opened by the first source whose sniffs match its kind. A new source
  * is a src_*.c file and a row here. */
 static const src_ops *const sources[] = {
-    &sift_src_stdin, &sift_src_zip,    &sift_src_mbox, &sift_src_msg,
-    &sift_src_dir,   &sift_src_memory, &sift_src_file,
+    &sift_src_stdin,                     /* "-" */
+    &sift_src_zip,    &sift_src_archive, /* tar, xz, bzip2 (libarchive) */
+    &sift_src_mbox,   &sift_src_msg,     &sift_src_dir,
+    &sift_src_memory, &sift_src_file, /* last: takes any input path */
 };
 #define NSOURCES (sizeof(sources) / sizeof(sources[0]))
 
@@ -350,6 +353,42 @@ sift_ingest_add_imap(sift_ingest *in, sift_imap *im, const uint32_t *uids,
 }
 
 int
+sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    struct sift_ingest_skip *ns;
+    char *dir, *base;
+    struct stat sb;
+    int ok;
+
+    if (slash == NULL)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (dir == NULL)
+        return sift_ingest__enomem(err);
+    ok = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+    free(dir);
+    if (!ok || (slash ? slash[1] : path[0]) == '\0')
+        return SIFT_OK;
+    if ((base = strdup(slash ? slash + 1 : path)) == NULL)
+        return sift_ingest__enomem(err);
+    ns = realloc(in->skips, (in->nskips + 1) * sizeof(*ns));
+    if (ns == NULL) {
+        free(base);
+        return sift_ingest__enomem(err);
+    }
+    in->skips = ns;
+    ns[in->nskips].dev = (unsigned long long)sb.st_dev;
+    ns[in->nskips].ino = (unsigned long long)sb.st_ino;
+    ns[in->nskips].base = base;
+    in->nskips++;
+    return SIFT_OK;
+}
+
+int
 sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
 {
     int rc;
@@ -452,6 +491,7 @@ void
 sift_ingest_free(sift_ingest *in)
 {
     input *ip, *next;
+    size_t i;
 
     if (in == NULL)
         return;
@@ -467,5 +507,8 @@ sift_ingest_free(sift_ingest *in)
     free(in->inbuf);
     if (in->tee != NULL)
         fclose(in->tee);
+    for (i = 0; i < in->nskips; i++)
+        free(in->skips[i].base);
+    free(in->skips);
     free(in);
 }

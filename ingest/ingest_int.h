@@ -32,7 +32,10 @@ typedef enum sniff_kind {
     SNIFF_ZIP,
     SNIFF_ZIP_EMPTY, /* PK\5\6: an archive without entries */
     SNIFF_MBOX,
-    SNIFF_MESSAGE
+    SNIFF_MESSAGE,
+    SNIFF_TAR,  /* "ustar" at offset 257 (POSIX and GNU) */
+    SNIFF_XZ,   /* FD 37 7A 58 5A 00 */
+    SNIFF_BZIP2 /* "BZh1".."BZh9" + a block or end-of-stream magic */
 } sniff_kind;
 
 #define SIFT_PEEK 4096 /* bytes of a unit looked at before deciding */
@@ -236,11 +239,20 @@ struct sift_ingest {
     FILE *tee;
     uint64_t tee_len;
     int tee_over;
+    /* files never yielded by a directory walk (sift_ingest_skip) */
+    struct sift_ingest_skip *skips;
+    size_t nskips;
+};
+
+struct sift_ingest_skip {
+    unsigned long long dev, ino; /* the directory holding it */
+    char *base;                  /* its file name */
 };
 
 /* The sources (one file each) and the container lookup. */
 extern const src_ops sift_src_stdin, sift_src_file, sift_src_dir,
-    sift_src_memory, sift_src_zip, sift_src_mbox, sift_src_msg, sift_src_imap;
+    sift_src_memory, sift_src_zip, sift_src_mbox, sift_src_msg,
+    sift_src_archive, sift_src_imap;
 
 int sift_ingest__enomem(sift_err *err);
 /* base + sep + name, control characters in name shown as '?'. */

@@ -1,11 +1,11 @@
 /* sift_ingest.h -- find every report in what users point us at.
  *
  * Inputs are files, directories (recursive; Maildir cur/ and new/, tmp/
- * skipped), "-" for stdin, or memory (a stored failed payload being
- * retried). Kinds are recognised by content, never by name or
- * Content-Type: gzip, zip, XML (optional BOM and whitespace; UTF-8 or
- * UTF-16), raw zlib, an RFC 5322 message, an mbox. Containers nest
- * (mbox > message > message/rfc822 > zip > gzip > xml) up to
+ * and the mail servers' index and state files skipped), "-" for stdin, or
+ * memory (a stored failed payload being retried). Kinds are recognised by
+ * content, never by name or Content-Type: gzip, zip, XML (optional BOM and
+ * whitespace; UTF-8 or UTF-16), raw zlib, an RFC 5322 message, an mbox.
+ * Containers nest (mbox > message > message/rfc822 > zip > gzip > xml) up to
  * lim->max_depth.
  *
  * ingest does not parse XML: it yields byte streams that look like XML
@@ -77,6 +77,15 @@ int sift_ingest_add_path(sift_ingest *in, const char *path, sift_err *err);
 /* Queue a memory buffer under the provenance name `name` (both copied). */
 int sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
                            size_t len, sift_err *err);
+
+/* Never yield the file at `path` nor its SQLite companions (path-wal,
+ * path-shm, path-journal) when a directory walk meets them: the database
+ * being written may sit inside an ingested folder. Matched by the
+ * directory's device and inode plus the file name, so relative paths and
+ * symlinked directories match too; a path whose directory does not exist
+ * is ignored. Files given as inputs themselves are not affected. Only
+ * fails on SIFT_ENOMEM. */
+int sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err);
 
 /* Next item. Returns SIFT_OK with *item set, SIFT_ITEROVER when every
  * input is exhausted, or SIFT_ENOMEM. Bad inputs are never errors here:

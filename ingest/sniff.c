@@ -60,6 +60,18 @@ sift_ingest__sniff(const unsigned char *p, size_t n)
         return SNIFF_ZIP;
     if (n >= 4 && memcmp(p, "PK\5\6", 4) == 0)
         return SNIFF_ZIP_EMPTY;
+    if (n >= 6 && memcmp(p,
+                         "\xfd"
+                         "7zXZ\0",
+                         6) == 0)
+        return SNIFF_XZ;
+    if (n >= 10 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9' &&
+        (memcmp(p + 4, "1AY&SY", 6) == 0 ||
+         memcmp(p + 4, "\x17rE8P\x90", 6) == 0))
+        return SNIFF_BZIP2;
+    if (n >= 263 && memcmp(p + 257, "ustar", 5) == 0 &&
+        (p[262] == '\0' || p[262] == ' '))
+        return SNIFF_TAR;
     if (n >= 2 && p[0] == 0xff && p[1] == 0xfe)
         return utf16_lt(p + 2, n - 2, 1) ? SNIFF_XML : SNIFF_UNKNOWN;
     if (n >= 2 && p[0] == 0xfe && p[1] == 0xff)

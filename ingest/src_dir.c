@@ -1,7 +1,10 @@
 /* src_dir.c -- directories, walked recursively in name order. Dot files
  * are skipped; in a Maildir (cur/ and new/ present) tmp/ is skipped too,
- * as it holds partial deliveries. Symlinks to files are followed, to
- * directories never (loops). */
+ * as it holds partial deliveries, and so are the mail servers' own index
+ * and state files (Maildir++: Dovecot, Courier). Files registered with
+ * sift_ingest_skip() (the database and its -wal/-shm/-journal) are never
+ * yielded. Symlinks to files are followed, to directories never
+ * (loops). */
 #include "ingest_int.h"
 
 #include <dirent.h>
@@ -31,6 +34,54 @@ is_dir(const char *dir, const char *name)
     return r;
 }
 
+/* Names a Maildir++ folder holds besides cur/ new/ tmp/ that are the mail
+ * server's, not mail: Dovecot's and Courier's indexes, UID lists,
+ * keywords, subscriptions, and the empty `maildirfolder` marker. */
+static int
+maildir_service(const char *name)
+{
+    static const char *const exact[] = {
+        "maildirfolder",    "subscriptions",        "dovecot-uidlist",
+        "dovecot-keywords", "courierpop3dsizelist",
+    };
+    static const char *const prefix[] = {
+        "dovecot.index",       "dovecot.list.index", "dovecot-uidvalidity",
+        "dovecot.mailbox.log", "courierimap",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(name, exact[i]) == 0)
+            return 1;
+    for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+        if (strncmp(name, prefix[i], strlen(prefix[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is name (in the directory dev/ino) a file sift_ingest_skip() named, or
+ * one of its SQLite companions? */
+static int
+skipped(const sift_ingest *in, const struct stat *dsb, const char *name)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    size_t i, j, n;
+
+    for (i = 0; i < in->nskips; i++) {
+        const struct sift_ingest_skip *k = &in->skips[i];
+        if (k->dev != (unsigned long long)dsb->st_dev ||
+            k->ino != (unsigned long long)dsb->st_ino)
+            continue;
+        n = strlen(k->base);
+        if (strncmp(name, k->base, n) != 0)
+            continue;
+        for (j = 0; j < sizeof(sfx) / sizeof(sfx[0]); j++)
+            if (strcmp(name + n, sfx[j]) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 static void
 dir_dispose(frame *f)
 {
@@ -50,6 +101,7 @@ sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err)
 {
     DIR *d = opendir(path);
     struct dirent *de;
+    struct stat dsb;
     frame *f = NULL;
     dir_st *st;
     size_t cap = 0, i;
@@ -68,8 +120,12 @@ sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err)
     }
     if ((st = f->st = calloc(1, sizeof(*st))) == NULL)
         goto nomem;
+    if (in->nskips > 0 && fstat(dirfd(d), &dsb) != 0)
+        memset(&dsb, 0, sizeof(dsb));
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
+            continue;
+        if (in->nskips > 0 && skipped(in, &dsb, de->d_name))
             continue;
         if (f->n == cap) {
             size_t nc = cap ? cap * 2 : 32;
@@ -86,10 +142,11 @@ sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err)
     closedir(d);
     if (f->n > 1)
         qsort(st->names, f->n, sizeof(*st->names), cmp_names);
-    /* Maildir: messages in cur/ and new/; tmp/ holds partial deliveries. */
+    /* Maildir: messages in cur/ and new/; tmp/ holds partial deliveries;
+     * the rest of the folder is the mail server's. */
     maildir = is_dir(path, "cur") && is_dir(path, "new");
     for (i = 0; maildir && i < f->n; i++)
-        if (strcmp(st->names[i], "tmp") == 0)
+        if (strcmp(st->names[i], "tmp") == 0 || maildir_service(st->names[i]))
             st->names[i][0] = '\0';
     return SIFT_OK;
 nomem:

@@ -395,7 +395,8 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
             if (k == SNIFF_XML && info.text && !sift_ingest__strict_xml(p, n))
                 continue; /* an HTML or text body */
             if (k != SNIFF_XML && k != SNIFF_GZIP && k != SNIFF_ZLIB &&
-                k != SNIFF_ZIP)
+                k != SNIFF_ZIP && k != SNIFF_TAR && k != SNIFF_XZ &&
+                k != SNIFF_BZIP2)
                 continue;
         }
         if (info.filename != NULL && info.filename[0] != '\0') {

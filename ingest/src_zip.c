@@ -130,6 +130,13 @@ sift_ingest__zip_open_mem(zip_t **out, const void *buf, size_t len,
 typedef struct zip_st {
     zip_t *za;
     unsigned char *zbuf; /* the archive's bytes when spooled to memory */
+    /* The archive's own fingerprint, computed by the first entry that
+     * asks and reused by the others (hashing the archive once per entry
+     * made a 2,000-entry zip quadratic). fp_rc != SIFT_OK (with fp_err)
+     * is reused too: the archive does not change under one frame. */
+    int fp_done, fp_rc;
+    uint64_t fp, fp_len;
+    sift_err fp_err;
 } zip_st;
 
 static void
@@ -321,15 +328,26 @@ zip_fingerprint(sift_ingest *in, const origin *o, const char *path,
                 uint64_t *fp, uint64_t *len, sift_err *err)
 {
     frame *f = o->f;
-    int rc;
+    zip_st *z;
 
     (void)path;
     if (f == NULL || f != in->top)
         return sift_err_set(err, SIFT_EUSAGE, "no fingerprint");
-    if ((rc = sift_ingest__origin_fingerprint(in, &f->org, f->path, fp, len,
-                                              err)) != SIFT_OK)
-        return rc;
-    *fp = sift_hash64(*fp, &o->idx, sizeof(o->idx));
+    z = f->st;
+    if (!z->fp_done) {
+        sift_err_clear(&z->fp_err);
+        z->fp_rc = sift_ingest__origin_fingerprint(in, &f->org, f->path, &z->fp,
+                                                   &z->fp_len, &z->fp_err);
+        /* out of memory may pass: ask again next time */
+        z->fp_done = z->fp_rc != SIFT_ENOMEM;
+    }
+    if (z->fp_rc != SIFT_OK) {
+        if (err != NULL)
+            *err = z->fp_err;
+        return z->fp_rc;
+    }
+    *fp = sift_hash64(z->fp, &o->idx, sizeof(o->idx));
+    *len = z->fp_len;
     return SIFT_OK;
 }
 

@@ -328,7 +328,7 @@ int
 sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
                   sift_format fmt, sift_err *err)
 {
-    sift_param p[SIFT_REPORT_FILTER_NPARAMS];
+    sift_report_fparams fpar;
     exp_ctx c;
     size_t i;
     int rc;
@@ -345,9 +345,11 @@ sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
             fprintf(fp, "%s%s", i ? "," : "", columns[i]);
         fputs("\r\n", fp);
     }
-    sift_report__params(p, f);
-    rc = sift_store_query(st, q_export, p, SIFT_REPORT_FILTER_NPARAMS, on_row,
-                          &c, err);
+    rc = sift_report__params(&fpar, f, err);
+    if (rc == SIFT_OK)
+        rc = sift_store_query(st, q_export, fpar.p, SIFT_REPORT_FILTER_NPARAMS,
+                              on_row, &c, err);
+    sift_report__params_free(&fpar);
     if (rc == SIFT_OK && (fflush(fp) != 0 || ferror(fp)))
         rc = sift_err_sys(err, "cannot write the export");
     free(c.tmp);

@@ -28,17 +28,54 @@ _Static_assert(SIFT_FLAG_SPF_MISMATCH == 1 && SIFT_FLAG_DKIM_MISMATCH == 2 &&
 
 /* --- small helpers shared with export.c ---------------------------------- */
 
-void
-sift_report__params(sift_param p[SIFT_REPORT_FILTER_NPARAMS],
-                    const sift_filter *f)
+/* A JSON array of the strings v[0..n), NULL when n == 0 or on ENOMEM
+ * (*nomem set). */
+static char *
+json_list(const char *const *v, size_t n, int *nomem)
 {
-    memset(p, 0, sizeof(sift_param) * SIFT_REPORT_FILTER_NPARAMS);
+    char *out = NULL;
+    size_t len = 0, i;
+    FILE *fp;
+
+    if (n == 0)
+        return NULL;
+    if ((fp = open_memstream(&out, &len)) == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+    fputc('[', fp);
+    for (i = 0; i < n; i++) {
+        if (i)
+            fputc(',', fp);
+        sift_json_str(fp, v[i]);
+    }
+    fputc(']', fp);
+    if (ferror(fp)) {
+        fclose(fp);
+        free(out);
+        *nomem = 1;
+        return NULL;
+    }
+    fclose(fp);
+    return out;
+}
+
+int
+sift_report__params(sift_report_fparams *fp, const sift_filter *f,
+                    sift_err *err)
+{
+    sift_param *p = fp->p;
+    int nomem = 0;
+
+    memset(fp, 0, sizeof(*fp));
     p[0].type = p[1].type = SIFT_P_TEXT;
     p[2].type = p[3].type = SIFT_P_NULL;
     if (f == NULL)
-        return;
-    p[0].s = f->domain;
-    p[1].s = f->reporter;
+        return SIFT_OK;
+    p[0].s = fp->json[0] = json_list(f->domains, f->ndomains, &nomem);
+    p[1].s = fp->json[1] = json_list(f->reporters, f->nreporters, &nomem);
+    if (nomem)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     if (f->has_since) {
         p[2].type = SIFT_P_INT;
         p[2].i = f->since;
@@ -47,6 +84,15 @@ sift_report__params(sift_param p[SIFT_REPORT_FILTER_NPARAMS],
         p[3].type = SIFT_P_INT;
         p[3].i = f->until;
     }
+    return SIFT_OK;
+}
+
+void
+sift_report__params_free(sift_report_fparams *fp)
+{
+    free(fp->json[0]);
+    free(fp->json[1]);
+    fp->json[0] = fp->json[1] = NULL;
 }
 
 void
@@ -67,9 +113,9 @@ sift_report__csv(FILE *fp, const char *str)
 
     for (p = s; p != NULL && *p; p += n) {
         n = sift_utf8_len(p, SIZE_MAX);
-        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' &&
-                       *p != '\n') ||
-            *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
+            *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+            (n == 3 && sift_bidi_control(p, n)))
             break;
     }
     if (p == NULL || *p == '\0') { /* nothing to neutralise */
@@ -89,6 +135,8 @@ sift_report__csv(FILE *fp, const char *str)
             n = 1;
         } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
             fprintf(m, "\\x%02x", p[1]); /* C1 control, e.g. CSI */
+        } else if (n == 3 && sift_bidi_control(p, n)) {
+            fprintf(m, "\\u%04x", (unsigned)sift_bidi_control(p, n));
         } else {
             fwrite(p, 1, n, m);
         }
@@ -1704,7 +1752,8 @@ int
 sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                   const sift_filter *f, sift_format fmt, sift_err *err)
 {
-    sift_param p[SIFT_REPORT_FILTER_NPARAMS];
+    sift_report_fparams fpar;
+    sift_param *p = fpar.p;
     sift_report_totals t = {0, 0, 0};
     ctx c;
     size_t i;
@@ -1717,7 +1766,8 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
     if (fmt != SIFT_FMT_TEXT && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV)
         return sift_err_set(err, SIFT_EUSAGE,
                             "report format must be text, json or csv");
-    sift_report__params(p, f);
+    if ((rc = sift_report__params(&fpar, f, err)) != SIFT_OK)
+        goto out;
     if ((rc = sift_store_query(st, q_reports, p, SIFT_REPORT_FILTER_NPARAMS,
                                on_report, &c, err)) != SIFT_OK)
         goto out;
@@ -1762,6 +1812,7 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
     if (rc == SIFT_OK && totals != NULL)
         *totals = t;
 out:
+    sift_report__params_free(&fpar);
     ctx_free(&c);
     return rc;
 }

@@ -70,8 +70,12 @@ typedef enum sift_format {
 } sift_format;
 
 typedef struct sift_filter {
-    const char *domain;   /* policy domain, or NULL for all */
-    const char *reporter; /* org_name, or NULL for all */
+    /* Any of these policy domains / org_names (ASCII case-insensitive);
+     * none (n = 0): all. The strings are borrowed. */
+    const char *const *domains;
+    size_t ndomains;
+    const char *const *reporters;
+    size_t nreporters;
     int64_t since, until; /* report date range overlaps [since, until) */
     int has_since, has_until;
 } sift_filter;

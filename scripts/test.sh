@@ -1,8 +1,10 @@
 #!/bin/sh
 # The README's second command: install dependencies, then build and run the
 # whole test suite twice: a normal build with -Werror, and an ASan+UBSan
-# build with clang. Set SIFT_FUZZ_SECONDS=N to also run each libFuzzer
-# harness for N seconds (CI does).
+# build with clang; then the suites with threads under TSan. The tests
+# labelled `slow` (the 1 GiB bombs) run once, in the gcc build. Set
+# SIFT_FUZZ_SECONDS=N to also run each libFuzzer harness for N seconds (CI
+# does); SIFT_NO_TSAN=1 skips the TSan job.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh test
@@ -12,7 +14,9 @@ echo "== build (gcc, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIFT_WERROR=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" -LE slow
+echo "== slow tests (1 GiB bombs; gcc build only)"
+ctest --test-dir build --output-on-failure -L slow
 
 echo "== build (clang, ASan+UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
@@ -21,7 +25,21 @@ cmake --build build-asan -j"$jobs" >/dev/null
 echo "== tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE slow
+
+if [ -z "${SIFT_NO_TSAN:-}" ]; then
+    echo "== build (clang, TSan)"
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_C_COMPILER=clang -DSIFT_SANITIZE=thread -DSIFT_WERROR=ON \
+        >/dev/null
+    cmake --build build-tsan -j"$jobs" >/dev/null
+    # The suites where the import's two threads run (check_import when it
+    # exists). SIFT_TSAN=1 relaxes their time and RSS bounds only.
+    echo "== tests with threads under TSan"
+    SIFT_TSAN=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        ctest --test-dir build-tsan --output-on-failure -j"$jobs" -LE slow \
+        -R '^(check_import|check_faults|check_hostile)$'
+fi
 
 if [ -n "${SIFT_FUZZ_SECONDS:-}" ] && [ -f fuzz/CMakeLists.txt ]; then
     echo "== fuzz (${SIFT_FUZZ_SECONDS}s per harness)"

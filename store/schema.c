@@ -259,3 +259,9 @@ fail:
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
+
+int
+sift_store_schema_version(void)
+{
+    return SIFT_STORE_SCHEMA;
+}

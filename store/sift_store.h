@@ -47,6 +47,9 @@ int sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err);
  * commit cannot be reported here: call sift_store_flush() first when they
  * matter. */
 void sift_store_close(sift_store *st);
+/* The schema version this build writes and migrates to (SIFT_STORE_SCHEMA;
+ * --version prints it). */
+int sift_store_schema_version(void);
 
 /* --- writing one report: begin, add*, commit | rollback --------------- */
 

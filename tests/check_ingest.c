@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -614,36 +616,44 @@ bomb_run(const unsigned char *g, size_t n, const sift_limits *lim,
     sift_ingest_free(in);
 }
 
-START_TEST(test_gzip_bomb)
+/* A gzip bomb: `total` zeros after a member holding "<" (so it sniffs as
+ * XML), drained against the limit `cap`. */
+static void
+gzip_bomb(uint64_t total, uint64_t cap, const char *want)
 {
-    uint64_t total = UINT64_C(2) << 30;
-    size_t n;
+    size_t n, m;
     unsigned char *g = zero_gzip(total, &n);
+    unsigned char *lt = gz("<", 1, &m), *all = malloc(m + n);
     sift_limits lim = SIFT_LIMITS_INIT;
     struct rusage ru;
 
-    /* Make the payload start with '<' so it sniffs as XML: prepend a
-     * member holding "<". */
-    {
-        size_t m;
-        unsigned char *lt = gz("<", 1, &m), *all = malloc(m + n);
-        memcpy(all, lt, m);
-        memcpy(all + m, g, n);
-        free(g);
-        free(lt);
-        g = all;
-        n += m;
-    }
-    ck_assert_uint_lt(n, 4u << 20); /* ~2 MB for 2 GiB */
-    lim.max_report_size = 64u << 20;
-    bomb_run(g, n, &lim,
-             "decompressed size exceeds the 64 MiB limit (--max-report-size)");
-    lim.max_report_size = UINT64_C(1) << 30;
-    bomb_run(g, n, &lim,
-             "decompressed size exceeds the 1 GiB limit (--max-report-size)");
+    memcpy(all, lt, m);
+    memcpy(all + m, g, n);
+    free(g);
+    free(lt);
+    n += m;
+    ck_assert_uint_lt(n, total / 500 + (1u << 20)); /* ~1 MB per GiB */
+    lim.max_report_size = cap;
+    bomb_run(all, n, &lim, want);
     getrusage(RUSAGE_SELF, &ru);
     ck_assert_int_lt(ru.ru_maxrss, 512 * 1024); /* KiB: bounded memory */
-    free(g);
+    free(all);
+}
+
+/* Small by default: 96 MiB against a 64 MiB limit proves the path. */
+START_TEST(test_gzip_bomb)
+{
+    gzip_bomb(UINT64_C(96) << 20, 64u << 20,
+              "decompressed size exceeds the 64 MiB limit (--max-report-size)");
+}
+END_TEST
+
+/* The real thing (ctest -L slow, SIFT_TEST_SLOW=1): 2 GiB against the
+ * 1 GiB default. */
+START_TEST(test_gzip_bomb_1g)
+{
+    gzip_bomb(UINT64_C(2) << 30, UINT64_C(1) << 30,
+              "decompressed size exceeds the 1 GiB limit (--max-report-size)");
 }
 END_TEST
 
@@ -882,6 +892,106 @@ START_TEST(test_mbox_and_maildir_match_single_files)
 }
 END_TEST
 
+/* Issue 11 item 7: a Maildir++ folder as Dovecot and Courier leave it.
+ * Their index and state files (and the empty maildirfolder marker) are
+ * skipped silently; outside a Maildir the same names are ordinary files. */
+START_TEST(test_maildirpp_service_files_skipped)
+{
+    static const char *const service[] = {
+        "maildirfolder",       "dovecot-uidlist",
+        "dovecot.index",       "dovecot.index.log",
+        "dovecot.index.cache", "dovecot-keywords",
+        "dovecot-uidvalidity", "dovecot-uidvalidity.65a1b2c3",
+        "dovecot.list.index",  "dovecot.mailbox.log",
+        "subscriptions",       "courierimapuiddb",
+        "courierimapacl",      "courierpop3dsizelist",
+    };
+    char *dir = sandbox();
+    char *md = strdup(fmt("%s/Maildir/.DMARC", dir));
+    char *plain = strdup(fmt("%s/plain", dir));
+    size_t i;
+    run_t r;
+
+    mkdir(fmt("%s/Maildir", dir), 0700);
+    mkdir(md, 0700);
+    mkdir(fmt("%s/cur", md), 0700);
+    mkdir(fmt("%s/new", md), 0700);
+    mkdir(fmt("%s/tmp", md), 0700);
+    mkdir(fmt("%s/courierimapkeywords", md), 0700);
+    put(fmt("%s/courierimapkeywords/:list", md), "x\n", 2);
+    for (i = 0; i < sizeof(service) / sizeof(service[0]); i++)
+        put(fmt("%s/%s", md, service[i]),
+            strcmp(service[i], "maildirfolder") ? "3 V1700000000 N2\n" : "",
+            strcmp(service[i], "maildirfolder") ? 17 : 0);
+    copy_file(fixture("mail/report-zip.eml"),
+              fmt("%s/cur/1700000001.M1P2.host,S=1:2,S", md));
+    run_one(&r, NULL, md);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(
+        &r, 0, SIFT_ITEM_REPORT,
+        fmt("%s/cur/1700000001.M1P2.host,S=1:2,S/" N1 ".zip/" N1 ".xml", md));
+    run_free(&r);
+    /* the same names in a folder that is not a Maildir are looked at */
+    mkdir(plain, 0700);
+    put(fmt("%s/subscriptions", plain), "INBOX\n", 6);
+    put(fmt("%s/dovecot-uidlist", plain), "3 V1 N2\n", 8);
+    run_one(&r, NULL, plain);
+    ck_assert_uint_eq(r.n, 2);
+    ck_item(&r, 0, SIFT_ITEM_NOT_REPORT, fmt("%s/dovecot-uidlist", plain));
+    ck_item(&r, 1, SIFT_ITEM_NOT_REPORT, fmt("%s/subscriptions", plain));
+    run_free(&r);
+    free(md);
+    free(plain);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 11 item 7: the database sitting in an ingested folder is not
+ * ingested, nor its -wal/-shm/-journal, whichever path names it. */
+START_TEST(test_skip_database_files)
+{
+    char *dir = sandbox();
+    char *in_dir = strdup(fmt("%s/in", dir));
+    sift_ingest *in;
+    sift_err err;
+    size_t n;
+    unsigned char *x = fixture_bytes("archive/" N1 ".xml", &n);
+    static const char *const names[] = {"sift.db", "sift.db-wal", "sift.db-shm",
+                                        "sift.db-journal"};
+    size_t i;
+    run_t r;
+
+    mkdir(in_dir, 0700);
+    put(fmt("%s/r.xml", in_dir), x, n);
+    for (i = 0; i < 4; i++)
+        put(fmt("%s/%s", in_dir, names[i]), "SQLite format 3", 16);
+    put(fmt("%s/sift.dbx", in_dir), "x", 1);
+    ck_assert_int_eq(symlink(in_dir, fmt("%s/link", dir)), 0);
+    ck_assert_int_eq(sift_ingest_new(&in, NULL, &err), SIFT_OK);
+    /* named through a symlinked directory, walked through the real one */
+    ck_assert_int_eq(sift_ingest_skip(in, fmt("%s/link/sift.db", dir), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_ingest_skip(in, fmt("%s/nowhere/x.db", dir), &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, in_dir, &err), SIFT_OK);
+    collect(in, &r);
+    sift_ingest_free(in);
+    ck_assert_uint_eq(r.n, 2);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/r.xml", in_dir));
+    ck_item(&r, 1, SIFT_ITEM_NOT_REPORT, fmt("%s/sift.dbx", in_dir));
+    run_free(&r);
+    /* without the skip they are four more items */
+    run_one(&r, NULL, in_dir);
+    ck_assert_uint_eq(r.n, 6);
+    run_free(&r);
+    free(x);
+    free(in_dir);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- inputs ---- */
 
 START_TEST(test_directory_recursion_sorted)
@@ -1025,6 +1135,222 @@ START_TEST(test_raw_reproduces_item)
 }
 END_TEST
 
+/* ---- tar, xz, bzip2 (libarchive) ---- */
+
+/* Write a tar (ustar) at path through `filter` (ARCHIVE_FILTER_NONE,
+ * _GZIP, _XZ, _BZIP2) or, with raw set, the one stream data[0] alone.
+ * names ending in '/' are directories; "@link" a symlink. */
+static void
+make_tar(const char *path, int filter, int raw, const char *const *names,
+         const unsigned char *const *data, const size_t *len, size_t n)
+{
+    struct archive *a = archive_write_new();
+    size_t i;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(archive_write_add_filter(a, filter), ARCHIVE_OK);
+    if (filter == ARCHIVE_FILTER_XZ)
+        archive_write_set_filter_option(a, "xz", "compression-level", "0");
+    if (raw)
+        ck_assert_int_eq(archive_write_set_format_raw(a), ARCHIVE_OK);
+    else
+        ck_assert_int_eq(archive_write_set_format_ustar(a), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        size_t nl = strlen(names[i]);
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, 1700000000, 0);
+        if (names[i][nl - 1] == '/') {
+            archive_entry_set_filetype(e, AE_IFDIR);
+        } else if (names[i][0] == '@') {
+            archive_entry_set_filetype(e, AE_IFLNK);
+            archive_entry_set_symlink(e, "elsewhere.xml");
+        } else {
+            archive_entry_set_filetype(e, AE_IFREG);
+            archive_entry_set_size(e, (la_int64_t)len[i]);
+        }
+        ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+        if (archive_entry_filetype(e) == AE_IFREG && len[i] > 0)
+            ck_assert_int_eq(archive_write_data(a, data[i], len[i]),
+                             (la_ssize_t)len[i]);
+        archive_entry_free(e);
+    }
+    ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+/* Issue 11 item 10: .tar, .tar.gz, .tar.xz, .tar.bz2 read entry by entry
+ * like a zip (same provenance paths, debris and nesting rules); a bare .xz
+ * or .bz2 is a layer like gzip (the item keeps the file's path). */
+START_TEST(test_tar_xz_bzip2)
+{
+    static const struct {
+        const char *ext;
+        int filter;
+    } kinds[] = {{"tar", ARCHIVE_FILTER_NONE},
+                 {"tar.gz", ARCHIVE_FILTER_GZIP},
+                 {"tar.xz", ARCHIVE_FILTER_XZ},
+                 {"tar.bz2", ARCHIVE_FILTER_BZIP2}};
+    char *dir = sandbox();
+    size_t n1, n2, ng, k;
+    unsigned char *x1 = fixture_bytes("archive/" N1 ".xml", &n1);
+    unsigned char *x2 = fixture_bytes("archive/" N2 ".xml", &n2);
+    unsigned char *g2 = gz(x2, n2, &ng);
+    const char *names[] = {
+        "r/",    "r/" N1 ".xml", "r/" N2 ".xml.gz", "r/._" N1 ".xml",
+        "@link", "notes.txt"};
+    const unsigned char *data[] = {
+        NULL, x1, g2, x1, NULL, (const unsigned char *)"hello\n"};
+    size_t len[] = {0, n1, ng, n1, 0, 6};
+    run_t r;
+
+    for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        char *p = strdup(fmt("%s/a.%s", dir, kinds[k].ext));
+        make_tar(p, kinds[k].filter, 0, names, data, len, 6);
+        run_one(&r, NULL, p);
+        ck_assert_msg(r.n == 4, "%s: %zu items", p, r.n);
+        ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/r/" N1 ".xml", p));
+        ck_payload(&r.g[0], "archive/" N1 ".xml");
+        ck_item(&r, 1, SIFT_ITEM_REPORT, fmt("%s/r/" N2 ".xml.gz", p));
+        ck_payload(&r.g[1], "archive/" N2 ".xml");
+        ck_item(&r, 2, SIFT_ITEM_NOT_REPORT, fmt("%s/r/._" N1 ".xml", p));
+        ck_item(&r, 3, SIFT_ITEM_NOT_REPORT, fmt("%s/notes.txt", p));
+        run_free(&r);
+        free(p);
+    }
+    for (k = 2; k < 4; k++) {
+        char *p =
+            strdup(fmt("%s/" N1 ".xml.%s", dir,
+                       kinds[k].filter == ARCHIVE_FILTER_XZ ? "xz" : "bz2"));
+        const char *one[] = {"data"};
+        const unsigned char *d1[] = {x1};
+        make_tar(p, kinds[k].filter, 1, one, d1, &n1, 1);
+        run_one(&r, NULL, p);
+        ck_assert_uint_eq(r.n, 1);
+        ck_item(&r, 0, SIFT_ITEM_REPORT, p);
+        ck_payload(&r.g[0], "archive/" N1 ".xml");
+        run_free(&r);
+        free(p);
+    }
+    free(x1);
+    free(x2);
+    free(g2);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* The same limits as zip: --max-entries, a declared size over
+ * --max-report-size, a damaged stream; and raw bytes / fingerprints per
+ * entry. */
+START_TEST(test_tar_limits_raw_and_damage)
+{
+    char *dir = sandbox();
+    char *many = strdup(fmt("%s/many.tar.xz", dir));
+    char *cut = strdup(fmt("%s/cut.tar.bz2", dir));
+    size_t n1, i, nb;
+    unsigned char *x1 = fixture_bytes("archive/" N1 ".xml", &n1), *b;
+    const char *names[] = {"a.xml", "b.xml", "c.xml"};
+    const unsigned char *data[] = {x1, x1, x1};
+    size_t len[] = {n1, n1, n1};
+    sift_limits lim = SIFT_LIMITS_INIT;
+    const sift_item *it;
+    sift_ingest *in;
+    uint64_t fps[3], fl;
+    sift_err err;
+    run_t r;
+
+    make_tar(many, ARCHIVE_FILTER_XZ, 0, names, data, len, 3);
+    lim.max_entries = 2;
+    run_one(&r, &lim, many);
+    ck_assert_uint_eq(r.n, 3);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, fmt("%s/a.xml", many));
+    ck_item(&r, 1, SIFT_ITEM_REPORT, fmt("%s/b.xml", many));
+    ck_item(&r, 2, SIFT_ITEM_FAILED, many);
+    ck_assert_str_eq(r.g[2].err.msg,
+                     "tar has more than 2 entries (--max-entries)");
+    run_free(&r);
+    lim = (sift_limits)SIFT_LIMITS_INIT;
+    lim.max_report_size = n1 - 1;
+    run_one(&r, &lim, many);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(&r, 0, SIFT_ITEM_FAILED, fmt("%s/a.xml", many));
+    ck_assert_ptr_nonnull(strstr(r.g[0].err.msg, "tar entry larger than the "));
+    ck_assert_ptr_nonnull(strstr(r.g[0].err.msg, "(--max-report-size); the "
+                                                 "rest of the archive is not "
+                                                 "read"));
+    run_free(&r);
+    /* raw bytes are the entry's; fingerprints differ per entry */
+    ck_assert_int_eq(sift_ingest_new(&in, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, many, &err), SIFT_OK);
+    for (i = 0; sift_ingest_next(in, &it, &err) == SIFT_OK; i++) {
+        unsigned char *raw;
+        size_t nraw;
+        ck_assert_uint_lt(i, 3);
+        ck_assert_int_eq(it->kind, SIFT_ITEM_REPORT);
+        ck_assert_int_eq(sift_ingest_raw(in, &raw, &nraw, &err), SIFT_OK);
+        ck_assert_uint_eq(nraw, n1);
+        ck_assert_int_eq(memcmp(raw, x1, n1), 0);
+        free(raw);
+        ck_assert_int_eq(sift_ingest_fingerprint(in, &fps[i], &fl, &err),
+                         SIFT_OK);
+        if (i > 0)
+            ck_assert(fps[i] != fps[i - 1]);
+    }
+    ck_assert_uint_eq(i, 3);
+    sift_ingest_free(in);
+    /* cut short: the entries before the damage, then the archive fails */
+    make_tar(cut, ARCHIVE_FILTER_BZIP2, 0, names, data, len, 3);
+    b = (unsigned char *)slurp(cut, &nb);
+    ck_assert_ptr_nonnull(b);
+    put(cut, b, nb / 2);
+    free(b);
+    run_one(&r, NULL, cut);
+    ck_assert_uint_ge(r.n, 1);
+    ck_item(&r, r.n - 1, SIFT_ITEM_FAILED, r.g[r.n - 1].path);
+    ck_assert_msg(r.g[r.n - 1].kind == SIFT_ITEM_FAILED ||
+                      r.g[r.n - 1].rc != SIFT_OK,
+                  "a cut archive must fail somewhere");
+    run_free(&r);
+    free(x1);
+    free(many);
+    free(cut);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A bare .xz bomb: "<" then 48 MiB of zeros stops at --max-report-size. */
+START_TEST(test_xz_bomb)
+{
+    char *dir = sandbox();
+    char *p = strdup(fmt("%s/bomb.xml.xz", dir));
+    size_t big = 48u << 20;
+    unsigned char *z = calloc(1, big);
+    const char *one[] = {"data"};
+    const unsigned char *d1[] = {z};
+    sift_limits lim = SIFT_LIMITS_INIT;
+    run_t r;
+
+    z[0] = '<';
+    make_tar(p, ARCHIVE_FILTER_XZ, 1, one, d1, &big, 1);
+    free(z);
+    lim.max_report_size = 16u << 20;
+    run_one(&r, &lim, p);
+    ck_assert_uint_eq(r.n, 1);
+    ck_item(&r, 0, SIFT_ITEM_REPORT, p);
+    ck_assert_int_eq(r.g[0].rc, SIFT_ETOOBIG);
+    ck_assert_str_eq(r.g[0].err.msg, "decompressed size exceeds the 16 MiB "
+                                     "limit (--max-report-size)");
+    run_free(&r);
+    free(p);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- sniffing, through memory inputs ---- */
 
 typedef struct sniff_case {
@@ -1162,6 +1488,77 @@ START_TEST(test_zip_entry_limit_and_bad_crc)
     free(x);
     free(many);
     free(crc);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 11 item 2: an entry's fingerprint hashes the archive once per zip
+ * frame, not once per entry (that was quadratic: 99 s for 2,000 entries).
+ * Deterministic half: after the first entry's fingerprint the archive is
+ * unlinked, and the other 1,999 still get theirs (same archive length,
+ * distinct values) because the archive's hash is not recomputed. */
+START_TEST(test_zip_fingerprint_once_per_archive)
+{
+    enum { N = 2000 };
+    char *dir = sandbox();
+    char *zp = strdup(fmt("%s/many.zip", dir));
+    const char **names = calloc(N, sizeof(*names));
+    const unsigned char **data = calloc(N, sizeof(*data));
+    size_t *len = calloc(N, sizeof(*len)), n, i;
+    unsigned char *x = fixture_bytes("archive/" N1 ".xml", &n);
+    uint64_t *fps = calloc(N, sizeof(*fps)), fp, flen, zlen = 0;
+    sift_limits lim = SIFT_LIMITS_INIT;
+    struct timespec t0, t1;
+    const sift_item *it;
+    sift_ingest *in;
+    sift_err err;
+    double secs;
+    struct stat sb;
+
+    for (i = 0; i < N; i++) {
+        names[i] = strdup(fmt("r%04zu.xml", i));
+        data[i] = x;
+        len[i] = n;
+    }
+    make_zip(zp, names, data, len, N, NULL);
+    ck_assert_int_eq(stat(zp, &sb), 0);
+    lim.max_entries = N;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(sift_ingest_new(&in, &lim, &err), SIFT_OK);
+    ck_assert_int_eq(sift_ingest_add_path(in, zp, &err), SIFT_OK);
+    for (i = 0; sift_ingest_next(in, &it, &err) == SIFT_OK; i++) {
+        ck_assert_uint_lt(i, N);
+        ck_assert_int_eq(it->kind, SIFT_ITEM_REPORT);
+        ck_assert_str_eq(it->path, fmt("%s/r%04zu.xml", zp, i));
+        sift_err_clear(&err);
+        ck_assert_msg(sift_ingest_fingerprint(in, &fp, &flen, &err) == SIFT_OK,
+                      "entry %zu: %s", i, err.msg);
+        ck_assert_uint_eq(flen, (uint64_t)sb.st_size);
+        if (i == 0) {
+            zlen = flen;
+            ck_assert_int_eq(unlink(zp), 0);
+        }
+        ck_assert_uint_eq(flen, zlen);
+        fps[i] = fp;
+        if (i > 0)
+            ck_assert_msg(fps[i] != fps[i - 1], "entry %zu: same fp", i);
+    }
+    ck_assert_uint_eq(i, N);
+    sift_ingest_free(in);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* generous: the walk takes well under a second; the old per-entry
+     * re-hash took minutes for an archive like this under sanitizers */
+    ck_assert_msg(secs < 30, "2,000 entries took %.1f s", secs);
+    for (i = 0; i < N; i++)
+        free((char *)names[i]);
+    free(names);
+    free(data);
+    free(len);
+    free(fps);
+    free(x);
+    free(zp);
     rm_rf(dir);
     free(dir);
 }
@@ -1377,6 +1774,8 @@ ingest_suite(void)
                         sizeof(mail_cases) / sizeof(mail_cases[0]));
     tcase_add_test(tc, test_mbox_three_messages_unquoted);
     tcase_add_test(tc, test_mbox_and_maildir_match_single_files);
+    tcase_add_test(tc, test_maildirpp_service_files_skipped);
+    tcase_add_test(tc, test_skip_database_files);
     tcase_add_test(tc, test_directory_recursion_sorted);
     tcase_add_test(tc, test_missing_path_is_failed_item);
     tcase_add_test(tc, test_stdin_and_memory);
@@ -1386,9 +1785,19 @@ ingest_suite(void)
     tcase_add_loop_test(tc, test_sniff_memory_raw, 0,
                         sizeof(sniff_cases) / sizeof(sniff_cases[0]));
     tcase_add_test(tc, test_zip_entry_limit_and_bad_crc);
+    tcase_add_test(tc, test_zip_fingerprint_once_per_archive);
+    tcase_add_test(tc, test_tar_xz_bzip2);
+    tcase_add_test(tc, test_tar_limits_raw_and_damage);
+    tcase_add_test(tc, test_xz_bomb);
     tcase_add_test(tc, test_mime_nesting_limit);
     tcase_add_test(tc, test_corpus_matches_stats);
     suite_add_tcase(s, tc);
+    if (getenv("SIFT_TEST_SLOW") != NULL) {
+        TCase *slow = tcase_create("slow");
+        tcase_set_timeout(slow, 300);
+        tcase_add_test(slow, test_gzip_bomb_1g);
+        suite_add_tcase(s, slow);
+    }
     return s;
 }
 

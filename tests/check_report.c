@@ -1091,7 +1091,8 @@ START_TEST(test_report_filters)
 
     populate(st);
     memset(&f, 0, sizeof(f));
-    f.domain = "EXAMPLE.ORG";
+    f.domains = (const char *const[]){"EXAMPLE.ORG"};
+    f.ndomains = 1;
     out = render(0, SIFT_FMT_JSON, &f, &t, SIFT_OK, &err);
     ck_assert_uint_eq(t.messages, 1001);
     ck_assert_uint_eq(t.dmarc_fail, 1000);
@@ -1099,8 +1100,35 @@ START_TEST(test_report_filters)
     ck_assert_ptr_null(strstr(out, "example.com"));
     free(out);
 
+    /* a list means any of them (repeated --domain / --reporter) */
+    {
+        sift_report_totals all;
+        out = render(0, SIFT_FMT_JSON, NULL, &all, SIFT_OK, &err);
+        free(out);
+        memset(&f, 0, sizeof(f));
+        f.domains = (const char *const[]){"example.org", "nothing.example"};
+        f.ndomains = 2;
+        out = render(0, SIFT_FMT_JSON, &f, &t, SIFT_OK, &err);
+        ck_assert_uint_eq(t.messages, 1001);
+        free(out);
+        f.domains = (const char *const[]){"example.org", "Example.COM"};
+        out = render(0, SIFT_FMT_JSON, &f, &t, SIFT_OK, &err);
+        ck_assert_uint_eq(t.messages, all.messages);
+        ck_assert_uint_eq(t.would_reject, all.would_reject);
+        ck_assert_uint_gt(all.messages, 1001);
+        free(out);
+        memset(&f, 0, sizeof(f));
+        f.reporters = (const char *const[]){"google.com", "mail.ru"};
+        f.nreporters = 2;
+        out = render(0, SIFT_FMT_JSON, &f, &t, SIFT_OK, &err);
+        ck_assert_uint_gt(t.messages, 164);
+        ck_assert_uint_lt(t.messages, all.messages);
+        free(out);
+    }
+
     memset(&f, 0, sizeof(f));
-    f.reporter = "google.com";
+    f.reporters = (const char *const[]){"google.com"};
+    f.nreporters = 1;
     out = render(0, SIFT_FMT_TEXT, &f, &t, SIFT_OK, &err);
     ck_assert_uint_eq(t.messages, 164); /* A: 100+40+7+12+5 */
     ck_assert_uint_eq(t.dmarc_fail, 52);
@@ -1128,7 +1156,8 @@ START_TEST(test_report_filters)
 
     /* nothing matches */
     memset(&f, 0, sizeof(f));
-    f.domain = "nothing.example";
+    f.domains = (const char *const[]){"nothing.example"};
+    f.ndomains = 1;
     out = render(0, SIFT_FMT_TEXT, &f, &t, SIFT_OK, &err);
     ck_assert_str_eq(out, "dmarcsift report: 0 domains, 0 messages, 0 would "
                           "be rejected under p=reject\nno records match\n");
@@ -1270,7 +1299,8 @@ START_TEST(test_export_golden)
     golden("report/export.jsonl", out);
     free(out);
     memset(&f, 0, sizeof(f));
-    f.reporter = "mail.ru";
+    f.reporters = (const char *const[]){"mail.ru"};
+    f.nreporters = 1;
     out = render(1, SIFT_FMT_JSONL, &f, NULL, SIFT_OK, &err);
     ck_assert_ptr_nonnull(strstr(out, "\"source_ip\": \"2001:db8::2\""));
     ck_assert_ptr_null(strstr(out, "google.com"));

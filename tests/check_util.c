@@ -66,6 +66,36 @@ START_TEST(test_parse_and_format_dates)
     sift_fmt_time(buf, sizeof(buf), 1700000000);
     ck_assert_str_eq(buf, "2023-11-14T22:13:20Z");
     ck_assert_int_eq(sift_parse_date(&t, "14/11/2023", &err), SIFT_EUSAGE);
+    /* strict: impossible, ambiguous and empty values say what is taken */
+    ck_assert_int_eq(sift_parse_date(&t, "2023-11-14 22:13:20", &err), SIFT_OK);
+    ck_assert_int_eq(t, 1700000000);
+    ck_assert_int_eq(sift_parse_date(&t, "@1700000000", &err), SIFT_OK);
+    ck_assert_int_eq(t, 1700000000);
+    ck_assert_int_eq(sift_parse_date(&t, "2024-02-29", &err), SIFT_OK);
+    ck_assert_int_eq(sift_parse_date(&t, "2000-02-29", &err), SIFT_OK);
+    ck_assert_int_eq(sift_parse_date(&t, "2026-02-30", &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "invalid date '2026-02-30': February 2026 has "
+                              "28 days (expected YYYY-MM-DD)");
+    ck_assert_int_eq(sift_parse_date(&t, "1900-02-29", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "2023-04-31", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "20231201", &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "invalid date '20231201' (expected YYYY-MM-DD, "
+                              "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or "
+                              "@EPOCH-SECONDS)");
+    ck_assert_int_eq(sift_parse_date(&t, "", &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "empty date (expected YYYY-MM-DD, "
+                              "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or "
+                              "@EPOCH-SECONDS)");
+    ck_assert_int_eq(sift_parse_date(&t, " 2023-11-14", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "+023-11-14", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "2023-1-14", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "2023-11-14T22:13:60Z", &err),
+                     SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "2023-11-14T22:13:20+01", &err),
+                     SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "@", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "@-5", &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_parse_date(&t, "@99999999999999", &err), SIFT_EUSAGE);
 }
 END_TEST
 
@@ -120,7 +150,29 @@ START_TEST(test_output_escaping)
     s = render(sift_text_safe, "x\033[31mred\xc2\x9b");
     ck_assert_str_eq(s, "x\\x1b[31mred\\xc2\\x9b");
     free(s);
-    ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 1234567), "1,234,567");
+    /* bidi controls (Trojan Source): RLO U+202E, LRE U+202A, PDI U+2069,
+     * FSI U+2068 are escaped as C1 controls are; their neighbours
+     * (U+2029, U+202F, U+2065 unassigned, U+206A) pass */
+    s = render(sift_text_safe, "evil\xe2\x80\xae"
+                               "fdp.exe \xe2\x80\xaa"
+                               "a\xe2\x81\xa9\xe2\x81\xa8"
+                               "b\xe2\x80\xa9\xe2\x80\xaf");
+    ck_assert_str_eq(s, "evil\\xe2\\x80\\xae"
+                        "fdp.exe \\xe2\\x80\\xaa"
+                        "a\\xe2\\x81\\xa9\\xe2\\x81\\xa8"
+                        "b\xe2\x80\xa9\xe2\x80\xaf");
+    free(s);
+    s = render(sift_json_str, "a\xe2\x80\xae"
+                              "b\xe2\x81\xa6"
+                              "c\xe2\x81\xaa");
+    ck_assert_str_eq(s, "\"a\\u202e"
+                        "b\\u2066"
+                        "c\xe2\x81\xaa\"");
+    free(s);
+    ck_assert_uint_eq(sift_bidi_control((const unsigned char *)"\xe2\x80", 2),
+                      0);
+    ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 1234567),
+                     "1,234,567");
     ck_assert_str_eq(sift_fmt_thousands(buf, sizeof(buf), 999), "999");
 }
 END_TEST

@@ -7,6 +7,11 @@
 # sandbox, @FIXTURES@ the fixtures folder. The transcript -- "$ args",
 # stdout, stderr lines prefixed "2> ", then "[exit status]" -- must equal
 # `expected` byte for byte. SIFT_UPDATE_GOLDEN=1 rewrites `expected`.
+#
+# No configuration file is read (DMARCSIFT_CONFIG=/dev/null, HOME and
+# XDG_CONFIG_HOME in the sandbox) unless the case has an `env` file: lines
+# VAR=value (@TMP@, @FIXTURES@ apply; an empty value unsets VAR), exported
+# for every line of the case.
 set -u
 bin=$1 cases=$2 fixtures=$3
 pass=0 fail=0
@@ -18,6 +23,17 @@ for dir in "$cases"/*/; do
     tmp=$(mktemp -d /tmp/sift-test-cli-XXXXXX)
     out="$tmp/transcript"
     : > "$out"
+    (
+    export DMARCSIFT_CONFIG=/dev/null HOME="$tmp" XDG_CONFIG_HOME="$tmp/.config"
+    if [ -f "$dir/env" ]; then
+        while IFS= read -r kv || [ -n "$kv" ]; do
+            case "$kv" in '' | \#*) continue ;; esac
+            kv=$(printf '%s' "$kv" | sed -e "s#@TMP@#$tmp#g" \
+                -e "s#@FIXTURES@#$fixtures#g")
+            var=${kv%%=*} val=${kv#*=}
+            if [ -z "$val" ]; then unset "$var"; else export "$var=$val"; fi
+        done < "$dir/env"
+    fi
     while IFS= read -r line || [ -n "$line" ]; do
         [ -z "$line" ] && continue
         case "$line" in \#*) continue ;; esac
@@ -31,6 +47,7 @@ for dir in "$cases"/*/; do
             "$tmp/e" >> "$out"
         printf '[%s]\n' "$rc" >> "$out"
     done < "$dir/cmd"
+    )
     if [ "${SIFT_UPDATE_GOLDEN:-}" = 1 ]; then
         cp "$out" "$dir/expected"
     fi

@@ -82,17 +82,29 @@ const char *
 sift_code_name(int code)
 {
     switch (code) {
-    case SIFT_OK: return "ok";
-    case SIFT_ERR: return "error";
-    case SIFT_ENOMEM: return "out of memory";
-    case SIFT_EIO: return "i/o error";
-    case SIFT_EFORMAT: return "format error";
-    case SIFT_ETOOBIG: return "limit exceeded";
-    case SIFT_EDUP: return "duplicate";
-    case SIFT_EDB: return "database error";
-    case SIFT_EUSAGE: return "usage error";
-    case SIFT_ENOTREPORT: return "not a report";
-    case SIFT_ITEROVER: return "end of iteration";
-    default: return "unknown error";
+    case SIFT_OK:
+        return "ok";
+    case SIFT_ERR:
+        return "error";
+    case SIFT_ENOMEM:
+        return "out of memory";
+    case SIFT_EIO:
+        return "i/o error";
+    case SIFT_EFORMAT:
+        return "format error";
+    case SIFT_ETOOBIG:
+        return "limit exceeded";
+    case SIFT_EDUP:
+        return "duplicate";
+    case SIFT_EDB:
+        return "database error";
+    case SIFT_EUSAGE:
+        return "usage error";
+    case SIFT_ENOTREPORT:
+        return "not a report";
+    case SIFT_ITEROVER:
+        return "end of iteration";
+    default:
+        return "unknown error";
     }
 }

@@ -12,23 +12,23 @@
 
 typedef enum sift_code {
     SIFT_OK = 0,
-    SIFT_ERR = -1,      /* generic failure */
-    SIFT_ENOMEM = -2,   /* allocation failed */
-    SIFT_EIO = -3,      /* read/write/open failed; sys_errno says why */
-    SIFT_EFORMAT = -4,  /* input is not what it claims (bad XML, bad zip) */
-    SIFT_ETOOBIG = -5,  /* a sift_limits ceiling was hit */
-    SIFT_EDUP = -6,     /* report already stored: a skip, not a failure */
-    SIFT_EDB = -7,      /* database error (open, corrupt, read-only, full) */
-    SIFT_EUSAGE = -8,   /* caller asked for something invalid (bad option) */
+    SIFT_ERR = -1,        /* generic failure */
+    SIFT_ENOMEM = -2,     /* allocation failed */
+    SIFT_EIO = -3,        /* read/write/open failed; sys_errno says why */
+    SIFT_EFORMAT = -4,    /* input is not what it claims (bad XML, bad zip) */
+    SIFT_ETOOBIG = -5,    /* a sift_limits ceiling was hit */
+    SIFT_EDUP = -6,       /* report already stored: a skip, not a failure */
+    SIFT_EDB = -7,        /* database error (open, corrupt, read-only, full) */
+    SIFT_EUSAGE = -8,     /* caller asked for something invalid (bad option) */
     SIFT_ENOTREPORT = -9, /* well-formed input of another kind: not a failure */
-    SIFT_ITEROVER = -100 /* normal end of an iteration */
+    SIFT_ITEROVER = -100  /* normal end of an iteration */
 } sift_code;
 
 typedef struct sift_err {
     sift_code code;
-    int sys_errno;   /* errno captured by sift_err_sys(), else 0 */
+    int sys_errno;    /* errno captured by sift_err_sys(), else 0 */
     char where[1024]; /* input provenance, e.g. "a.mbox#3/r.zip/r.xml:57" */
-    char msg[512];   /* one line, lowercase, no trailing period */
+    char msg[512];    /* one line, lowercase, no trailing period */
 } sift_err;
 
 /* Reset to SIFT_OK with empty where/msg. NULL is a no-op. */

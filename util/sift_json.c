@@ -35,6 +35,18 @@ sift_utf8_len(const unsigned char *s, size_t avail)
     return n;
 }
 
+uint32_t
+sift_bidi_control(const unsigned char *s, size_t avail)
+{
+    if (avail < 3 || s[0] != 0xe2)
+        return 0;
+    if (s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
+        return 0x2000u + (s[2] - 0x80u); /* U+202A..U+202E */
+    if (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+        return 0x2040u + (s[2] - 0x80u); /* U+2066..U+2069 */
+    return 0;
+}
+
 void
 sift_json_str(FILE *fp, const char *str)
 {
@@ -48,12 +60,28 @@ sift_json_str(FILE *fp, const char *str)
     putc('"', fp);
     while (*s) {
         switch (*s) {
-        case '"': fputs("\\\"", fp); s++; continue;
-        case '\\': fputs("\\\\", fp); s++; continue;
-        case '\n': fputs("\\n", fp); s++; continue;
-        case '\r': fputs("\\r", fp); s++; continue;
-        case '\t': fputs("\\t", fp); s++; continue;
-        default: break;
+        case '"':
+            fputs("\\\"", fp);
+            s++;
+            continue;
+        case '\\':
+            fputs("\\\\", fp);
+            s++;
+            continue;
+        case '\n':
+            fputs("\\n", fp);
+            s++;
+            continue;
+        case '\r':
+            fputs("\\r", fp);
+            s++;
+            continue;
+        case '\t':
+            fputs("\\t", fp);
+            s++;
+            continue;
+        default:
+            break;
         }
         if (*s < 0x20 || *s == 0x7f) {
             fprintf(fp, "\\u%04x", *s);
@@ -70,6 +98,12 @@ sift_json_str(FILE *fp, const char *str)
              * but reach a terminal through `jq -r` or a pager: escape */
             fprintf(fp, "\\u%04x", s[1]);
             s += 2;
+            continue;
+        }
+        if (n == 3 && sift_bidi_control(s, n)) {
+            /* a right-to-left override reorders what a terminal shows */
+            fprintf(fp, "\\u%04x", (unsigned)sift_bidi_control(s, n));
+            s += 3;
             continue;
         }
         fwrite(s, 1, n, fp);
@@ -117,9 +151,13 @@ sift_text_safe(FILE *fp, const char *str)
             continue;
         }
         n = sift_utf8_len(s, SIZE_MAX);
-        /* C1 controls (U+0080..U+009F) include CSI: escape them too */
-        if (n == 0 || (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
-            fprintf(fp, "\\x%02x", *s++);
+        /* C1 controls (U+0080..U+009F) include CSI: escape them too, and
+         * the bidi controls (each of their bytes) */
+        if (n == 0 || (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) ||
+            (n == 3 && sift_bidi_control(s, n))) {
+            size_t k = n ? n : 1;
+            while (k--)
+                fprintf(fp, "\\x%02x", *s++);
             continue;
         }
         fwrite(s, 1, n, fp);

@@ -14,9 +14,16 @@
  * the NUL ends a sequence as an invalid continuation byte. */
 size_t sift_utf8_len(const unsigned char *s, size_t avail);
 
+/* The code point when s[0..avail) starts with a Unicode bidirectional
+ * control that can reorder what a terminal shows (U+202A..U+202E
+ * embeddings and overrides, U+2066..U+2069 isolates), else 0. They are
+ * escaped wherever C1 controls are. */
+uint32_t sift_bidi_control(const unsigned char *s, size_t avail);
+
 /* Write s as a JSON string literal (quotes included), escaping '"', '\\'
- * and every control character; invalid UTF-8 bytes become U+FFFD so the
- * output is always valid JSON. NULL writes `null`. */
+ * and every control character (C0, DEL, C1 and the bidi controls, as
+ * \uXXXX); invalid UTF-8 bytes become U+FFFD so the output is always
+ * valid JSON. NULL writes `null`. */
 void sift_json_str(FILE *fp, const char *s);
 
 /* Write s as one RFC 4180 CSV cell: quoted when it holds , " CR or LF;
@@ -25,7 +32,8 @@ void sift_json_str(FILE *fp, const char *s);
 void sift_csv_cell(FILE *fp, const char *s);
 
 /* Write s for a terminal: control characters (C0, DEL, C1 and ESC
- * sequences) are shown as \xHH, never sent raw. NULL writes "-". */
+ * sequences) and the bidi controls are shown as \xHH (each byte), never
+ * sent raw; so are invalid UTF-8 bytes. NULL writes "-". */
 void sift_text_safe(FILE *fp, const char *s);
 
 /* Format v with thousands separators ("1,234,567") into buf (>= 27). */

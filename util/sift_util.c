@@ -41,8 +41,8 @@ buf_grow(sift_buf *b, size_t need, sift_err *err)
     char *np;
 
     if (need > b->max)
-        return sift_err_set(err, SIFT_ETOOBIG,
-                            "value longer than %zu bytes", b->max);
+        return sift_err_set(err, SIFT_ETOOBIG, "value longer than %zu bytes",
+                            b->max);
     if (need + 1 <= b->cap)
         return SIFT_OK;
     ncap = b->cap ? b->cap : 64;
@@ -61,8 +61,8 @@ sift_buf_add(sift_buf *b, const void *p, size_t n, sift_err *err)
     int rc;
 
     if (n > b->max - b->len)
-        return sift_err_set(err, SIFT_ETOOBIG,
-                            "value longer than %zu bytes", b->max);
+        return sift_err_set(err, SIFT_ETOOBIG, "value longer than %zu bytes",
+                            b->max);
     if ((rc = buf_grow(b, b->len + n, err)) != SIFT_OK)
         return rc;
     if (n)
@@ -114,11 +114,22 @@ sift_parse_size(uint64_t *out, const char *s, sift_err *err)
     if (errno != 0)
         goto bad;
     switch (toupper((unsigned char)*end)) {
-    case '\0': break;
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    default: goto bad;
+    case '\0':
+        break;
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        goto bad;
     }
     if (toupper((unsigned char)*end) == 'I')
         end++;
@@ -162,43 +173,88 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* n ASCII digits at s, as a number; -1 when any is not a digit. */
+static int
+digits(const char *s, int n)
+{
+    int v = 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+#define DATE_FORMS "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z] (UTC) or @EPOCH-SECONDS"
+
 int
 sift_parse_date(int64_t *out, const char *s, sift_err *err)
 {
-    int y, mo, d, h = 0, mi = 0, se = 0, used = 0;
-    char *end;
+    static const char *const months[] = {
+        "January", "February", "March",     "April",   "May",      "June",
+        "July",    "August",   "September", "October", "November", "December"};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h = 0, mi = 0, se = 0, dim;
+    size_t n;
 
     if (s == NULL || *s == '\0')
-        goto bad;
-    if (strchr(s, '-') == NULL) {
-        long long v;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno || *end != '\0')
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "empty date (expected " DATE_FORMS ")");
+    n = strlen(s);
+    if (s[0] == '@') {
+        /* epoch seconds only when marked: a bare 20231201 is a typo for
+         * 2023-12-01, not a day in 1970 */
+        const char *p = s + 1;
+        int64_t v = 0;
+        if (*p == '\0' || n > 12)
             goto bad;
+        for (; *p; p++) {
+            if (*p < '0' || *p > '9')
+                goto bad;
+            v = v * 10 + (*p - '0');
+        }
         *out = v;
         return SIFT_OK;
     }
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
+    if (n != 10 && n != 19 && n != 20)
         goto bad;
-    if (s[used] == 'T' || s[used] == ' ') {
-        int u2 = 0;
-        if (sscanf(s + used + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &u2) != 3)
+    y = digits(s, 4);
+    mo = digits(s + 5, 2);
+    d = digits(s + 8, 2);
+    if (y < 0 || mo < 0 || d < 0 || s[4] != '-' || s[7] != '-')
+        goto bad;
+    if (n > 10) {
+        if ((s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+            (n == 20 && s[19] != 'Z'))
             goto bad;
-        used += 1 + u2;
-        if (s[used] == 'Z')
-            used++;
+        h = digits(s + 11, 2);
+        mi = digits(s + 14, 2);
+        se = digits(s + 17, 2);
+        if (h < 0 || mi < 0 || se < 0)
+            goto bad;
     }
-    if (s[used] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12)
         goto bad;
+    dim = mdays[mo - 1] +
+          (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+    if (d < 1 || d > dim)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "invalid date '%s': %s %d has %d days (expected "
+                            "YYYY-MM-DD)",
+                            s, months[mo - 1], y, dim);
+    if (h > 23 || mi > 59 || se > 59)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "invalid time in '%s' (expected HH:MM:SS from "
+                            "00:00:00 to 23:59:59)",
+                            s);
     *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
            mi * 60 + se;
     return SIFT_OK;
 bad:
     return sift_err_set(err, SIFT_EUSAGE,
-                        "invalid date '%.64s' (expected YYYY-MM-DD)",
-                        s ? s : "");
+                        "invalid date '%.64s' (expected " DATE_FORMS ")", s);
 }
 
 void

@@ -32,8 +32,12 @@ int sift_parse_size(uint64_t *out, const char *s, sift_err *err);
 /* Format bytes as "1 GiB", "64 MiB", "512 KiB" or "123 B" into buf. */
 void sift_fmt_size(char *buf, size_t n, uint64_t bytes);
 
-/* Parse a date "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[Z]" (UTC) or a plain
- * integer of epoch seconds. Returns SIFT_OK or SIFT_EUSAGE. */
+/* Parse a date, strictly: "YYYY-MM-DD" (00:00:00 UTC),
+ * "YYYY-MM-DDTHH:MM:SS" with 'T' or ' ' and an optional 'Z' (UTC), or
+ * "@SECONDS" (epoch seconds, digits only). Years from 1970; the day must
+ * exist (2026-02-30 does not); seconds 00-59 (no leap second). A bare
+ * integer such as 20231201 is refused (ambiguous). Returns SIFT_OK or
+ * SIFT_EUSAGE with err saying what is accepted. */
 int sift_parse_date(int64_t *out, const char *s, sift_err *err);
 
 /* Format epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf (>= 21). */
