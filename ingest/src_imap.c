@@ -22,7 +22,12 @@
 
 #include "ingest_int.h"
 
-#define SIZE_BATCH 256       /* sizes asked per UID FETCH */
+/* sizes asked per UID FETCH: libcurl 7.88.1 as patched in Debian (the
+ * 300 KB response-header cap) adds what is left in its read buffer for
+ * every response line, so a response of n lines read in one piece counts
+ * about n * n * 20 bytes: 256 lines (10 KB) failed the run now and then,
+ * after 1,500-2,000 messages; 32 lines count at most ~30 KB */
+#define SIZE_BATCH 32
 #define RESP_MAX (64u << 20) /* ceiling of one command's untagged text */
 #define SET_MAX 4000         /* bytes of one UID set in a command */
 /* libcurl (7.88) keeps only the first 40 bytes of a response line longer
@@ -211,11 +216,9 @@ curl_fail(sift_imap *im, CURLcode cc, const char *doing, sift_err *err)
 
 /* Run one request: url (mailbox URLs get ";UIDVALIDITY=") and an optional
  * custom command whose untagged lines land in im->resp. */
-/* A fresh easy handle for each request, with every option: libcurl
- * (7.88.1 as patched in Debian) counts response lines per handle across
- * requests, and fails a request once the total passes 300 KB (after some
- * 1,600 messages). The connection, and the mailbox selected on it, live
- * in the share's connection cache and are reused. */
+/* A fresh easy handle for each request, with every option; the
+ * connection (and the mailbox selected on it) lives in the share's
+ * connection cache and is reused, so a request costs no new login. */
 static int
 set_options(sift_imap *im)
 {
@@ -223,6 +226,7 @@ set_options(sift_imap *im)
 
     if (im->c != NULL)
         curl_easy_cleanup(im->c);
+    im->c = NULL;
     if ((c = im->c = curl_easy_init()) == NULL)
         return -1;
     curl_easy_setopt(c, CURLOPT_SHARE, im->share);
