@@ -213,10 +213,12 @@ grow(void *pv, size_t n, size_t size)
     void **pp = pv;
     void *q;
 
-    /* n is the count before the append: grow at powers of two */
+    /* n is the count before the append; the capacity is the power of two
+     * at or above it (a list emptied by a later file keeps its buffer:
+     * the realloc at n == 0 shrinks it to one element) */
     if (n != 0 && (n & (n - 1)) != 0)
         return 0;
-    q = realloc(*pp, (n ? 2 * n : 4) * size);
+    q = realloc(*pp, (n ? 2 * n : 1) * size);
     if (q == NULL)
         return -1;
     *pp = q;

@@ -1,12 +1,14 @@
 /* version.c -- dmarcsift --version: what this binary was built from and
  * the versions of the libraries it runs with (the run-time versions, which
  * can differ from the headers it was compiled against). */
+#include <archive.h>
 #include <gmime/gmime.h>
 #include <libpsl.h>
 #include <libxml/parser.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <zip.h>
@@ -53,12 +55,28 @@ psl_list(char *buf, size_t n)
     }
 }
 
+/* "libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1" -> "3.6.2 (zlib/1.2.13
+ * liblzma/5.4.1)": the formats it can decompress depend on those. */
+static void
+archive_version(char *buf, size_t n)
+{
+    const char *d = archive_version_details(), *sp;
+
+    if (strncmp(d, "libarchive ", 11) == 0)
+        d += 11;
+    if ((sp = strchr(d, ' ')) != NULL)
+        snprintf(buf, n, "%.*s (%s)", (int)(sp - d), d, sp + 1);
+    else
+        snprintf(buf, n, "%s", d);
+}
+
 void
 print_version(void)
 {
-    char xml[32], psl[512];
+    char xml[32], psl[512], ar[512];
 
     xml_version(xml, sizeof(xml));
+    archive_version(ar, sizeof(ar));
     psl_list(psl, sizeof(psl));
     printf("dmarcsift %s\n", SIFT_VERSION);
     printf("commit:             %s\n", SIFT_GIT_COMMIT);
@@ -69,6 +87,7 @@ print_version(void)
     printf("libzip:             %s\n", zip_libzip_version());
     printf("GMime:              %u.%u.%u\n", gmime_major_version,
            gmime_minor_version, gmime_micro_version);
+    printf("libarchive:         %s\n", ar);
     printf("libpsl:             %s\n", psl_get_version());
     printf("public suffix list: %s\n", psl);
 }

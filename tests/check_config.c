@@ -103,6 +103,44 @@ START_TEST(test_user_file_over_system_file)
 }
 END_TEST
 
+/* Lists grow past any initial size and are replaced by a later file. */
+START_TEST(test_long_lists)
+{
+    sift_config c;
+    sift_owner_knowledge k;
+    sift_err err;
+    char *text = malloc(64 * 1024), *p;
+    int i;
+
+    ck_assert_ptr_nonnull(text);
+    p = text + sprintf(text, "[owner]\n");
+    for (i = 0; i < 200; i++)
+        p += sprintf(p, "network = 10.%d.0.0/16\nforwarder = f%d.example\n", i,
+                     i);
+    p += sprintf(p, "[senders]\n");
+    for (i = 0; i < 100; i++)
+        p += sprintf(p, "s%d.example = legitimate\n", i);
+    sift_config_init(&c);
+    ck_assert_int_eq(parse(&c, "a.conf", text, &err), SIFT_OK);
+    ck_assert_uint_eq(c.n_own_nets, 200);
+    ck_assert_uint_eq(c.own_nets[199].addr[1], 199);
+    ck_assert_uint_eq(c.n_senders, 300);
+    ck_assert_int_eq(parse(&c, "b.conf",
+                           "[owner]\nnetwork = 192.0.2.1/24\n"
+                           "[senders]\nx.example = not-ours\n",
+                           &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_config_owner(&c, &k, &err), SIFT_OK);
+    ck_assert_uint_eq(k.n_own_nets, 1);
+    ck_assert_uint_eq(k.own_nets[0].addr[3], 0); /* host bits cleared */
+    ck_assert_uint_eq(k.n_senders, 201);
+    ck_assert_str_eq(k.senders[199].name, "f199.example");
+    ck_assert_str_eq(k.senders[200].name, "x.example");
+    sift_config_free(&c);
+    free(text);
+}
+END_TEST
+
 static void
 bad(const char *text, const char *where, const char *msg)
 {
@@ -238,6 +276,7 @@ main(void)
 
     tcase_add_test(tc, test_full_file);
     tcase_add_test(tc, test_user_file_over_system_file);
+    tcase_add_test(tc, test_long_lists);
     tcase_add_test(tc, test_errors_name_file_line_problem);
     tcase_add_test(tc, test_syntax_details);
     tcase_add_test(tc, test_missing_files);
