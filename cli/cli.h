@@ -17,6 +17,9 @@
 #define EX_THRESHOLD 1
 #define EX_USAGE 64
 #define EX_DATAERR 65
+/* a top-level input or the database of a read command does not exist or
+ * cannot be read; nothing was stored for it */
+#define EX_NOINPUT 66
 #define EX_IOERR 74
 #define EX_CONFIG 78 /* unreadable or malformed configuration file */
 /* parse_opts' "--help was printed, exit 0" */
@@ -77,6 +80,9 @@ void opts_free(struct opts *o);
 /* Parse --format s, one of the words in allowed; else a usage error. */
 int parse_format(sift_format *out, const char *s, const char *allowed,
                  const char *usage);
+/* Open o->db. With SIFT_STORE_READONLY or SIFT_STORE_EXISTING a missing
+ * file is not created: "no database at PATH (run 'dmarcsift ingest'
+ * first, or pass --db)", EX_NOINPUT. Other failures: EX_IOERR. */
 int open_store(sift_store **st, const struct opts *o, unsigned flags);
 const char *plural(uint64_t n, const char *one, const char *many);
 
@@ -91,5 +97,6 @@ int cmd_report(struct opts *o, int argc, char **argv);
 int cmd_export(struct opts *o, int argc, char **argv);
 int cmd_stats(struct opts *o, int argc, char **argv);
 int cmd_prune(struct opts *o, int argc, char **argv);
+int cmd_failed(struct opts *o, int argc, char **argv);
 
 #endif

@@ -17,7 +17,8 @@ static const char usage_stats[] =
 static const char usage_prune[] =
     "usage: dmarcsift [--db PATH] prune --before DATE\n"
     "\n"
-    "Delete reports whose date range ended before DATE, with their records.\n";
+    "Delete reports whose date range ended before DATE, with their records,\n"
+    "and failed inputs last seen before DATE.\n";
 
 int
 cmd_stats(struct opts *o, int argc, char **argv)
@@ -81,7 +82,7 @@ int
 cmd_prune(struct opts *o, int argc, char **argv)
 {
     sift_store *st = NULL;
-    uint64_t n = 0;
+    uint64_t n = 0, nf = 0;
     int64_t before;
     sift_err err;
     int first, ex;
@@ -97,16 +98,18 @@ cmd_prune(struct opts *o, int argc, char **argv)
     sift_err_clear(&err);
     if (sift_parse_date(&before, o->before, &err))
         return usage_error(usage_prune, "%s", err.msg);
-    if ((ex = open_store(&st, o, 0)) != EX_OK)
+    if ((ex = open_store(&st, o, SIFT_STORE_EXISTING)) != EX_OK)
         return ex;
-    if (sift_store_prune(&n, st, before, &err) != SIFT_OK) {
+    if (sift_store_prune(&n, &nf, st, before, &err) != SIFT_OK) {
         sift_store_close(st);
         die_err(&err);
         return EX_IOERR;
     }
     sift_store_close(st);
     if (!o->quiet)
-        printf("pruned %" PRIu64 " reports that ended before %s\n", n,
-               o->before);
+        printf("pruned %" PRIu64 " %s that ended before %s and %" PRIu64
+               " failed %s last seen before it\n",
+               n, plural(n, "report", "reports"), o->before, nf,
+               plural(nf, "input", "inputs"));
     return EX_OK;
 }

@@ -1,6 +1,7 @@
 /* cmd_ingest.c -- ingest and retry-failed: inputs -> import -> store,
  * with a progress line on a terminal and one summary line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -24,10 +25,14 @@ static const char usage_ingest[] =
     "imaps://user@host[:port]/MAILBOX). Kinds are recognised by\n"
     "content. Reports already stored are counted as\n"
     "duplicates. Each input that cannot be used is named on stderr and kept\n"
-    "in the database (see retry-failed). In a Maildir, tmp/ and the mail\n"
-    "server's index files are skipped; so is the database itself when it\n"
-    "sits in an ingested folder. A mailbox is read incrementally: messages\n"
-    "settled by an earlier run are not fetched again. Without INPUT, the\n"
+    "in the database (see retry-failed and failed list); a kept failure is\n"
+    "resolved when the same input later imports. In a Maildir, tmp/ and\n"
+    "the mail server's index files are skipped; so is the database itself\n"
+    "when it sits in an ingested folder. An INPUT that does not exist or\n"
+    "cannot be read is named and skipped, nothing is kept for it, and the\n"
+    "run exits 66 (65 when something else failed too). A mailbox is read\n"
+    "incrementally: messages settled by an earlier run are not fetched\n"
+    "again. Without INPUT, the\n"
     "'source =' lines of the configuration file's [ingest] section are\n"
     "read.\n"
     "\n"
@@ -52,8 +57,9 @@ static const char usage_retry[] =
     "usage: dmarcsift [--db PATH] retry-failed [--quiet] [LIMITS]\n"
     "\n"
     "Re-parse the stored inputs that failed; those that now succeed are\n"
-    "stored and removed from the failed list (raise a limit to retry\n"
-    "inputs that were over it).\n"
+    "stored and removed from the failed list in one transaction (raise a\n"
+    "limit to retry inputs that were over it). Inputs kept without their\n"
+    "bytes cannot be retried: ingest them again, or 'failed forget' them.\n"
     "\n" LIMITS_HELP;
 
 /* --- ingest ------------------------------------------------------------ */
@@ -135,7 +141,9 @@ on_outcome(void *payload, sift_outcome_kind kind, const char *path,
 
     (void)path;
     p->units++;
-    if (kind == SIFT_FAILED && err) {
+    /* a report lost with a failed batch: counted as failed; the database
+     * error that lost it is printed once, at the end */
+    if (kind == SIFT_FAILED && err && err->code != SIFT_EDB) {
         if (p->show)
             fputs("\r\033[K", stderr);
         die_err(err);
@@ -505,7 +513,7 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     char *password = NULL, *token = NULL;
     const char *env;
     sift_err err;
-    int i, first, ex, nimap = 0, nlocal = 0;
+    int i, first, ex, nimap = 0, nlocal = 0, inputs = 0, noinput = 0;
     size_t k;
 
     if ((ex = parse_opts(o, argc, argv,
@@ -577,28 +585,51 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         ex = EX_IOERR;
         goto out;
     }
-    if ((ex = open_store(&st, o, 0)) != EX_OK)
-        goto out;
-    f.st = st;
     for (i = first; i < argc; i++) {
         if (is_imap_url(argv[i])) {
-            if (imap_prepare(&f, &f.src[f.nsrc], in, argv[i], password,
-                             token) == SIFT_OK)
-                f.nsrc++;
-            else
-                f.trouble = 1; /* named; the other inputs go on */
+            inputs++; /* connected to once the database is open */
             continue;
+        }
+        /* A top-level input that is not there (a typo) or cannot be read
+         * is the caller's mistake, not a failed report: named, skipped,
+         * nothing kept, exit 66. O_NONBLOCK: a FIFO must not block here. */
+        if (strcmp(argv[i], "-") != 0) {
+            int fd = open(argv[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) {
+                fprintf(stderr, "%s: %s: cannot open: %s\n", progname, argv[i],
+                        strerror(errno));
+                noinput++;
+                continue;
+            }
+            close(fd);
         }
         if (sift_ingest_add_path(in, argv[i], &err) != SIFT_OK) {
             die_err(&err);
             ex = EX_IOERR;
             goto out;
         }
+        inputs++;
+    }
+    if (inputs == 0) { /* nothing to read: no database is created */
+        ex = EX_NOINPUT;
+        goto out;
+    }
+    if ((ex = open_store(&st, o, 0)) != EX_OK)
+        goto out;
+    f.st = st;
+    for (i = first; i < argc; i++) {
+        if (!is_imap_url(argv[i]))
+            continue;
+        if (imap_prepare(&f, &f.src[f.nsrc], in, argv[i], password, token) ==
+            SIFT_OK)
+            f.nsrc++;
+        else
+            f.trouble = 1; /* named; the other inputs go on */
     }
     wipe(password);
     wipe(token);
     password = token = NULL;
-    if (nimap > 0 && f.nsrc == 0 && nlocal == 0) {
+    if (nimap > 0 && f.nsrc == 0 && inputs == nimap) {
         ex = EX_IOERR;
         goto out;
     }
@@ -624,6 +655,8 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         ex = EX_IOERR;
     if (ex == EX_OK && s.failed > 0)
         ex = EX_DATAERR;
+    if (ex == EX_OK && noinput > 0)
+        ex = EX_NOINPUT;
 out:
     wipe(password);
     wipe(token);
@@ -709,7 +742,7 @@ cmd_retry(struct opts *o, int argc, char **argv)
     if (first < argc)
         return usage_error(usage_retry, "unexpected argument '%s'",
                            argv[first]);
-    if ((ex = open_store(&st, o, 0)) != EX_OK)
+    if ((ex = open_store(&st, o, SIFT_STORE_EXISTING)) != EX_OK)
         return ex;
     sift_err_clear(&err);
     while (ex == EX_OK) {
@@ -745,10 +778,27 @@ cmd_retry(struct opts *o, int argc, char **argv)
             ex = EX_IOERR;
             break;
         }
+        /* The input's reports and the deletion of its failed row commit
+         * together: a kill in between leaves neither (never a report
+         * both stored and still failed). */
+        if (sift_store_hold(st, 1, &err) != SIFT_OK) {
+            sift_ingest_free(in);
+            die_err(&err);
+            ex = EX_IOERR;
+            break;
+        }
         ex = run_import(&s, in, st, o, 0, NULL);
         sift_ingest_free(in);
-        if (ex == EX_OK && s.failed == 0 &&
-            sift_store_delete_failed(st, r.id, &err) != SIFT_OK) {
+        rc = SIFT_OK;
+        if (ex == EX_OK && s.failed == 0)
+            rc = sift_store_delete_failed(st, r.id, &err);
+        if (rc == SIFT_ITEROVER) /* another process resolved it meanwhile */
+            rc = SIFT_OK;
+        if (ex == EX_OK && rc == SIFT_OK)
+            rc = sift_store_hold(st, 0, &err);
+        else
+            sift_store_hold(st, -1, NULL); /* neither */
+        if (ex == EX_OK && rc != SIFT_OK) {
             die_err(&err);
             ex = EX_IOERR;
         }

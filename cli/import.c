@@ -77,13 +77,16 @@ typedef struct msg {
     unsigned char *raw;        /* malloc'd: a failed unit's bytes */
     size_t raw_len;
     sift_report_meta meta; /* M_BEGIN, M_END, M_UNIT conflict */
-    uint64_t hash;         /* M_END, M_UNIT conflict, M_ABORT */
+    sift_hash128 hash;     /* M_END, M_UNIT conflict/adopt, M_ABORT */
     int hash_ok;           /* M_ABORT: hash covers every byte */
+    int adopt;             /* M_UNIT duplicate of a report whose hash is unknown
+                              (schema 1): store this copy's hash for it */
     /* M_BEGIN, M_UNIT: the input's raw-bytes fingerprint, to remember it
      * once the outcome is known (have_fp), or the outcome came from it
      * (seen: nothing to write) */
     int have_fp, seen;
-    uint64_t fp, fp_len;
+    sift_hash128 fp;
+    uint64_t fp_len;
     sift_record *recs; /* M_RECORDS */
     sift_verdict *verdicts;
     size_t n;
@@ -344,7 +347,8 @@ typedef struct producer {
     sift_ingest *in;
     /* the current report input's fingerprint (sift_ingest_fingerprint) */
     int have_fp;
-    uint64_t fp, fp_len;
+    sift_hash128 fp;
+    uint64_t fp_len;
     sift_store *reader; /* read-only handle for identity lookups, or NULL */
     sift_eval *ev;
     const sift_limits *lim;
@@ -374,7 +378,7 @@ send_fatal(producer *p, int rc, const sift_err *err)
  * are attached when they are to be kept. */
 static int
 send_unit(producer *p, sift_outcome_kind kind, const char *path,
-          const sift_err *why, const sift_report_meta *meta, uint64_t hash)
+          const sift_err *why, const sift_report_meta *meta, sift_hash128 hash)
 {
     msg *m = msg_new(M_UNIT, path);
     sift_err rerr;
@@ -398,6 +402,49 @@ send_unit(producer *p, sift_outcome_kind kind, const char *path,
     return put(&p->q, m);
 }
 
+static const sift_hash128 no_hash;
+
+/* A copy of a report stored by schema 1, whose 64-bit content hash the
+ * upgrade dropped: parse it and compare its record count and message
+ * total with what is stored. Equal: a re-send, whose hash the stored
+ * report adopts (later copies compare exactly); else a conflict. */
+static int
+settle_unknown(producer *p, const sift_item *it, sift_xml *x,
+               const sift_report_meta *meta, const sift_stored *stored)
+{
+    const sift_record *rec;
+    uint64_t n = 0, sum = 0;
+    sift_err why;
+    msg *m;
+    int rc;
+
+    sift_err_clear(&why);
+    while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
+        n++;
+        sum = sum > UINT64_MAX - rec->count ? UINT64_MAX : sum + rec->count;
+    }
+    if (fatal(rc))
+        return send_fatal(p, rc, &why);
+    if (rc != SIFT_ITEROVER) /* stored; this copy is damaged */
+        return send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
+    if (sum > (uint64_t)INT64_MAX) /* stored clamped */
+        sum = (uint64_t)INT64_MAX;
+    if (n != stored->records || sum != stored->messages)
+        return send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
+                         sift_xml_content_hash(x));
+    if ((m = msg_new(M_UNIT, it->path)) == NULL || msg_meta(m, meta) != 0) {
+        msg_free(m);
+        return send_fatal(p, SIFT_ENOMEM, NULL);
+    }
+    m->outcome = SIFT_DUPLICATE;
+    m->adopt = 1;
+    m->hash = sift_xml_content_hash(x);
+    m->have_fp = p->have_fp;
+    m->fp = p->fp;
+    m->fp_len = p->fp_len;
+    return put(&p->q, m);
+}
+
 /* Parse one report candidate and send it. Returns 0, or -1 to stop. */
 static int
 produce_report(producer *p, const sift_item *it)
@@ -407,7 +454,7 @@ produce_report(producer *p, const sift_item *it)
     const sift_record *rec;
     sift_verdict v;
     sift_err why, err;
-    uint64_t stored = 0;
+    sift_stored stored;
     msg *m = NULL;
     int rc, ret = 0;
 
@@ -426,6 +473,9 @@ produce_report(producer *p, const sift_item *it)
                 return send_fatal(p, SIFT_ENOMEM, NULL);
             u->outcome = conflict ? SIFT_CONFLICT : SIFT_DUPLICATE;
             u->seen = 1;
+            u->have_fp = 1; /* to resolve a failed row of this input */
+            u->fp = p->fp;
+            u->fp_len = p->fp_len;
             return put(&p->q, u);
         }
         p->have_fp = 1;
@@ -436,19 +486,21 @@ produce_report(producer *p, const sift_item *it)
             ret = send_fatal(p, rc, &why);
         /* Well-formed XML of another kind is not a failure of ours. */
         else if (rc == SIFT_ENOTREPORT)
-            ret = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, 0);
+            ret = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, no_hash);
         else
-            ret = send_unit(p, SIFT_FAILED, it->path, &why, NULL, 0);
+            ret = send_unit(p, SIFT_FAILED, it->path, &why, NULL, no_hash);
         goto out;
     }
     /* Stored already (as far as the committed database says): only the
      * content hash is needed, to tell a re-send from a conflicting one. */
     if (p->reader != NULL &&
         sift_store_lookup(p->reader, &stored, meta, &err) == SIFT_EDUP) {
-        if (sift_xml_drain(x, &why) != SIFT_OK) /* stored; copy damaged */
-            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, 0);
-        else if (sift_xml_content_hash(x) == stored)
-            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, 0);
+        if (!stored.hash_known)
+            ret = settle_unknown(p, it, x, meta, &stored);
+        else if (sift_xml_drain(x, &why) != SIFT_OK) /* stored; damaged */
+            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
+        else if (sift_hash128_eq(sift_xml_content_hash(x), stored.hash))
+            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, no_hash);
         else
             ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
                             sift_xml_content_hash(x));
@@ -463,7 +515,9 @@ produce_report(producer *p, const sift_item *it)
     m->have_fp = p->have_fp;
     m->fp = p->fp;
     m->fp_len = p->fp_len;
-    ret = put(&p->q, m); /* the queue owns m now, even on failure */
+    /* put() owns m from here, also when it fails (the writer stopped: a
+     * full disk): freeing it at out too was the double free */
+    ret = put(&p->q, m);
     m = NULL;
     if (ret != 0)
         goto out;
@@ -578,14 +632,20 @@ produce_all(producer *p)
             stop = produce_report(p, it);
             break;
         case SIFT_ITEM_NOT_REPORT:
-            stop = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, 0);
+            stop = send_unit(p, SIFT_NOT_REPORT, it->path, NULL, NULL, no_hash);
             break;
         case SIFT_ITEM_FAILURE_REPORT:
-            stop = send_unit(p, SIFT_FAILURE_REPORT, it->path, NULL, NULL, 0);
+            stop = send_unit(p, SIFT_FAILURE_REPORT, it->path, NULL, NULL,
+                             no_hash);
             break;
         case SIFT_ITEM_FAILED:
         default:
-            stop = send_unit(p, SIFT_FAILED, it->path, &it->err, NULL, 0);
+            /* its fingerprint, when its bytes can be read, resolves the
+             * failed row once the same input imports */
+            p->have_fp = sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len,
+                                                 &err) == SIFT_OK;
+            sift_err_clear(&err);
+            stop = send_unit(p, SIFT_FAILED, it->path, &it->err, NULL, no_hash);
             break;
         }
         if (stop)
@@ -620,7 +680,8 @@ produce(void *arg)
 /* Keep a failed unit: its reason plus the raw bytes, when there are any. */
 static int
 keep_failure(sift_store *st, const char *path, const sift_err *why,
-             const unsigned char *raw, size_t len, sift_err *err)
+             const unsigned char *raw, size_t len, const sift_hash128 *fp,
+             sift_err *err)
 {
     char reason[sizeof(why->where) + sizeof(why->msg) + 4];
 
@@ -628,13 +689,21 @@ keep_failure(sift_store *st, const char *path, const sift_err *why,
         snprintf(reason, sizeof(reason), "%s: %s", why->where, why->msg);
     else
         snprintf(reason, sizeof(reason), "%s", why->msg);
-    return sift_store_add_failed(st, path, reason, raw, len, err);
+    return sift_store_add_failed(st, path, reason, raw, len, fp, err);
 }
 
 /* Units that ended but are not yet known to be committed. */
-typedef struct pending {
+typedef struct unit_pend {
     char *unit;
     sift_import_stats counts;
+} unit_pend;
+
+/* A report stored in the open batch, told to the caller once the batch
+ * commits (sift_store_commits() grows): a summary never counts a report
+ * that a failed batch took with it. */
+typedef struct pending {
+    char *path;
+    uint64_t records, messages;
 } pending;
 
 typedef struct writer {
@@ -642,22 +711,35 @@ typedef struct writer {
     sift_import_stats *s;
     sift_import_settled_cb settled;
     sift_import_stats u; /* outcomes of the current unit */
-    pending pend[SIFT_IMPORT_SETTLE_BATCH];
-    size_t npend;
+    unit_pend upend[SIFT_IMPORT_SETTLE_BATCH];
+    size_t nupend;
     int keep_failed;
     sift_import_cb cb;
     void *payload;
     /* the open report */
     int open, skipping;
-    uint64_t dup_hash, records, messages;
+    sift_stored dup;
+    uint64_t records, messages;
     int have_fp; /* its input's fingerprint, noted with the outcome */
-    uint64_t fp, fp_len;
+    sift_hash128 fp;
+    uint64_t fp_len;
+    /* imported reports whose batch has not committed yet */
+    pending *pend;
+    size_t n_pend, cap_pend;
+    uint64_t commits; /* sift_store_commits() when pend was last emptied */
 } writer;
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* One outcome: count it, keep a failure, tell the caller. */
 static int
 outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
-        const unsigned char *raw, size_t len, sift_err *err)
+        const unsigned char *raw, size_t len, const sift_hash128 *fp,
+        sift_err *err)
 {
     sift_import_stats *s = w->s;
     int rc = SIFT_OK;
@@ -688,7 +770,7 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
         w->u.failed++;
         sift_err_where(why, path);
         if (w->keep_failed)
-            rc = keep_failure(w->st, path, why, raw, len, err);
+            rc = keep_failure(w->st, path, why, raw, len, fp, err);
         break;
     }
     if (rc == SIFT_OK && w->cb)
@@ -696,23 +778,102 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
     return rc;
 }
 
+/* The reports of committed batches are imported now. */
+static void
+release_pending(writer *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_pend; i++) {
+        w->s->records = sat_add(w->s->records, w->pend[i].records);
+        w->s->messages = sat_add(w->s->messages, w->pend[i].messages);
+        outcome(w, SIFT_IMPORTED, w->pend[i].path, NULL, NULL, 0, NULL, NULL);
+        free(w->pend[i].path);
+    }
+    w->n_pend = 0;
+    w->commits = sift_store_commits(w->st);
+}
+
+/* The run failed: reports whose batch did not commit are lost with it. */
+static void
+lose_pending(writer *w, const sift_err *cause)
+{
+    sift_err why;
+    size_t i;
+
+    for (i = 0; i < w->n_pend; i++) {
+        sift_err_set(&why, SIFT_EDB,
+                     "not stored: its batch was rolled back (%s)",
+                     cause && cause->msg[0] ? cause->msg : "database error");
+        w->s->failed++;
+        sift_err_where(&why, w->pend[i].path);
+        if (w->cb)
+            w->cb(w->payload, SIFT_FAILED, w->pend[i].path, &why, w->s);
+        free(w->pend[i].path);
+    }
+    w->n_pend = 0;
+}
+
+static int
+add_pending(writer *w, const char *path, sift_err *err)
+{
+    if (w->n_pend == w->cap_pend) {
+        size_t cap = w->cap_pend ? w->cap_pend * 2 : 64;
+        pending *p = realloc(w->pend, cap * sizeof(*p));
+        if (p == NULL)
+            return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        w->pend = p;
+        w->cap_pend = cap;
+    }
+    if ((w->pend[w->n_pend].path = strdup(path)) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    w->pend[w->n_pend].records = w->records;
+    w->pend[w->n_pend].messages = w->messages;
+    w->n_pend++;
+    return SIFT_OK;
+}
+
+/* The input at path was used: a failed row of the same bytes is done. */
+static int
+resolve(writer *w, const char *path, int have_fp, sift_hash128 fp,
+        sift_err *err)
+{
+    if (!have_fp || !w->keep_failed) /* retry-failed deletes its own row */
+        return SIFT_OK;
+    return sift_store_resolve_failed(w->st, path, fp, NULL, err);
+}
+
 /* The open report turned out to be stored already: a re-send (same
- * content hash) or a conflicting copy. */
+ * content hash) or a conflicting copy. A report stored by schema 1 has no
+ * hash: compare records and messages, and adopt this copy's hash when
+ * they match. */
 static int
 settle_duplicate(writer *w, msg *m, sift_err *err)
 {
-    int conflict = m->hash != w->dup_hash, rc;
+    int conflict, rc;
 
+    if (w->dup.hash_known)
+        conflict = !sift_hash128_eq(m->hash, w->dup.hash);
+    else
+        conflict = w->records != w->dup.records ||
+                   (w->messages > (uint64_t)INT64_MAX
+                        ? (uint64_t)INT64_MAX
+                        : w->messages) != w->dup.messages;
     w->skipping = 0;
     if (conflict && (rc = sift_store_note_conflict(w->st, &m->meta, m->path,
                                                    m->hash, err)) != SIFT_OK)
+        return rc;
+    if (!conflict && !w->dup.hash_known &&
+        (rc = sift_store_adopt_hash(w->st, &m->meta, m->hash, err)) != SIFT_OK)
         return rc;
     if (w->have_fp &&
         (rc = sift_store_note_seen(w->st, w->fp, w->fp_len, &m->meta, conflict,
                                    err)) != SIFT_OK)
         return rc;
+    if ((rc = resolve(w, m->path, w->have_fp, w->fp, err)) != SIFT_OK)
+        return rc;
     return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path, NULL,
-                   NULL, 0, err);
+                   NULL, 0, NULL, err);
 }
 
 /* Tell the caller about the pending units (everything before is
@@ -722,11 +883,11 @@ settle_pending(writer *w)
 {
     size_t i;
 
-    for (i = 0; i < w->npend; i++) {
-        w->settled(w->payload, w->pend[i].unit, &w->pend[i].counts);
-        free(w->pend[i].unit);
+    for (i = 0; i < w->nupend; i++) {
+        w->settled(w->payload, w->upend[i].unit, &w->upend[i].counts);
+        free(w->upend[i].unit);
     }
-    w->npend = 0;
+    w->nupend = 0;
 }
 
 /* A unit ended: settle it with the next commit (forced every
@@ -736,16 +897,20 @@ unit_end(writer *w, msg *m, sift_err *err)
 {
     int rc;
 
-    w->u.records = w->u.messages = 0;
-    w->pend[w->npend].unit = m->path;
-    w->pend[w->npend].counts = w->u;
+    /* imported reports are told when their batch commits, possibly
+     * after their unit ended: not counted per unit */
+    w->u.imported = w->u.records = w->u.messages = 0;
+    w->upend[w->nupend].unit = m->path;
+    w->upend[w->nupend].counts = w->u;
     m->path = NULL;
-    w->npend++;
+    w->nupend++;
     memset(&w->u, 0, sizeof(w->u));
-    if (w->npend < SIFT_IMPORT_SETTLE_BATCH)
+    if (w->nupend < SIFT_IMPORT_SETTLE_BATCH)
         return SIFT_OK;
     if ((rc = sift_store_flush(w->st, err)) != SIFT_OK)
         return rc;
+    if (w->n_pend > 0 && sift_store_commits(w->st) != w->commits)
+        release_pending(w);
     settle_pending(w);
     return SIFT_OK;
 }
@@ -765,9 +930,9 @@ consume(writer *w, msg *m, sift_err *err)
         w->have_fp = m->have_fp;
         w->fp = m->fp;
         w->fp_len = m->fp_len;
-        rc = sift_store_begin(w->st, &w->dup_hash, &m->meta, m->path, err);
+        rc = sift_store_begin(w->st, &w->dup, &m->meta, m->path, err);
         if (rc == SIFT_EDUP) {
-            w->skipping = 1; /* stored meanwhile: compare hashes at END */
+            w->skipping = 1; /* stored meanwhile: compare at END */
             return SIFT_OK;
         }
         if (rc != SIFT_OK)
@@ -775,26 +940,27 @@ consume(writer *w, msg *m, sift_err *err)
         w->open = 1;
         return SIFT_OK;
     case M_RECORDS:
-        if (w->skipping)
-            return SIFT_OK;
         for (i = 0; i < m->n; i++) {
-            if ((rc = sift_store_add(w->st, &m->recs[i], &m->verdicts[i],
+            if (!w->skipping &&
+                (rc = sift_store_add(w->st, &m->recs[i], &m->verdicts[i],
                                      err)) != SIFT_OK)
                 return rc;
             w->records++;
-            w->messages += m->recs[i].count;
+            w->messages = sat_add(w->messages, m->recs[i].count);
         }
         return SIFT_OK;
     case M_ABORT:
-        if (w->skipping && !m->hash_ok) { /* stored; copy unreadable */
+        if (w->skipping && (!m->hash_ok || !w->dup.hash_known)) {
+            /* stored; this copy is unreadable or cannot be compared */
             w->skipping = 0;
-            return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, err);
+            return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, NULL,
+                           err);
         }
         if (!w->skipping) {
             sift_store_rollback(w->st);
             w->open = 0;
             return outcome(w, SIFT_FAILED, m->path, &m->why, m->raw, m->raw_len,
-                           err);
+                           m->have_fp ? &m->fp : NULL, err);
         }
         /* stored already: compare this copy by its hash */
         return settle_duplicate(w, m, err);
@@ -804,19 +970,26 @@ consume(writer *w, msg *m, sift_err *err)
         if ((rc = sift_store_commit(w->st, &m->meta, m->hash, err)) != SIFT_OK)
             return rc;
         w->open = 0;
+        /* the report is in the batch: it counts once the batch commits */
+        if ((rc = add_pending(w, m->path, err)) != SIFT_OK)
+            return rc;
         if (w->have_fp &&
             (rc = sift_store_note_seen(w->st, w->fp, w->fp_len, &m->meta, 0,
                                        err)) != SIFT_OK)
             return rc;
-        w->s->records += w->records;
-        w->s->messages += w->messages;
-        return outcome(w, SIFT_IMPORTED, m->path, NULL, NULL, 0, err);
+        return resolve(w, m->path, w->have_fp, w->fp, err);
     case M_UNIT:
-        if (m->seen) /* known from its fingerprint: nothing to write */
-            return outcome(w, m->outcome, m->path, NULL, NULL, 0, err);
+        if (m->seen) { /* known from its fingerprint: nothing to store */
+            if ((rc = resolve(w, m->path, m->have_fp, m->fp, err)) != SIFT_OK)
+                return rc;
+            return outcome(w, m->outcome, m->path, NULL, NULL, 0, NULL, err);
+        }
         if (m->outcome == SIFT_CONFLICT &&
             (rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
                                            err)) != SIFT_OK)
+            return rc;
+        if (m->adopt && (rc = sift_store_adopt_hash(w->st, &m->meta, m->hash,
+                                                    err)) != SIFT_OK)
             return rc;
         if (m->have_fp &&
             (m->outcome == SIFT_CONFLICT ||
@@ -825,8 +998,11 @@ consume(writer *w, msg *m, sift_err *err)
                                        m->outcome == SIFT_CONFLICT, err)) !=
                 SIFT_OK)
             return rc;
+        if ((m->outcome == SIFT_DUPLICATE || m->outcome == SIFT_CONFLICT) &&
+            (rc = resolve(w, m->path, m->have_fp, m->fp, err)) != SIFT_OK)
+            return rc;
         return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
-                       err);
+                       m->have_fp ? &m->fp : NULL, err);
     case M_UNITEND:
         return unit_end(w, m, err);
     case M_FATAL:
@@ -874,6 +1050,7 @@ sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
     w.payload = payload;
     w.settled = settled;
     p.units = settled != NULL;
+    w.commits = sift_store_commits(st);
     /* Lookups see only committed reports; without a reader (":memory:",
      * or it cannot be opened) every report is parsed and the writer's
      * sift_store_begin() finds the duplicates. */
@@ -895,6 +1072,8 @@ sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
         }
         rc = consume(&w, m, err);
         msg_free(m);
+        if (w.n_pend > 0 && sift_store_commits(st) != w.commits)
+            release_pending(&w);
     } while (rc == SIFT_OK);
     if (rc != SIFT_ITEROVER) {
         /* stop the producer and throw away what it still sends */
@@ -913,12 +1092,20 @@ sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
         sift_store_rollback(st);
     if (rc == SIFT_ITEROVER)
         rc = sift_store_flush(st, err);
+    /* Held (retry-failed): the caller commits, and reports the error of
+     * that commit for the whole input. */
+    if (rc == SIFT_OK &&
+        (sift_store_commits(st) != w.commits || sift_store_held(st)))
+        release_pending(&w);
+    else if (w.n_pend > 0)
+        lose_pending(&w, err);
     if (rc == SIFT_OK)
         settle_pending(&w);
-    while (w.npend > 0) /* not committed: not settled */
-        free(w.pend[--w.npend].unit);
+    while (w.nupend > 0) /* not committed: not settled */
+        free(w.upend[--w.nupend].unit);
     free(p.unit);
 done:
+    free(w.pend);
     pthread_cond_destroy(&p.q.can_get);
     pthread_cond_destroy(&p.q.can_put);
     pthread_mutex_destroy(&p.q.mu);

@@ -3,6 +3,7 @@
  * The only file that prints to stdout/stderr or chooses an exit status.
  * Exit status (sysexits): 0 success; 1 --fail-on-reject threshold passed;
  * 64 usage; 65 some input could not be parsed (the others were stored);
+ * 66 a top-level input or the database of a read command is missing;
  * 74 I/O or database error; 78 configuration file. Errors are one line on
  * stderr: "dmarcsift: <input>: <what is wrong>". */
 #include <errno.h>
@@ -37,6 +38,7 @@ const char usage_main[] =
     "  stats               what the database holds\n"
     "  prune --before DATE delete reports that ended before DATE\n"
     "  retry-failed        re-parse the stored inputs that failed\n"
+    "  failed list|forget  show the failed inputs, or forget some or all\n"
     "\n"
     "options:\n"
     "  --db PATH           database (default: $DMARCSIFT_DB, else "
@@ -51,8 +53,9 @@ const char usage_main[] =
     "  help [COMMAND]      this text, or COMMAND's (as COMMAND --help)\n"
     "\n"
     "exit status: 0 ok, 1 --fail-on-reject threshold passed, 64 usage error,\n"
-    "65 some input could not be parsed, 74 i/o or database error,\n"
-    "78 bad configuration file. Manual: man dmarcsift\n";
+    "65 some input could not be parsed, 66 an input or the database does\n"
+    "not exist, 74 i/o or database error, 78 bad configuration file.\n"
+    "Manual: man dmarcsift\n";
 
 /* The configuration: --config FILE or $DMARCSIFT_CONFIG alone, else the
  * system file then the user file (missing ones skipped); then the
@@ -158,10 +161,10 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
     static const struct {
         const char *name;
         int (*fn)(struct opts *, int, char **);
-    } cmds[] = {{"ingest", cmd_ingest},     {"inspect", cmd_inspect},
-                {"report", cmd_report},     {"export", cmd_export},
-                {"stats", cmd_stats},       {"prune", cmd_prune},
-                {"retry-failed", cmd_retry}};
+    } cmds[] = {{"ingest", cmd_ingest},      {"inspect", cmd_inspect},
+                {"report", cmd_report},      {"export", cmd_export},
+                {"stats", cmd_stats},        {"prune", cmd_prune},
+                {"retry-failed", cmd_retry}, {"failed", cmd_failed}};
     struct opts o = *op;
     sift_limits lim = SIFT_LIMITS_INIT;
     static sift_owner_knowledge owner; /* o.owner outlives run() */

@@ -336,6 +336,15 @@ open_store(sift_store **st, const struct opts *o, unsigned flags)
     sift_err err;
 
     sift_err_clear(&err);
+    if ((flags & (SIFT_STORE_READONLY | SIFT_STORE_EXISTING)) &&
+        strcmp(o->db, ":memory:") != 0 && access(o->db, F_OK) != 0 &&
+        errno == ENOENT) {
+        fprintf(stderr,
+                "%s: no database at %s (run 'dmarcsift ingest' first, or "
+                "pass --db)\n",
+                progname, o->db);
+        return EX_NOINPUT;
+    }
     if (sift_store_open(st, o->db, flags, &err) != SIFT_OK) {
         sift_err_where(&err, o->db);
         die_err(&err);

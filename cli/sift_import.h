@@ -52,7 +52,9 @@ int sift_import_run(sift_import_stats *stats, sift_ingest *in, sift_store *st,
 
 /* Called once per unit (sift_item.unit: a file, an IMAP message) after
  * every outcome of it is durably committed: the caller may now move or
- * delete it. counts holds that unit's outcomes alone. Units settle in
+ * delete it. counts holds that unit's outcomes alone, except imported
+ * (and records, messages): 0, as a stored report is told when its batch
+ * commits, which may be after its unit ended. Units settle in
  * order, at most SIFT_IMPORT_SETTLE_BATCH units after they ended (the
  * import commits then), and only when the run does not fail: a unit not
  * settled is read again by the next run. Runs on the calling thread,

@@ -456,11 +456,11 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
 
 int
 sift_ingest__origin_fingerprint(sift_ingest *in, const origin *o,
-                                const char *path, uint64_t *fp, uint64_t *len,
-                                sift_err *err)
+                                const char *path, sift_hash128 *fp,
+                                uint64_t *len, sift_err *err)
 {
     if (o->kind == O_MEM) {
-        *fp = sift_hash64w(SIFT_HASH64_INIT, o->p, o->len);
+        *fp = sift_hash128_of(o->p, o->len);
         *len = o->len;
         return SIFT_OK;
     }
@@ -470,10 +470,10 @@ sift_ingest__origin_fingerprint(sift_ingest *in, const origin *o,
 }
 
 int
-sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
+sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
                         sift_err *err)
 {
-    *fp = 0;
+    fp->hi = fp->lo = 0;
     *len = 0;
     if (!in->have)
         return sift_err_set(err, SIFT_EUSAGE, "no current item");

@@ -219,7 +219,7 @@ struct sift_src_ops {
     int (*raw)(sift_ingest *in, const origin *o, const char *path,
                unsigned char **buf, size_t *len, sift_err *err);
     int (*fingerprint)(sift_ingest *in, const origin *o, const char *path,
-                       uint64_t *fp, uint64_t *len, sift_err *err);
+                       sift_hash128 *fp, uint64_t *len, sift_err *err);
 };
 
 struct sift_ingest {
@@ -308,11 +308,11 @@ int sift_ingest__msg_start(sift_ingest *in, const unsigned char *buf,
 /* Fingerprint of the bytes behind o (sift_ingest_fingerprint()'s rules);
  * path is the item's or container's. */
 int sift_ingest__origin_fingerprint(sift_ingest *in, const origin *o,
-                                    const char *path, uint64_t *fp,
+                                    const char *path, sift_hash128 *fp,
                                     uint64_t *len, sift_err *err);
 /* Fingerprint of a file's bytes, read in full 64 KiB blocks. */
-int sift_ingest__fingerprint_file(const char *path, uint64_t *fp, uint64_t *len,
-                                  sift_err *err);
+int sift_ingest__fingerprint_file(const char *path, sift_hash128 *fp,
+                                  uint64_t *len, sift_err *err);
 /* Append to the stdin spool (src_stdin.c). */
 void sift_ingest__tee_add(sift_ingest *in, const void *buf, size_t n);
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "sift_err.h"
+#include "sift_hash.h"
 #include "sift_limits.h"
 #include "sift_reader.h"
 
@@ -106,12 +107,13 @@ int sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                     sift_err *err);
 
 /* A fingerprint of the current item's raw bytes, for skipping inputs
- * already stored without decompressing them: *fp = sift_hash64w() of the
- * bytes sift_ingest_raw() would return, *len their length. For a zip
- * entry, the bytes of the whole archive and the entry's index. Reads a
+ * already stored without decompressing them: *fp = XXH3-128 (sift_hash.h)
+ * of the bytes sift_ingest_raw() would return, *len their length. For a
+ * zip entry, sift_hash128_mix() of the whole archive's hash and the
+ * entry's index. Reads a
  * file again but never inflates. SIFT_EUSAGE when there is none (stdin,
  * or no current item); a read error otherwise. */
-int sift_ingest_fingerprint(sift_ingest *in, uint64_t *fp, uint64_t *len,
+int sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
                             sift_err *err);
 
 /* Bytes read from the outermost inputs so far (for progress display). */

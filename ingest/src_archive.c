@@ -32,7 +32,8 @@ typedef struct ar_st {
     uint64_t entries;
     /* the archive's own fingerprint, computed once (see src_zip.c) */
     int fp_done, fp_rc;
-    uint64_t fp, fp_len;
+    sift_hash128 fp;
+    uint64_t fp_len;
     sift_err fp_err;
     unsigned char buf[AR_BUF];
 } ar_st;
@@ -372,8 +373,8 @@ out:
 /* An entry's fingerprint: the archive's bytes (hashed once per frame),
  * then the entry's number. */
 static int
-ar_fingerprint(sift_ingest *in, const origin *o, const char *path, uint64_t *fp,
-               uint64_t *len, sift_err *err)
+ar_fingerprint(sift_ingest *in, const origin *o, const char *path,
+               sift_hash128 *fp, uint64_t *len, sift_err *err)
 {
     frame *f = o->f;
     ar_st *s;
@@ -393,7 +394,7 @@ ar_fingerprint(sift_ingest *in, const origin *o, const char *path, uint64_t *fp,
             *err = s->fp_err;
         return s->fp_rc;
     }
-    *fp = sift_hash64(s->fp, &o->idx, sizeof(o->idx));
+    *fp = sift_hash128_mix(s->fp, (uint64_t)o->idx);
     *len = s->fp_len;
     return SIFT_OK;
 }

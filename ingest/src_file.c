@@ -123,36 +123,35 @@ file_raw(sift_ingest *in, const origin *o, const char *path,
 }
 
 int
-sift_ingest__fingerprint_file(const char *path, uint64_t *fp, uint64_t *len,
+sift_ingest__fingerprint_file(const char *path, sift_hash128 *fp, uint64_t *len,
                               sift_err *err)
 {
     unsigned char buf[65536];
-    uint64_t h = SIFT_HASH64_INIT, n = 0;
+    sift_hasher h;
+    uint64_t n = 0;
     size_t got;
     FILE *f;
 
     if ((f = fopen(path, "rb")) == NULL)
         return sift_err_sys(err, "%s: cannot open", path);
-    /* full reads but the last keep the word stream exact */
+    sift_hasher_init(&h);
     while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
-        h = sift_hash64w(h, buf, got);
+        sift_hasher_add(&h, buf, got);
         n += got;
-        if (got < sizeof(buf))
-            break;
     }
     if (ferror(f)) {
         fclose(f);
         return sift_err_sys(err, "%s: read failed", path);
     }
     fclose(f);
-    *fp = h;
+    *fp = sift_hasher_digest(&h);
     *len = n;
     return SIFT_OK;
 }
 
 static int
 file_fingerprint(sift_ingest *in, const origin *o, const char *path,
-                 uint64_t *fp, uint64_t *len, sift_err *err)
+                 sift_hash128 *fp, uint64_t *len, sift_err *err)
 {
     (void)in;
     (void)o;

@@ -135,7 +135,8 @@ typedef struct zip_st {
      * made a 2,000-entry zip quadratic). fp_rc != SIFT_OK (with fp_err)
      * is reused too: the archive does not change under one frame. */
     int fp_done, fp_rc;
-    uint64_t fp, fp_len;
+    sift_hash128 fp;
+    uint64_t fp_len;
     sift_err fp_err;
 } zip_st;
 
@@ -325,7 +326,7 @@ zip_raw(sift_ingest *in, const origin *o, const char *path, unsigned char **buf,
 /* An entry's fingerprint: the archive's bytes, then the entry's index. */
 static int
 zip_fingerprint(sift_ingest *in, const origin *o, const char *path,
-                uint64_t *fp, uint64_t *len, sift_err *err)
+                sift_hash128 *fp, uint64_t *len, sift_err *err)
 {
     frame *f = o->f;
     zip_st *z;
@@ -346,7 +347,7 @@ zip_fingerprint(sift_ingest *in, const origin *o, const char *path,
             *err = z->fp_err;
         return z->fp_rc;
     }
-    *fp = sift_hash64(z->fp, &o->idx, sizeof(o->idx));
+    *fp = sift_hash128_mix(z->fp, (uint64_t)o->idx);
     *len = z->fp_len;
     return SIFT_OK;
 }

@@ -5,7 +5,8 @@
 #   sh scripts/deps.sh test     + test and sanitizer toolchain
 set -eu
 pkgs="build-essential cmake pkg-config libxml2-dev libsqlite3-dev zlib1g-dev
-libzip-dev libpsl-dev publicsuffix libgmime-3.0-dev libarchive-dev libcurl4-openssl-dev check
+libzip-dev libpsl-dev libxxhash-dev publicsuffix libgmime-3.0-dev
+libarchive-dev libcurl4-openssl-dev check
 libsubunit-dev scdoc"
 if [ "${1:-}" = test ]; then
     pkgs="$pkgs clang libclang-rt-14-dev llvm libxml2-utils zip gzip tar xz-utils

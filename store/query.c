@@ -67,6 +67,45 @@ bit_or_final(sqlite3_context *ctx)
     sqlite3_result_int64(ctx, acc ? *acc : 0);
 }
 
+/* --- sat_sum(x): SUM of integers saturating at INT64_MAX / INT64_MIN --- */
+
+static void
+sat_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t *acc = sqlite3_aggregate_context(ctx, sizeof(*acc)), v;
+
+    (void)argc;
+    if (acc == NULL) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+        return;
+    v = sqlite3_value_int64(argv[0]);
+    if (v > 0 && *acc > INT64_MAX - v)
+        *acc = INT64_MAX;
+    else if (v < 0 && *acc < INT64_MIN - v)
+        *acc = INT64_MIN;
+    else
+        *acc += v;
+}
+
+/* --- sift_xxh128(blob): the 16-byte XXH3-128 of a BLOB (NULL: of no
+ * bytes), for the schema-2 migration of failed_inputs.raw_hash ---------- */
+
+static void
+xxh128_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const void *p = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    unsigned char out[16];
+
+    (void)argc;
+    sift_hash128_put(out,
+                     sift_hash128_of(p, p != NULL && n > 0 ? (size_t)n : 0));
+    sqlite3_result_blob(ctx, out, sizeof(out), SQLITE_TRANSIENT);
+}
+
 int
 sift_store__functions(sift_store *st, sift_err *err)
 {
@@ -74,8 +113,16 @@ sift_store__functions(sift_store *st, sift_err *err)
         st->db, "bit_or", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
         bit_or_step, bit_or_final, NULL);
 
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(
+            st->db, "sat_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+            NULL, sat_sum_step, bit_or_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(st->db, "sift_xxh128", 1,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                        NULL, xxh128_fn, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "register bit_or");
+        return sift_store__db_err(st, rc, err, "register functions");
     return SIFT_OK;
 }
 
@@ -268,13 +315,16 @@ sift_store_stats(sift_stats *out, sift_store *st, sift_err *err)
 }
 
 int
-sift_store_prune(uint64_t *deleted, sift_store *st, int64_t before,
-                 sift_err *err)
+sift_store_prune(uint64_t *deleted, uint64_t *failed, sift_store *st,
+                 int64_t before, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_PRUNE];
+    uint64_t nf = 0;
     int rc;
 
     *deleted = 0;
+    if (failed != NULL)
+        *failed = 0;
     /* Commits the open batch: prune is its own transaction. */
     if ((rc = sift_store_flush(st, err)) != SIFT_OK)
         return rc;
@@ -284,11 +334,17 @@ sift_store_prune(uint64_t *deleted, sift_store *st, int64_t before,
     if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
         goto fail;
     *deleted = (uint64_t)sqlite3_changes64(st->db);
+    sqlite3_bind_int64(st->q[Q_PRUNE_FAILED], 1, before);
+    if ((rc = sift_store__run(st, st->q[Q_PRUNE_FAILED], err)) != SIFT_OK)
+        goto fail;
+    nf = (uint64_t)sqlite3_changes64(st->db);
     if ((rc = sift_store__run(st, st->q[Q_COMMIT], err)) != SIFT_OK)
         goto fail;
+    if (failed != NULL)
+        *failed = nf;
     /* Give the freed pages back to the file system (auto_vacuum is
      * INCREMENTAL); failing here loses nothing. */
-    if (*deleted > 0)
+    if (*deleted > 0 || nf > 0)
         sqlite3_exec(st->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
     return SIFT_OK;
 fail:
@@ -323,8 +379,7 @@ sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
 
         if (raw == NULL)
             len = 0;
-        rc = cb(payload, id, path ? path : "", reason ? reason : "", raw,
-                len);
+        rc = cb(payload, id, path ? path : "", reason ? reason : "", raw, len);
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -364,7 +419,66 @@ int
 sift_store_delete_failed(sift_store *st, int64_t id, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_DEL_FAILED];
+    int rc;
 
     sqlite3_bind_int64(s, 1, id);
-    return sift_store__run(st, s, err);
+    if ((rc = sift_store__write(st, s, err)) != SIFT_OK)
+        return rc;
+    return sqlite3_changes64(st->db) > 0 ? SIFT_OK : SIFT_ITEROVER;
+}
+
+int
+sift_store_forget_all_failed(sift_store *st, uint64_t *n, sift_err *err)
+{
+    int rc;
+
+    *n = 0;
+    if ((rc = sift_store__write(st, st->q[Q_FORGET_ALL], err)) != SIFT_OK)
+        return rc;
+    *n = (uint64_t)sqlite3_changes64(st->db);
+    return SIFT_OK;
+}
+
+int
+sift_store_list_failed(sift_store *st,
+                       int (*cb)(void *payload, const sift_failed_info *f),
+                       void *payload, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_LIST_FAILED];
+    sift_failed_info f;
+    int64_t after = 0;
+    int rc, rows;
+
+    /* pages of 64 rows: no statement stays open while cb runs long */
+    do {
+        rows = 0;
+        sqlite3_bind_int64(s, 1, after);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *p = (const char *)sqlite3_column_text(s, 1);
+            const char *r = (const char *)sqlite3_column_text(s, 2);
+            int stop;
+
+            rows++;
+            f.id = after = sqlite3_column_int64(s, 0);
+            f.path = p ? p : "";
+            f.reason = r ? r : "";
+            f.size = (uint64_t)sqlite3_column_int64(s, 3);
+            f.kept = sqlite3_column_int(s, 4) != 0;
+            f.first_seen = sqlite3_column_int64(s, 5);
+            f.last_seen = sqlite3_column_int64(s, 6);
+            if ((stop = cb(payload, &f)) != 0) {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+                return stop;
+            }
+        }
+        if (rc != SQLITE_DONE)
+            rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                    "failed inputs");
+        else
+            rc = SIFT_OK;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    } while (rc == SIFT_OK && rows == 64);
+    return rc;
 }

@@ -134,10 +134,76 @@ static const char schema_v1[] =
     "  content_hash)"
     ");";
 
+/* Version 1 -> 2: 128-bit hashes (XXH3-128, 16-byte BLOBs, util's
+ * sift_hash128_put() order) instead of 64-bit FNV. What happens to a v1
+ * file's 64-bit values (docs/schema.md, "Upgrading from schema 1"):
+ * - reports.content_hash becomes NULL, "unknown": the next copy of such
+ *   a report is parsed and compared by record count and message total;
+ *   if they match it is a re-send and its hash is adopted, else it is a
+ *   conflict.
+ * - seen_inputs is emptied: every input is read again once (a v1
+ *   fingerprint cannot be compared with a new one, and a weak one must
+ *   not skip anything unread).
+ * - failed_inputs.raw_hash is recomputed from the kept bytes (sift_xxh128,
+ *   registered on every handle); fp (the input's fingerprint, for
+ *   resolving a failed row when the input later imports) is NULL.
+ * - conflicts.content_hash becomes NULL (the rows are kept).
+ * DROP COLUMN needs SQLite 3.35 (Debian 12 has 3.40). */
+static const char schema_v2[] =
+    "ALTER TABLE reports DROP COLUMN content_hash;"
+    "ALTER TABLE reports ADD COLUMN content_hash BLOB;"
+    "DROP TABLE seen_inputs;"
+    "CREATE TABLE seen_inputs ("
+    " fp BLOB NOT NULL,"
+    " len INTEGER NOT NULL,"
+    " report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+    " conflict INTEGER NOT NULL,"
+    " PRIMARY KEY (fp, len)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX seen_inputs_report ON seen_inputs(report);"
+    "CREATE TABLE failed_inputs_v2 ("
+    " id INTEGER PRIMARY KEY,"
+    " path TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " raw BLOB,"
+    " size INTEGER NOT NULL,"
+    " raw_hash BLOB NOT NULL,"
+    " fp BLOB,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " UNIQUE (path, raw_hash)"
+    ");"
+    "INSERT INTO failed_inputs_v2 (id, path, reason, raw, size, raw_hash,"
+    " fp, first_seen, last_seen) SELECT id, path, reason, raw, size,"
+    " sift_xxh128(raw), NULL, first_seen, last_seen FROM failed_inputs;"
+    "DROP TABLE failed_inputs;"
+    "ALTER TABLE failed_inputs_v2 RENAME TO failed_inputs;"
+    "CREATE INDEX failed_inputs_fp ON failed_inputs(path, fp);"
+    "CREATE TABLE conflicts_v2 ("
+    " id INTEGER PRIMARY KEY,"
+    " org_name TEXT NOT NULL,"
+    " report_id TEXT NOT NULL,"
+    " policy_domain TEXT NOT NULL,"
+    " date_begin INTEGER NOT NULL,"
+    " date_end INTEGER NOT NULL,"
+    " input_path TEXT,"
+    " content_hash BLOB,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " UNIQUE (org_name, report_id, policy_domain, date_begin, date_end,"
+    "  content_hash)"
+    ");"
+    "INSERT INTO conflicts_v2 (id, org_name, report_id, policy_domain,"
+    " date_begin, date_end, input_path, content_hash, first_seen, last_seen)"
+    " SELECT id, org_name, report_id, policy_domain, date_begin, date_end,"
+    " input_path, NULL, first_seen, last_seen FROM conflicts;"
+    "DROP TABLE conflicts;"
+    "ALTER TABLE conflicts_v2 RENAME TO conflicts;";
+
 /* IMAP state (docs/imap.md): per (server, user, mailbox, UIDVALIDITY),
  * the UIDs whose every report is committed, so a run fetches only the
- * others and the mover moves only these. Issue 15; the integrator
- * numbers it v5. */
+ * others and the mover moves only these. Issue 15: v3 here; the
+ * integrator numbers it v5 once the report and DNS-cache steps are in. */
 static const char schema_imap[] =
     "CREATE TABLE imap_mailboxes ("
     " id INTEGER PRIMARY KEY,"
@@ -161,7 +227,8 @@ static const char schema_imap[] =
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,   /* 0 -> 1 */
-    schema_imap, /* 1 -> 2: IMAP state (v5 once v2..v4 are merged) */
+    schema_v2,   /* 1 -> 2 */
+    schema_imap, /* 2 -> 3: IMAP state (v5 once v3, v4 are merged) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,
@@ -202,11 +269,11 @@ inspect(sift_store *st, int *version, int *fresh, sift_err *err)
     }
     if (appid != SIFT_STORE_APP_ID || uv < 0)
         return sift_store__fail(st, err, "not a dmarcsift database");
-    if (uv > SIFT_STORE_SCHEMA)
+    if (uv > st->target_version)
         return sift_store__fail(st, err,
                                 "database was created by a newer dmarcsift "
                                 "(schema %d, this build knows %d)",
-                                uv, SIFT_STORE_SCHEMA);
+                                uv, st->target_version);
     *version = uv;
     return SIFT_OK;
 }
@@ -215,17 +282,19 @@ int
 sift_store__migrate(sift_store *st, sift_err *err)
 {
     char sql[96];
-    int version, fresh, rc, i, in_tx = 0;
+    int version, fresh, rc, i, in_tx = 0, target = st->target_version;
 
+    if (target <= 0 || target > SIFT_STORE_SCHEMA)
+        return sift_err_set(err, SIFT_EUSAGE, "no schema version %d", target);
     if ((rc = inspect(st, &version, &fresh, err)) != 0)
         return rc;
-    if (version == SIFT_STORE_SCHEMA)
+    if (version == target)
         return SIFT_OK;
     if (st->readonly)
         return sift_store__fail(st, err,
                                 "database needs an upgrade from schema %d "
                                 "to %d: open it once read-write",
-                                version, SIFT_STORE_SCHEMA);
+                                version, target);
     /* auto_vacuum only takes effect before the first table is created. */
     if (fresh && (rc = sift_store__exec(st,
                                         "PRAGMA auto_vacuum = "
@@ -238,7 +307,7 @@ sift_store__migrate(sift_store *st, sift_err *err)
     /* Another process may have migrated while we waited for the lock. */
     if ((rc = inspect(st, &version, &fresh, err)) != 0)
         goto fail;
-    for (i = version; i < SIFT_STORE_SCHEMA; i++) {
+    for (i = version; i < target; i++) {
         rc = sqlite3_exec(st->db, migrations[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             rc = sift_store__db_err(st, rc, err, "schema upgrade");
@@ -248,7 +317,7 @@ sift_store__migrate(sift_store *st, sift_err *err)
     snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", SIFT_STORE_APP_ID);
     if ((rc = sift_store__exec(st, sql, err)) != 0)
         goto fail;
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SIFT_STORE_SCHEMA);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", target);
     if ((rc = sift_store__exec(st, sql, err)) != 0)
         goto fail;
     if ((rc = sift_store__exec(st, "COMMIT", err)) != 0)

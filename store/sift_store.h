@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sift_err.h"
+#include "sift_hash.h"
 #include "sift_record.h"
 
 typedef struct sift_store sift_store;
@@ -26,8 +27,21 @@ enum {
     /* the handle will scan the whole file (report): memory-map it, so that
      * pages are read in place instead of copied (peak RSS then includes
      * the file-backed pages of the mapped database) */
-    SIFT_STORE_SCAN = 1u << 1
+    SIFT_STORE_SCAN = 1u << 1,
+    /* open only an existing file (a read-write maintenance command):
+     * never create one. READONLY implies it. */
+    SIFT_STORE_EXISTING = 1u << 2
 };
+
+/* What is stored under a report's identity (SIFT_EDUP). hash_known is 0
+ * for a report stored by schema 1, whose 64-bit hashes were dropped by
+ * the upgrade: compare a copy by records and messages, and adopt its
+ * hash with sift_store_adopt_hash() when they match. */
+typedef struct sift_stored {
+    sift_hash128 hash;
+    int hash_known;
+    uint64_t records, messages;
+} sift_stored;
 
 /* Open (creating unless READONLY) and migrate the database at path
  * (":memory:" works, for tests). Errors (all SIFT_EDB, err->where = path):
@@ -56,10 +70,11 @@ int sift_store_schema_version(void);
 /* Start storing a report (opening a batch transaction if none is open:
  * BEGIN IMMEDIATE, waiting up to the busy timeout for other writers).
  * SIFT_OK: a new report is open. SIFT_EDUP: the
- * identity is already stored; *dup_hash is its content hash (compare with
- * sift_xml_content_hash() to tell a re-send from a conflicting one) and
- * nothing is open. input_path is the provenance (sift_item.path). */
-int sift_store_begin(sift_store *st, uint64_t *dup_hash,
+ * identity is already stored; *dup (may be NULL) says what is stored
+ * (compare its hash with sift_xml_content_hash() to tell a re-send from a
+ * conflicting one) and nothing is open. input_path is the provenance
+ * (sift_item.path). */
+int sift_store_begin(sift_store *st, sift_stored *dup,
                      const sift_report_meta *meta, const char *input_path,
                      sift_err *err);
 /* Add one record of the open report with its verdict (v may be NULL: all
@@ -72,7 +87,7 @@ int sift_store_add(sift_store *st, const sift_record *rec,
  * report becomes durable at the latest when the batch commits (at most
  * every few hundred ms of work, and at sift_store_flush/close). */
 int sift_store_commit(sift_store *st, const sift_report_meta *meta,
-                      uint64_t content_hash, sift_err *err);
+                      sift_hash128 content_hash, sift_err *err);
 /* Drop the open report (nothing of it remains); reports committed
  * earlier in the batch are kept. No-op when none is open. Never fails. */
 void sift_store_rollback(sift_store *st);
@@ -80,27 +95,44 @@ void sift_store_rollback(sift_store *st);
  * SIFT_EUSAGE while a report is open. If a batch commit fails (disk full,
  * i/o error) the reports of that batch are lost and the error is returned
  * by whichever call committed (commit, begin, flush); re-running the
- * import stores them. */
+ * import stores them. sift_store_commits() counts the batch commits that
+ * succeeded: a report whose sift_store_commit() returned SIFT_OK is
+ * durable once that count has grown. While held (sift_store_hold) flush
+ * commits nothing. */
 int sift_store_flush(sift_store *st, sift_err *err);
+uint64_t sift_store_commits(const sift_store *st);
+/* on != 0: from now on everything written stays in one transaction (no
+ * batch limit, sift_store_flush() and every write outside a report join
+ * it) until sift_store_hold(st, 0), which commits it and returns that
+ * commit's error, or sift_store_hold(st, -1), which rolls it all back
+ * (never fails). retry-failed stores an input and deletes its failed row
+ * this way: both or neither. SIFT_EUSAGE while a report is open. */
+int sift_store_hold(sift_store *st, int on, sift_err *err);
+int sift_store_held(const sift_store *st);
 
 /* Is a report with meta's identity stored (committed)? SIFT_EDUP with
- * *hash = its content hash, or SIFT_OK (*hash = 0) when not. Reads only:
+ * *out = what is stored, or SIFT_OK (*out zeroed) when not. Reads only:
  * works on a READONLY handle, and may run in another thread than the
  * writer's (on its own handle), to skip parsing what is stored already. */
-int sift_store_lookup(sift_store *st, uint64_t *hash,
+int sift_store_lookup(sift_store *st, sift_stored *out,
                       const sift_report_meta *meta, sift_err *err);
+/* Set the content hash of the stored report with meta's identity when it
+ * is unknown (hash_known == 0); a known hash is never changed. Joins the
+ * open batch, opening one if needed. */
+int sift_store_adopt_hash(sift_store *st, const sift_report_meta *meta,
+                          sift_hash128 hash, sift_err *err);
 
 /* Inputs seen before, by their raw bytes' fingerprint (see
  * sift_ingest_fingerprint): SIFT_EDUP when an input with this fingerprint
  * and length was stored (or found to duplicate or conflict with a stored
  * report; *conflict says which), SIFT_OK when not. Reads only. */
-int sift_store_seen(sift_store *st, int *conflict, uint64_t fp, uint64_t len,
-                    sift_err *err);
+int sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp,
+                    uint64_t len, sift_err *err);
 /* Remember that the input with this fingerprint and length holds the
  * stored report with meta's identity (conflict != 0: a conflicting copy
  * of it). Kept once; deleted with the report (prune). Joins the open
  * batch, opening one if needed. */
-int sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
+int sift_store_note_seen(sift_store *st, sift_hash128 fp, uint64_t len,
                          const sift_report_meta *meta, int conflict,
                          sift_err *err);
 
@@ -114,15 +146,23 @@ int sift_store_is_readonly(const sift_store *st);
  * that `stats` and `report` can show it. The same conflicting copy (same
  * content hash) is kept once. */
 int sift_store_note_conflict(sift_store *st, const sift_report_meta *meta,
-                             const char *input_path, uint64_t content_hash,
+                             const char *input_path, sift_hash128 content_hash,
                              sift_err *err);
 
 /* Keep an input that failed: provenance, reason and its raw bytes (copied;
- * raw may be NULL). A failed input with the same path and bytes is kept
- * once (its reason and last_seen are updated). Bytes above 64 MiB are not
- * kept: only path, reason and size. */
+ * raw may be NULL), and the input's fingerprint fp (sift_ingest_fingerprint;
+ * NULL when unknown) so that it is resolved when the same input later
+ * imports (sift_store_resolve_failed). A failed input with the same path
+ * and bytes is kept once (its reason and last_seen are updated). Bytes
+ * above 64 MiB are not kept: only path, reason and size. */
 int sift_store_add_failed(sift_store *st, const char *path, const char *reason,
-                          const void *raw, size_t len, sift_err *err);
+                          const void *raw, size_t len, const sift_hash128 *fp,
+                          sift_err *err);
+/* The input at path with fingerprint fp was used (imported, or found
+ * stored): delete its failed rows. *resolved (may be NULL) = rows deleted.
+ * Joins the open batch, opening one if needed. */
+int sift_store_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
+                              uint64_t *resolved, sift_err *err);
 
 /* --- maintenance ------------------------------------------------------ */
 
@@ -135,11 +175,29 @@ typedef struct sift_stats {
 int sift_store_stats(sift_stats *out, sift_store *st, sift_err *err);
 
 /* Delete reports whose date range ended before `before` (epoch seconds),
- * with their records and results, in one transaction (the open batch is
- * committed first; SIFT_EUSAGE while a report is open), then return free
- * pages to the file system. *deleted = reports removed. */
-int sift_store_prune(uint64_t *deleted, sift_store *st, int64_t before,
-                     sift_err *err);
+ * with their records and results, and failed inputs last seen before it,
+ * in one transaction (the open batch is committed first; SIFT_EUSAGE while
+ * a report is open), then return free pages to the file system.
+ * *deleted = reports removed, *failed (may be NULL) = failed rows
+ * removed. */
+int sift_store_prune(uint64_t *deleted, uint64_t *failed, sift_store *st,
+                     int64_t before, sift_err *err);
+
+/* One stored failed input, for listing (strings borrowed for the call). */
+typedef struct sift_failed_info {
+    int64_t id;
+    const char *path, *reason;
+    uint64_t size;
+    int kept; /* its bytes are stored: retry-failed can re-read them */
+    int64_t first_seen, last_seen;
+} sift_failed_info;
+/* Call cb for each failed input, ordered by id; cb returns 0 to go on,
+ * non-zero to stop (that value is returned). Reads only. */
+int sift_store_list_failed(sift_store *st,
+                           int (*cb)(void *payload, const sift_failed_info *f),
+                           void *payload, sift_err *err);
+/* Delete every failed input; *n = rows deleted. */
+int sift_store_forget_all_failed(sift_store *st, uint64_t *n, sift_err *err);
 
 /* Call cb for each stored failed input (ordered by id). cb returns 0 to go
  * on, non-zero to stop (that value is returned). Strings and raw are
@@ -156,6 +214,8 @@ int sift_store_each_failed(sift_store *st, sift_failed_cb cb, void *payload,
  * so the caller may store reports and delete rows in between. */
 int sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
                            void *payload, sift_err *err);
+/* Delete the failed input with this id (joins the open or held batch).
+ * SIFT_ITEROVER when there is no such row. */
 int sift_store_delete_failed(sift_store *st, int64_t id, sift_err *err);
 
 /* --- IMAP state (imap_state.c; docs/imap.md) -------------------------- */

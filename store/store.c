@@ -20,7 +20,8 @@
 #include <sys/statvfs.h>
 
 static const char *const stmt_sql[Q__COUNT] = {
-    [Q_FIND_REPORT] = "SELECT content_hash FROM reports WHERE org_name = ?1"
+    [Q_FIND_REPORT] = "SELECT content_hash, record_count, message_count"
+                      " FROM reports WHERE org_name = ?1"
                       " AND report_id = ?2 AND policy_domain = ?3"
                       " AND date_begin = ?4 AND date_end = ?5",
     [Q_INS_REPORT] =
@@ -48,9 +49,10 @@ static const char *const stmt_sql[Q__COUNT] = {
                   " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_INS_FAILED] =
         "INSERT INTO failed_inputs (path, reason, raw, size, raw_hash,"
-        " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        " fp, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6)"
         " ON CONFLICT (path, raw_hash) DO UPDATE SET"
-        " reason = excluded.reason, last_seen = excluded.last_seen",
+        " reason = excluded.reason, last_seen = excluded.last_seen,"
+        " fp = coalesce(excluded.fp, fp)",
     [Q_SEEN_FIND] = "SELECT conflict FROM seen_inputs WHERE fp = ?1"
                     " AND len = ?2",
     [Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen_inputs (fp, len, report,"
@@ -69,12 +71,27 @@ static const char *const stmt_sql[Q__COUNT] = {
                       " WHERE id > ?1 ORDER BY id LIMIT 1",
     [Q_DEL_FAILED] = "DELETE FROM failed_inputs WHERE id = ?1",
     [Q_PRUNE] = "DELETE FROM reports WHERE date_end < ?1",
-    [Q_STATS] = "SELECT count(*), coalesce(sum(record_count), 0),"
-                " coalesce(sum(message_count), 0), count(DISTINCT org_name),"
+    /* sat_sum: a database holding counts near 2^63 must not make stats
+     * fail with "integer overflow" (SUM's behaviour) */
+    [Q_STATS] = "SELECT count(*), sat_sum(record_count),"
+                " sat_sum(message_count), count(DISTINCT org_name),"
                 " count(DISTINCT policy_domain), coalesce(min(date_begin), 0),"
                 " coalesce(max(date_end), 0),"
                 " (SELECT count(*) FROM failed_inputs),"
                 " (SELECT count(*) FROM conflicts) FROM reports",
+    [Q_ADOPT_HASH] = "UPDATE reports SET content_hash = ?6"
+                     " WHERE org_name = ?1 AND report_id = ?2"
+                     " AND policy_domain = ?3 AND date_begin = ?4"
+                     " AND date_end = ?5 AND content_hash IS NULL",
+    [Q_RESOLVE_FIND] = "SELECT 1 FROM failed_inputs WHERE path = ?1"
+                       " AND fp = ?2",
+    [Q_RESOLVE_FAILED] = "DELETE FROM failed_inputs WHERE path = ?1"
+                         " AND fp = ?2",
+    [Q_PRUNE_FAILED] = "DELETE FROM failed_inputs WHERE last_seen < ?1",
+    [Q_LIST_FAILED] = "SELECT id, path, reason, size, raw IS NOT NULL,"
+                      " first_seen, last_seen FROM failed_inputs"
+                      " WHERE id > ?1 ORDER BY id LIMIT 64",
+    [Q_FORGET_ALL] = "DELETE FROM failed_inputs",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -254,9 +271,8 @@ open_readonly_fallback(sift_store *st, const char *path)
     const char *p;
     int rc;
 
-    sqlite3_extended_result_codes(st->db, 1);
-    rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL,
-                      NULL, NULL);
+    rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
+                      NULL);
     if (((rc & 0xff) != SQLITE_CANTOPEN && rc != SQLITE_READONLY_CANTINIT &&
          rc != SQLITE_READONLY_DIRECTORY) ||
         strlen(path) > 4096)
@@ -276,26 +292,26 @@ open_readonly_fallback(sift_store *st, const char *path)
     snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
     sqlite3_close(st->db);
     st->db = NULL;
-    rc = sqlite3_open_v2(uri, &st->db,
-                         SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        uri, &st->db,
+        SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    if (st->db != NULL) {
+        sqlite3_extended_result_codes(st->db, 1);
+        sqlite3_busy_timeout(st->db, st->busy_ms);
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL,
                           NULL, NULL);
     return rc;
 }
 
-int
-sift_store_open(sift_store **out, const char *path, unsigned flags,
-                sift_err *err)
+/* Open st (calloc'd, maybe with a target_version) on path; on failure st
+ * is freed. */
+static int
+open_with(sift_store *st, const char *path, unsigned flags, sift_err *err)
 {
-    sift_store *st = NULL;
     int rc, oflags, i;
 
-    *out = NULL;
-    if ((st = calloc(1, sizeof(*st))) == NULL)
-        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     if ((st->path = strdup(path)) == NULL) {
         rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
         goto fail;
@@ -306,21 +322,29 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
      * calls fail harmlessly with SQLITE_MISUSE. */
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     st->readonly = (flags & SIFT_STORE_READONLY) != 0;
+    if (st->target_version == 0)
+        st->target_version = SIFT_STORE_SCHEMA;
     /* A connection is used by one thread at a time (sift_store.h), so
      * SQLite's per-connection mutex is pure cost (3% of an ingest). */
-    oflags = (st->readonly ? SQLITE_OPEN_READONLY
-                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+    oflags = (st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
              SQLITE_OPEN_NOMUTEX;
+    if (!st->readonly && !(flags & SIFT_STORE_EXISTING))
+        oflags |= SQLITE_OPEN_CREATE;
+    st->busy_ms = 30000;
     rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+    /* The busy timeout comes before the first query: a reader's first
+     * read (here, or in the fallback below) may meet a writer's lock
+     * (checkpoint, WAL recovery) and must wait for it, not fail. */
+    if (st->db != NULL) {
+        sqlite3_extended_result_codes(st->db, 1);
+        sqlite3_busy_timeout(st->db, st->busy_ms);
+    }
     if (rc == SQLITE_OK && st->readonly)
         rc = open_readonly_fallback(st, path);
     if (rc != SQLITE_OK) {
         rc = sift_store__db_err(st, rc, err, "open");
         goto fail;
     }
-    sqlite3_extended_result_codes(st->db, 1);
-    st->busy_ms = 30000;
-    sqlite3_busy_timeout(st->db, st->busy_ms);
     /* SQLite silently falls back to read-only when the file is not
      * writable: a writer must know now, not at the first insert. */
     if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
@@ -338,13 +362,17 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
                                " PRAGMA cache_size = -16384",
                                err)) != 0)
         goto fail;
+    /* sift_xxh128() is used by a migration step */
+    if ((rc = sift_store__functions(st, err)) != 0)
+        goto fail;
     if ((rc = sift_store__migrate(st, err)) != 0)
         goto fail;
+    if (st->target_version != SIFT_STORE_SCHEMA) /* sift_store__open_at */
+        return SIFT_OK;
     /* A whole-file scan: map the file instead of copying each page out of
      * the OS cache (report over 5M records: 2.24 -> 2.11 s). */
     if ((flags & SIFT_STORE_SCAN) &&
-        (rc = sift_store__exec(st, "PRAGMA mmap_size = 4294967296", err)) !=
-            0)
+        (rc = sift_store__exec(st, "PRAGMA mmap_size = 4294967296", err)) != 0)
         goto fail;
     if (!st->readonly) {
         if ((rc = sift_store__exec(st, "PRAGMA journal_mode = WAL", err)) != 0)
@@ -361,13 +389,52 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
             goto fail;
         }
     }
-    if ((rc = sift_store__functions(st, err)) != 0)
-        goto fail;
-    *out = st;
     return SIFT_OK;
 fail:
     sift_store_close(st);
     return rc;
+}
+
+int
+sift_store_open(sift_store **out, const char *path, unsigned flags,
+                sift_err *err)
+{
+    sift_store *st;
+    int rc;
+
+    *out = NULL;
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    if ((rc = open_with(st, path, flags, err)) == SIFT_OK)
+        *out = st;
+    return rc;
+}
+
+int
+sift_store__open_at(sift_store **out, const char *path, int version,
+                    sift_err *err)
+{
+    sift_store *st;
+    int rc;
+
+    *out = NULL;
+    if (version <= 0 || version > SIFT_STORE_SCHEMA)
+        return sift_err_set(err, SIFT_EUSAGE, "no schema version %d", version);
+    /* sift_store_open with a target: the same code path, minus the
+     * statements (they are written for SIFT_STORE_SCHEMA) */
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    st->target_version = version;
+    rc = open_with(st, path, 0, err);
+    if (rc == SIFT_OK)
+        *out = st;
+    return rc;
+}
+
+sqlite3 *
+sift_store__db(sift_store *st)
+{
+    return st->db;
 }
 
 int
@@ -414,6 +481,30 @@ static int
 bind_key(sqlite3_stmt *s, int i, const char *v)
 {
     return sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* 128-bit hashes are 16-byte BLOBs (sift_hash128_put order). */
+static int
+bind_hash(sqlite3_stmt *s, int i, sift_hash128 h)
+{
+    unsigned char b[16];
+
+    sift_hash128_put(b, h);
+    return sqlite3_bind_blob(s, i, b, sizeof(b), SQLITE_TRANSIENT);
+}
+
+/* 1 with *h set when column i holds a 16-byte hash, else 0 (NULL: a
+ * schema-1 value dropped by the upgrade). */
+static int
+column_hash(sqlite3_stmt *s, int i, sift_hash128 *h)
+{
+    const void *b = sqlite3_column_blob(s, i);
+
+    h->hi = h->lo = 0;
+    if (b == NULL || sqlite3_column_bytes(s, i) != 16)
+        return 0;
+    *h = sift_hash128_get(b);
+    return 1;
 }
 
 static int64_t
@@ -511,12 +602,16 @@ batch_commit(sift_store *st, sift_err *err)
     rc = sift_store__run(st, st->q[Q_COMMIT], err);
     if (rc != SIFT_OK && !sqlite3_get_autocommit(st->db))
         sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+    if (rc == SIFT_OK)
+        st->commits++;
     return rc;
 }
 
 static int
 batch_due(const sift_store *st)
 {
+    if (st->hold)
+        return 0;
     return st->batch_reports >= SIFT_STORE_BATCH_REPORTS ||
            now_ms() - st->batch_start_ms >= SIFT_STORE_BATCH_MS;
 }
@@ -541,11 +636,16 @@ batch_open(sift_store *st, sift_err *err)
     return SIFT_OK;
 }
 
-/* Run one write outside a report: inside the open batch if any, else in
- * its own (autocommit) transaction. */
-static int
-write_one(sift_store *st, sqlite3_stmt *s, sift_err *err)
+int
+sift_store__write(sift_store *st, sqlite3_stmt *s, sift_err *err)
 {
+    int rc;
+
+    if (st->hold && !st->in_batch && (rc = batch_open(st, err)) != SIFT_OK) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return rc;
+    }
     return sift_store__run(st, s, err);
 }
 
@@ -555,13 +655,50 @@ sift_store_flush(sift_store *st, sift_err *err)
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE,
                             "cannot flush while a report is open");
+    if (st->hold)
+        return SIFT_OK;
+    return batch_commit(st, err);
+}
+
+uint64_t
+sift_store_commits(const sift_store *st)
+{
+    return st->commits;
+}
+
+int
+sift_store_held(const sift_store *st)
+{
+    return st->hold;
+}
+
+int
+sift_store_hold(sift_store *st, int on, sift_err *err)
+{
+    if (st->in_report)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "cannot hold or release while a report is open");
+    if (on > 0) {
+        st->hold = 1;
+        return SIFT_OK;
+    }
+    st->hold = 0;
+    if (on < 0) { /* give up: nothing of the held work remains */
+        if (st->in_batch && !sqlite3_get_autocommit(st->db))
+            sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+        st->in_batch = 0;
+        st->batch_reports = 0;
+        return SIFT_OK;
+    }
+    if (st->in_batch && sqlite3_get_autocommit(st->db))
+        st->in_batch = 0; /* rolled back by SQLite after an error */
     return batch_commit(st, err);
 }
 
 /* --- one report ------------------------------------------------------- */
 
 static int
-find_report(sift_store *st, uint64_t *hash, const sift_report_meta *m,
+find_report(sift_store *st, sift_stored *out, const sift_report_meta *m,
             sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_FIND_REPORT];
@@ -573,8 +710,11 @@ find_report(sift_store *st, uint64_t *hash, const sift_report_meta *m,
     sqlite3_bind_int64(s, 4, m->begin);
     sqlite3_bind_int64(s, 5, m->end);
     rc = sqlite3_step(s);
+    memset(out, 0, sizeof(*out));
     if (rc == SQLITE_ROW) {
-        *hash = (uint64_t)sqlite3_column_int64(s, 0);
+        out->hash_known = column_hash(s, 0, &out->hash);
+        out->records = (uint64_t)sqlite3_column_int64(s, 1);
+        out->messages = (uint64_t)sqlite3_column_int64(s, 2);
         rc = SIFT_EDUP;
     } else if (rc == SQLITE_DONE) {
         rc = SIFT_OK;
@@ -588,13 +728,31 @@ find_report(sift_store *st, uint64_t *hash, const sift_report_meta *m,
 }
 
 int
-sift_store_lookup(sift_store *st, uint64_t *hash, const sift_report_meta *meta,
-                  sift_err *err)
+sift_store_lookup(sift_store *st, sift_stored *out,
+                  const sift_report_meta *meta, sift_err *err)
 {
-    *hash = 0;
+    memset(out, 0, sizeof(*out));
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
-    return find_report(st, hash, meta, err);
+    return find_report(st, out, meta, err);
+}
+
+int
+sift_store_adopt_hash(sift_store *st, const sift_report_meta *m,
+                      sift_hash128 hash, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_ADOPT_HASH];
+    int rc;
+
+    if (!st->in_report && (rc = batch_open(st, err)) != SIFT_OK)
+        return rc;
+    bind_key(s, 1, m->org_name);
+    bind_key(s, 2, m->report_id);
+    bind_key(s, 3, m->domain);
+    sqlite3_bind_int64(s, 4, m->begin);
+    sqlite3_bind_int64(s, 5, m->end);
+    bind_hash(s, 6, hash);
+    return sift_store__write(st, s, err);
 }
 
 const char *
@@ -672,16 +830,16 @@ drop_report(sift_store *st)
 }
 
 int
-sift_store_begin(sift_store *st, uint64_t *dup_hash,
-                 const sift_report_meta *meta, const char *input_path,
-                 sift_err *err)
+sift_store_begin(sift_store *st, sift_stored *dup, const sift_report_meta *meta,
+                 const char *input_path, sift_err *err)
 {
-    uint64_t h = 0;
+    sift_stored h;
     int rc;
 
     assert(st != NULL && meta != NULL);
-    if (dup_hash != NULL)
-        *dup_hash = 0;
+    memset(&h, 0, sizeof(h));
+    if (dup != NULL)
+        memset(dup, 0, sizeof(*dup));
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is already open");
     if ((rc = batch_open(st, err)) != SIFT_OK)
@@ -697,10 +855,10 @@ sift_store_begin(sift_store *st, uint64_t *dup_hash,
         rc = insert_report(st, meta, input_path, err);
         /* lost a race: the winner's hash */
         if (rc == SIFT_EDUP && find_report(st, &h, meta, NULL) != SIFT_EDUP)
-            h = 0;
+            memset(&h, 0, sizeof(h));
     }
-    if (rc == SIFT_EDUP && dup_hash != NULL)
-        *dup_hash = h;
+    if (rc == SIFT_EDUP && dup != NULL)
+        *dup = h;
     if (rc != SIFT_OK)
         drop_report(st);
     return rc;
@@ -797,7 +955,7 @@ fail:
 
 int
 sift_store_commit(sift_store *st, const sift_report_meta *meta,
-                  uint64_t content_hash, sift_err *err)
+                  sift_hash128 content_hash, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_FIN_REPORT];
     int rc;
@@ -813,7 +971,7 @@ sift_store_commit(sift_store *st, const sift_report_meta *meta,
     if (rc != SIFT_OK)
         goto fail;
     bind_text(s, 1, st->json.p);
-    sqlite3_bind_int64(s, 2, (int64_t)content_hash);
+    bind_hash(s, 2, content_hash);
     sqlite3_bind_int64(s, 3, clamp64(st->report_records));
     sqlite3_bind_int64(s, 4, clamp64(st->report_messages));
     sqlite3_bind_int64(s, 5, st->report_rowid);
@@ -843,7 +1001,7 @@ sift_store_rollback(sift_store *st)
 
 int
 sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
-                         const char *input_path, uint64_t content_hash,
+                         const char *input_path, sift_hash128 content_hash,
                          sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_CONFLICT];
@@ -854,20 +1012,20 @@ sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
     sqlite3_bind_int64(s, 4, m->begin);
     sqlite3_bind_int64(s, 5, m->end);
     bind_text(s, 6, input_path);
-    sqlite3_bind_int64(s, 7, (int64_t)content_hash);
+    bind_hash(s, 7, content_hash);
     sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
-    return write_one(st, s, err);
+    return sift_store__write(st, s, err);
 }
 
 int
-sift_store_seen(sift_store *st, int *conflict, uint64_t fp, uint64_t len,
+sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
                 sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_SEEN_FIND];
     int rc;
 
     *conflict = 0;
-    sqlite3_bind_int64(s, 1, (int64_t)fp);
+    bind_hash(s, 1, fp);
     sqlite3_bind_int64(s, 2, clamp64(len));
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -885,7 +1043,7 @@ sift_store_seen(sift_store *st, int *conflict, uint64_t fp, uint64_t len,
 }
 
 int
-sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
+sift_store_note_seen(sift_store *st, sift_hash128 fp, uint64_t len,
                      const sift_report_meta *m, int conflict, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_SEEN_ADD];
@@ -893,7 +1051,7 @@ sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
 
     if (!st->in_report && (rc = batch_open(st, err)) != SIFT_OK)
         return rc;
-    sqlite3_bind_int64(s, 1, (int64_t)fp);
+    bind_hash(s, 1, fp);
     sqlite3_bind_int64(s, 2, clamp64(len));
     sqlite3_bind_int(s, 3, conflict != 0);
     bind_key(s, 4, m->org_name);
@@ -901,15 +1059,16 @@ sift_store_note_seen(sift_store *st, uint64_t fp, uint64_t len,
     bind_key(s, 6, m->domain);
     sqlite3_bind_int64(s, 7, m->begin);
     sqlite3_bind_int64(s, 8, m->end);
-    return write_one(st, s, err);
+    return sift_store__write(st, s, err);
 }
 
 int
 sift_store_add_failed(sift_store *st, const char *path, const char *reason,
-                      const void *raw, size_t len, sift_err *err)
+                      const void *raw, size_t len, const sift_hash128 *fp,
+                      sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_FAILED];
-    uint64_t h = sift_hash64(SIFT_HASH64_INIT, raw, raw ? len : 0);
+    sift_hash128 h = sift_hash128_of(raw, raw ? len : 0);
 
     bind_key(s, 1, path);
     bind_key(s, 2, reason);
@@ -918,7 +1077,38 @@ sift_store_add_failed(sift_store *st, const char *path, const char *reason,
     else
         sqlite3_bind_null(s, 3);
     sqlite3_bind_int64(s, 4, clamp64(len));
-    sqlite3_bind_int64(s, 5, (int64_t)h);
+    bind_hash(s, 5, h);
     sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
-    return write_one(st, s, err);
+    if (fp != NULL)
+        bind_hash(s, 7, *fp);
+    return sift_store__write(st, s, err);
+}
+
+int
+sift_store_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
+                          uint64_t *resolved, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_RESOLVE_FAILED];
+    int rc;
+
+    if (resolved != NULL)
+        *resolved = 0;
+    /* a read first: the usual case (nothing failed) takes no write lock */
+    bind_key(st->q[Q_RESOLVE_FIND], 1, path);
+    bind_hash(st->q[Q_RESOLVE_FIND], 2, fp);
+    rc = sqlite3_step(st->q[Q_RESOLVE_FIND]);
+    sqlite3_reset(st->q[Q_RESOLVE_FIND]);
+    sqlite3_clear_bindings(st->q[Q_RESOLVE_FIND]);
+    if (rc == SQLITE_DONE)
+        return SIFT_OK;
+    if (rc != SQLITE_ROW)
+        return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                  "failed inputs");
+    if (!st->in_report && (rc = batch_open(st, err)) != SIFT_OK)
+        return rc;
+    bind_key(s, 1, path);
+    bind_hash(s, 2, fp);
+    if ((rc = sift_store__write(st, s, err)) == SIFT_OK && resolved != NULL)
+        *resolved = (uint64_t)sqlite3_changes64(st->db);
+    return rc;
 }

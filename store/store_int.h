@@ -13,7 +13,10 @@
 #include "sift_store.h"
 #include "sift_util.h"
 
-#define SIFT_STORE_SCHEMA 2
+/* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
+ * failed-input fingerprints; 3 = IMAP state (issue 15; v5 once the
+ * report and DNS-cache steps are in) (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 3
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -50,6 +53,12 @@ enum stmt_id {
     Q_DEL_FAILED,
     Q_PRUNE,
     Q_STATS,
+    Q_ADOPT_HASH,
+    Q_RESOLVE_FIND,
+    Q_RESOLVE_FAILED,
+    Q_PRUNE_FAILED,
+    Q_LIST_FAILED,
+    Q_FORGET_ALL,
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
@@ -69,7 +78,10 @@ struct sift_store {
     sqlite3 *db;
     char *path;
     int readonly;
-    int busy_ms; /* busy timeout, also bounds retries in __exec */
+    int busy_ms;        /* busy timeout, also bounds retries in __exec */
+    int target_version; /* migrate to this (SIFT_STORE_SCHEMA but in tests) */
+    int hold;           /* sift_store_hold(): the batch commits only at 0 */
+    uint64_t commits;   /* batch commits that succeeded */
     sqlite3_stmt *q[Q__COUNT];
     /* batch: one write transaction spanning several reports */
     int in_batch;
@@ -86,6 +98,15 @@ struct sift_store {
     uint64_t tick;
 };
 
+/* Test hook: open path and migrate it to schema `version` only (0 <
+ * version <= SIFT_STORE_SCHEMA; creating it when missing), so that a
+ * test can write a database the way an older release did and then open
+ * it with the current code. No statement is prepared: use only
+ * sift_store__db() / sift_store__exec() on it, then sift_store_close(). */
+int sift_store__open_at(sift_store **out, const char *path, int version,
+                        sift_err *err);
+sqlite3 *sift_store__db(sift_store *st);
+
 /* Map a SQLite result code to a one-line SIFT_EDB (or SIFT_ENOMEM) error
  * with where = the database path. `what` names the failed step for codes
  * that have no fixed message. Returns the sift code. */
@@ -99,7 +120,12 @@ int sift_store__exec(sift_store *st, const char *sql, sift_err *err);
 int sift_store__migrate(sift_store *st, sift_err *err);
 /* Step a prepared write statement to completion, then reset it. */
 int sift_store__run(sift_store *st, sqlite3_stmt *s, sift_err *err);
-/* Register bit_or() and prepare nothing else (query.c). */
+/* Run one write outside a report: inside the open batch if any (opening
+ * one while held, sift_store_hold), else in its own (autocommit)
+ * transaction. */
+int sift_store__write(sift_store *st, sqlite3_stmt *s, sift_err *err);
+/* Register bit_or(), sat_sum() and sift_xxh128() and prepare nothing
+ * else (query.c). */
 int sift_store__functions(sift_store *st, sift_err *err);
 /* Finalize the query cache (query.c). */
 void sift_store__cache_free(sift_store *st);

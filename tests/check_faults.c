@@ -383,16 +383,16 @@ assert_integrity_after_kill(const char *dbpath)
 static char *
 digest(const char *dbpath)
 {
-    char *a =
-        query(dbpath,
-              "SELECT r.org_name, r.report_id, r.policy_domain, r.date_begin, "
-              "r.date_end, r.record_count, r.message_count, r.content_hash, "
-              "(SELECT count(*) FROM records c WHERE c.report_id = r.id), "
-              "(SELECT coalesce(sum(c.count), 0) FROM records c "
-              " WHERE c.report_id = r.id), "
-              "(SELECT count(*) FROM records c JOIN dkim_results d "
-              " ON d.record_id = c.id WHERE c.report_id = r.id) "
-              "FROM reports r ORDER BY r.org_name, r.report_id");
+    char *a = query(
+        dbpath,
+        "SELECT r.org_name, r.report_id, r.policy_domain, r.date_begin, "
+        "r.date_end, r.record_count, r.message_count, hex(r.content_hash), "
+        "(SELECT count(*) FROM records c WHERE c.report_id = r.id), "
+        "(SELECT coalesce(sum(c.count), 0) FROM records c "
+        " WHERE c.report_id = r.id), "
+        "(SELECT count(*) FROM records c JOIN dkim_results d "
+        " ON d.record_id = c.id WHERE c.report_id = r.id) "
+        "FROM reports r ORDER BY r.org_name, r.report_id");
     char *b = query(dbpath, "SELECT 'failed', count(*) FROM failed_inputs");
     char *c = query(dbpath, "SELECT 'conflicts', count(*) FROM conflicts");
     char *d = NULL;
@@ -593,6 +593,20 @@ assert_db_error(const proc *p, const char *dbpath, const char *needle)
                   p->err);
 }
 
+static void
+assert_no_db(const proc *p, const char *dbpath)
+{
+    char want[4400];
+
+    snprintf(want, sizeof(want),
+             "dmarcsift: no database at %s (run 'dmarcsift ingest' first, or"
+             " pass --db)\n",
+             dbpath);
+    ck_assert_msg(p->code == 66, "exit %d (want 66): %s", p->code, p->err);
+    ck_assert_str_eq(p->err, want);
+    ck_assert_str_eq(p->out, "");
+}
+
 START_TEST(test_missing_directory_for_db)
 {
     static const char db[] = "/nonexistent/dir/x.db";
@@ -603,24 +617,46 @@ START_TEST(test_missing_directory_for_db)
     ck_assert_str_eq(p.out, "");
     proc_free(&p);
     sift(&p, NULL, db, "report", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
     proc_free(&p);
 }
 END_TEST
 
+/* Issue 11.8: commands that only read (or maintain) a database never
+ * create one: exit 66, one exact line, no file (nor -wal/-shm). */
 START_TEST(test_readonly_open_of_a_missing_db_creates_nothing)
 {
     const char *db = sbpath("absent.db");
+    char side[4200];
     struct stat st;
     proc p;
 
     sift(&p, NULL, db, "stats", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
     proc_free(&p);
     sift(&p, NULL, db, "export", NULL);
-    assert_db_error(&p, db, "cannot open database");
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "report", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "prune", "--before", "2026-01-01", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "retry-failed", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "failed", "list", NULL);
+    assert_no_db(&p, db);
+    proc_free(&p);
+    sift(&p, NULL, db, "failed", "forget", "--all", NULL);
+    assert_no_db(&p, db);
     proc_free(&p);
     ck_assert(stat(db, &st) != 0 && errno == ENOENT);
+    snprintf(side, sizeof(side), "%s-wal", db);
+    ck_assert(stat(side, &st) != 0 && errno == ENOENT);
+    snprintf(side, sizeof(side), "%s-shm", db);
+    ck_assert(stat(side, &st) != 0 && errno == ENOENT);
 }
 END_TEST
 
@@ -694,6 +730,56 @@ START_TEST(test_readonly_filesystem)
 END_TEST
 
 /* A full disk: RLIMIT_FSIZE makes write() fail with EFBIG part way. */
+/* Issue 11.4: on a full disk the summary counts only reports whose batch
+ * committed; those lost with the failed batch are failed, exit 74. (0.1.0
+ * said "ingested 400 reports" while the database held none of them.) */
+START_TEST(test_full_disk_summary_counts_committed)
+{
+    const char *db = sbpath("sum.db");
+    spawn_opts full = {0};
+    unsigned long long imported = 0, failed = 0, stored_before, stored;
+    struct stat st;
+    char *r;
+    const char *p;
+    proc q;
+    unsigned i;
+    argvb a;
+
+    argv_init(&a, db);
+    argv_add(&a, "ingest");
+    argv_add(&a, "--quiet");
+    for (i = 0; i < 5; i++)
+        argv_add(&a, files[i]);
+    start(&q, a.v, NULL);
+    finish(&q);
+    ck_assert_msg(q.code == 0, "exit %d: %s", q.code, q.err);
+    proc_free(&q);
+    ck_assert(stat(db, &st) == 0);
+    r = query(db, "SELECT count(*) FROM reports");
+    stored_before = strtoull(r, NULL, 10);
+    free(r);
+
+    full.fsize = (rlim_t)st.st_size + 64 * 1024;
+    sift(&q, &full, db, "ingest", srcdir, NULL);
+    ck_assert_msg(q.code == 74, "exit %d: %s", q.code, q.err);
+    ck_assert_msg(strncmp(q.out, "ingested ", 9) == 0, "summary: %s", q.out);
+    imported = strtoull(q.out + 9, NULL, 10);
+    p = strstr(q.out, "failure reports; ");
+    ck_assert_msg(p != NULL, "summary: %s", q.out);
+    failed = strtoull(p + 17, NULL, 10);
+    proc_free(&q);
+    r = query(db, "SELECT count(*) FROM reports");
+    stored = strtoull(r, NULL, 10);
+    free(r);
+    printf("faults: full disk: summary says %llu ingested, %llu failed;"
+           " the database gained %llu\n",
+           imported, failed, stored - stored_before);
+    ck_assert_uint_eq(imported, stored - stored_before);
+    ck_assert_uint_gt(failed, 0); /* the lost batch */
+    assert_integrity(db);
+}
+END_TEST
+
 START_TEST(test_full_disk_then_recovery)
 {
     char *want = clean_run(sbpath("clean.db"), NULL), *got;
@@ -718,7 +804,8 @@ START_TEST(test_full_disk_then_recovery)
 
     full.fsize = (rlim_t)st.st_size + 64 * 1024;
     sift(&p, &full, db, "ingest", "--quiet", srcdir, NULL);
-    assert_db_error(&p, db, "disk I/O error (the file size limit (ulimit -f) of");
+    assert_db_error(&p, db,
+                    "disk I/O error (the file size limit (ulimit -f) of");
     printf("faults: full disk (file size limit %llu bytes): %s",
            (unsigned long long)full.fsize, p.err);
     proc_free(&p);
@@ -758,6 +845,7 @@ faults_suite(void)
     tcase_add_test(io, test_db_that_is_not_a_database);
     tcase_add_test(io, test_readonly_filesystem);
     tcase_add_test(io, test_full_disk_then_recovery);
+    tcase_add_test(io, test_full_disk_summary_counts_committed);
     return s;
 }
 

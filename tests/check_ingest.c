@@ -1258,7 +1258,8 @@ START_TEST(test_tar_limits_raw_and_damage)
     sift_limits lim = SIFT_LIMITS_INIT;
     const sift_item *it;
     sift_ingest *in;
-    uint64_t fps[3], fl;
+    sift_hash128 fps[3];
+    uint64_t fl;
     sift_err err;
     run_t r;
 
@@ -1297,7 +1298,7 @@ START_TEST(test_tar_limits_raw_and_damage)
         ck_assert_int_eq(sift_ingest_fingerprint(in, &fps[i], &fl, &err),
                          SIFT_OK);
         if (i > 0)
-            ck_assert(fps[i] != fps[i - 1]);
+            ck_assert(!sift_hash128_eq(fps[i], fps[i - 1]));
     }
     ck_assert_uint_eq(i, 3);
     sift_ingest_free(in);
@@ -1507,7 +1508,8 @@ START_TEST(test_zip_fingerprint_once_per_archive)
     const unsigned char **data = calloc(N, sizeof(*data));
     size_t *len = calloc(N, sizeof(*len)), n, i;
     unsigned char *x = fixture_bytes("archive/" N1 ".xml", &n);
-    uint64_t *fps = calloc(N, sizeof(*fps)), fp, flen, zlen = 0;
+    sift_hash128 *fps = calloc(N, sizeof(*fps)), fp;
+    uint64_t flen, zlen = 0;
     sift_limits lim = SIFT_LIMITS_INIT;
     struct timespec t0, t1;
     const sift_item *it;
@@ -1542,7 +1544,8 @@ START_TEST(test_zip_fingerprint_once_per_archive)
         ck_assert_uint_eq(flen, zlen);
         fps[i] = fp;
         if (i > 0)
-            ck_assert_msg(fps[i] != fps[i - 1], "entry %zu: same fp", i);
+            ck_assert_msg(!sift_hash128_eq(fps[i], fps[i - 1]),
+                          "entry %zu: same fp", i);
     }
     ck_assert_uint_eq(i, N);
     sift_ingest_free(in);

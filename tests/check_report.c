@@ -813,7 +813,8 @@ store_report(sift_store *st, const sift_report_meta *m, trec *const *recs,
 {
     sift_verdict v;
     sift_err err;
-    uint64_t dup = 0;
+    sift_stored dup;
+    sift_hash128 h = {0, 42};
     size_t i;
 
     sift_err_clear(&err);
@@ -825,8 +826,8 @@ store_report(sift_store *st, const sift_report_meta *m, trec *const *recs,
         ck_assert_msg(sift_store_add(st, &recs[i]->r, &v, &err) == SIFT_OK,
                       "add: %s", err.msg);
     }
-    ck_assert_msg(sift_store_commit(st, m, 42, &err) == SIFT_OK,
-                  "commit: %s", err.msg);
+    ck_assert_msg(sift_store_commit(st, m, h, &err) == SIFT_OK, "commit: %s",
+                  err.msg);
 }
 
 static void

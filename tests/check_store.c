@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include "store_int.h" /* SIFT_STORE_SCHEMA, sift_store__open_at */
 #include <unistd.h>
 
 #include "sift_store.h"
@@ -153,10 +155,18 @@ synth(struct synth *s, int i)
     }
 }
 
-static uint64_t
+static sift_hash128
 synth_hash(int i)
 {
-    return sift_hash64(SIFT_HASH64_INIT, &i, sizeof(i));
+    return sift_hash128_of(&i, sizeof(i));
+}
+
+/* A 128-bit hash with only its low word set, for readable tests. */
+static sift_hash128
+H(uint64_t v)
+{
+    sift_hash128 h = {0, v};
+    return h;
 }
 
 /* Store synthetic report i; SIFT_OK or SIFT_EDUP (or an error). */
@@ -165,7 +175,7 @@ store_synth(sift_store *st, int i, sift_err *err)
 {
     struct synth s;
     sift_verdict v = {0};
-    uint64_t dup = 0;
+    sift_stored dup;
     size_t j;
     int rc;
 
@@ -313,7 +323,7 @@ START_TEST(test_every_field_round_trips)
     sift_store *st = open_ok(dbpath, 0);
     sift_report_meta m;
     sift_err err;
-    uint64_t dup = 99;
+    sift_stored dup;
     static const sift_reason reasons[] = {{"forwarded", NULL},
                                           {"local_policy", "arc=pass"}};
     static const sift_dkim_result dk[] = {
@@ -361,13 +371,14 @@ START_TEST(test_every_field_round_trips)
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_begin(st, &dup, &m, "in.mbox#3/r.zip", &err),
                      SIFT_OK);
-    ck_assert_uint_eq(dup, 0);
+    ck_assert(!dup.hash_known && dup.records == 0);
     ck_assert_int_eq(sift_store_add(st, &r0, &v0, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_add(st, &r1, &v1, &err), SIFT_OK);
     m.warnings = warns2;
     m.n_warnings = 2;
     ck_assert_int_eq(
-        sift_store_commit(st, &m, UINT64_C(0xfedcba9876543210), &err), SIFT_OK);
+        sift_store_commit(st, &m, H(UINT64_C(0xfedcba9876543210)), &err),
+        SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
 
     ck_assert_str_eq(q_text(st, "SELECT org_name || '|' || report_id || '|'"
@@ -393,8 +404,8 @@ START_TEST(test_every_field_round_trips)
     ck_assert_str_eq(q_text(st, "SELECT json_extract(warnings, '$[1]')"
                                 " FROM reports"),
                      "line\nbreak");
-    ck_assert_int_eq(q_int(st, "SELECT content_hash FROM reports"),
-                     (int64_t)UINT64_C(0xfedcba9876543210));
+    ck_assert_str_eq(q_text(st, "SELECT hex(content_hash) FROM reports"),
+                     "0000000000000000FEDCBA9876543210");
     ck_assert_int_eq(q_int(st, "SELECT record_count FROM reports"), 2);
     ck_assert_int_eq(q_int(st, "SELECT message_count FROM reports"),
                      INT64_MAX); /* 17 + UINT64_MAX saturates */
@@ -465,7 +476,7 @@ START_TEST(test_absent_fields_are_null)
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_begin(st, NULL, &m, NULL, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_commit(st, &m, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_commit(st, &m, H(0), &err), SIFT_OK);
     ck_assert_str_eq(q_text(st, "SELECT quote(org_name) || quote(report_id)"
                                 " || quote(policy_domain) || quote(pct) ||"
                                 " quote(email) || quote(input_path) ||"
@@ -484,7 +495,7 @@ START_TEST(test_duplicate_is_edup_with_hash)
 {
     sift_store *st = open_ok(dbpath, 0);
     struct synth s;
-    uint64_t dup = 0;
+    sift_stored dup;
     sift_err err;
 
     sift_err_clear(&err);
@@ -493,7 +504,7 @@ START_TEST(test_duplicate_is_edup_with_hash)
     synth(&s, 7);
     ck_assert_int_eq(sift_store_begin(st, &dup, &s.m, "again", &err),
                      SIFT_EDUP);
-    ck_assert_uint_eq(dup, synth_hash(7));
+    ck_assert(dup.hash_known && sift_hash128_eq(dup.hash, synth_hash(7)));
     /* nothing is open: add is refused, a new begin works */
     ck_assert_int_eq(sift_store_add(st, &s.rec[0], NULL, &err), SIFT_EUSAGE);
     ck_assert_str_eq(err.msg, "no report is open");
@@ -504,7 +515,7 @@ START_TEST(test_duplicate_is_edup_with_hash)
     /* a different end date is a different report */
     s.m.end++;
     ck_assert_int_eq(sift_store_begin(st, &dup, &s.m, "x", &err), SIFT_OK);
-    ck_assert_uint_eq(dup, 0);
+    ck_assert(!dup.hash_known && dup.records == 0);
     sift_store_rollback(st);
     sift_store_close(st);
 }
@@ -605,7 +616,7 @@ START_TEST(test_hostile_strings_stored_verbatim)
         m.report_id = ids[i];
         m.org_name = ids[i];
         ck_assert_int_eq(sift_store_begin(st, NULL, &m, ids[i], &err), SIFT_OK);
-        ck_assert_int_eq(sift_store_commit(st, &m, 1, &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_commit(st, &m, H(1), &err), SIFT_OK);
     }
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 4);
     for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -646,14 +657,15 @@ START_TEST(test_stats_counts_everything)
     for (i = 0; i < 6; i++)
         ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
     synth(&s, 2);
-    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "b.xml", 5, &err),
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "b.xml", H(5), &err),
                      SIFT_OK);
-    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "c.xml", 5, &err),
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "c.xml", H(5), &err),
                      SIFT_OK); /* same copy again: kept once */
-    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "d.xml", 6, &err),
+    ck_assert_int_eq(sift_store_note_conflict(st, &s.m, "d.xml", H(6), &err),
                      SIFT_OK);
-    ck_assert_int_eq(sift_store_add_failed(st, "bad.xml", "boom", "x", 1, &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_add_failed(st, "bad.xml", "boom", "x", 1, NULL, &err),
+        SIFT_OK);
     ck_assert_int_eq(sift_store_stats(&x, st, &err), SIFT_OK);
     ck_assert_uint_eq(x.reports, 6);
     ck_assert_uint_eq(x.records, synth_records(0, 6)); /* 1+..+6 = 21 */
@@ -667,8 +679,53 @@ START_TEST(test_stats_counts_everything)
     ck_assert_int_eq(x.first_begin, 1700000000);
     ck_assert_int_eq(x.last_end, 1700000000 + 5 * 86400 + 86399);
     ck_assert_str_eq(q_text(st, "SELECT input_path FROM conflicts"
-                                " WHERE content_hash = 5"),
+                                " WHERE hex(content_hash) ="
+                                " '00000000000000000000000000000005'"),
                      "b.xml");
+    sift_store_close(st);
+}
+END_TEST
+
+/* Issue 18: counts near 2^64. Each report's message_count saturates at
+ * INT64_MAX; stats must saturate its sums too, not fail with SQLite's
+ * "integer overflow" (0.1.0: exit 74). */
+START_TEST(test_stats_saturates)
+{
+    sift_store *st = open_ok(":memory:", 0);
+    sift_report_meta m;
+    sift_record r = {.count = UINT64_MAX, .source_ip = "192.0.2.1"};
+    sift_stats x;
+    sift_err err;
+    static const char *const ids[] = {"big-1", "big-2", "big-3"};
+    size_t i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 3; i++) {
+        full_report(&m);
+        m.report_id = ids[i];
+        ck_assert_int_eq(sift_store_begin(st, NULL, &m, "x", &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_add(st, &r, NULL, &err), SIFT_OK);
+        ck_assert_int_eq(sift_store_commit(st, &m, H(i), &err), SIFT_OK);
+    }
+    ck_assert_int_eq(q_int(st, "SELECT min(message_count) FROM reports"),
+                     INT64_MAX);
+    ck_assert_msg(sift_store_stats(&x, st, &err) == SIFT_OK, "stats: %s",
+                  err.msg);
+    ck_assert_uint_eq(x.reports, 3);
+    ck_assert_uint_eq(x.records, 6);
+    ck_assert_uint_eq(x.messages, (uint64_t)INT64_MAX);
+    /* and the other way round */
+    ck_assert_int_eq(q_int(st,
+                           "SELECT sat_sum(x) FROM (SELECT -9223372036854775807"
+                           " AS x UNION ALL SELECT -5)"),
+                     INT64_MIN);
+    ck_assert_int_eq(q_int(st, "SELECT sat_sum(x) FROM (SELECT 2 AS x"
+                               " UNION ALL SELECT NULL UNION ALL SELECT 3)"),
+                     5);
+    ck_assert_int_eq(q_int(st, "SELECT sat_sum(x) FROM (SELECT 1 AS x)"
+                               " WHERE x = 0"),
+                     0);
     sift_store_close(st);
 }
 END_TEST
@@ -684,8 +741,8 @@ START_TEST(test_prune_cascades)
     for (i = 0; i < 10; i++)
         ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
     /* reports 0..3 end before day 4 begins */
-    ck_assert_int_eq(sift_store_prune(&n, st, 1700000000 + 4 * 86400, &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_prune(&n, NULL, st, 1700000000 + 4 * 86400, &err), SIFT_OK);
     ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 6);
     ck_assert_int_eq(q_int(st, "SELECT min(report_id) = 'r000004'"
@@ -699,7 +756,7 @@ START_TEST(test_prune_cascades)
                                " NOT EXISTS (SELECT 1 FROM records r"
                                " WHERE r.id = d.record_id)"),
                      0);
-    ck_assert_int_eq(sift_store_prune(&n, st, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_prune(&n, NULL, st, 0, &err), SIFT_OK);
     ck_assert_uint_eq(n, 0);
     /* pruned reports can be imported again */
     ck_assert_int_eq(store_synth(st, 0, &err), SIFT_OK);
@@ -722,27 +779,32 @@ START_TEST(test_seen_inputs_follow_their_report)
         ck_assert_int_eq(store_synth(st, i, &err), SIFT_OK);
     synth(&s0, 0);
     synth(&s5, 5);
-    ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 0, &err),
+    ck_assert_int_eq(sift_store_note_seen(st, H(42), 1000, &s0.m, 0, &err),
                      SIFT_OK);
-    ck_assert_int_eq(sift_store_note_seen(st, 43, 1000, &s5.m, 1, &err),
+    ck_assert_int_eq(sift_store_note_seen(st, H(43), 1000, &s5.m, 1, &err),
                      SIFT_OK);
     /* kept once */
-    ck_assert_int_eq(sift_store_note_seen(st, 42, 1000, &s0.m, 1, &err),
+    ck_assert_int_eq(sift_store_note_seen(st, H(42), 1000, &s0.m, 1, &err),
                      SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(42), 1000, &err),
+                     SIFT_EDUP);
     ck_assert_int_eq(conflict, 0);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(43), 1000, &err),
+                     SIFT_EDUP);
     ck_assert_int_eq(conflict, 1);
     /* same hash, other length; other hash */
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 999, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 44, 1000, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(42), 999, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(44), 1000, &err),
+                     SIFT_OK);
     /* pruning report 0 forgets its input: a re-run imports it again */
-    ck_assert_int_eq(sift_store_prune(&n, st, 1700000000 + 86400, &err),
+    ck_assert_int_eq(sift_store_prune(&n, NULL, st, 1700000000 + 86400, &err),
                      SIFT_OK);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 42, 1000, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_seen(st, &conflict, 43, 1000, &err), SIFT_EDUP);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(42), 1000, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, H(43), 1000, &err),
+                     SIFT_EDUP);
     sift_store_close(st);
 }
 END_TEST
@@ -786,16 +848,17 @@ START_TEST(test_failed_inputs_kept_once)
 
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_add_failed(st, "a.gz", "truncated gzip", bin,
-                                           sizeof(bin), &err),
+                                           sizeof(bin), NULL, &err),
                      SIFT_OK);
     ck_assert_int_eq(sift_store_add_failed(st, "a.gz", "still truncated", bin,
-                                           sizeof(bin), &err),
+                                           sizeof(bin), NULL, &err),
                      SIFT_OK);
     ck_assert_int_eq(
-        sift_store_add_failed(st, "a.gz", "other bytes", bin, 3, &err),
+        sift_store_add_failed(st, "a.gz", "other bytes", bin, 3, NULL, &err),
         SIFT_OK);
-    ck_assert_int_eq(sift_store_add_failed(st, "b.xml", "empty", NULL, 0, &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_add_failed(st, "b.xml", "empty", NULL, 0, NULL, &err),
+        SIFT_OK);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM failed_inputs"), 3);
     ck_assert_str_eq(q_text(st, "SELECT reason FROM failed_inputs"
                                 " WHERE size = 6"),
@@ -1159,7 +1222,7 @@ START_TEST(test_readonly_refuses_writes)
     ck_assert_str_eq(err.msg, "database is read-only");
     ck_assert_str_eq(err.where, dbpath);
     sift_err_clear(&err);
-    ck_assert_int_eq(sift_store_add_failed(st, "p", "r", "x", 1, &err),
+    ck_assert_int_eq(sift_store_add_failed(st, "p", "r", "x", 1, NULL, &err),
                      SIFT_EDB);
     ck_assert_str_eq(err.msg, "database is read-only");
     sift_store_close(st);
@@ -1338,7 +1401,7 @@ START_TEST(test_huge_warning_list_is_capped)
     m.warnings = w;
     m.n_warnings = n;
     ck_assert_int_eq(sift_store_begin(st, NULL, &m, "x", &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_commit(st, &m, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_commit(st, &m, H(0), &err), SIFT_OK);
     ck_assert_int_le(q_int(st, "SELECT length(warnings) FROM reports"),
                      1 << 20);
     ck_assert_int_eq(q_int(st, "SELECT json_valid(warnings) FROM reports"), 1);
@@ -1517,6 +1580,7 @@ store_suite(void)
     tc = tcase_create("maintenance");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_stats_counts_everything);
+    tcase_add_test(tc, test_stats_saturates);
     tcase_add_test(tc, test_prune_cascades);
     tcase_add_test(tc, test_seen_inputs_follow_their_report);
     tcase_add_test(tc, test_failed_inputs_kept_once);

@@ -83,7 +83,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
         complete_words "$2" report --format ""
         complete_words "$2" --db x ingest --max-r
     ' sh "$comp" "$bin" 2>&1)
-    want='ingest inspect report export stats prune retry-failed help 
+    want='ingest inspect report export stats prune retry-failed failed help 
 --db 
 --format 
 text json csv 
@@ -114,7 +114,7 @@ fi
 # every example line uncommented parses, and only the database is missing
 sed 's/^#\([^ ]\)/\1/' "$ex/dmarcsift.conf" > "$tmp/all.conf"
 out=$(cd "$tmp" && "$bin" --config "$tmp/all.conf" stats 2>&1)
-[ "$out" = "dmarcsift: /var/lib/dmarcsift/dmarcsift.db: cannot open database: unable to open database file" ] ||
+[ "$out" = "dmarcsift: no database at /var/lib/dmarcsift/dmarcsift.db (run 'dmarcsift ingest' first, or pass --db)" ] ||
     [ -f /var/lib/dmarcsift/dmarcsift.db ] ||
     no "uncommented example configuration: $out"
 out=$("$bin" --config "$ex/dmarcsift.conf" inspect \

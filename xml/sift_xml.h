@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "sift_err.h"
+#include "sift_hash.h"
 #include "sift_limits.h"
 #include "sift_reader.h"
 #include "sift_record.h"
@@ -68,10 +69,10 @@ int sift_xml_drain(sift_xml *x, sift_err *err);
  * incomplete. */
 int sift_xml_hash_rest(sift_xml *x, sift_err *err);
 
-/* Hash of the document's bytes read so far, ignoring ASCII whitespace
+/* XXH3-128 of the document's bytes read so far, ignoring ASCII whitespace
  * (so CRLF/LF or re-indented copies hash alike). Complete after
  * SIFT_ITEROVER or sift_xml_drain(). */
-uint64_t sift_xml_content_hash(const sift_xml *x);
+sift_hash128 sift_xml_content_hash(const sift_xml *x);
 
 /* Records returned so far and the sum of their counts. */
 uint64_t sift_xml_records(const sift_xml *x);

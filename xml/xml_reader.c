@@ -250,9 +250,8 @@ struct sift_xml {
     sift_buf fix;  /* its UTF-8 repair, when needed */
 
     /* byte-level state */
-    uint64_t nbytes, hash, nonspace;
-    uint64_t hword; /* non-whitespace bytes not yet folded into hash */
-    unsigned hfill;
+    uint64_t nbytes, nonspace;
+    sift_hasher hash;             /* XXH3-128 of the non-whitespace bytes */
     unsigned m_doctype, m_entity; /* matcher positions */
     size_t text_run;              /* bytes since the last '<' */
     unsigned tagstate, taglen;
@@ -636,8 +635,9 @@ record_end(sift_xml *x)
     /* A record without a usable source IP still carries messages: keep it
      * (source_ip NULL) so that no count is lost; the warning says why. */
     if (c->source_ip == NULL && !x->rec_bad_ip)
-        warn(x, "record %" PRIu64 ": missing <source_ip>; kept without a "
-                "source IP",
+        warn(x,
+             "record %" PRIu64 ": missing <source_ip>; kept without a "
+             "source IP",
              x->rec_no);
     if (!x->rec_have_count) {
         fail(x, SIFT_EFORMAT, c->line, "record %" PRIu64 ": missing <count>",
@@ -1344,45 +1344,26 @@ is_name_char(unsigned char c)
 static const unsigned char ws[256] = {
     [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1};
 
-/* The content hash: FNV-1a over the non-whitespace bytes packed into
- * 8-byte little-endian words (one multiply per word), so that CRLF/LF or
- * re-indented copies hash alike. Whitespace is squeezed out first without
- * branches, then whole words are hashed straight from the buffer; the
- * value is the same as feeding the bytes one at a time. */
+/* The content hash: XXH3-128 over the non-whitespace bytes, so that
+ * CRLF/LF or re-indented copies hash alike. Whitespace is squeezed out
+ * first without branches, then each chunk is hashed in one call. */
 static void
 hash_bytes(sift_xml *x, const unsigned char *p, size_t n)
 {
     unsigned char tmp[CHUNK];
-    uint64_t h = x->hash, w = x->hword;
-    unsigned fill = x->hfill;
-    size_t i, j = 0, k = 0;
+    size_t i, k;
 
     while (n > 0) {
         size_t m = n < sizeof(tmp) ? n : sizeof(tmp);
-        for (i = 0, k = 0, j = 0; i < m; i++) {
+        for (i = 0, k = 0; i < m; i++) {
             tmp[k] = p[i];
             k += !ws[p[i]];
         }
         x->nonspace += k;
-        for (; fill != 0 && j < k; j++) { /* finish the partial word */
-            w |= (uint64_t)tmp[j] << (8 * fill);
-            if (++fill == 8) {
-                h = (h ^ w) * UINT64_C(0x100000001b3);
-                w = 0;
-                fill = 0;
-            }
-        }
-        /* whole words: util's word-wise FNV-1a, the same packing */
-        h = sift_hash64w(h, tmp + j, (k - j) & ~(size_t)7);
-        j += (k - j) & ~(size_t)7;
-        for (; j < k; j++)
-            w |= (uint64_t)tmp[j] << (8 * fill++);
+        sift_hasher_add(&x->hash, tmp, k);
         p += m;
         n -= m;
     }
-    x->hash = h;
-    x->hword = w;
-    x->hfill = fill;
 }
 
 /* Hash, count, and watch the raw bytes before libxml2 sees them: refuse a
@@ -1608,7 +1589,7 @@ sift_xml_open(sift_xml **out, const sift_report_meta **meta, sift_reader *in,
         x->lim.max_xml_depth = 1;
     if (x->lim.max_text > (SIZE_MAX - 4096) / 4) /* keep the sums below */
         x->lim.max_text = (SIZE_MAX - 4096) / 4;
-    x->hash = SIFT_HASH64_INIT;
+    sift_hasher_init(&x->hash);
     x->meta.pct = -1;
     x->meta.warnings = x->warn;
     sift_buf_init(&x->text, x->lim.max_text);
@@ -1738,14 +1719,10 @@ sift_xml_hash_rest(sift_xml *x, sift_err *err)
     return rc;
 }
 
-uint64_t
+sift_hash128
 sift_xml_content_hash(const sift_xml *x)
 {
-    /* fold the partial word and its length, so "a" and "a\0" differ */
-    if (x->hfill == 0)
-        return x->hash;
-    return ((x->hash ^ x->hword) * UINT64_C(0x100000001b3) ^ x->hfill) *
-           UINT64_C(0x100000001b3);
+    return sift_hasher_digest(&x->hash);
 }
 
 uint64_t
@@ -1759,7 +1736,6 @@ sift_xml_messages(const sift_xml *x)
 {
     return x->messages;
 }
-
 
 void
 sift_xml_free(sift_xml *x)
