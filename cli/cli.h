@@ -54,6 +54,7 @@ struct opts {
     const char *move_to, *failed_to;
     const char *cacert, *netrc_file, *password_file, *oauth2_token_file;
     int insecure;
+    sift_report_opts report; /* report: --top, --all, --min-messages */
     /* from the configuration file (main.c, config.c) */
     char **sources; /* [ingest] source: ingest's INPUTs when none */
     size_t n_sources;
@@ -98,5 +99,12 @@ int cmd_export(struct opts *o, int argc, char **argv);
 int cmd_stats(struct opts *o, int argc, char **argv);
 int cmd_prune(struct opts *o, int argc, char **argv);
 int cmd_failed(struct opts *o, int argc, char **argv);
+int cmd_reevaluate(struct opts *o, int argc, char **argv);
+
+/* Stored verdicts follow the code (cmd_reevaluate.c): recompute them when
+ * the database's evaluation version is behind; on an open writer, or by
+ * path (opens a writer only when there is work). An exit status. */
+int reevaluate_if_behind(sift_store *st, int quiet);
+int reevaluate_path_if_behind(const struct opts *o);
 
 #endif

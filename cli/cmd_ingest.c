@@ -614,7 +614,8 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         ex = EX_NOINPUT;
         goto out;
     }
-    if ((ex = open_store(&st, o, 0)) != EX_OK)
+    if ((ex = open_store(&st, o, 0)) != EX_OK ||
+        (ex = reevaluate_if_behind(st, o->quiet)) != EX_OK)
         goto out;
     f.st = st;
     for (i = first; i < argc; i++) {
@@ -744,6 +745,10 @@ cmd_retry(struct opts *o, int argc, char **argv)
                            argv[first]);
     if ((ex = open_store(&st, o, SIFT_STORE_EXISTING)) != EX_OK)
         return ex;
+    if ((ex = reevaluate_if_behind(st, o->quiet)) != EX_OK) {
+        sift_store_close(st);
+        return ex;
+    }
     sift_err_clear(&err);
     while (ex == EX_OK) {
         sift_ingest *in = NULL;

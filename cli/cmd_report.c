@@ -14,12 +14,21 @@
 static const char usage_report[] =
     "usage: dmarcsift [--db PATH] report [--domain D] [--reporter ORG]\n"
     "                 [--since DATE] [--until DATE] [--format text|json|csv]\n"
+    "                 [--top N] [--all] [--min-messages N]\n"
     "                 [--fail-on-reject N]\n"
     "\n"
-    "Per policy domain and source IP: messages, DMARC failures, and the\n"
-    "messages that would be rejected (550 5.7.1) under p=reject, why, and\n"
-    "what fixes it.\n"
+    "A digest per policy domain: a table of the domains, then the senders\n"
+    "(services, own servers, forwarders, unknown signers, unauthenticated\n"
+    "sources) whose messages would be rejected (550 5.7.1) under p=reject,\n"
+    "fail on DNS errors or are reported inconsistently, worst first, with\n"
+    "why and what fixes it. The header's time is $SOURCE_DATE_EPOCH when\n"
+    "set (reproducible output).\n"
     "\n"
+    "  --top N              senders shown per domain (default 10; a sender\n"
+    "                       with 5% of a domain's would-reject is always "
+    "shown)\n"
+    "  --all                every sender, passing ones too\n"
+    "  --min-messages N     hide senders with fewer than N messages\n"
     "  --domain D, --reporter ORG  only these (repeat for any of several;\n"
     "                       ASCII case-insensitive)\n"
     "  --since DATE, --until DATE  reports overlapping [since, until); DATE\n"
@@ -27,6 +36,23 @@ static const char usage_report[] =
     "                       @EPOCH-SECONDS\n"
     "  --fail-on-reject N   exit with status 1 when more than N messages\n"
     "                       would be rejected (for nightly alerts)\n";
+
+/* The header's time: $SOURCE_DATE_EPOCH (digits only) or now. */
+static int64_t
+generated_at(void)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    char *end;
+    long long v;
+
+    if (e != NULL && *e >= '0' && *e <= '9') {
+        errno = 0;
+        v = strtoll(e, &end, 10);
+        if (*end == '\0' && errno == 0)
+            return (int64_t)v;
+    }
+    return (int64_t)time(NULL);
+}
 
 static const char usage_export[] =
     "usage: dmarcsift [--db PATH] export [--format csv|jsonl] [--domain D]\n"
@@ -50,7 +76,7 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     ex = parse_opts(o, argc, argv,
                     export ? "db domain reporter since until format"
                            : "db domain reporter since until format "
-                             "fail-on-reject",
+                             "fail-on-reject top all min-messages",
                     usage, &first);
     if (ex != 0)
         return ex;
@@ -61,13 +87,19 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     if ((ex = parse_format(&fmt, o->format,
                            export ? "csv jsonl" : "text json csv", usage)))
         return ex;
+    /* verdicts written by an older evaluation are recomputed first */
+    if ((ex = reevaluate_path_if_behind(o)) != EX_OK)
+        return ex;
     if ((ex = open_store(
              &st, o, SIFT_STORE_READONLY | (export ? 0 : SIFT_STORE_SCAN))) !=
         EX_OK)
         return ex;
     sift_err_clear(&err);
+    o->report.generated_at = generated_at();
+    o->report.owner = o->owner; /* [owner] and [senders] of the config */
     rc = export ? sift_export_write(stdout, st, &o->filter, fmt, &err)
-                : sift_report_write(stdout, &tot, st, &o->filter, fmt, &err);
+                : sift_report_write(stdout, &tot, st, &o->filter, &o->report,
+                                    fmt, &err);
     sift_store_close(st);
     if (rc == SIFT_OK && fflush(stdout) != 0)
         rc = sift_err_sys(&err, "stdout: write failed");

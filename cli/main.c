@@ -39,6 +39,7 @@ const char usage_main[] =
     "  prune --before DATE delete reports that ended before DATE\n"
     "  retry-failed        re-parse the stored inputs that failed\n"
     "  failed list|forget  show the failed inputs, or forget some or all\n"
+    "  reevaluate          recompute stored verdicts with this version\n"
     "\n"
     "options:\n"
     "  --db PATH           database (default: $DMARCSIFT_DB, else "
@@ -164,7 +165,8 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
     } cmds[] = {{"ingest", cmd_ingest},      {"inspect", cmd_inspect},
                 {"report", cmd_report},      {"export", cmd_export},
                 {"stats", cmd_stats},        {"prune", cmd_prune},
-                {"retry-failed", cmd_retry}, {"failed", cmd_failed}};
+                {"retry-failed", cmd_retry}, {"failed", cmd_failed},
+                {"reevaluate", cmd_reevaluate}};
     struct opts o = *op;
     sift_limits lim = SIFT_LIMITS_INIT;
     static sift_owner_knowledge owner; /* o.owner outlives run() */
@@ -174,6 +176,7 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
 
     o.lim = lim;
     o.fail_on_reject = -1;
+    o.report.top = SIFT_REPORT_TOP_DEFAULT;
 
     /* global options come before the command */
     while (argi < argc && argv[argi][0] == '-' && argv[argi][1] != '\0') {

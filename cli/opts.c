@@ -82,7 +82,10 @@ enum {
     O_PWFILE,
     O_TOKENFILE,
     O_INSECURE,
-    O_PASSWORD
+    O_PASSWORD,
+    O_TOP,
+    O_ALL,
+    O_MINMSG
 };
 
 /* A count in plain decimal digits (no sign, no spaces, no empty string),
@@ -175,6 +178,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"insecure", no_argument, NULL, O_INSECURE},
         /* refused with a reason (and not taken as --password-file) */
         {"password", required_argument, NULL, O_PASSWORD},
+        {"top", required_argument, NULL, O_TOP},
+        {"all", no_argument, NULL, O_ALL},
+        {"min-messages", required_argument, NULL, O_MINMSG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -312,6 +318,29 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                "users can read it in ps): use "
                                "--password-file FILE, ~/.netrc or "
                                "DMARCSIFT_IMAP_PASSWORD");
+        case O_TOP: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 0, 1000000))
+                return usage_error(usage,
+                                   "--top needs a count of senders "
+                                   "(0..1000000), not '%s'",
+                                   optarg);
+            o->report.top = (unsigned)v;
+            break;
+        }
+        case O_ALL:
+            o->report.all = 1;
+            break;
+        case O_MINMSG: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 0, UINT64_MAX))
+                return usage_error(usage,
+                                   "--min-messages needs a count of "
+                                   "messages, not '%s'",
+                                   optarg);
+            o->report.min_messages = (uint64_t)v;
+            break;
+        }
         default:
             break;
         }

@@ -144,8 +144,7 @@ sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf, size_t n)
 
     if (ev == NULL || buf == NULL || n == 0 || !normalize(norm, domain))
         return NULL;
-    if ((r = psl_registrable_domain(ev->psl, norm)) == NULL ||
-        strlen(r) >= n)
+    if ((r = psl_registrable_domain(ev->psl, norm)) == NULL || strlen(r) >= n)
         return NULL;
     memcpy(buf, r, strlen(r) + 1);
     return buf;
@@ -274,8 +273,7 @@ reason_exempts(const sift_reason *r)
 {
     if (r->type == NULL || r->type[0] == '\0')
         return strcasestr_ascii(r->comment, "arc=pass");
-    if (word_is(r->type, "sampled_out") ||
-        word_is(r->type, "policy_test_mode"))
+    if (word_is(r->type, "sampled_out") || word_is(r->type, "policy_test_mode"))
         return strcasestr_ascii(r->comment, "arc=pass");
     return 1;
 }
@@ -288,36 +286,141 @@ reason_sampling(const sift_reason *r)
 }
 
 #define CAT(c) (1u << (c))
+#define MAX_AUTHORS 8
 
-void
-sift_eval_record(sift_verdict *out, sift_eval *ev,
-                 const sift_report_meta *meta, const sift_record *rec)
+/* Strictness of a disposition word: none (or RFC 9990's pass) 0,
+ * quarantine 1, reject 2; -1 for an absent or unknown word. */
+static int
+disp_rank(const char *w)
 {
-    char h[DOMAIN_MAX], d[DOMAIN_MAX], x[DOMAIN_MAX], env[DOMAIN_MAX];
+    if (word_is(w, "none") || word_is(w, "pass"))
+        return 0;
+    if (word_is(w, "quarantine"))
+        return 1;
+    if (word_is(w, "reject"))
+        return 2;
+    return -1;
+}
+
+/* What the published policy demands for a failing record whose author
+ * domain is h (normalised; "" unknown) under policy domain d: p for the
+ * domain itself, sp (default p) for its subdomains (§3.1). A policy of
+ * none or an unknown word demands what the what-if assumes: reject. */
+static int
+demanded(const sift_report_meta *meta, const char *h, const char *d)
+{
+    const char *pol = meta->p;
+    int r;
+
+    if (h[0] != '\0' && d[0] != '\0' && is_subdomain(h, d) && meta->sp &&
+        meta->sp[0])
+        pol = meta->sp;
+    r = disp_rank(pol);
+    return r <= 0 ? 2 : r;
+}
+
+/* An SRS-rewritten envelope (SRS0=/SRS1= local part): a forwarder. */
+static int
+is_srs(const char *env)
+{
+    return env != NULL &&
+           (strncasecmp(env, "srs0=", 5) == 0 ||
+            strncasecmp(env, "srs1=", 5) == 0 || strcasestr_ascii(env, "@srs"));
+}
+
+/* Several author domains in one header_from (RFC 7489 §6.6.1, as
+ * OpenDMARC writes them: "a.example, b.example"): up to MAX_AUTHORS
+ * normalised domains into au[], returns how many. */
+static size_t
+split_authors(char au[][DOMAIN_MAX], const char *from)
+{
+    char part[DOMAIN_MAX];
+    const char *p = from, *e;
+    size_t n = 0, len;
+
+    if (from == NULL || strchr(from, ',') == NULL)
+        return 0;
+    while (*p && n < MAX_AUTHORS) {
+        if ((e = strchr(p, ',')) == NULL)
+            e = p + strlen(p);
+        len = (size_t)(e - p);
+        if (len < sizeof(part)) {
+            memcpy(part, p, len);
+            part[len] = '\0';
+            if (normalize(au[n], part))
+                n++;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return n;
+}
+
+/* Is author domain a aligned by a passing DKIM signature (*dk) and by a
+ * passing MAIL FROM SPF result (*sp)? Every SPF result of MAIL FROM scope
+ * counts: a reporter listing several authors lists one SPF per author. */
+static void
+author_pass(sift_eval *ev, const sift_record *rec, const char *a, int strict_s,
+            int strict_d, int *dk, int *sp)
+{
     char z[DOMAIN_MAX];
-    const sift_spf_result *spf = NULL;
-    const char *dkim_pass_al = NULL, *dkim_pass_3p = NULL,
-               *dkim_other = NULL;
-    int have_h, have_env, null_path, strict_s, strict_d, approx = 0;
-    int spf_pass, spf_al = 0, dkim_al = 0, any_mfrom = 0, helo_used = 0;
-    int al_dkim_sig = 0, al_dkim_fail = 0, dns_temp = 0, exempt = 0;
-    int sampling = 0, only_none = 1, rep_spf, rep_dkim;
-    enum res sr = R_UNKNOWN;
-    uint32_t c = 0;
     size_t i;
 
+    *dk = *sp = 0;
+    for (i = 0; i < rec->n_dkim; i++)
+        if (parse_res(rec->dkim_results[i].result) == R_PASS &&
+            normalize(z, rec->dkim_results[i].domain) &&
+            aligned(ev, z, a, strict_d, NULL))
+            *dk = 1;
+    for (i = 0; i < rec->n_spf; i++)
+        if (scope_mfrom(rec->spf_results[i].scope) &&
+            parse_res(rec->spf_results[i].result) == R_PASS &&
+            normalize(z, rec->spf_results[i].domain) &&
+            aligned(ev, z, a, strict_s, NULL))
+            *sp = 1;
+}
+
+void
+sift_eval_record(sift_verdict *out, sift_eval *ev, const sift_report_meta *meta,
+                 const sift_record *rec)
+{
+    char h[DOMAIN_MAX], d[DOMAIN_MAX], x[DOMAIN_MAX], env[DOMAIN_MAX];
+    char z[DOMAIN_MAX], au[MAX_AUTHORS][DOMAIN_MAX];
+    const sift_spf_result *spf = NULL;
+    const char *dkim_pass_al = NULL, *dkim_pass_3p = NULL, *dkim_other = NULL,
+               *dkim_fail_al = NULL, *dkim_perm_al = NULL, *dkim_temp_al = NULL;
+    int have_h, have_env, null_path, strict_s, strict_d, approx = 0;
+    int spf_pass, spf_al = 0, dkim_al = 0, any_mfrom = 0, helo_used = 0;
+    int al_dkim_sig = 0, al_dkim_fail = 0, dns_temp = 0, spf_dns = 0;
+    int exempt = 0, arc = 0, sampling = 0, only_none = 1, rep_spf, rep_dkim;
+    int recomputed, list_sig = 0;
+    enum res sr = R_UNKNOWN;
+    sift_category pc;
+    uint32_t c = 0;
+    size_t i, n_au;
+
     memset(out, 0, sizeof(*out));
-    have_h = normalize(h, rec->header_from);
+    n_au = split_authors(au, rec->header_from);
+    if (n_au > 1) {
+        memcpy(h, au[0], sizeof(h));
+        have_h = 1;
+        out->flags |= SIFT_FLAG_MULTI_AUTHOR;
+    } else {
+        have_h = normalize(h, rec->header_from);
+        if (n_au == 1)
+            memcpy(h, au[0], sizeof(h));
+    }
     if (!have_h)
         out->flags |= SIFT_FLAG_NO_HEADER_FROM;
+    if (!normalize(d, meta->domain))
+        d[0] = '\0';
     strict_s = word_is(meta->aspf, "s");
     strict_d = word_is(meta->adkim, "s");
     have_env = normalize(env, rec->envelope_from);
     /* a null reverse-path is reported as an empty element (or "<>"); a
      * value that is not a domain is just unusable, not a bounce */
-    null_path = rec->envelope_from != NULL &&
-                (rec->envelope_from[0] == '\0' ||
-                 strcmp(rec->envelope_from, "<>") == 0);
+    null_path =
+        rec->envelope_from != NULL && (rec->envelope_from[0] == '\0' ||
+                                       strcmp(rec->envelope_from, "<>") == 0);
 
     /* --- SPF: the MAIL FROM identity only (§2.5) --- */
     for (i = 0; i < rec->n_spf; i++) {
@@ -356,8 +459,11 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
         spf_al = aligned(ev, x, h, strict_s, &approx);
     if (have_env && spf != NULL && x[0] != '\0' && strcmp(env, x) != 0)
         out->flags |= SIFT_FLAG_ENVELOPE_SPF_MISMATCH;
-    if (sr == R_TEMPERROR)
-        dns_temp = 1;
+    /* a temperror makes the result indeterminate only when its domain
+     * could have aligned (or is unknown), as for DKIM below */
+    if (sr == R_TEMPERROR &&
+        (x[0] == '\0' || !have_h || aligned(ev, x, h, strict_s, NULL)))
+        dns_temp = spf_dns = 1;
 
     /* --- DKIM: any passing signature with an aligned d= --- */
     for (i = 0; i < rec->n_dkim; i++) {
@@ -382,22 +488,34 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
                 c |= CAT(SIFT_CAT_DKIM_THIRD_PARTY);
                 if (dkim_pass_3p == NULL)
                     dkim_pass_3p = k->domain;
+                /* a passing signature of something that is not a sending
+                 * service: a mailing list's own (F2's evidence) */
+                if (has_z && sift_sender_lookup(z) == NULL)
+                    list_sig = 1;
             }
             break;
         case R_FAIL:
             c |= CAT(SIFT_CAT_DKIM_FAIL);
-            if (al)
+            if (al) {
                 al_dkim_fail = 1;
+                if (dkim_fail_al == NULL)
+                    dkim_fail_al = k->domain;
+            }
             break;
         case R_TEMPERROR:
             c |= CAT(SIFT_CAT_DKIM_TEMPERROR);
             /* only a signature that could have aligned makes the result
              * indeterminate (§2.5); an empty d= might have */
-            if (al || !has_z)
+            if (al || !has_z) {
                 dns_temp = 1;
+                if (dkim_temp_al == NULL)
+                    dkim_temp_al = k->domain;
+            }
             break;
         case R_PERMERROR:
             c |= CAT(SIFT_CAT_DKIM_PERMERROR);
+            if (al && dkim_perm_al == NULL)
+                dkim_perm_al = k->domain;
             break;
         case R_NEUTRAL:
         case R_POLICY:
@@ -414,27 +532,63 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
     out->dkim_domain = dkim_pass_al   ? dkim_pass_al
                        : dkim_pass_3p ? dkim_pass_3p
                                       : dkim_other;
+    recomputed = spf_al || dkim_al;
+    if (n_au > 1) { /* every author domain must be aligned by a pass */
+        int all_dk = 1, all_sp = 1, all = 1, dk, sp;
+        for (i = 0; i < n_au; i++) {
+            author_pass(ev, rec, au[i], strict_s, strict_d, &dk, &sp);
+            all_dk = all_dk && dk;
+            all_sp = all_sp && sp;
+            all = all && (dk || sp);
+        }
+        dkim_al = all_dk;
+        spf_al = all_sp;
+        recomputed = all;
+    }
     out->spf_aligned = spf_al;
     out->dkim_aligned = dkim_al;
     if (approx)
         out->flags |= SIFT_FLAG_PSL_APPROX;
 
-    /* --- the reporter's verdict is the basis (§3.5 C) --- */
-    rep_spf = word_is(rec->spf, "pass");
-    rep_dkim = word_is(rec->dkim, "pass");
+    /* --- the reporter's verdict is the basis (§3.5 C); a missing
+     * <dkim> or <spf> in policy_evaluated is not a fail: the recomputed
+     * value stands in for it (a real AOL report of 2012 has none) --- */
+    if (rec->dkim == NULL || rec->dkim[0] == '\0') {
+        rep_dkim = dkim_al;
+        out->flags |= SIFT_FLAG_PE_MISSING;
+    } else {
+        rep_dkim = word_is(rec->dkim, "pass");
+    }
+    if (rec->spf == NULL || rec->spf[0] == '\0') {
+        rep_spf = spf_al;
+        out->flags |= SIFT_FLAG_PE_MISSING;
+    } else {
+        rep_spf = word_is(rec->spf, "pass");
+    }
     if (rep_spf != spf_al)
         out->flags |= SIFT_FLAG_SPF_MISMATCH;
     if (rep_dkim != dkim_al)
         out->flags |= SIFT_FLAG_DKIM_MISMATCH;
-    if ((rep_spf || rep_dkim) != (spf_al || dkim_al))
+    if ((rep_spf || rep_dkim) != recomputed)
         out->flags |= SIFT_FLAG_DMARC_MISMATCH;
     out->dmarc_fail = !(rep_spf || rep_dkim);
 
+    /* An override reason exempts a record only when the receiver applied
+     * a disposition less strict than the policy demands (RFC 7489 App. C,
+     * RFC 9989 §5.4: a reason explains a deviation); "reject" with reason
+     * "other" was rejected. An absent disposition counts as none. */
     for (i = 0; i < rec->n_reasons; i++) {
         if (reason_exempts(&rec->reasons[i]))
             exempt = 1;
         if (reason_sampling(&rec->reasons[i]))
             sampling = 1;
+        if (strcasestr_ascii(rec->reasons[i].comment, "arc=pass"))
+            arc = 1;
+    }
+    if (exempt) {
+        int r = disp_rank(rec->disposition);
+        if ((r < 0 ? 0 : r) >= demanded(meta, have_h ? h : "", d))
+            exempt = 0;
     }
     if (!out->dmarc_fail)
         out->outcome = SIFT_OUT_PASS;
@@ -447,14 +601,17 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
     out->would_reject = out->outcome == SIFT_OUT_WOULD_REJECT;
 
     /* --- policy scope (§3.1) --- */
-    if (have_h && normalize(d, meta->domain)) {
-        if (is_subdomain(h, d)) {
-            const char *sp = meta->sp && meta->sp[0] ? meta->sp : meta->p;
-            const char *np = meta->np && meta->np[0] ? meta->np : sp;
-            if (np != NULL && (sp == NULL || strcasecmp(np, sp) != 0))
-                c |= CAT(SIFT_CAT_AMBIGUOUS_SP_NP);
-        } else if (strcmp(h, d) != 0) {
-            out->flags |= SIFT_FLAG_FROM_OUTSIDE_DOMAIN;
+    if (have_h && d[0] != '\0') {
+        for (i = 0; i < (n_au > 1 ? n_au : 1); i++) {
+            const char *a = n_au > 1 ? au[i] : h;
+            if (is_subdomain(a, d)) {
+                const char *sp = meta->sp && meta->sp[0] ? meta->sp : meta->p;
+                const char *np = meta->np && meta->np[0] ? meta->np : sp;
+                if (np != NULL && (sp == NULL || strcasecmp(np, sp) != 0))
+                    c |= CAT(SIFT_CAT_AMBIGUOUS_SP_NP);
+            } else if (strcmp(a, d) != 0) {
+                out->flags |= SIFT_FLAG_FROM_OUTSIDE_DOMAIN;
+            }
         }
     }
 
@@ -466,14 +623,29 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
     if (spf_pass && !spf_al)
         c |= CAT(SIFT_CAT_SPF_NOT_ALIGNED);
     switch (sr) {
-    case R_SOFTFAIL: c |= CAT(SIFT_CAT_SPF_SOFTFAIL); break;
-    case R_FAIL: c |= CAT(SIFT_CAT_SPF_FAIL); break;
-    case R_NEUTRAL: c |= CAT(SIFT_CAT_SPF_NEUTRAL); break;
-    case R_NONE: c |= CAT(SIFT_CAT_SPF_NONE); break;
-    case R_TEMPERROR: c |= CAT(SIFT_CAT_SPF_TEMPERROR); break;
-    case R_PERMERROR: c |= CAT(SIFT_CAT_SPF_PERMERROR); break;
-    case R_POLICY: c |= CAT(SIFT_CAT_SPF_POLICY); break;
-    default: break;
+    case R_SOFTFAIL:
+        c |= CAT(SIFT_CAT_SPF_SOFTFAIL);
+        break;
+    case R_FAIL:
+        c |= CAT(SIFT_CAT_SPF_FAIL);
+        break;
+    case R_NEUTRAL:
+        c |= CAT(SIFT_CAT_SPF_NEUTRAL);
+        break;
+    case R_NONE:
+        c |= CAT(SIFT_CAT_SPF_NONE);
+        break;
+    case R_TEMPERROR:
+        c |= CAT(SIFT_CAT_SPF_TEMPERROR);
+        break;
+    case R_PERMERROR:
+        c |= CAT(SIFT_CAT_SPF_PERMERROR);
+        break;
+    case R_POLICY:
+        c |= CAT(SIFT_CAT_SPF_POLICY);
+        break;
+    default:
+        break;
     }
     if (!any_mfrom && !helo_used)
         c |= CAT(SIFT_CAT_SPF_MISSING);
@@ -483,11 +655,13 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
      * IP is not in the envelope domain's SPF, or SRS put the forwarder's
      * own domain in the envelope). An unaligned SPF pass for a known ESP
      * is an ordinary ESP setup (S1), not forwarding. */
-    if (dkim_al &&
-        (sr == R_FAIL || sr == R_SOFTFAIL || sr == R_NONE ||
-         (spf_pass && !spf_al && sift_sender_lookup(x) == NULL)))
+    if (dkim_al && (sr == R_FAIL || sr == R_SOFTFAIL || sr == R_NONE ||
+                    (spf_pass && !spf_al && sift_sender_lookup(x) == NULL)))
         c |= CAT(SIFT_CAT_FORWARDED_DKIM_INTACT);
-    if (al_dkim_fail && !dkim_al && !spf_al)
+    /* F2 needs positive evidence next to the broken aligned signature: a
+     * list's own passing signature, an SRS envelope or ARC */
+    if (al_dkim_fail && !dkim_al && !spf_al &&
+        (list_sig || is_srs(rec->envelope_from) || arc))
         c |= CAT(SIFT_CAT_FORWARDED_BOTH_BROKEN);
     if (exempt)
         c |= CAT(SIFT_CAT_RECEIVER_OVERRIDE);
@@ -505,7 +679,63 @@ sift_eval_record(sift_verdict *out, sift_eval *ev,
     if (sampling || word_is(meta->testing, "y") ||
         (meta->pct >= 0 && meta->pct < 100))
         c |= CAT(SIFT_CAT_TESTING_OR_SAMPLING);
+
+    /* --- the decision list: one primary category (docs/report.md) --- */
+    if (!out->dmarc_fail)
+        pc = (c & CAT(SIFT_CAT_FORWARDED_DKIM_INTACT))
+                 ? SIFT_CAT_FORWARDED_DKIM_INTACT
+             : rep_dkim ? SIFT_CAT_PASS_DKIM_ALIGNED
+                        : SIFT_CAT_PASS_SPF_ALIGNED;
+    else if (out->outcome == SIFT_OUT_DNS_ERROR)
+        pc = spf_dns ? SIFT_CAT_SPF_TEMPERROR : SIFT_CAT_DKIM_TEMPERROR;
+    else if (out->outcome == SIFT_OUT_OVERRIDDEN)
+        pc = SIFT_CAT_RECEIVER_OVERRIDE;
+    else if (recomputed)
+        pc = SIFT_CAT_REPORTER_INCONSISTENT;
+    else if (c & CAT(SIFT_CAT_FORWARDED_BOTH_BROKEN))
+        pc = SIFT_CAT_FORWARDED_BOTH_BROKEN;
+    else if (dkim_fail_al != NULL && (spf_pass || dkim_pass_3p != NULL))
+        pc = SIFT_CAT_DKIM_FAIL;
+    else if (dkim_perm_al != NULL && (spf_pass || dkim_pass_3p != NULL))
+        pc = SIFT_CAT_DKIM_PERMERROR;
+    else if (spf_pass && dkim_pass_3p != NULL)
+        pc = SIFT_CAT_UNCONFIGURED_THIRD_PARTY;
+    else if (dkim_pass_3p != NULL)
+        pc = SIFT_CAT_DKIM_THIRD_PARTY;
+    else if (spf_pass)
+        pc = SIFT_CAT_SPF_NOT_ALIGNED;
+    else if (sr == R_PERMERROR && have_h && x[0] != '\0' && same_org(ev, x, h))
+        pc = SIFT_CAT_SPF_PERMERROR;
+    else if (null_path)
+        pc = SIFT_CAT_NULL_REVERSE_PATH;
+    else
+        pc = SIFT_CAT_UNAUTHENTICATED;
+    /* the set stays what the recomputation found: a pass primary is the
+     * reporter's word, and may disagree with it (reporter_inconsistent) */
+    if (out->dmarc_fail)
+        c |= CAT(pc);
+    out->primary = pc;
     out->categories = c;
+    /* the d= the primary category is about */
+    switch (pc) {
+    case SIFT_CAT_DKIM_FAIL:
+    case SIFT_CAT_FORWARDED_BOTH_BROKEN:
+        out->dkim_domain = dkim_fail_al;
+        break;
+    case SIFT_CAT_DKIM_PERMERROR:
+        out->dkim_domain = dkim_perm_al;
+        break;
+    case SIFT_CAT_DKIM_TEMPERROR:
+        if (dkim_temp_al != NULL)
+            out->dkim_domain = dkim_temp_al;
+        break;
+    case SIFT_CAT_UNAUTHENTICATED:
+        if (dkim_fail_al != NULL)
+            out->dkim_domain = dkim_fail_al;
+        break;
+    default:
+        break;
+    }
 }
 
 /* --- category names ------------------------------------------------------ */
@@ -523,8 +753,7 @@ static const struct {
     [SIFT_CAT_SPF_FAIL] = {"spf_fail", "SPF fail"},
     [SIFT_CAT_SPF_NEUTRAL] = {"spf_neutral", "SPF neutral"},
     [SIFT_CAT_SPF_NONE] = {"spf_none", "No SPF record"},
-    [SIFT_CAT_SPF_TEMPERROR] = {"spf_temperror",
-                                "SPF DNS problem (temperror)"},
+    [SIFT_CAT_SPF_TEMPERROR] = {"spf_temperror", "SPF DNS problem (temperror)"},
     [SIFT_CAT_SPF_PERMERROR] = {"spf_permerror",
                                 "SPF record broken (permerror)"},
     [SIFT_CAT_SPF_POLICY] = {"spf_policy",

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "sift_err.h"
+#include "sift_owner.h"
 #include "sift_record.h"
 #include "sift_store.h"
 
@@ -28,6 +29,11 @@ typedef struct sift_eval sift_eval;
 /* Load the Public Suffix List (the system's, else libpsl's built-in). */
 int sift_eval_new(sift_eval **out, sift_err *err);
 void sift_eval_free(sift_eval *ev); /* NULL is a no-op */
+
+/* The version of the evaluation below. Stored verdicts written by an
+ * older one are recomputed (sift_reevaluate). Raise it whenever a verdict
+ * or a category can change. */
+#define SIFT_EVAL_VERSION 2
 
 /* Compute the verdict of one record. Never fails; *out borrows strings
  * from rec. */
@@ -44,6 +50,15 @@ const char *sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf,
 const char *sift_category_code(sift_category c);
 const char *sift_category_text(sift_category c);
 
+/* Recompute every stored verdict with this evaluation and record
+ * SIFT_EVAL_VERSION (batches of a few thousand records, one transaction
+ * each; memory does not grow with the database). progress (may be NULL)
+ * is called after each batch with records done and the total. */
+typedef void (*sift_reeval_progress)(void *payload, uint64_t done,
+                                     uint64_t total);
+int sift_reevaluate(sift_store *st, uint64_t *done, sift_reeval_progress cb,
+                    void *payload, sift_err *err);
+
 /* --- sender identification (offline; table in senders.def) ------------ */
 
 typedef struct sift_sender {
@@ -59,6 +74,44 @@ typedef struct sift_sender {
 const sift_sender *sift_sender_lookup(const char *domain);
 /* The whole table (static), *n entries; for docs and tests. */
 const sift_sender *sift_sender_table(size_t *n);
+
+/* --- senders and advice (advice.c; docs/report.md "Advice rules") ------ */
+
+/* What a sender is; the digest groups sources into senders. */
+typedef enum sift_sender_kind {
+    SIFT_KIND_OWN = 0,         /* the domain's own servers (mostly aligned) */
+    SIFT_KIND_SERVICE,         /* a known service (senders.def) */
+    SIFT_KIND_FORWARDER,       /* forwarders and mailing lists (evidence) */
+    SIFT_KIND_UNKNOWN,         /* an unknown third-party signer/envelope */
+    SIFT_KIND_UNAUTHENTICATED, /* nothing authenticates it */
+    SIFT_KIND__COUNT
+} sift_sender_kind;
+
+/* "own", "service", "forwarder", "unknown", "unauthenticated". */
+const char *sift_kind_code(sift_sender_kind k);
+
+/* What one piece of advice is about: one primary category of one sender,
+ * with the identifiers of that category's biggest record. */
+typedef struct sift_advice_in {
+    sift_category cat;
+    sift_sender_kind kind;
+    const sift_sender *service; /* NULL unless a known service */
+    const char *domain;         /* the policy domain */
+    const char *from;           /* author domain of the record */
+    const char *env;  /* SPF (MAIL FROM) domain; "" null reverse-path */
+    const char *dkim; /* the d= the category is about, or NULL */
+    const char *ip;   /* a source IP of it */
+    int aspf_strict, adkim_strict;
+    /* what the owner's configuration says of the sender (sift_owner.h):
+     * SIFT_LABEL_*, and whether its IP is in an [owner] network */
+    sift_sender_label label;
+    int own_net;
+} sift_advice_in;
+
+/* One line of advice into buf (bounded, NUL-terminated; strings from the
+ * input are copied as they are: escape for output). Returns the id of the
+ * rule that matched (a static string, listed in docs/report.md). */
+const char *sift_advice(char *buf, size_t n, const sift_advice_in *in);
 
 /* --- rendering -------------------------------------------------------- */
 
@@ -80,14 +133,31 @@ typedef struct sift_filter {
     int has_since, has_until;
 } sift_filter;
 
-/* Totals of one sift_report_write(), for --fail-on-reject. */
+/* Totals of one sift_report_write(), for --fail-on-reject. Sums
+ * saturate at UINT64_MAX instead of wrapping (`saturated` then is 1), so
+ * a huge count can never hide a rejection. */
 typedef struct sift_report_totals {
     uint64_t messages, dmarc_fail, would_reject;
+    int saturated;
 } sift_report_totals;
+
+/* What the digest shows (NULL options: the defaults). */
+typedef struct sift_report_opts {
+    unsigned top;          /* problem senders per domain (default 10) */
+    int all;               /* every sender, passing ones too */
+    uint64_t min_messages; /* hide senders with fewer messages */
+    int64_t generated_at;  /* the header's time, epoch seconds */
+    /* the owner's own networks and sender labels (configuration file),
+     * or NULL: a source in an own network is the owner's; a labelled one
+     * is grouped and advised as labelled */
+    const sift_owner_knowledge *owner;
+} sift_report_opts;
+#define SIFT_REPORT_TOP_DEFAULT 10
 
 /* The failure summary (`dmarcsift report`): text, json or csv. */
 int sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
-                      const sift_filter *f, sift_format fmt, sift_err *err);
+                      const sift_filter *f, const sift_report_opts *o,
+                      sift_format fmt, sift_err *err);
 
 /* One row per stored record (`dmarcsift export`): csv or jsonl. Streams:
  * memory does not grow with the number of records. */

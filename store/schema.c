@@ -200,10 +200,23 @@ static const char schema_v2[] =
     "DROP TABLE conflicts;"
     "ALTER TABLE conflicts_v2 RENAME TO conflicts;";
 
-/* IMAP state (docs/imap.md): per (server, user, mailbox, UIDVALIDITY),
- * the UIDs whose every report is committed, so a run fetches only the
- * others and the mover moves only these. Issue 15: v3 here; the
- * integrator numbers it v5 once the report and DNS-cache steps are in. */
+/* Version 2 -> 3: the verdict
+ * columns gain the record's primary category (-1: written before it
+ * existed), and the database says which evaluation wrote its verdicts
+ * (0: an older one). `dmarcsift reevaluate` (run by ingest and report
+ * when the version is behind SIFT_EVAL_VERSION) recomputes them. */
+static const char schema_eval[] =
+    "ALTER TABLE records ADD COLUMN primary_cat INTEGER NOT NULL DEFAULT -1;"
+    "CREATE TABLE evaluation ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " version INTEGER NOT NULL"
+    ");"
+    "INSERT INTO evaluation (id, version) VALUES (1, 0);";
+
+/* Version 3 -> 4: IMAP state (docs/imap.md): per (server, user, mailbox,
+ * UIDVALIDITY), the UIDs whose every report is committed, so a run fetches only
+ * the others and the mover moves only these. Issue 15: v4 here; the integrator
+ * numbers it v5 once the DNS-cache step is in. */
 static const char schema_imap[] =
     "CREATE TABLE imap_mailboxes ("
     " id INTEGER PRIMARY KEY,"
@@ -227,8 +240,9 @@ static const char schema_imap[] =
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,   /* 0 -> 1 */
-    schema_v2,   /* 1 -> 2 */
-    schema_imap, /* 2 -> 3: IMAP state (v5 once v3, v4 are merged) */
+    schema_v2,   /* 1 -> 2: 128-bit hashes, failed-input lifecycle */
+    schema_eval, /* 2 -> 3: evaluation version, primary category */
+    schema_imap, /* 3 -> 4: IMAP state (v5 once the DNS cache is in) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -271,4 +271,28 @@ typedef int (*sift_row_cb)(void *payload, sift_row *row);
 int sift_store_query(sift_store *st, const char *sql, const sift_param *params,
                      int n, sift_row_cb cb, void *payload, sift_err *err);
 
+/* --- stored verdicts and their evaluation version (verdicts.c) -------- */
+
+/* The version of the evaluation that wrote the stored verdicts (0: one
+ * before versions were stored). */
+int sift_store_eval_version(sift_store *st, int *version, sift_err *err);
+int sift_store_set_eval_version(sift_store *st, int version, sift_err *err);
+int sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err);
+
+/* Computes a verdict from a record rebuilt from the store (report/'s
+ * sift_eval_record; *out may borrow rec's strings until it returns). */
+typedef void (*sift_verdict_fn)(void *payload, sift_verdict *out,
+                                const sift_report_meta *meta,
+                                const sift_record *rec);
+
+/* Rewrite the verdict columns of up to `limit` records with id > after,
+ * in id order, in one transaction: each record is rebuilt (its report's
+ * policy, reasons, DKIM and SPF results; at most 64 of each) and given to
+ * fn. *last = the last id rewritten (after when none), *done = how many.
+ * Memory: one record. A writer only. */
+int sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
+                                int64_t *last, unsigned *done,
+                                sift_verdict_fn fn, void *payload,
+                                sift_err *err);
+
 #endif

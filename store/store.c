@@ -37,9 +37,10 @@ static const char *const stmt_sql[Q__COUNT] = {
         "INSERT INTO records (report_id, idx, xml_line, source_ip, count,"
         " disposition, pe_dkim, pe_spf, header_from, envelope_from,"
         " envelope_to, dmarc_fail, would_reject, outcome, spf_aligned,"
-        " dkim_aligned, categories, flags, spf_domain, dkim_domain)"
+        " dkim_aligned, categories, flags, spf_domain, dkim_domain,"
+        " primary_cat)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [Q_INS_REASON] = "INSERT INTO reasons (record_id, idx, type, comment)"
                      " VALUES (?1, ?2, ?3, ?4)",
     [Q_INS_DKIM] = "INSERT INTO dkim_results (record_id, idx, domain,"
@@ -936,9 +937,10 @@ sift_store_add(sift_store *st, const sift_record *r, const sift_verdict *v,
     sqlite3_bind_int(s, 15, v->spf_aligned);
     sqlite3_bind_int(s, 16, v->dkim_aligned);
     sqlite3_bind_int64(s, 17, (int64_t)v->categories);
-    sqlite3_bind_int64(s, 18, (int64_t)v->flags);
+    sqlite3_bind_int64(s, 18, (int64_t)sift_stored_flags(v, r->disposition));
     bind_text(s, 19, v->spf_domain);
     bind_text(s, 20, v->dkim_domain);
+    sqlite3_bind_int(s, 21, (int)v->primary);
     if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
         goto fail;
     rc = insert_children(st, sqlite3_last_insert_rowid(st->db), r, err);

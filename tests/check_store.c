@@ -422,9 +422,17 @@ START_TEST(test_every_field_round_trips)
     ck_assert_str_eq(
         q_text(st, "SELECT dmarc_fail || would_reject || outcome ||"
                    " spf_aligned || dkim_aligned || '|' || categories || '|'"
-                   " || flags || '|' || spf_domain || '|' || dkim_domain"
-                   " FROM records WHERE idx = 0"),
+                   " || (flags & 1023) || '|' || spf_domain || '|' ||"
+                   " dkim_domain FROM records WHERE idx = 0"),
         "11101|16392|8|bounce.esp.net|esp.example.net");
+    /* issue 12: the stored flags also carry the disposition (3: reject)
+     * and the primary category + 1 for report's scan */
+    ck_assert_int_eq(q_int(st, "SELECT (flags >> 10) & 3 FROM records"
+                               " WHERE idx = 0"),
+                     3);
+    ck_assert_int_eq(q_int(st, "SELECT (flags >> 16) & 255 FROM records"
+                               " WHERE idx = 0"),
+                     1);
     /* record 1: '' envelope_from kept, clamped count, NULL pe fields */
     ck_assert_int_eq(q_int(st, "SELECT envelope_from IS NOT NULL AND"
                                " envelope_from = '' FROM records"
@@ -438,7 +446,7 @@ START_TEST(test_every_field_round_trips)
                      1);
     ck_assert_int_eq(q_int(st, "SELECT categories FROM records WHERE idx = 1"),
                      1 << SIFT_CAT_REPORTER_INCONSISTENT);
-    ck_assert_int_eq(q_int(st, "SELECT bit_or(flags) FROM records"),
+    ck_assert_int_eq(q_int(st, "SELECT bit_or(flags & 1023) FROM records"),
                      SIFT_FLAG_PSL_APPROX | SIFT_FLAG_NO_HEADER_FROM);
     /* children in document order */
     ck_assert_str_eq(q_text(st, "SELECT group_concat(type || ':' ||"
@@ -1114,7 +1122,7 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     10);
+                     11); /* v3 (issue 12): evaluation; v4: imap_* */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);

@@ -15,7 +15,7 @@
 set -u
 bin=$1 cases=$2 fixtures=$3
 pass=0 fail=0
-export TZ=UTC LC_ALL=C
+export TZ=UTC LC_ALL=C SOURCE_DATE_EPOCH=1700600000
 unset DMARCSIFT_DB
 for dir in "$cases"/*/; do
     name=$(basename "$dir")

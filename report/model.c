@@ -1,0 +1,1610 @@
+/* model.c -- the summary model of `dmarcsift report`: one scan over the
+ * stored verdicts, aggregated per (policy domain, source IP) with message
+ * counts per primary category, then grouped into senders (services, own
+ * servers, forwarders, unknown signers, unauthenticated sources) per
+ * domain, worst first. The writers (render_*.c) only format it.
+ *
+ * C holds one row per (domain, source) and sorts it. Lists of domains per
+ * source are capped (LIST_MAX shown, the total counted), so memory grows
+ * with sources, never with records. */
+#include "report_int.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "sift_json.h"
+#include "sift_util.h"
+
+#define MAX_SOURCES 4000000u /* (domain, source) rows held in memory */
+
+const char *const sift_report__exempt_types[N_EXEMPT] = {
+    "forwarded", "local_policy", "mailing_list", "other", "trusted_forwarder"};
+#define exempt_types sift_report__exempt_types
+
+/* Exempting reasons of one record, as a bit per exempt_types[] entry. */
+typedef struct rmask {
+    int64_t record_id;
+    unsigned mask;
+} rmask;
+
+_Static_assert(SIFT_FLAG_SPF_MISMATCH == 1 && SIFT_FLAG_DKIM_MISMATCH == 2 &&
+                   SIFT_FLAG_DMARC_MISMATCH == 4,
+               "the SQL below tests flags & 7");
+
+/* --- small helpers shared with export.c ---------------------------------- */
+
+/* A JSON array of the strings v[0..n), NULL when n == 0 or on ENOMEM
+ * (*nomem set). */
+static char *
+json_list(const char *const *v, size_t n, int *nomem)
+{
+    char *out = NULL;
+    size_t len = 0, i;
+    FILE *fp;
+
+    if (n == 0)
+        return NULL;
+    if ((fp = open_memstream(&out, &len)) == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+    fputc('[', fp);
+    for (i = 0; i < n; i++) {
+        if (i)
+            fputc(',', fp);
+        sift_json_str(fp, v[i]);
+    }
+    fputc(']', fp);
+    if (ferror(fp)) {
+        fclose(fp);
+        free(out);
+        *nomem = 1;
+        return NULL;
+    }
+    fclose(fp);
+    return out;
+}
+
+int
+sift_report__params(sift_report_fparams *fp, const sift_filter *f,
+                    sift_err *err)
+{
+    sift_param *p = fp->p;
+    int nomem = 0;
+
+    memset(fp, 0, sizeof(*fp));
+    p[0].type = p[1].type = SIFT_P_TEXT;
+    p[2].type = p[3].type = SIFT_P_NULL;
+    if (f == NULL)
+        return SIFT_OK;
+    p[0].s = fp->json[0] = json_list(f->domains, f->ndomains, &nomem);
+    p[1].s = fp->json[1] = json_list(f->reporters, f->nreporters, &nomem);
+    if (nomem)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    if (f->has_since) {
+        p[2].type = SIFT_P_INT;
+        p[2].i = f->since;
+    }
+    if (f->has_until) {
+        p[3].type = SIFT_P_INT;
+        p[3].i = f->until;
+    }
+    return SIFT_OK;
+}
+
+void
+sift_report__params_free(sift_report_fparams *fp)
+{
+    free(fp->json[0]);
+    free(fp->json[1]);
+    fp->json[0] = fp->json[1] = NULL;
+}
+
+void
+sift_report__date(char *buf, size_t n, int64_t t, int full)
+{
+    sift_fmt_time(buf, n, t);
+    if (!full && strlen(buf) == 20)
+        buf[10] = '\0';
+}
+
+void
+sift_report__csv(FILE *fp, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str, *p;
+    char *buf = NULL;
+    size_t len = 0, n;
+    FILE *m;
+
+    for (p = s; p != NULL && *p; p += n) {
+        n = sift_utf8_len(p, SIZE_MAX);
+        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
+            *p == 0x7f || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+            (n == 3 && sift_bidi_control(p, n)))
+            break;
+    }
+    if (p == NULL || *p == '\0') { /* nothing to neutralise */
+        sift_csv_cell(fp, str);
+        return;
+    }
+    if ((m = open_memstream(&buf, &len)) == NULL) {
+        sift_csv_cell(fp, "?");
+        return;
+    }
+    for (p = s; *p; p += n) {
+        n = sift_utf8_len(p, SIZE_MAX);
+        if (n == 0 || (*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\n') ||
+            *p == 0x7f) {
+            fprintf(m, "\\x%02x", *p);
+            n = 1;
+        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+            fprintf(m, "\\x%02x", p[1]); /* C1 control, e.g. CSI */
+        } else if (n == 3 && sift_bidi_control(p, n)) {
+            fprintf(m, "\\u%04x", (unsigned)sift_bidi_control(p, n));
+        } else {
+            fwrite(p, 1, n, m);
+        }
+    }
+    fclose(m);
+    sift_csv_cell(fp, buf);
+    free(buf);
+}
+
+static void *
+grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap ? *cap : 64;
+    void *q;
+
+    if (need <= *cap)
+        return p;
+    while (n < need)
+        n *= 2;
+    if ((q = realloc(p, n * size)) == NULL)
+        return NULL;
+    *cap = n;
+    return q;
+}
+
+static int
+oom(ctx *c)
+{
+    return sift_err_set(c->err, SIFT_ENOMEM, "out of memory");
+}
+
+/* strdup that fails the callback when memory runs out: dup NULL is fine */
+#define DUP_OR_FAIL(dst, s)                                                    \
+    do {                                                                       \
+        const char *s_ = (s);                                                  \
+        if (s_ != NULL && ((dst) = strdup(s_)) == NULL)                        \
+            return oom(c);                                                     \
+    } while (0)
+
+static uint64_t
+hash_str(const char *s, uint64_t seed)
+{
+    uint64_t h = sift_hash64w(SIFT_HASH64_INIT, s, strlen(s)) ^ seed;
+
+    /* FNV's low bits are weak on short similar keys (IP addresses), and
+     * the table uses the low bits: finish with murmur3's fmix64 */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+/* Rebuild an open-addressing table of `size` slots (power of two). */
+static uint32_t *
+rehash(size_t size, size_t n, uint64_t (*h)(ctx *, size_t), ctx *c)
+{
+    uint32_t *t = calloc(size, sizeof(*t));
+    size_t i, j;
+
+    if (t == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        for (j = h(c, i) & (size - 1); t[j]; j = (j + 1) & (size - 1))
+            ;
+        t[j] = (uint32_t)(i + 1);
+    }
+    return t;
+}
+
+static uint64_t
+atom_hash(ctx *c, size_t i)
+{
+    return hash_str(c->atoms[i].s, 0);
+}
+
+/* Index of the atom for s, added when new; -1 when out of memory. */
+static long
+intern(ctx *c, const char *s)
+{
+    size_t j, mask;
+    uint32_t *t;
+
+    if (c->atab_size == 0 || (c->n_atoms + 1) * 2 > c->atab_size) {
+        size_t size = c->atab_size ? c->atab_size * 2 : 64;
+        if ((t = rehash(size, c->n_atoms, atom_hash, c)) == NULL)
+            return -1;
+        free(c->atab);
+        c->atab = t;
+        c->atab_size = size;
+    }
+    mask = c->atab_size - 1;
+    for (j = hash_str(s, 0) & mask; c->atab[j]; j = (j + 1) & mask)
+        if (strcmp(c->atoms[c->atab[j] - 1].s, s) == 0)
+            return (long)c->atab[j] - 1;
+    if ((c->atoms = grow(c->atoms, &c->cap_atoms, c->n_atoms + 1,
+                         sizeof(*c->atoms))) == NULL)
+        return -1;
+    memset(&c->atoms[c->n_atoms], 0, sizeof(atom));
+    if ((c->atoms[c->n_atoms].s = strdup(s)) == NULL)
+        return -1;
+    c->atab[j] = (uint32_t)(c->n_atoms + 1);
+    return (long)c->n_atoms++;
+}
+
+static uint64_t
+src_hash(ctx *c, size_t i)
+{
+    return hash_str(c->src[i].ip, (uint64_t)(uintptr_t)c->src[i].domain);
+}
+
+/* The source (domain, ip), added when new; NULL with err set. */
+static source *
+find_source(ctx *c, const char *dname, const char *ip)
+{
+    size_t j, mask;
+    uint32_t *t;
+    source *s;
+
+    if (c->stab_size == 0 || (c->n_src + 1) * 2 > c->stab_size) {
+        size_t size = c->stab_size ? c->stab_size * 2 : 1024;
+        if ((t = rehash(size, c->n_src, src_hash, c)) == NULL) {
+            oom(c);
+            return NULL;
+        }
+        free(c->stab);
+        c->stab = t;
+        c->stab_size = size;
+    }
+    mask = c->stab_size - 1;
+    for (j = hash_str(ip, (uint64_t)(uintptr_t)dname) & mask; c->stab[j];
+         j = (j + 1) & mask) {
+        s = &c->src[c->stab[j] - 1];
+        if (s->domain == dname && strcmp(s->ip, ip) == 0)
+            return s;
+    }
+    if (c->n_src >= MAX_SOURCES) {
+        sift_err_set(c->err, SIFT_ETOOBIG,
+                     "more than %u sources: narrow the report with a "
+                     "domain, reporter or date filter",
+                     MAX_SOURCES);
+        return NULL;
+    }
+    if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
+        NULL) {
+        oom(c);
+        return NULL;
+    }
+    s = &c->src[c->n_src];
+    memset(s, 0, sizeof(*s));
+    s->domain = dname;
+    s->first = INT64_MAX;
+    s->last = INT64_MIN;
+    if ((s->ip = strdup(ip)) == NULL) {
+        oom(c);
+        return NULL;
+    }
+    c->stab[j] = (uint32_t)(++c->n_src);
+    return s;
+}
+
+/* Add v to the set unless present; SIFT_ENOMEM on failure. */
+static int
+strset_add(strset *set, const char *v)
+{
+    uint32_t i;
+
+    if (v == NULL || v[0] == '\0')
+        return SIFT_OK;
+    for (i = set->n; i-- > 0;) /* newest first: runs repeat */
+        if (strcmp(set->v[i], v) == 0)
+            return SIFT_OK;
+    if (set->n == SET_CAP) {
+        set->overflow = 1;
+        return SIFT_OK;
+    }
+    if (set->n == set->cap) {
+        uint32_t cap = set->cap ? set->cap * 2 : 2;
+        char **p = realloc(set->v, cap * sizeof(*p));
+        if (p == NULL)
+            return SIFT_ENOMEM;
+        set->v = p;
+        set->cap = cap;
+    }
+    if ((set->v[set->n] = strdup(v)) == NULL)
+        return SIFT_ENOMEM;
+    set->n++;
+    return SIFT_OK;
+}
+
+static void
+strset_free(strset *set)
+{
+    uint32_t i;
+
+    for (i = 0; i < set->n; i++)
+        free(set->v[i]);
+    free(set->v);
+}
+
+static void
+ptrset_add(ptrset *set, const char *v)
+{
+    uint32_t i;
+
+    for (i = 0; i < set->n; i++)
+        if (set->v[i] == v)
+            return;
+    if (set->n == SET_CAP)
+        set->overflow = 1;
+    else
+        set->v[set->n++] = v;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sort the set's values in place and show the LIST_MAX smallest. */
+static void
+show(strlist *l, const char **v, uint32_t n, int overflow)
+{
+    size_t i;
+
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_str);
+    l->total = n;
+    l->more = overflow;
+    l->n = n < LIST_MAX ? n : LIST_MAX;
+    for (i = 0; i < l->n; i++)
+        l->v[i] = v[i];
+}
+
+static void
+example_free(example *e)
+{
+    free(e->ip);
+    free(e->from);
+    free(e->pe_dkim);
+    free(e->pe_spf);
+}
+
+static void
+cx_free(source *s)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->n_cx; i++) {
+        free(s->cx[i].from);
+        free(s->cx[i].env);
+        free(s->cx[i].dkim);
+    }
+    free(s->cx);
+    s->cx = NULL;
+    s->n_cx = 0;
+}
+
+static int
+dup3(catx *x, const char *from, const char *env, const char *dkim)
+{
+    char *a = NULL, *b = NULL, *k = NULL;
+
+    if ((from && (a = strdup(from)) == NULL) ||
+        (env && (b = strdup(env)) == NULL) ||
+        (dkim && (k = strdup(dkim)) == NULL)) {
+        free(a);
+        free(b);
+        free(k);
+        return SIFT_ENOMEM;
+    }
+    free(x->from);
+    free(x->env);
+    free(x->dkim);
+    x->from = a;
+    x->env = b;
+    x->dkim = k;
+    return SIFT_OK;
+}
+
+/* Count `count` messages of primary category cat at s; the biggest
+ * record's identifiers are kept (ties: the first seen, in id order). */
+static int
+cx_add(source *s, unsigned cat, uint64_t count, const char *from,
+       const char *env, const char *dkim)
+{
+    uint32_t i;
+    catx *x;
+
+    for (i = 0; i < s->n_cx; i++)
+        if (s->cx[i].cat == cat)
+            break;
+    if (i == s->n_cx) {
+        if ((x = realloc(s->cx, (s->n_cx + 1) * sizeof(*x))) == NULL)
+            return SIFT_ENOMEM;
+        s->cx = x;
+        memset(&x[i], 0, sizeof(*x));
+        x[i].cat = (uint8_t)cat;
+        s->n_cx++;
+    }
+    x = &s->cx[i];
+    x->messages = sift_sat_add(x->messages, count);
+    if (x->messages == count || count > x->best) {
+        x->best = count;
+        return dup3(x, from, env, dkim);
+    }
+    return SIFT_OK;
+}
+
+static void
+ctx_free(ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_src; i++) {
+        free(c->src[i].ip);
+        strset_free(&c->src[i].sfrom);
+        strset_free(&c->src[i].senv);
+        strset_free(&c->src[i].sdkim);
+        cx_free(&c->src[i]);
+    }
+    free(c->src);
+    free(c->stab);
+    free(c->snd);
+    free(c->sord);
+    for (i = 0; i < c->n_dom; i++) {
+        domain *d = &c->dom[i];
+        free(d->p);
+        free(d->sp);
+        free(d->np);
+        free(d->testing);
+        free(d->adkim);
+        free(d->aspf);
+        free(d->policy_org);
+    }
+    free(c->dom);
+    for (i = 0; i < c->n_atoms; i++) {
+        free(c->atoms[i].s);
+        example_free(&c->atoms[i].ex);
+    }
+    free(c->atoms);
+    free(c->atab);
+    free(c->reps);
+    free(c->rm);
+    memset(c, 0, sizeof(*c));
+}
+
+void
+sift_report__model_free(ctx *c)
+{
+    ctx_free(c);
+}
+
+static const char *
+txt(sift_row *r, int col)
+{
+    const char *s = sift_row_text(r, col);
+    return s ? s : "";
+}
+
+/* A count: stored as the 64-bit pattern of the reported unsigned value
+ * (a count above INT64_MAX reads back negative) */
+static uint64_t
+count_of(sift_row *r, int col)
+{
+    return (uint64_t)sift_row_int(r, col);
+}
+
+/* --- queries ------------------------------------------------------------- */
+
+/* The reports in the filter, by id: the scan below joins in C. */
+static const char q_reports[] =
+    "SELECT r.id, r.policy_domain, r.org_name, r.date_begin, r.date_end"
+    " FROM reports r WHERE" SIFT_REPORT_FILTER_SQL "ORDER BY r.id";
+
+static int
+on_report(void *payload, sift_row *row)
+{
+    ctx *c = payload;
+    long dom, org;
+    rep *r;
+
+    if ((dom = intern(c, txt(row, 1))) < 0 ||
+        (org = intern(c, txt(row, 2))) < 0)
+        return oom(c);
+    if ((c->reps = grow(c->reps, &c->cap_reps, c->n_reps + 1,
+                        sizeof(*c->reps))) == NULL)
+        return oom(c);
+    r = &c->reps[c->n_reps++];
+    r->id = sift_row_int(row, 0);
+    r->dom = (uint32_t)dom;
+    r->org = (uint32_t)org;
+    r->begin = sift_row_int(row, 3);
+    r->end = sift_row_int(row, 4);
+    if (r->begin < c->period_from)
+        c->period_from = r->begin;
+    if (r->end > c->period_to)
+        c->period_to = r->end;
+    return 0;
+}
+
+static const rep *
+find_rep(ctx *c, int64_t id)
+{
+    size_t lo = 0, hi = c->n_reps;
+
+    /* records come in row-id order: mostly the same report again */
+    if (c->last_rep < c->n_reps && c->reps[c->last_rep].id == id)
+        return &c->reps[c->last_rep];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->reps[mid].id == id) {
+            c->last_rep = mid;
+            return &c->reps[mid];
+        }
+        if (c->reps[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Exempting reasons, read once (a small table) so that the record scan
+ * needs no join: kept as (record id, type bits) for records that have
+ * any. Memory grows with the number of such reasons only. */
+static const char q_reasons[] =
+    "SELECT x.record_id, lower(coalesce(x.type, '')),"
+    " lower(coalesce(x.comment, '')) LIKE '%arc=pass%' FROM reasons x";
+
+static int
+on_reason(void *payload, sift_row *row)
+{
+    ctx *c = payload;
+    const char *t = txt(row, 1);
+    int64_t id = sift_row_int(row, 0);
+    unsigned bit = 0;
+    int i;
+
+    if (t[0] == '\0' || strcmp(t, "sampled_out") == 0 ||
+        strcmp(t, "policy_test_mode") == 0) {
+        if (sift_row_int(row, 2)) /* arc=pass in the comment */
+            bit = 1u << EXEMPT_OTHER;
+    } else {
+        bit = 1u << EXEMPT_OTHER;
+        for (i = 0; i < N_EXEMPT; i++)
+            if (strcmp(t, exempt_types[i]) == 0)
+                bit = 1u << i;
+    }
+    if (bit == 0)
+        return 0;
+    if (c->n_rm > 0 && c->rm[c->n_rm - 1].record_id == id) {
+        c->rm[c->n_rm - 1].mask |= bit;
+        return 0;
+    }
+    if ((c->rm = grow(c->rm, &c->cap_rm, c->n_rm + 1, sizeof(*c->rm))) == NULL)
+        return oom(c);
+    if (c->n_rm > 0 && c->rm[c->n_rm - 1].record_id > id)
+        c->rm_sorted = 0;
+    c->rm[c->n_rm].record_id = id;
+    c->rm[c->n_rm].mask = bit;
+    c->n_rm++;
+    return 0;
+}
+
+static int
+rm_order(const void *a, const void *b)
+{
+    const rmask *x = a, *y = b;
+    return x->record_id < y->record_id ? -1 : x->record_id > y->record_id;
+}
+
+/* Sort and merge duplicates (a record's reasons out of order). */
+static void
+rm_finish(ctx *c)
+{
+    size_t i, j = 0;
+
+    if (c->rm_sorted || c->n_rm < 2)
+        return;
+    qsort(c->rm, c->n_rm, sizeof(*c->rm), rm_order);
+    for (i = 1; i < c->n_rm; i++) {
+        if (c->rm[i].record_id == c->rm[j].record_id)
+            c->rm[j].mask |= c->rm[i].mask;
+        else
+            c->rm[++j] = c->rm[i];
+    }
+    c->n_rm = j + 1;
+}
+
+static unsigned
+rm_lookup(const ctx *c, int64_t id)
+{
+    size_t lo = 0, hi = c->n_rm;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->rm[mid].record_id == id)
+            return c->rm[mid].mask;
+        if (c->rm[mid].record_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* One sequential pass over the records (NOT INDEXED: a table scan beats
+ * walking an index and sorting 10^6 rows for GROUP BY; see docs/report.md),
+ * aggregated per (policy domain, source ip) in a hash table. */
+/* Only what every record contributes: SQLite decoding columns is most of
+ * the scan's time, so dmarc_fail and would_reject are derived from
+ * outcome, and the inconsistency example's verdict columns are fetched
+ * afterwards for the one record chosen per domain (q_example): 2.69 ->
+ * 2.28 s over 5M records (bench row f); with the file memory-mapped,
+ * each column fetched once, and no SQL expression: 1.94 s. */
+#define Q_SCAN                                                                 \
+    "SELECT c.report_id, c.source_ip, c.count, c.outcome,"                     \
+    " c.flags, c.categories, c.header_from, c.spf_domain, c.dkim_domain,"      \
+    " c.id FROM records c NOT INDEXED"
+static const char q_scan[] = Q_SCAN;
+/* The two halves of the scan on two cores, split at a record id. */
+static const char q_scan_lo[] = Q_SCAN " WHERE c.id <= ?1";
+static const char q_scan_hi[] = Q_SCAN " WHERE c.id > ?1";
+static const char q_max_id[] = "SELECT coalesce(max(id), 0) FROM records";
+static const char q_example[] =
+    "SELECT pe_dkim, pe_spf, dkim_aligned, spf_aligned FROM records"
+    " WHERE id = ?1";
+
+/* 1 if the record in row should replace the example e. */
+static int
+better_example(const example *e, uint64_t count, int64_t begin, const char *org,
+               int64_t id)
+{
+    int r;
+
+    if (!e->has)
+        return 1;
+    if (count != e->count)
+        return count > e->count;
+    if (begin != e->begin)
+        return begin < e->begin;
+    if ((r = strcmp(org, e->org)) != 0)
+        return r < 0;
+    return id < e->rec_id;
+}
+
+/* 1 if `from` is a proper subdomain of the policy domain `d`. */
+static int
+is_sub(const char *from, const char *d)
+{
+    size_t lf, ld;
+
+    if (from == NULL)
+        return 0;
+    lf = strlen(from);
+    ld = strlen(d);
+    return ld > 0 && lf > ld && from[lf - ld - 1] == '.' &&
+           strcmp(from + lf - ld, d) == 0;
+}
+
+static int
+on_record(void *payload, sift_row *row)
+{
+    ctx *c = payload;
+    const rep *r = find_rep(c, sift_row_int(row, 0));
+    atom *da;
+    uint64_t count;
+    uint32_t flags;
+    const char *env, *from;
+    unsigned disp;
+    source *s;
+    int outcome, primary;
+
+    if (r == NULL) /* report outside the filter */
+        return 0;
+    da = &c->atoms[r->dom];
+    if ((s = find_source(c, da->s, txt(row, 1))) == NULL)
+        return c->err ? c->err->code : SIFT_ENOMEM;
+    count = count_of(row, 2);
+    outcome = (int)sift_row_int(row, 3);
+    flags = (uint32_t)sift_row_int(row, 4);
+    /* primary category and disposition ride in the stored flags
+     * (sift_stored_flags): no extra column to decode per record */
+    primary = (int)((flags >> SIFT_SFLAG_PRIMARY_SHIFT) & 0xffu) - 1;
+    disp = (flags >> SIFT_SFLAG_DISP_SHIFT) & 3u;
+    flags &= 0x3ffu;
+    s->messages = sift_sat_add(s->messages, count);
+    if (outcome != SIFT_OUT_PASS) /* eval: dmarc_fail <=> not a pass */
+        s->dmarc_fail = sift_sat_add(s->dmarc_fail, count);
+    if (outcome == SIFT_OUT_WOULD_REJECT)
+        s->would_reject = sift_sat_add(s->would_reject, count);
+    if (outcome == SIFT_OUT_OVERRIDDEN) {
+        unsigned m = rm_lookup(c, sift_row_int(row, 9));
+        int i;
+
+        s->overridden = sift_sat_add(s->overridden, count);
+        for (i = 0; i < N_EXEMPT; i++)
+            if (m & (1u << i))
+                da->exempted[i] = sift_sat_add(da->exempted[i], count);
+    } else if (outcome == SIFT_OUT_DNS_ERROR)
+        s->dns_error = sift_sat_add(s->dns_error, count);
+    s->flags |= flags;
+    s->cats |= (uint32_t)sift_row_int(row, 5);
+    if (r->begin < s->first)
+        s->first = r->begin;
+    if (r->end > s->last)
+        s->last = r->end;
+    from = sift_row_text(row, 6);
+    env = sift_row_text(row, 7); /* NULL: absent; "": null reverse-path */
+    if (strset_add(&s->sfrom, from) ||
+        strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
+        strset_add(&s->sdkim, sift_row_text(row, 8)))
+        return oom(c);
+    ptrset_add(&s->srep, c->atoms[r->org].s);
+    /* a record stored before primary categories existed has none (-1):
+     * `dmarcsift reevaluate` gives it one; until then it counts under
+     * its outcome's broadest category */
+    if (primary < 0 || primary >= SIFT_CAT__COUNT)
+        primary = outcome == SIFT_OUT_PASS ? SIFT_CAT_PASS_DKIM_ALIGNED
+                                           : SIFT_CAT_UNAUTHENTICATED;
+    if (cx_add(s, (unsigned)primary, count, from, env, sift_row_text(row, 8)) !=
+        SIFT_OK)
+        return oom(c);
+    if (disp > 0) /* 1 none, 2 quarantine, 3 reject */
+        da->disp[disp - 1] = sift_sat_add(da->disp[disp - 1], count);
+    if (is_sub(from, da->s)) {
+        da->sub_messages = sift_sat_add(da->sub_messages, count);
+        if (outcome == SIFT_OUT_WOULD_REJECT)
+            da->sub_would_reject = sift_sat_add(da->sub_would_reject, count);
+    }
+    if (flags & SIFT_FLAG_PE_MISSING)
+        da->pe_missing = sift_sat_add(da->pe_missing, count);
+    /* the same records as the reporter_inconsistent category; the example
+     * shown is one where reporter and recomputation disagree */
+    if (flags & (SIFT_FLAG_SPF_MISMATCH | SIFT_FLAG_DKIM_MISMATCH |
+                 SIFT_FLAG_DMARC_MISMATCH | SIFT_FLAG_FROM_OUTSIDE_DOMAIN))
+        s->inconsistent = sift_sat_add(s->inconsistent, count);
+    if (flags & (SIFT_FLAG_SPF_MISMATCH | SIFT_FLAG_DKIM_MISMATCH |
+                 SIFT_FLAG_DMARC_MISMATCH)) {
+        example *e = &da->ex;
+        const char *org = c->atoms[r->org].s;
+        int64_t id = sift_row_int(row, 9);
+
+        if (better_example(e, count, r->begin, org, id)) {
+            example_free(e);
+            memset(e, 0, sizeof(*e));
+            e->has = 1;
+            e->org = org;
+            e->count = count;
+            e->begin = r->begin;
+            e->rec_id = id;
+            DUP_OR_FAIL(e->ip, txt(row, 1));
+            DUP_OR_FAIL(e->from, from);
+        }
+    }
+    return 0;
+}
+
+/* --- the record scan on two cores ---------------------------------------- */
+
+/* The upper half of the records is scanned on a second thread, with its
+ * own read-only handle, into its own sources, exemption counts and
+ * examples (a ctx that shares the read-only tables: reports, reasons,
+ * interned strings). Merging it after the lower half gives exactly what
+ * one scan in id order gives: sums, ORs, min/max, the better example, and
+ * set insertion in id order (the lower half's values first; a set that
+ * overflowed in either half overflows). 1.95 -> 1.3 s over 5M records. */
+typedef struct half {
+    ctx c;
+    sift_store *st;
+    sift_param p;
+    sift_err err;
+    int rc;
+} half;
+
+static void *
+scan_half(void *arg)
+{
+    half *h = arg;
+
+    h->rc =
+        sift_store_query(h->st, q_scan_hi, &h->p, 1, on_record, &h->c, &h->err);
+    return NULL;
+}
+
+static int
+half_init(half *h, const ctx *c, const char *path)
+{
+    size_t i;
+
+    memset(h, 0, sizeof(*h));
+    h->c = *c;
+    h->c.src = NULL;
+    h->c.n_src = h->c.cap_src = 0;
+    h->c.stab = NULL;
+    h->c.stab_size = 0;
+    h->c.last_rep = 0;
+    h->c.dom = NULL;
+    h->c.n_dom = h->c.cap_dom = 0;
+    h->c.err = &h->err;
+    sift_err_clear(&h->err);
+    if ((h->c.atoms =
+             calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*h->c.atoms))) == NULL)
+        return SIFT_ENOMEM;
+    for (i = 0; i < c->n_atoms; i++)
+        h->c.atoms[i].s = c->atoms[i].s; /* shared: never freed here */
+    h->c.cap_atoms = c->n_atoms;
+    return sift_store_open(&h->st, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN,
+                           &h->err);
+}
+
+static void
+half_free(half *h)
+{
+    size_t i;
+
+    for (i = 0; i < h->c.n_src; i++) {
+        free(h->c.src[i].ip);
+        strset_free(&h->c.src[i].sfrom);
+        strset_free(&h->c.src[i].senv);
+        strset_free(&h->c.src[i].sdkim);
+        cx_free(&h->c.src[i]);
+    }
+    free(h->c.src);
+    free(h->c.stab);
+    for (i = 0; h->c.atoms != NULL && i < h->c.n_atoms; i++)
+        example_free(&h->c.atoms[i].ex);
+    free(h->c.atoms);
+    sift_store_close(h->st);
+}
+
+static int
+strset_merge(strset *to, const strset *from)
+{
+    uint32_t i;
+
+    for (i = 0; i < from->n; i++)
+        if (strset_add(to, from->v[i]) != SIFT_OK)
+            return SIFT_ENOMEM;
+    if (from->overflow)
+        to->overflow = 1;
+    return SIFT_OK;
+}
+
+/* Fold the upper half h into c, which holds the lower half. */
+static int
+merge_half(ctx *c, half *h)
+{
+    size_t i;
+    uint32_t k;
+
+    for (i = 0; i < c->n_atoms; i++) {
+        atom *a = &c->atoms[i], *b = &h->c.atoms[i];
+        for (k = 0; k < N_EXEMPT; k++)
+            a->exempted[k] = sift_sat_add(a->exempted[k], b->exempted[k]);
+        for (k = 0; k < DISP__COUNT; k++)
+            a->disp[k] = sift_sat_add(a->disp[k], b->disp[k]);
+        a->sub_messages = sift_sat_add(a->sub_messages, b->sub_messages);
+        a->sub_would_reject =
+            sift_sat_add(a->sub_would_reject, b->sub_would_reject);
+        a->pe_missing = sift_sat_add(a->pe_missing, b->pe_missing);
+        if (b->ex.has && better_example(&a->ex, b->ex.count, b->ex.begin,
+                                        b->ex.org, b->ex.rec_id)) {
+            example_free(&a->ex);
+            a->ex = b->ex;
+            memset(&b->ex, 0, sizeof(b->ex));
+        }
+    }
+    for (i = 0; i < h->c.n_src; i++) {
+        const source *t = &h->c.src[i];
+        source *s = find_source(c, t->domain, t->ip);
+
+        if (s == NULL)
+            return c->err->code != SIFT_OK ? c->err->code : SIFT_ENOMEM;
+        s->messages = sift_sat_add(s->messages, t->messages);
+        s->dmarc_fail = sift_sat_add(s->dmarc_fail, t->dmarc_fail);
+        s->would_reject = sift_sat_add(s->would_reject, t->would_reject);
+        s->overridden = sift_sat_add(s->overridden, t->overridden);
+        s->dns_error = sift_sat_add(s->dns_error, t->dns_error);
+        s->inconsistent = sift_sat_add(s->inconsistent, t->inconsistent);
+        /* categories: the lower half's biggest record wins a tie, as in
+         * one pass in id order */
+        for (k = 0; k < t->n_cx; k++) {
+            const catx *y = &t->cx[k];
+            uint32_t m;
+            for (m = 0; m < s->n_cx && s->cx[m].cat != y->cat; m++)
+                ;
+            if (m == s->n_cx || y->best > s->cx[m].best) {
+                if (cx_add(s, y->cat, 0, NULL, NULL, NULL) != SIFT_OK)
+                    return oom(c);
+                for (m = 0; s->cx[m].cat != y->cat; m++)
+                    ;
+                s->cx[m].best = y->best;
+                if (dup3(&s->cx[m], y->from, y->env, y->dkim) != SIFT_OK)
+                    return oom(c);
+            }
+            for (m = 0; s->cx[m].cat != y->cat; m++)
+                ;
+            s->cx[m].messages = sift_sat_add(s->cx[m].messages, y->messages);
+        }
+        s->cats |= t->cats;
+        s->flags |= t->flags;
+        if (t->first < s->first)
+            s->first = t->first;
+        if (t->last > s->last)
+            s->last = t->last;
+        if (strset_merge(&s->sfrom, &t->sfrom) != SIFT_OK ||
+            strset_merge(&s->senv, &t->senv) != SIFT_OK ||
+            strset_merge(&s->sdkim, &t->sdkim) != SIFT_OK)
+            return oom(c);
+        for (k = 0; k < t->srep.n; k++)
+            ptrset_add(&s->srep, t->srep.v[k]);
+        if (t->srep.overflow)
+            s->srep.overflow = 1;
+    }
+    return SIFT_OK;
+}
+
+static int
+on_max_id(void *payload, sift_row *row)
+{
+    *(int64_t *)payload = sift_row_int(row, 0);
+    return 0;
+}
+
+/* Scan every record into c: on two cores when st is a read-only handle on
+ * a file (a second handle then sees the same committed data), else in one
+ * pass. */
+static int
+scan_records(ctx *c, sift_store *st, sift_err *err)
+{
+    const char *path = sift_store_path(st);
+    int64_t max_id = 0;
+    pthread_t tid;
+    half h;
+    int rc;
+
+    if (!sift_store_is_readonly(st) || path == NULL ||
+        strcmp(path, ":memory:") == 0 ||
+        (rc = sift_store_query(st, q_max_id, NULL, 0, on_max_id, &max_id,
+                               err)) != SIFT_OK ||
+        max_id < 2)
+        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
+    if (half_init(&h, c, path) != SIFT_OK) {
+        half_free(&h); /* no second handle: one pass */
+        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
+    }
+    h.p.type = SIFT_P_INT;
+    h.p.i = max_id / 2;
+    if (pthread_create(&tid, NULL, scan_half, &h) != 0) {
+        half_free(&h);
+        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
+    }
+    rc = sift_store_query(st, q_scan_lo, &h.p, 1, on_record, c, err);
+    pthread_join(tid, NULL);
+    if (rc == SIFT_OK && h.rc != SIFT_OK) {
+        *err = h.err;
+        rc = h.rc;
+    }
+    if (rc == SIFT_OK)
+        rc = merge_half(c, &h);
+    half_free(&h);
+    return rc;
+}
+
+/* q_example's row: the verdict columns of a domain's example record. */
+static int
+on_example(void *payload, sift_row *row)
+{
+    example *e = payload;
+    const char *d = sift_row_text(row, 0), *sp = sift_row_text(row, 1);
+
+    if ((d != NULL && (e->pe_dkim = strdup(d)) == NULL) ||
+        (sp != NULL && (e->pe_spf = strdup(sp)) == NULL))
+        return SIFT_ENOMEM;
+    e->dkim_al = (int)sift_row_int(row, 2);
+    e->spf_al = (int)sift_row_int(row, 3);
+    return 0;
+}
+
+/* After the scan: each domain's chosen example gets its verdict columns. */
+static int
+fill_examples(ctx *c, sift_store *st, sift_err *err)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < c->n_atoms; i++) {
+        example *e = &c->atoms[i].ex;
+        sift_param p = {SIFT_P_INT, 0, NULL};
+
+        if (!e->has)
+            continue;
+        p.i = e->rec_id;
+        if ((rc = sift_store_query(st, q_example, &p, 1, on_example, e, err)) !=
+            SIFT_OK) {
+            if (rc == SIFT_ENOMEM)
+                sift_err_set(err, SIFT_ENOMEM, "out of memory");
+            return rc;
+        }
+    }
+    return SIFT_OK;
+}
+
+static const sift_sender *
+identify(const source *s)
+{
+    const sift_sender *snd;
+    size_t i;
+
+    for (i = 0; i < s->dkim.n; i++)
+        if ((snd = sift_sender_lookup(s->dkim.v[i])) != NULL)
+            return snd;
+    for (i = 0; i < s->env.n; i++)
+        if ((snd = sift_sender_lookup(s->env.v[i])) != NULL)
+            return snd;
+    return NULL;
+}
+
+static uint64_t
+cx_msgs(const source *s, unsigned cat)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->n_cx; i++)
+        if (s->cx[i].cat == cat)
+            return s->cx[i].messages;
+    return 0;
+}
+
+static int
+cx_order(const void *a, const void *b)
+{
+    const catx *x = a, *y = b;
+
+    if (x->messages != y->messages)
+        return x->messages > y->messages ? -1 : 1;
+    return x->cat < y->cat ? -1 : x->cat > y->cat;
+}
+
+/* The third-party categories: an identified but unaligned sender. */
+static int
+third_party(unsigned cat)
+{
+    return cat == SIFT_CAT_UNCONFIGURED_THIRD_PARTY ||
+           cat == SIFT_CAT_DKIM_THIRD_PARTY ||
+           cat == SIFT_CAT_SPF_NOT_ALIGNED || cat == SIFT_CAT_DKIM_FAIL ||
+           cat == SIFT_CAT_DKIM_PERMERROR;
+}
+
+/* 1 if domain d is `name` or a subdomain of it (lowercase). */
+static int
+dom_under(const char *d, const char *name)
+{
+    size_t ld, ln;
+
+    if (d == NULL || name == NULL || name[0] == '\0')
+        return 0;
+    ld = strlen(d);
+    ln = strlen(name);
+    if (ld == ln)
+        return strcasecmp(d, name) == 0;
+    return ld > ln && d[ld - ln - 1] == '.' &&
+           strcasecmp(d + ld - ln, name) == 0;
+}
+
+/* The owner's configuration (sift_owner.h): an own network makes the
+ * source the owner's; a [senders] entry (first match: a network holding
+ * its IP, or a domain its DKIM d= or envelope is under) labels it.
+ * Returns 1 when it decided the kind and name. */
+static int
+owner_says(ctx *c, source *s)
+{
+    const sift_owner_knowledge *k = c->opts ? c->opts->owner : NULL;
+    unsigned char addr[16];
+    int family = 0;
+    size_t i, j;
+
+    if (k == NULL)
+        return 0;
+    if (inet_pton(AF_INET, s->ip, addr) == 1)
+        family = 4;
+    else if (inet_pton(AF_INET6, s->ip, addr) == 1)
+        family = 6;
+    for (i = 0; family && i < k->n_own_nets; i++)
+        if (sift_ipnet_contains(&k->own_nets[i], family, addr))
+            s->own_net = 1;
+    for (i = 0; i < k->n_senders && s->label == SIFT_LABEL_NONE; i++) {
+        const sift_owner_sender *o = &k->senders[i];
+        int hit = 0;
+        if (o->is_net)
+            hit = family && sift_ipnet_contains(&o->net, family, addr);
+        for (j = 0; !o->is_net && !hit && j < s->dkim.n; j++)
+            hit = dom_under(s->dkim.v[j], o->name);
+        for (j = 0; !o->is_net && !hit && j < s->env.n; j++)
+            hit = dom_under(s->env.v[j], o->name);
+        if (hit) {
+            s->label = o->label;
+            s->sender_name = o->name;
+        }
+    }
+    switch (s->label) {
+    case SIFT_LABEL_LEGITIMATE:
+        s->kind = s->sender ? SIFT_KIND_SERVICE : SIFT_KIND_OWN;
+        return 1;
+    case SIFT_LABEL_FORWARDER:
+        s->kind = SIFT_KIND_FORWARDER;
+        return 1;
+    case SIFT_LABEL_NOT_OURS:
+        s->kind = SIFT_KIND_UNAUTHENTICATED;
+        return 1;
+    default:
+        break;
+    }
+    if (s->own_net) {
+        s->kind = SIFT_KIND_OWN;
+        s->sender_name = "own servers";
+        s->label = SIFT_LABEL_NONE;
+        return 1;
+    }
+    return 0;
+}
+
+/* sender_name as an interned string (the configured names are the
+ * configuration's; the model keeps its own copy). */
+static int
+intern_name(ctx *c, source *s)
+{
+    long a;
+
+    if (s->own_net && s->label == SIFT_LABEL_NONE)
+        return SIFT_OK; /* a static name */
+    if ((a = intern(c, s->sender_name)) < 0)
+        return oom(c);
+    s->sender_name = c->atoms[a].s;
+    return SIFT_OK;
+}
+
+/* What a source is (docs/report.md "Senders"): a known service; the
+ * domain's own servers when most of its mail passes aligned; a forwarder
+ * or list only on positive evidence (an override reason, a list's
+ * signature next to a broken one, SRS, ARC, or aligned DKIM surviving a
+ * broken SPF); an unknown signer when it authenticates as someone else;
+ * otherwise unauthenticated. Name: the service, or the unknown signer's
+ * registrable domain. */
+static int
+classify(ctx *c, source *s, sift_eval *ev)
+{
+    /* a reporter's fail the recomputation calls a pass counts as aligned */
+    uint64_t own =
+        sift_sat_add(sift_sat_add(cx_msgs(s, SIFT_CAT_PASS_DKIM_ALIGNED),
+                                  cx_msgs(s, SIFT_CAT_PASS_SPF_ALIGNED)),
+                     cx_msgs(s, SIFT_CAT_REPORTER_INCONSISTENT));
+    uint64_t fwd = cx_msgs(s, SIFT_CAT_FORWARDED_DKIM_INTACT) +
+                   cx_msgs(s, SIFT_CAT_FORWARDED_BOTH_BROKEN) +
+                   cx_msgs(s, SIFT_CAT_RECEIVER_OVERRIDE);
+    const catx *tp = NULL;
+    char org[256];
+    const char *name;
+    uint32_t i;
+    long a;
+
+    for (i = 0; i < s->n_cx; i++) /* largest first */
+        if (third_party(s->cx[i].cat) && tp == NULL)
+            tp = &s->cx[i];
+    if (owner_says(c, s)) /* the owner's configuration first */
+        return intern_name(c, s);
+    if (s->sender != NULL) {
+        s->kind = SIFT_KIND_SERVICE;
+        s->sender_name = s->sender->name;
+    } else if (own > s->messages / 2) {
+        s->kind = SIFT_KIND_OWN;
+        s->sender_name = "own servers";
+    } else if (fwd > 0) {
+        s->kind = SIFT_KIND_FORWARDER;
+        s->sender_name = "forwarders and mailing lists";
+    } else if (tp != NULL) {
+        s->kind = SIFT_KIND_UNKNOWN;
+        name = tp->cat == SIFT_CAT_DKIM_THIRD_PARTY ||
+                       tp->cat == SIFT_CAT_UNCONFIGURED_THIRD_PARTY
+                   ? tp->dkim
+                   : tp->env;
+        if (name == NULL || name[0] == '\0')
+            name = tp->dkim ? tp->dkim : "unknown";
+        if (ev != NULL &&
+            sift_eval_org_domain(ev, name, org, sizeof(org)) != NULL)
+            name = org;
+        if ((a = intern(c, name)) < 0)
+            return oom(c);
+        s->sender_name = c->atoms[a].s;
+    } else if (own > 0) {
+        s->kind = SIFT_KIND_OWN;
+        s->sender_name = "own servers";
+    } else {
+        s->kind = SIFT_KIND_UNAUTHENTICATED;
+        s->sender_name = "unauthenticated sources";
+    }
+    return SIFT_OK;
+}
+
+/* Lists to show, categories in order, and the sender, after the scan. */
+static int
+finish_sources(ctx *c)
+{
+    sift_eval *ev = NULL;
+    sift_err e2;
+    size_t i;
+    int rc = SIFT_OK;
+
+    sift_err_clear(&e2);
+    if (sift_eval_new(&ev, &e2) != SIFT_OK) /* names stay unreduced */
+        ev = NULL;
+    for (i = 0; i < c->n_src && rc == SIFT_OK; i++) {
+        source *s = &c->src[i];
+        show(&s->from, (const char **)s->sfrom.v, s->sfrom.n,
+             s->sfrom.overflow);
+        show(&s->env, (const char **)s->senv.v, s->senv.n, s->senv.overflow);
+        show(&s->dkim, (const char **)s->sdkim.v, s->sdkim.n,
+             s->sdkim.overflow);
+        show(&s->reporters, s->srep.v, s->srep.n, s->srep.overflow);
+        if (s->n_cx > 1)
+            qsort(s->cx, s->n_cx, sizeof(*s->cx), cx_order);
+        s->sender = identify(s);
+        rc = classify(c, s, ev);
+    }
+    sift_eval_free(ev);
+    return rc;
+}
+
+static domain *
+find_domain(ctx *c, const char *name)
+{
+    size_t lo = 0, hi = c->n_dom;
+
+    while (lo < hi) { /* c->dom is sorted by name */
+        size_t mid = (lo + hi) / 2;
+        int r = strcmp(c->dom[mid].name, name);
+        if (r == 0)
+            return &c->dom[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static const char q_policy[] =
+    "SELECT policy_domain, p, sp, np, pct, testing, adkim, aspf, org_name,"
+    " date_end FROM (SELECT r.*, row_number() OVER (PARTITION BY"
+    " r.policy_domain ORDER BY r.date_end DESC, r.date_begin DESC,"
+    " r.org_name, r.id) AS rn FROM reports r WHERE" SIFT_REPORT_FILTER_SQL
+    ") WHERE rn = 1 ORDER BY policy_domain";
+
+static int
+on_policy(void *payload, sift_row *row)
+{
+    ctx *c = payload;
+    domain *d = find_domain(c, txt(row, 0));
+
+    if (d == NULL) /* a report without records */
+        return 0;
+    d->has_policy = 1;
+    DUP_OR_FAIL(d->p, sift_row_text(row, 1));
+    DUP_OR_FAIL(d->sp, sift_row_text(row, 2));
+    DUP_OR_FAIL(d->np, sift_row_text(row, 3));
+    d->pct = sift_row_is_null(row, 4) ? -1 : sift_row_int(row, 4);
+    DUP_OR_FAIL(d->testing, sift_row_text(row, 5));
+    DUP_OR_FAIL(d->adkim, sift_row_text(row, 6));
+    DUP_OR_FAIL(d->aspf, sift_row_text(row, 7));
+    DUP_OR_FAIL(d->policy_org, sift_row_text(row, 8));
+    d->policy_end = sift_row_int(row, 9);
+    return 0;
+}
+
+/* Domain order, then would_reject desc, messages desc, ip. */
+static int
+src_order(const void *a, const void *b)
+{
+    const source *x = a, *y = b;
+    int r = strcmp(x->domain, y->domain);
+
+    if (r)
+        return r;
+    if (x->would_reject != y->would_reject)
+        return x->would_reject > y->would_reject ? -1 : 1;
+    if (x->messages != y->messages)
+        return x->messages > y->messages ? -1 : 1;
+    return strcmp(x->ip, y->ip);
+}
+
+/* Domains from the sorted sources, with their totals. */
+static int
+build_domains(ctx *c)
+{
+    size_t i;
+    uint32_t k;
+    domain *d = NULL;
+    long a;
+
+    for (i = 0; i < c->n_src; i++) {
+        source *s = &c->src[i];
+        if (d == NULL || d->name != s->domain) {
+            if ((c->dom = grow(c->dom, &c->cap_dom, c->n_dom + 1,
+                               sizeof(*c->dom))) == NULL)
+                return oom(c);
+            d = &c->dom[c->n_dom++];
+            memset(d, 0, sizeof(*d));
+            d->pct = -1;
+            d->first_src = i;
+            d->name = s->domain;
+            if ((a = intern(c, s->domain)) < 0)
+                return oom(c);
+            d->example = &c->atoms[a].ex;
+            d->exempted = c->atoms[a].exempted;
+            d->a = &c->atoms[a];
+        }
+        d->n_src++;
+        d->messages = sift_sat_add(d->messages, s->messages);
+        d->dmarc_fail = sift_sat_add(d->dmarc_fail, s->dmarc_fail);
+        d->would_reject = sift_sat_add(d->would_reject, s->would_reject);
+        d->overridden = sift_sat_add(d->overridden, s->overridden);
+        d->dns_error = sift_sat_add(d->dns_error, s->dns_error);
+        d->inconsistent = sift_sat_add(d->inconsistent, s->inconsistent);
+        if (s->would_reject > 0)
+            d->reject_sources++;
+        for (k = 0; k < s->n_cx; k++)
+            d->cat_msgs[s->cx[k].cat] =
+                sift_sat_add(d->cat_msgs[s->cx[k].cat], s->cx[k].messages);
+    }
+    return SIFT_OK;
+}
+
+/* Worst first: would reject, DNS errors, inconsistencies, messages, then
+ * kind and name for a stable order. */
+static int
+snd_order(const void *a, const void *b)
+{
+    const sender *x = a, *y = b;
+
+    if (x->would_reject != y->would_reject)
+        return x->would_reject > y->would_reject ? -1 : 1;
+    if (x->dns_error != y->dns_error)
+        return x->dns_error > y->dns_error ? -1 : 1;
+    if (x->inconsistent != y->inconsistent)
+        return x->inconsistent > y->inconsistent ? -1 : 1;
+    if (x->messages != y->messages)
+        return x->messages > y->messages ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static size_t
+find_sender(const ctx *c, const domain *d, const source *s)
+{
+    size_t k;
+
+    for (k = d->first_snd; k < d->first_snd + d->n_snd; k++)
+        if (c->snd[k].kind == s->kind && c->snd[k].name == s->sender_name)
+            return k;
+    return SIZE_MAX;
+}
+
+/* Group each domain's sources into senders, sum them, order them worst
+ * first, and list each sender's sources (already worst first) in sord. */
+static int
+build_senders(ctx *c)
+{
+    size_t i, j, k, *fill = NULL;
+    uint32_t m;
+
+    for (i = 0; i < c->n_dom; i++) {
+        domain *d = &c->dom[i];
+        d->first_snd = c->n_snd;
+        for (j = d->first_src; j < d->first_src + d->n_src; j++) {
+            source *s = &c->src[j];
+            sender *t;
+            if ((k = find_sender(c, d, s)) == SIZE_MAX) {
+                if ((c->snd = grow(c->snd, &c->cap_snd, c->n_snd + 1,
+                                   sizeof(*c->snd))) == NULL)
+                    return oom(c);
+                k = c->n_snd++;
+                d->n_snd++;
+                t = &c->snd[k];
+                memset(t, 0, sizeof(*t));
+                t->name = s->sender_name;
+                t->kind = s->kind;
+                t->service = s->sender;
+                t->label = s->label;
+                t->own_net = s->own_net;
+            }
+            t = &c->snd[k];
+            t->messages = sift_sat_add(t->messages, s->messages);
+            t->dmarc_fail = sift_sat_add(t->dmarc_fail, s->dmarc_fail);
+            t->would_reject = sift_sat_add(t->would_reject, s->would_reject);
+            t->overridden = sift_sat_add(t->overridden, s->overridden);
+            t->dns_error = sift_sat_add(t->dns_error, s->dns_error);
+            t->inconsistent = sift_sat_add(t->inconsistent, s->inconsistent);
+            for (m = 0; m < s->n_cx; m++) {
+                const catx *x = &s->cx[m];
+                t->cat_msgs[x->cat] =
+                    sift_sat_add(t->cat_msgs[x->cat], x->messages);
+                if (t->cat_ex[x->cat] == NULL ||
+                    x->best > t->cat_ex[x->cat]->best) {
+                    t->cat_ex[x->cat] = x;
+                    t->cat_src[x->cat] = s;
+                }
+            }
+        }
+        if (d->n_snd > 1)
+            qsort(&c->snd[d->first_snd], d->n_snd, sizeof(*c->snd), snd_order);
+        for (k = d->first_snd; k < d->first_snd + d->n_snd; k++)
+            if (c->snd[k].would_reject > 0)
+                d->reject_senders++;
+    }
+    if (c->n_src == 0)
+        return SIFT_OK;
+    if ((c->sord = malloc(c->n_src * sizeof(*c->sord))) == NULL ||
+        (fill = calloc(c->n_snd + 1, sizeof(*fill))) == NULL)
+        return oom(c);
+    for (i = 0; i < c->n_dom; i++) {
+        domain *d = &c->dom[i];
+        for (j = d->first_src; j < d->first_src + d->n_src; j++) {
+            c->src[j].sender_idx = find_sender(c, d, &c->src[j]);
+            c->snd[c->src[j].sender_idx].n_src++;
+        }
+    }
+    for (k = 0, j = 0; k < c->n_snd; k++) {
+        c->snd[k].first_src = j;
+        fill[k] = j;
+        j += c->snd[k].n_src;
+    }
+    for (j = 0; j < c->n_src; j++) /* in source order: worst first */
+        c->sord[fill[c->src[j].sender_idx]++] = j;
+    free(fill);
+    return SIFT_OK;
+}
+
+/* "x.y" percent of part in whole, rounded half up; integer arithmetic so
+ * output does not depend on floating point. */
+void
+sift_report__percent(char *buf, size_t n, uint64_t part, uint64_t whole)
+{
+    uint64_t t;
+
+    if (whole == 0) {
+        snprintf(buf, n, "0.0");
+        return;
+    }
+    if (part > UINT64_MAX / 1000)
+        t = (uint64_t)((double)part * 1000.0 / (double)whole + 0.5);
+    else
+        t = (part * 1000 + whole / 2) / whole;
+    snprintf(buf, n, "%" PRIu64 ".%" PRIu64, t / 10, t % 10);
+}
+
+/* --- entry point --------------------------------------------------------- */
+
+static int
+model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
+{
+    size_t i;
+    int rc;
+
+    if ((rc = sift_store_query(st, q_reports, p, SIFT_REPORT_FILTER_NPARAMS,
+                               on_report, c, err)) != SIFT_OK)
+        return rc;
+    c->rm_sorted = 1;
+    if (c->n_reps > 0 && (rc = sift_store_query(st, q_reasons, NULL, 0,
+                                                on_reason, c, err)) != SIFT_OK)
+        return rc;
+    rm_finish(c);
+    if (c->n_reps > 0 && (rc = scan_records(c, st, err)) != SIFT_OK)
+        return rc;
+    if ((rc = fill_examples(c, st, err)) != SIFT_OK)
+        return rc;
+    if ((rc = finish_sources(c)) != SIFT_OK)
+        return rc;
+    if (c->n_src > 1)
+        qsort(c->src, c->n_src, sizeof(*c->src), src_order);
+    if ((rc = build_domains(c)) != SIFT_OK ||
+        (rc = build_senders(c)) != SIFT_OK)
+        return rc;
+    if ((rc = sift_store_query(st, q_policy, p, SIFT_REPORT_FILTER_NPARAMS,
+                               on_policy, c, err)) != SIFT_OK)
+        return rc;
+    for (i = 0; i < c->n_dom; i++) {
+        uint64_t m = c->tot.messages, w = c->tot.would_reject;
+        c->tot.messages = sift_sat_add(m, c->dom[i].messages);
+        c->tot.dmarc_fail =
+            sift_sat_add(c->tot.dmarc_fail, c->dom[i].dmarc_fail);
+        c->tot.would_reject = sift_sat_add(w, c->dom[i].would_reject);
+        if (c->tot.messages == UINT64_MAX || c->tot.would_reject == UINT64_MAX)
+            c->tot.saturated = 1;
+    }
+    return SIFT_OK;
+}
+
+int
+sift_report__model(ctx *c, sift_store *st, const sift_filter *f,
+                   const sift_report_opts *o, sift_err *err)
+{
+    sift_report_fparams fpar;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->err = err;
+    c->filter = f;
+    c->opts = o;
+    c->period_from = INT64_MAX;
+    c->period_to = INT64_MIN;
+    if ((rc = sift_report__params(&fpar, f, err)) == SIFT_OK)
+        rc = model_run(c, st, fpar.p, err);
+    sift_report__params_free(&fpar);
+    return rc;
+}
+
+int
+sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
+                  const sift_filter *f, const sift_report_opts *o,
+                  sift_format fmt, sift_err *err)
+{
+    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL};
+    ctx c;
+    int rc;
+
+    if (totals != NULL)
+        memset(totals, 0, sizeof(*totals));
+    if (fmt != SIFT_FMT_TEXT && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "report format must be text, json or csv");
+    if (o == NULL) {
+        def.generated_at = (int64_t)time(NULL);
+        o = &def;
+    }
+    rc = sift_report__model(&c, st, f, o, err);
+    if (rc == SIFT_OK) {
+        switch (fmt) {
+        case SIFT_FMT_TEXT:
+            rc = sift_report__text(fp, &c);
+            break;
+        case SIFT_FMT_JSON:
+            rc = sift_report__json(fp, &c);
+            break;
+        default:
+            rc = sift_report__csv_all(fp, &c);
+            break;
+        }
+        if (rc != SIFT_OK)
+            sift_err_set(err, rc, "out of memory");
+    }
+    if (rc == SIFT_OK && (fflush(fp) != 0 || ferror(fp)))
+        rc = sift_err_sys(err, "cannot write the report");
+    if (rc == SIFT_OK && totals != NULL)
+        *totals = c.tot;
+    ctx_free(&c);
+    return rc;
+}

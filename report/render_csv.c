@@ -1,0 +1,100 @@
+/* render_csv.c -- `dmarcsift report --format csv`: one row per (domain,
+ * source) of the summary model (columns: docs/report.md "CSV"). */
+#include "report_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sift_util.h"
+
+/* --- CSV ----------------------------------------------------------------- */
+
+static void
+list_csv(FILE *fp, const strlist *l)
+{
+    char *buf = NULL;
+    size_t n = 0, i;
+    FILE *m = open_memstream(&buf, &n);
+
+    if (m == NULL)
+        return;
+    /* ';' between values, as in export's child lists: an org_name may
+     * hold spaces; ';' and '%' inside a value are written %3B and %25 */
+    for (i = 0; i < l->n; i++) {
+        const char *v;
+        if (i)
+            fputc(';', m);
+        for (v = l->v[i]; *v; v++) {
+            if (*v == ';')
+                fputs("%3B", m);
+            else if (*v == '%')
+                fputs("%25", m);
+            else
+                fputc(*v, m);
+        }
+    }
+    fclose(m);
+    sift_report__csv(fp, buf);
+    free(buf);
+}
+
+int
+sift_report__csv_all(FILE *fp, const ctx *c)
+{
+    char d1[24], d2[24], adv[1024];
+    size_t i, j;
+    int k, n;
+
+    fputs("domain,p,source_ip,sender,messages,dmarc_fail,would_reject,"
+          "exempted,dns_errors,categories,header_from,envelope_domains,"
+          "dkim_domains,reporters,first_seen,last_seen,advice,"
+          "sender_kind,sender_name,category_messages\r\n",
+          fp);
+    for (i = 0; i < c->n_dom; i++) {
+        const domain *d = &c->dom[i];
+        for (j = d->first_src; j < d->first_src + d->n_src; j++) {
+            const source *s = &c->src[j];
+            uint32_t x;
+
+            sift_report__csv(fp, d->name);
+            fputc(',', fp);
+            sift_report__csv(fp, d->p);
+            fputc(',', fp);
+            sift_report__csv(fp, s->ip);
+            fputc(',', fp);
+            sift_report__csv(fp, s->sender ? s->sender->name : NULL);
+            fprintf(fp,
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    ",",
+                    s->messages, s->dmarc_fail, s->would_reject, s->overridden,
+                    s->dns_error);
+            for (k = 0, n = 0; k < SIFT_CAT__COUNT; k++) /* codes: safe */
+                if ((s->cats >> k) & 1u)
+                    fprintf(fp, "%s%s", n++ ? " " : "",
+                            sift_category_code((sift_category)k));
+            fputc(',', fp);
+            list_csv(fp, &s->from);
+            fputc(',', fp);
+            list_csv(fp, &s->env);
+            fputc(',', fp);
+            list_csv(fp, &s->dkim);
+            fputc(',', fp);
+            list_csv(fp, &s->reporters);
+            sift_report__date(d1, sizeof(d1), s->first, 1);
+            sift_report__date(d2, sizeof(d2), s->last, 1);
+            fprintf(fp, ",%s,%s,", d1, d2);
+            sift_report__source_advice(adv, sizeof(adv), d, s);
+            sift_report__csv(fp, adv);
+            fprintf(fp, ",%s,", sift_kind_code(s->kind));
+            sift_report__csv(fp, s->sender_name);
+            fputc(',', fp); /* codes and numbers: safe */
+            for (x = 0; x < s->n_cx; x++)
+                fprintf(fp, "%s%s=%" PRIu64, x ? ";" : "",
+                        sift_category_code((sift_category)s->cx[x].cat),
+                        s->cx[x].messages);
+            fputs("\r\n", fp);
+        }
+    }
+    return SIFT_OK;
+}
