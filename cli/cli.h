@@ -50,7 +50,11 @@ struct opts {
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
-    sift_report_opts report;  /* report: --top, --all, --min-messages */
+    /* ingest: filing and IMAP (docs/imap.md) */
+    const char *move_to, *failed_to;
+    const char *cacert, *netrc_file, *password_file, *oauth2_token_file;
+    int insecure;
+    sift_report_opts report; /* report: --top, --all, --min-messages */
     /* from the configuration file (main.c, config.c) */
     char **sources; /* [ingest] source: ingest's INPUTs when none */
     size_t n_sources;

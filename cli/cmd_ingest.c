@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,11 +16,13 @@
 #include "cli.h"
 
 static const char usage_ingest[] =
-    "usage: dmarcsift [--db PATH] ingest [--quiet] [LIMITS] [INPUT...]\n"
+    "usage: dmarcsift [--db PATH] ingest [--quiet] [OPTIONS] [LIMITS] "
+    "[INPUT...]\n"
     "\n"
     "Store every DMARC aggregate report found in INPUT (file, directory,\n"
     "mbox, Maildir, .eml, .xml, .xml.gz, .zip, .tar, .tar.gz, .tar.xz,\n"
-    ".tar.bz2, .xz, .bz2, or - for stdin). Kinds are recognised by\n"
+    ".tar.bz2, .xz, .bz2, - for stdin, or an IMAP mailbox\n"
+    "imaps://user@host[:port]/MAILBOX). Kinds are recognised by\n"
     "content. Reports already stored are counted as\n"
     "duplicates. Each input that cannot be used is named on stderr and kept\n"
     "in the database (see retry-failed and failed list); a kept failure is\n"
@@ -26,11 +30,27 @@ static const char usage_ingest[] =
     "the mail server's index files are skipped; so is the database itself\n"
     "when it sits in an ingested folder. An INPUT that does not exist or\n"
     "cannot be read is named and skipped, nothing is kept for it, and the\n"
-    "run exits 66 (65 when something else failed too). Without INPUT, the\n"
+    "run exits 66 (65 when something else failed too). A mailbox is read\n"
+    "incrementally: messages settled by an earlier run are not fetched\n"
+    "again. Without INPUT, the\n"
     "'source =' lines of the configuration file's [ingest] section are\n"
     "read.\n"
     "\n"
     "  -q, --quiet               no progress and no summary line\n"
+    "  --move-to FOLDER          once all reports of a message are stored,\n"
+    "                            move it to FOLDER (IMAP; created when\n"
+    "                            missing), or to the Maildir FOLDER's cur/\n"
+    "                            when the INPUTs are Maildir folders\n"
+    "  --failed-to FOLDER        the same for messages holding a failed\n"
+    "                            input (else they stay; their bytes are kept)\n"
+    "IMAP (docs/imap.md; the password is never an argument):\n"
+    "  --password-file FILE      the password is FILE's first line; else\n"
+    "                            $DMARCSIFT_IMAP_PASSWORD, else ~/.netrc\n"
+    "  --netrc-file FILE         look the user up in FILE, not ~/.netrc\n"
+    "  --oauth2-token-file FILE  log in with XOAUTH2 using FILE's token\n"
+    "  --cacert FILE             trust the CA certificates in FILE\n"
+    "  --insecure                let imap:// go without STARTTLS (plain\n"
+    "                            text; certificates are still checked)\n"
     "\n" LIMITS_HELP;
 
 static const char usage_retry[] =
@@ -44,10 +64,37 @@ static const char usage_retry[] =
 
 /* --- ingest ------------------------------------------------------------ */
 
+/* A list of UIDs with a failed flag each. */
+struct uidlist {
+    uint32_t *u;
+    unsigned char *failed;
+    size_t n, cap;
+};
+
+struct imap_src {
+    sift_imap *im;
+    int64_t mbox;        /* imap_mailboxes.id */
+    uint32_t high;       /* highest settled UID before this run */
+    struct uidlist left; /* settled before, still in the mailbox */
+    struct uidlist now;  /* settled by this run */
+    size_t queued;
+};
+
+struct filing {
+    const struct opts *o;
+    sift_store *st;
+    struct imap_src *src;
+    size_t nsrc;
+    int maildir; /* local inputs are Maildir folders to move from */
+    int trouble; /* a settle or a move failed: exit 74 */
+    unsigned long long settled, total;
+};
+
 struct progress {
     int show;
     unsigned long long units;
     struct timespec start, last;
+    struct filing *f; /* NULL: nothing to settle or move */
 };
 
 static double
@@ -105,9 +152,17 @@ on_outcome(void *payload, sift_outcome_kind kind, const char *path,
         double t = secs_since(&p->start);
         char line[160];
         clock_gettime(CLOCK_MONOTONIC, &p->last);
-        snprintf(line, sizeof(line),
-                 "%llu inputs, %" PRIu64 " records, %.0f records/s", p->units,
-                 s->records, t > 0 ? (double)s->records / t : 0.0);
+        if (p->f != NULL && p->f->total > 0)
+            snprintf(line, sizeof(line),
+                     "%llu of %llu messages, %" PRIu64
+                     " records, %.0f records/s",
+                     p->f->settled, p->f->total, s->records,
+                     t > 0 ? (double)s->records / t : 0.0);
+        else
+            snprintf(line, sizeof(line),
+                     "%llu inputs, %" PRIu64 " records, %.0f records/s",
+                     p->units, s->records,
+                     t > 0 ? (double)s->records / t : 0.0);
         show_progress(line);
     }
 }
@@ -134,9 +189,293 @@ print_summary(const sift_import_stats *s)
            s->failed);
 }
 
+/* --- filing: IMAP state and movers -------------------------------------- */
+
+static int
+uid_push(struct uidlist *l, uint32_t uid, int failed)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        uint32_t *u = realloc(l->u, nc * sizeof(*u));
+        unsigned char *f;
+        if (u == NULL)
+            return -1;
+        l->u = u;
+        if ((f = realloc(l->failed, nc)) == NULL)
+            return -1;
+        l->failed = f;
+        l->cap = nc;
+    }
+    l->u[l->n] = uid;
+    l->failed[l->n++] = failed != 0;
+    return 0;
+}
+
+static void
+uid_free(struct uidlist *l)
+{
+    free(l->u);
+    free(l->failed);
+    memset(l, 0, sizeof(*l));
+}
+
+static int
+collect_settled(void *payload, uint32_t uid, int failed)
+{
+    struct uidlist *l = payload;
+
+    return uid_push(l, uid, failed) != 0 ? SIFT_ENOMEM : 0;
+}
+
+/* Make DIR a Maildir folder (DIR, DIR/cur, DIR/new, DIR/tmp). */
+static int
+make_maildir(const char *dir, sift_err *err)
+{
+    static const char *const sub[] = {"", "/cur", "/new", "/tmp"};
+    char p[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", dir, sub[i]);
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            sift_err_sys(err, "cannot create the Maildir folder");
+            sift_err_where(err, p);
+            return SIFT_EIO;
+        }
+    }
+    return SIFT_OK;
+}
+
+static int
+is_maildir(const char *dir)
+{
+    char p[PATH_MAX];
+    struct stat sb;
+
+    snprintf(p, sizeof(p), "%s/cur", dir);
+    if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return 0;
+    snprintf(p, sizeof(p), "%s/new", dir);
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Move a settled Maildir message into DIR/cur/, keeping its name (a
+ * message from new/ gets the ":2," info a message in cur/ carries). */
+static void
+maildir_move(struct filing *f, const char *unit, const char *dir)
+{
+    const char *base = strrchr(unit, '/') ? strrchr(unit, '/') + 1 : unit;
+    int from_new = base - unit >= 4 && strncmp(base - 4, "new/", 4) == 0;
+    char to[PATH_MAX];
+
+    snprintf(to, sizeof(to), "%s/cur/%s%s", dir, base,
+             from_new && strstr(base, ":2,") == NULL ? ":2," : "");
+    if (rename(unit, to) != 0) {
+        fprintf(stderr, "%s: %s: cannot move to %s: %s\n", progname, unit, to,
+                strerror(errno));
+        f->trouble = 1;
+    }
+}
+
+static void
+on_settled(void *payload, const char *unit, const sift_import_stats *c)
+{
+    struct progress *p = payload;
+    struct filing *f = p->f;
+    size_t i;
+
+    f->settled++;
+    for (i = 0; i < f->nsrc; i++) {
+        struct imap_src *src = &f->src[i];
+        const char *name = sift_imap_name(src->im), *u;
+        size_t n = strlen(name);
+        unsigned char failed = c->failed > 0;
+        uint32_t uid;
+        sift_err err;
+
+        if (strncmp(unit, name, n) != 0 ||
+            strncmp(unit + n, ";UIDVALIDITY=", 13) != 0 ||
+            (u = strstr(unit + n, ";UID=")) == NULL)
+            continue;
+        uid = (uint32_t)strtoul(u + 5, NULL, 10);
+        sift_err_clear(&err);
+        if (sift_store_imap_settle(f->st, src->mbox, &uid, &failed, 1, &err) !=
+                SIFT_OK ||
+            uid_push(&src->now, uid, failed) != 0) {
+            if (err.msg[0] == '\0')
+                sift_err_set(&err, SIFT_ENOMEM, "out of memory");
+            die_err(&err);
+            f->trouble = 1;
+        }
+        return;
+    }
+    if (f->maildir) {
+        const char *dir = c->failed > 0 ? f->o->failed_to : f->o->move_to;
+        if (dir != NULL)
+            maildir_move(f, unit, dir);
+    }
+}
+
+/* Connect to one mailbox, learn what is settled, queue what is new. */
+static int
+imap_prepare(struct filing *f, struct imap_src *src, sift_ingest *in,
+             const char *url, const char *password, const char *token)
+{
+    const struct opts *o = f->o;
+    sift_imap_opts io = {0};
+    struct uidlist done = {0};
+    uint32_t *uids = NULL, *have = NULL;
+    size_t n = 0, nh = 0, i, j;
+    sift_err err;
+    int rc;
+
+    sift_err_clear(&err);
+    io.url = url;
+    io.password = password;
+    io.oauth2_token = token;
+    io.netrc_file = o->netrc_file;
+    io.cacert = o->cacert;
+    io.insecure = o->insecure;
+    if ((rc = sift_imap_open(&src->im, &io, &err)) != SIFT_OK)
+        goto fail;
+    if ((rc = sift_store_imap_mailbox(
+             f->st, &src->mbox, sift_imap_server(src->im),
+             sift_imap_user(src->im), sift_imap_mailbox(src->im),
+             sift_imap_uidvalidity(src->im), &err)) != SIFT_OK ||
+        (rc = sift_store_imap_each_settled(f->st, src->mbox, collect_settled,
+                                           &done, &err)) != SIFT_OK)
+        goto fail;
+    src->high = done.n > 0 ? done.u[done.n - 1] : 0;
+    /* settled by an earlier run but not moved (it stopped, or was killed,
+     * before its moves): move them with this run's */
+    if ((o->move_to || o->failed_to) && done.n > 0) {
+        if ((rc = sift_imap_search(src->im, 1, src->high, &have, &nh, &err)) !=
+            SIFT_OK)
+            goto fail;
+        for (i = 0, j = 0; i < nh && j < done.n;) {
+            if (have[i] < done.u[j])
+                i++;
+            else if (have[i] > done.u[j])
+                j++;
+            else {
+                if (uid_push(&src->left, have[i], done.failed[j]) != 0)
+                    goto nomem;
+                i++;
+                j++;
+            }
+        }
+    }
+    if ((rc = sift_imap_search(src->im, src->high + 1, 0, &uids, &n, &err)) !=
+            SIFT_OK ||
+        (rc = sift_ingest_add_imap(in, src->im, uids, n, &err)) != SIFT_OK)
+        goto fail;
+    src->queued = n;
+    f->total += n;
+    goto out;
+nomem:
+    rc = sift_err_set(&err, SIFT_ENOMEM, "out of memory");
+fail:
+    die_err(&err);
+    sift_imap_close(src->im);
+    src->im = NULL;
+out:
+    free(uids);
+    free(have);
+    uid_free(&done);
+    return rc;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* After the run: move what is settled, forget what has left. */
+static void
+imap_file(struct filing *f, struct imap_src *src)
+{
+    const char *dest[2] = {f->o->move_to, f->o->failed_to};
+    struct uidlist *lists[2] = {&src->left, &src->now};
+    int pass, l;
+    sift_err err;
+
+    for (pass = 0; pass < 2; pass++) { /* 0: stored, 1: failed */
+        struct uidlist go = {0};
+        size_t i;
+        if (dest[pass] == NULL)
+            continue;
+        for (l = 0; l < 2; l++)
+            for (i = 0; i < lists[l]->n; i++)
+                if (lists[l]->failed[i] == pass &&
+                    uid_push(&go, lists[l]->u[i], pass) != 0) {
+                    fprintf(stderr, "%s: out of memory\n", progname);
+                    f->trouble = 1;
+                    uid_free(&go);
+                    return;
+                }
+        if (go.n > 1) /* earlier runs' and this run's */
+            qsort(go.u, go.n, sizeof(*go.u), cmp_uid);
+        sift_err_clear(&err);
+        if (sift_imap_move(src->im, go.u, go.n, dest[pass], &err) != SIFT_OK ||
+            sift_store_imap_forget(f->st, src->mbox, go.u, go.n, &err) !=
+                SIFT_OK) {
+            die_err(&err);
+            f->trouble = 1;
+        }
+        uid_free(&go);
+    }
+}
+
+/* First line of a file, for a secret; NULL (with a message) on failure.
+ * The caller wipes and frees it. */
+static char *
+read_secret(const char *path, const char *what)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = NULL;
+    size_t n;
+
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s: cannot read the %s: %s\n", progname, path,
+                what, strerror(errno));
+        return NULL;
+    }
+    if ((buf = calloc(1, 4097)) == NULL || fgets(buf, 4097, fp) == NULL) {
+        fprintf(stderr, "%s: %s: the %s file is empty\n", progname, path, what);
+        free(buf);
+        fclose(fp);
+        return NULL;
+    }
+    fclose(fp);
+    n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return buf;
+}
+
+static void
+wipe(char *s)
+{
+    if (s != NULL) {
+        volatile char *v = s;
+        while (*v)
+            *v++ = '\0';
+        free(s);
+    }
+}
+
+static int
+is_imap_url(const char *s)
+{
+    return strncmp(s, "imaps://", 8) == 0 || strncmp(s, "imap://", 7) == 0;
+}
+
 static int
 run_import(sift_import_stats *s, sift_ingest *in, sift_store *st,
-           const struct opts *o, int keep_failed)
+           const struct opts *o, int keep_failed, struct filing *f)
 {
     sift_eval *ev = NULL;
     struct progress p = {0};
@@ -149,10 +488,11 @@ run_import(sift_import_stats *s, sift_ingest *in, sift_store *st,
         return EX_IOERR;
     }
     p.show = !o->quiet && isatty(2);
+    p.f = f;
     clock_gettime(CLOCK_MONOTONIC, &p.start);
     p.last = p.start;
-    rc = sift_import_run(s, in, st, ev, &o->lim, keep_failed, on_outcome, &p,
-                         &err);
+    rc = sift_import_run_settled(s, in, st, ev, &o->lim, keep_failed,
+                                 on_outcome, f ? on_settled : NULL, &p, &err);
     if (p.show)
         fputs("\r\033[K", stderr);
     sift_eval_free(ev);
@@ -169,11 +509,18 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     sift_store *st = NULL;
     sift_ingest *in = NULL;
     sift_import_stats s = {0};
+    struct filing f = {0};
+    char *password = NULL, *token = NULL;
+    const char *env;
     sift_err err;
-    int i, first, ex, inputs = 0, noinput = 0;
+    int i, first, ex, nimap = 0, nlocal = 0, inputs = 0, noinput = 0;
+    size_t k;
 
-    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS, usage_ingest,
-                         &first)) != 0)
+    if ((ex = parse_opts(o, argc, argv,
+                         "db quiet move-to failed-to cacert netrc-file "
+                         "password-file oauth2-token-file insecure "
+                         "password " LIMIT_OPTS,
+                         usage_ingest, &first)) != 0)
         return ex;
     if (first >= argc && o->n_sources > 0) {
         /* no INPUT: the configuration file's [ingest] source lines */
@@ -185,12 +532,64 @@ cmd_ingest(struct opts *o, int argc, char **argv)
         return usage_error(usage_ingest, "%s",
                            "ingest needs at least one INPUT or a configured "
                            "source");
+    for (i = first; i < argc; i++) {
+        if (is_imap_url(argv[i]))
+            nimap++;
+        else if ((o->move_to || o->failed_to) && !is_maildir(argv[i]))
+            return usage_error(usage_ingest,
+                               "--move-to and --failed-to move messages out "
+                               "of IMAP mailboxes and Maildir folders; '%s' "
+                               "is neither",
+                               argv[i]);
+        else
+            nlocal++;
+    }
+    if (nimap > 0 && nlocal > 0 && (o->move_to || o->failed_to))
+        return usage_error(usage_ingest, "%s",
+                           "--move-to names an IMAP folder or a Maildir "
+                           "directory: give IMAP URLs or Maildir folders, "
+                           "not both");
+    if (o->password_file && o->oauth2_token_file)
+        return usage_error(usage_ingest, "%s",
+                           "--password-file and --oauth2-token-file exclude "
+                           "each other");
     sift_err_clear(&err);
+    f.o = o;
+    f.maildir = nlocal > 0 && (o->move_to || o->failed_to);
+    if (nimap > 0) {
+        if (o->password_file &&
+            (password = read_secret(o->password_file, "password")) == NULL)
+            return EX_IOERR;
+        if (o->oauth2_token_file &&
+            (token = read_secret(o->oauth2_token_file, "token")) == NULL)
+            return EX_IOERR;
+        if (password == NULL && token == NULL &&
+            (env = getenv("DMARCSIFT_IMAP_PASSWORD")) != NULL &&
+            env[0] != '\0' && (password = strdup(env)) == NULL)
+            return EX_IOERR;
+        if ((f.src = calloc((size_t)nimap, sizeof(*f.src))) == NULL) {
+            ex = EX_IOERR;
+            goto out;
+        }
+    }
+    for (i = 0; f.maildir && i < 2; i++) {
+        const char *dir = i == 0 ? o->move_to : o->failed_to;
+        if (dir != NULL && make_maildir(dir, &err) != SIFT_OK) {
+            die_err(&err);
+            ex = EX_IOERR;
+            goto out;
+        }
+    }
     if (sift_ingest_new(&in, &o->lim, &err) != SIFT_OK) {
         die_err(&err);
-        return EX_IOERR;
+        ex = EX_IOERR;
+        goto out;
     }
     for (i = first; i < argc; i++) {
+        if (is_imap_url(argv[i])) {
+            inputs++; /* connected to once the database is open */
+            continue;
+        }
         /* A top-level input that is not there (a typo) or cannot be read
          * is the caller's mistake, not a failed report: named, skipped,
          * nothing kept, exit 66. O_NONBLOCK: a FIFO must not block here. */
@@ -218,21 +617,57 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     if ((ex = open_store(&st, o, 0)) != EX_OK ||
         (ex = reevaluate_if_behind(st, o->quiet)) != EX_OK)
         goto out;
+    f.st = st;
+    for (i = first; i < argc; i++) {
+        if (!is_imap_url(argv[i]))
+            continue;
+        if (imap_prepare(&f, &f.src[f.nsrc], in, argv[i], password, token) ==
+            SIFT_OK)
+            f.nsrc++;
+        else
+            f.trouble = 1; /* named; the other inputs go on */
+    }
+    wipe(password);
+    wipe(token);
+    password = token = NULL;
+    if (nimap > 0 && f.nsrc == 0 && inputs == nimap) {
+        ex = EX_IOERR;
+        goto out;
+    }
     /* the database (and its -wal/-shm) may sit inside an ingested folder */
     if (sift_ingest_skip(in, o->db, &err) != SIFT_OK) {
         die_err(&err);
         ex = EX_IOERR;
         goto out;
     }
-    ex = run_import(&s, in, st, o, 1);
+    ex = run_import(&s, in, st, o, 1, f.nsrc > 0 || f.maildir ? &f : NULL);
+    for (k = 0; k < f.nsrc; k++) {
+        /* what was settled is moved, even after a lost connection */
+        if (sift_imap_status(f.src[k].im, &err) != SIFT_OK) {
+            die_err(&err);
+            f.trouble = 1;
+        }
+        if (ex == EX_OK)
+            imap_file(&f, &f.src[k]);
+    }
     if (!o->quiet)
         print_summary(&s);
+    if (ex == EX_OK && f.trouble)
+        ex = EX_IOERR;
     if (ex == EX_OK && s.failed > 0)
         ex = EX_DATAERR;
     if (ex == EX_OK && noinput > 0)
         ex = EX_NOINPUT;
 out:
+    wipe(password);
+    wipe(token);
     sift_ingest_free(in);
+    for (k = 0; k < f.nsrc; k++) {
+        sift_imap_close(f.src[k].im);
+        uid_free(&f.src[k].left);
+        uid_free(&f.src[k].now);
+    }
+    free(f.src);
     sift_store_close(st);
     return ex;
 }
@@ -357,7 +792,7 @@ cmd_retry(struct opts *o, int argc, char **argv)
             ex = EX_IOERR;
             break;
         }
-        ex = run_import(&s, in, st, o, 0);
+        ex = run_import(&s, in, st, o, 0, NULL);
         sift_ingest_free(in);
         rc = SIFT_OK;
         if (ex == EX_OK && s.failed == 0)

@@ -55,6 +55,7 @@ typedef enum msg_kind {
     M_ABORT,   /* the open report failed half way: why, raw */
     M_UNIT,    /* any other outcome: kind, path, why, raw, meta, hash */
     M_FATAL,   /* the producer hit a fatal error: err */
+    M_UNITEND, /* every item of the unit `path` was sent (settled cb) */
     M_DONE     /* no more inputs */
 } msg_kind;
 
@@ -352,6 +353,8 @@ typedef struct producer {
     sift_eval *ev;
     const sift_limits *lim;
     int keep_failed;
+    int units;  /* send M_UNITEND */
+    char *unit; /* the unit of the items being sent */
 } producer;
 
 /* Send a fatal error; the producer then ends. */
@@ -589,6 +592,28 @@ out:
     return ret;
 }
 
+/* The unit of the next item is `unit` (NULL: the end): close the last. */
+static int
+unit_change(producer *p, const char *unit)
+{
+    msg *m;
+
+    if (!p->units ||
+        (p->unit != NULL && unit != NULL && strcmp(p->unit, unit) == 0))
+        return 0;
+    if (p->unit != NULL) {
+        if ((m = msg_new(M_UNITEND, p->unit)) == NULL)
+            return send_fatal(p, SIFT_ENOMEM, NULL);
+        free(p->unit);
+        p->unit = NULL;
+        if (put(&p->q, m) != 0)
+            return -1;
+    }
+    if (unit != NULL && (p->unit = strdup(unit)) == NULL)
+        return send_fatal(p, SIFT_ENOMEM, NULL);
+    return 0;
+}
+
 static void
 produce_all(producer *p)
 {
@@ -600,6 +625,8 @@ produce_all(producer *p)
     while ((rc = sift_ingest_next(p->in, &it, &err)) == SIFT_OK) {
         int stop;
         p->have_fp = 0;
+        if (it->unit != NULL && unit_change(p, it->unit) != 0)
+            return;
         switch (it->kind) {
         case SIFT_ITEM_REPORT:
             stop = produce_report(p, it);
@@ -626,7 +653,7 @@ produce_all(producer *p)
     }
     if (rc != SIFT_ITEROVER)
         send_fatal(p, rc, &err);
-    else {
+    else if (unit_change(p, NULL) == 0) {
         msg *m = msg_new(M_DONE, NULL);
         if (m == NULL)
             send_fatal(p, SIFT_ENOMEM, NULL);
@@ -665,6 +692,12 @@ keep_failure(sift_store *st, const char *path, const sift_err *why,
     return sift_store_add_failed(st, path, reason, raw, len, fp, err);
 }
 
+/* Units that ended but are not yet known to be committed. */
+typedef struct unit_pend {
+    char *unit;
+    sift_import_stats counts;
+} unit_pend;
+
 /* A report stored in the open batch, told to the caller once the batch
  * commits (sift_store_commits() grows): a summary never counts a report
  * that a failed batch took with it. */
@@ -676,6 +709,10 @@ typedef struct pending {
 typedef struct writer {
     sift_store *st;
     sift_import_stats *s;
+    sift_import_settled_cb settled;
+    sift_import_stats u; /* outcomes of the current unit */
+    unit_pend upend[SIFT_IMPORT_SETTLE_BATCH];
+    size_t nupend;
     int keep_failed;
     sift_import_cb cb;
     void *payload;
@@ -710,21 +747,27 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
     switch (kind) {
     case SIFT_IMPORTED:
         s->imported++;
+        w->u.imported++;
         break;
     case SIFT_DUPLICATE:
         s->duplicates++;
+        w->u.duplicates++;
         break;
     case SIFT_CONFLICT:
         s->conflicts++;
+        w->u.conflicts++;
         break;
     case SIFT_NOT_REPORT:
         s->not_reports++;
+        w->u.not_reports++;
         break;
     case SIFT_FAILURE_REPORT:
         s->failure_reports++;
+        w->u.failure_reports++;
         break;
     case SIFT_FAILED:
         s->failed++;
+        w->u.failed++;
         sift_err_where(why, path);
         if (w->keep_failed)
             rc = keep_failure(w->st, path, why, raw, len, fp, err);
@@ -833,6 +876,45 @@ settle_duplicate(writer *w, msg *m, sift_err *err)
                    NULL, 0, NULL, err);
 }
 
+/* Tell the caller about the pending units (everything before is
+ * committed: after sift_store_flush). */
+static void
+settle_pending(writer *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->nupend; i++) {
+        w->settled(w->payload, w->upend[i].unit, &w->upend[i].counts);
+        free(w->upend[i].unit);
+    }
+    w->nupend = 0;
+}
+
+/* A unit ended: settle it with the next commit (forced every
+ * SIFT_IMPORT_SETTLE_BATCH units). */
+static int
+unit_end(writer *w, msg *m, sift_err *err)
+{
+    int rc;
+
+    /* imported reports are told when their batch commits, possibly
+     * after their unit ended: not counted per unit */
+    w->u.imported = w->u.records = w->u.messages = 0;
+    w->upend[w->nupend].unit = m->path;
+    w->upend[w->nupend].counts = w->u;
+    m->path = NULL;
+    w->nupend++;
+    memset(&w->u, 0, sizeof(w->u));
+    if (w->nupend < SIFT_IMPORT_SETTLE_BATCH)
+        return SIFT_OK;
+    if ((rc = sift_store_flush(w->st, err)) != SIFT_OK)
+        return rc;
+    if (w->n_pend > 0 && sift_store_commits(w->st) != w->commits)
+        release_pending(w);
+    settle_pending(w);
+    return SIFT_OK;
+}
+
 /* Handle one message. Returns SIFT_OK, SIFT_ITEROVER after M_DONE, or a
  * fatal code with err set. */
 static int
@@ -921,6 +1003,8 @@ consume(writer *w, msg *m, sift_err *err)
             return rc;
         return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
                        m->have_fp ? &m->fp : NULL, err);
+    case M_UNITEND:
+        return unit_end(w, m, err);
     case M_FATAL:
         *err = m->why;
         return m->rc != SIFT_OK ? m->rc : SIFT_ERR;
@@ -934,6 +1018,16 @@ int
 sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
                 sift_eval *ev, const sift_limits *lim, int keep_failed,
                 sift_import_cb cb, void *payload, sift_err *err)
+{
+    return sift_import_run_settled(s, in, st, ev, lim, keep_failed, cb, NULL,
+                                   payload, err);
+}
+
+int
+sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
+                        sift_eval *ev, const sift_limits *lim, int keep_failed,
+                        sift_import_cb cb, sift_import_settled_cb settled,
+                        void *payload, sift_err *err)
 {
     producer p;
     writer w;
@@ -954,6 +1048,8 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
     w.keep_failed = keep_failed;
     w.cb = cb;
     w.payload = payload;
+    w.settled = settled;
+    p.units = settled != NULL;
     w.commits = sift_store_commits(st);
     /* Lookups see only committed reports; without a reader (":memory:",
      * or it cannot be opened) every report is parsed and the writer's
@@ -1003,6 +1099,11 @@ sift_import_run(sift_import_stats *s, sift_ingest *in, sift_store *st,
         release_pending(&w);
     else if (w.n_pend > 0)
         lose_pending(&w, err);
+    if (rc == SIFT_OK)
+        settle_pending(&w);
+    while (w.nupend > 0) /* not committed: not settled */
+        free(w.upend[--w.nupend].unit);
+    free(p.unit);
 done:
     free(w.pend);
     pthread_cond_destroy(&p.q.can_get);

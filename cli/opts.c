@@ -75,6 +75,14 @@ enum {
     O_FORMAT,
     O_BEFORE,
     O_FAILON,
+    O_MOVETO,
+    O_FAILEDTO,
+    O_CACERT,
+    O_NETRC,
+    O_PWFILE,
+    O_TOKENFILE,
+    O_INSECURE,
+    O_PASSWORD,
     O_TOP,
     O_ALL,
     O_MINMSG
@@ -161,6 +169,15 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"format", required_argument, NULL, O_FORMAT},
         {"before", required_argument, NULL, O_BEFORE},
         {"fail-on-reject", required_argument, NULL, O_FAILON},
+        {"move-to", required_argument, NULL, O_MOVETO},
+        {"failed-to", required_argument, NULL, O_FAILEDTO},
+        {"cacert", required_argument, NULL, O_CACERT},
+        {"netrc-file", required_argument, NULL, O_NETRC},
+        {"password-file", required_argument, NULL, O_PWFILE},
+        {"oauth2-token-file", required_argument, NULL, O_TOKENFILE},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        /* refused with a reason (and not taken as --password-file) */
+        {"password", required_argument, NULL, O_PASSWORD},
         {"top", required_argument, NULL, O_TOP},
         {"all", no_argument, NULL, O_ALL},
         {"min-messages", required_argument, NULL, O_MINMSG},
@@ -274,6 +291,33 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             o->fail_on_reject = (long long)v;
             break;
         }
+        case O_MOVETO:
+            o->move_to = optarg;
+            break;
+        case O_FAILEDTO:
+            o->failed_to = optarg;
+            break;
+        case O_CACERT:
+            o->cacert = optarg;
+            break;
+        case O_NETRC:
+            o->netrc_file = optarg;
+            break;
+        case O_PWFILE:
+            o->password_file = optarg;
+            break;
+        case O_TOKENFILE:
+            o->oauth2_token_file = optarg;
+            break;
+        case O_INSECURE:
+            o->insecure = 1;
+            break;
+        case O_PASSWORD:
+            return usage_error(usage, "%s",
+                               "no password on the command line (other "
+                               "users can read it in ps): use "
+                               "--password-file FILE, ~/.netrc or "
+                               "DMARCSIFT_IMAP_PASSWORD");
         case O_TOP: {
             unsigned long long v;
             if (parse_count(&v, optarg, 0, 1000000))

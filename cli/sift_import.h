@@ -50,4 +50,24 @@ int sift_import_run(sift_import_stats *stats, sift_ingest *in, sift_store *st,
                     sift_eval *ev, const sift_limits *lim, int keep_failed,
                     sift_import_cb cb, void *payload, sift_err *err);
 
+/* Called once per unit (sift_item.unit: a file, an IMAP message) after
+ * every outcome of it is durably committed: the caller may now move or
+ * delete it. counts holds that unit's outcomes alone, except imported
+ * (and records, messages): 0, as a stored report is told when its batch
+ * commits, which may be after its unit ended. Units settle in
+ * order, at most SIFT_IMPORT_SETTLE_BATCH units after they ended (the
+ * import commits then), and only when the run does not fail: a unit not
+ * settled is read again by the next run. Runs on the calling thread,
+ * with no report open: it may write to the store. */
+typedef void (*sift_import_settled_cb)(void *payload, const char *unit,
+                                       const sift_import_stats *counts);
+#define SIFT_IMPORT_SETTLE_BATCH 64
+
+/* sift_import_run() with a settled callback (payload is shared with cb). */
+int sift_import_run_settled(sift_import_stats *stats, sift_ingest *in,
+                            sift_store *st, sift_eval *ev,
+                            const sift_limits *lim, int keep_failed,
+                            sift_import_cb cb, sift_import_settled_cb settled,
+                            void *payload, sift_err *err);
+
 #endif

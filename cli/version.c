@@ -2,6 +2,7 @@
  * the versions of the libraries it runs with (the run-time versions, which
  * can differ from the headers it was compiled against). */
 #include <archive.h>
+#include <curl/curl.h>
 #include <gmime/gmime.h>
 #include <libpsl.h>
 #include <libxml/parser.h>
@@ -88,6 +89,11 @@ print_version(void)
     printf("GMime:              %u.%u.%u\n", gmime_major_version,
            gmime_minor_version, gmime_micro_version);
     printf("libarchive:         %s\n", ar);
+    {
+        const curl_version_info_data *c = curl_version_info(CURLVERSION_NOW);
+        printf("libcurl:            %s (%s)\n", c->version,
+               c->ssl_version ? c->ssl_version : "no TLS");
+    }
     printf("libpsl:             %s\n", psl_get_version());
     printf("public suffix list: %s\n", psl);
 }

@@ -64,11 +64,28 @@ release_item(sift_ingest *in)
     in->have = 0;
 }
 
+/* The outermost unit of the item at path: the first frame above the
+ * directories and mailboxes that hold it (a file, a message), else the
+ * item itself. */
+static const char *
+unit_of(const sift_ingest *in, const char *path)
+{
+    const frame *f, *u = NULL;
+
+    /* directories and mailboxes are at the bottom of the stack: the
+     * lowest frame of another kind is the unit */
+    for (f = in->top; f != NULL; f = f->up)
+        if (f->ops != &sift_src_dir && f->ops != &sift_src_imap)
+            u = f;
+    return u != NULL ? u->path : path;
+}
+
 void
 sift_ingest__emit(sift_ingest *in, sift_item_kind kind, char *path, lay *chain,
                   sift_reader *r, const origin *org, const sift_err *e)
 {
     in->item.kind = kind;
+    in->item.unit = unit_of(in, path);
     in->item.path = path;
     in->item.reader = r;
     sift_err_clear(&in->item.err);
@@ -319,6 +336,20 @@ sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
                        size_t len, sift_err *err)
 {
     return enqueue(in, &sift_src_memory, name, buf ? buf : "", len, err);
+}
+
+int
+sift_ingest_add_imap(sift_ingest *in, sift_imap *im, const uint32_t *uids,
+                     size_t n, sift_err *err)
+{
+    int rc;
+
+    if ((rc = sift_imap__queue(im, uids, n, err)) != SIFT_OK ||
+        (rc = enqueue(in, &sift_src_imap, sift_imap_name(im), NULL, 0, err)) !=
+            SIFT_OK)
+        return rc;
+    in->tail->im = im;
+    return SIFT_OK;
 }
 
 int

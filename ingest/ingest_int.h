@@ -182,6 +182,7 @@ struct sift_ingest_input {
     char *name;
     unsigned char *buf; /* memory inputs */
     size_t len;
+    sift_imap *im; /* IMAP inputs (borrowed) */
 };
 
 /* A unit about to be opened as a container: the layers so far and the
@@ -251,7 +252,7 @@ struct sift_ingest_skip {
 /* The sources (one file each) and the container lookup. */
 extern const src_ops sift_src_stdin, sift_src_file, sift_src_dir,
     sift_src_memory, sift_src_zip, sift_src_mbox, sift_src_msg,
-    sift_src_archive;
+    sift_src_archive, sift_src_imap;
 
 int sift_ingest__enomem(sift_err *err);
 /* base + sep + name, control characters in name shown as '?'. */
@@ -314,5 +315,11 @@ int sift_ingest__fingerprint_file(const char *path, sift_hash128 *fp,
                                   uint64_t *len, sift_err *err);
 /* Append to the stdin spool (src_stdin.c). */
 void sift_ingest__tee_add(sift_ingest *in, const void *buf, size_t n);
+
+/* ---- IMAP (src_imap.c) ---- */
+
+/* Replace the session's fetch queue (copied). */
+int sift_imap__queue(sift_imap *im, const uint32_t *uids, size_t n,
+                     sift_err *err);
 
 #endif

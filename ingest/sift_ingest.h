@@ -23,6 +23,7 @@
 #define SIFT_INGEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sift_err.h"
 #include "sift_hash.h"
@@ -54,6 +55,12 @@ typedef struct sift_item {
     sift_reader *reader;
     /* SIFT_ITEM_FAILED: the reason, err.where = path. */
     sift_err err;
+    /* The outermost unit this item came from: the file (also one inside a
+     * directory or Maildir), "<stdin>", a memory input's name, or an IMAP
+     * message ("imaps://u@host/INBOX;UIDVALIDITY=5;UID=9"). Items of one
+     * unit are consecutive, so a change of unit means the last one is
+     * complete (the import's "unit settled", used to move messages). */
+    const char *unit;
 } sift_item;
 
 /* Create an empty ingest queue. lim is copied (NULL: SIFT_LIMITS_INIT).
@@ -113,5 +120,55 @@ int sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
 unsigned long long sift_ingest_bytes_read(const sift_ingest *in);
 
 void sift_ingest_free(sift_ingest *in); /* NULL is a no-op */
+
+/* ---- IMAP (src_imap.c; docs/imap.md) ---- */
+
+typedef struct sift_imap sift_imap;
+
+typedef struct sift_imap_opts {
+    /* imaps://user@host[:port]/MAILBOX (TLS), or imap://... (STARTTLS
+     * required unless insecure). A password in the URL is refused. */
+    const char *url;
+    /* Secrets, used for login only and never put into a message. One of
+     * them; with neither, libcurl looks the user up in netrc_file (NULL:
+     * ~/.netrc). */
+    const char *password;
+    const char *oauth2_token; /* XOAUTH2 / OAUTHBEARER bearer token */
+    const char *netrc_file;
+    const char *cacert; /* a CA bundle for the server's certificate */
+    int insecure;       /* imap:// may stay plain text */
+} sift_imap_opts;
+
+/* Connect, log in, and read the mailbox's UIDVALIDITY (STATUS). Errors are
+ * one line with err->where = the URL as sift_imap_name() prints it:
+ * "login failed for user 'u': ...", "TLS certificate not trusted: ...",
+ * "cannot connect: ...", "cannot open the mailbox: ..." (SIFT_EIO), or a
+ * URL that cannot be used (SIFT_EUSAGE). *out is the caller's: close it
+ * with sift_imap_close(). */
+int sift_imap_open(sift_imap **out, const sift_imap_opts *o, sift_err *err);
+const char *sift_imap_name(const sift_imap *im);   /* scheme://user@host... */
+const char *sift_imap_server(const sift_imap *im); /* "host:port" */
+const char *sift_imap_user(const sift_imap *im);
+const char *sift_imap_mailbox(const sift_imap *im);
+uint32_t sift_imap_uidvalidity(const sift_imap *im);
+/* UIDs in from..to (to = 0: up to the highest), ascending. *uids is the
+ * caller's (free()). */
+int sift_imap_search(sift_imap *im, uint32_t from, uint32_t to, uint32_t **uids,
+                     size_t *n, sift_err *err);
+/* Queue these UIDs (ascending, copied) for fetching through `in`: each is
+ * one unit whose path is "<name>;UIDVALIDITY=V;UID=N". A message over
+ * lim.max_input_size (RFC822.SIZE) is a failed item without being
+ * fetched. im is borrowed and used by whichever thread drains `in`; a
+ * lost connection ends the queue early (sift_imap_status says why). */
+int sift_ingest_add_imap(sift_ingest *in, sift_imap *im, const uint32_t *uids,
+                         size_t n, sift_err *err);
+/* SIFT_OK, or the error that stopped fetching early (copied to err). */
+int sift_imap_status(const sift_imap *im, sift_err *err);
+/* Move messages into folder (created when missing): UID MOVE, else UID
+ * COPY + \Deleted + UID EXPUNGE (UIDPLUS; never a plain EXPUNGE). Only
+ * for messages whose reports are committed. */
+int sift_imap_move(sift_imap *im, const uint32_t *uids, size_t n,
+                   const char *folder, sift_err *err);
+void sift_imap_close(sift_imap *im); /* NULL is a no-op; logs out */
 
 #endif

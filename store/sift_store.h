@@ -218,6 +218,30 @@ int sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
  * SIFT_ITEROVER when there is no such row. */
 int sift_store_delete_failed(sift_store *st, int64_t id, sift_err *err);
 
+/* --- IMAP state (imap_state.c; docs/imap.md) -------------------------- */
+
+/* The row of the mailbox (server "host:port", user, mailbox name,
+ * UIDVALIDITY), created when new: *id for the calls below. A new
+ * UIDVALIDITY is a new mailbox, with nothing settled. */
+int sift_store_imap_mailbox(sift_store *st, int64_t *id, const char *server,
+                            const char *user, const char *mailbox,
+                            uint32_t uidvalidity, sift_err *err);
+/* cb for each settled UID of the mailbox, ascending; failed != 0 when the
+ * message held a failed unit. cb returns 0 to go on, else that value is
+ * returned. */
+typedef int (*sift_uid_cb)(void *payload, uint32_t uid, int failed);
+int sift_store_imap_each_settled(sift_store *st, int64_t mailbox,
+                                 sift_uid_cb cb, void *payload, sift_err *err);
+/* Mark n UIDs settled (every report of each committed); failed may be
+ * NULL. One savepoint: joins an open batch, else its own transaction.
+ * SIFT_EUSAGE while a report is open. */
+int sift_store_imap_settle(sift_store *st, int64_t mailbox,
+                           const uint32_t *uids, const unsigned char *failed,
+                           size_t n, sift_err *err);
+/* Forget settled UIDs that have left the mailbox (moved). */
+int sift_store_imap_forget(sift_store *st, int64_t mailbox,
+                           const uint32_t *uids, size_t n, sift_err *err);
+
 /* --- generic read queries, for report/ (which never sees sqlite3) ------ */
 
 typedef struct sift_row sift_row;

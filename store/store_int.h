@@ -14,9 +14,10 @@
 #include "sift_util.h"
 
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
- * failed-input fingerprints; 3 = evaluation version, primary category
+ * failed-input fingerprints; 3 = evaluation version, primary category;
+ * 4 = IMAP state (issue 15; v5 once the DNS-cache step is in)
  * (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 3
+#define SIFT_STORE_SCHEMA 4
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is

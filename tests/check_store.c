@@ -19,6 +19,7 @@
 
 #include "sift_store.h"
 #include "sift_util.h"
+#include "store_int.h" /* SIFT_STORE_SCHEMA */
 #include "testutil.h"
 
 /* --- helpers ---------------------------------------------------------- */
@@ -1007,6 +1008,105 @@ START_TEST(test_query_reentrant_same_sql)
 }
 END_TEST
 
+/* --- IMAP state ------------------------------------------------------- */
+
+struct uids {
+    uint32_t u[16];
+    int failed[16];
+    size_t n;
+};
+
+static int
+uids_cb(void *payload, uint32_t uid, int failed)
+{
+    struct uids *u = payload;
+
+    ck_assert_uint_lt(u->n, 16);
+    u->u[u->n] = uid;
+    u->failed[u->n++] = failed;
+    return 0;
+}
+
+START_TEST(test_imap_state)
+{
+    static const uint32_t a[] = {7, 3, 12};
+    static const unsigned char fa[] = {0, 1, 0};
+    static const uint32_t gone[] = {3, 99};
+    sift_store *st = open_ok(dbpath, 0);
+    int64_t id, id2, id3;
+    struct uids u = {0};
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id, "mail.example.com:993",
+                                             "dmarc", "INBOX", 5, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id2, "mail.example.com:993",
+                                             "dmarc", "INBOX", 5, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(id, id2); /* the same mailbox */
+    ck_assert_int_eq(sift_store_imap_mailbox(st, &id3, "mail.example.com:993",
+                                             "dmarc", "INBOX", 6, &err),
+                     SIFT_OK);
+    ck_assert_int_ne(id, id3); /* a new UIDVALIDITY: a new mailbox */
+    /* inside a batch that is still open: joins it */
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_settle(st, id, a, fa, 3, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    /* settling again is harmless */
+    ck_assert_int_eq(sift_store_imap_settle(st, id, a, NULL, 1, &err), SIFT_OK);
+    sift_store_close(st);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 3);
+    ck_assert_uint_eq(u.u[0], 3);
+    ck_assert_int_eq(u.failed[0], 1);
+    ck_assert_uint_eq(u.u[1], 7);
+    ck_assert_int_eq(u.failed[1], 0);
+    ck_assert_uint_eq(u.u[2], 12);
+    ck_assert_int_eq(sift_store_imap_forget(st, id, gone, 2, &err), SIFT_OK);
+    memset(&u, 0, sizeof(u));
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 2);
+    ck_assert_uint_eq(u.u[0], 7);
+    memset(&u, 0, sizeof(u));
+    ck_assert_int_eq(sift_store_imap_each_settled(st, id3, uids_cb, &u, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(u.n, 0);
+    sift_store_close(st);
+}
+END_TEST
+
+/* A database written by the schema before the IMAP step (its tables
+ * dropped, user_version one lower) keeps its reports and gains them. */
+START_TEST(test_imap_state_migration)
+{
+    char sql[200];
+    sift_store *st = open_ok(dbpath, 0);
+    int64_t id;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 1, &err), SIFT_OK);
+    sift_store_close(st);
+    snprintf(sql, sizeof(sql),
+             "DROP TABLE imap_settled; DROP TABLE imap_mailboxes;"
+             " PRAGMA user_version = %d;",
+             SIFT_STORE_SCHEMA - 1);
+    raw_sql(dbpath, sql);
+    st = open_ok(dbpath, 0);
+    ck_assert_int_eq(q_int(st, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM imap_settled"), 0);
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &id, "h:993", "u", "INBOX", 1, &err),
+        SIFT_OK);
+    sift_store_close(st);
+}
+END_TEST
+
 /* --- refusals --------------------------------------------------------- */
 
 START_TEST(test_fresh_file_gets_schema)
@@ -1022,7 +1122,7 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     9); /* v2 (issue 12): the evaluation table */
+                     11); /* v3 (issue 12): evaluation; v4: imap_* */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -1504,6 +1604,8 @@ store_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_fresh_file_gets_schema);
     tcase_add_test(tc, test_older_schema_is_upgraded);
+    tcase_add_test(tc, test_imap_state);
+    tcase_add_test(tc, test_imap_state_migration);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_foreign_database_refused);
     tcase_add_test(tc, test_non_sqlite_file_refused);

@@ -38,7 +38,8 @@ schema=$(sed -n 's/^#define SIFT_STORE_SCHEMA \([0-9]*\).*/\1/p' \
 [ "$(field 'database schema')" = "$schema" ] ||
     no "schema '$(field 'database schema')', store_int.h says $schema"
 for m in "libxml2 libxml-2.0" "SQLite sqlite3" "zlib zlib" "libzip libzip" \
-    "GMime gmime-3.0" "libpsl libpsl" "libarchive libarchive"; do
+    "GMime gmime-3.0" "libpsl libpsl" "libarchive libarchive" \
+    "libcurl libcurl"; do
     name=${m% *} pc=${m#* }
     want=$(pkg-config --modversion "$pc")
     got=$(field "$name" | cut -d' ' -f1)
