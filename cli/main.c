@@ -176,6 +176,7 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
 
     o.lim = lim;
     o.fail_on_reject = -1;
+    o.fail_on_reject_pm = -1;
     o.report.top = SIFT_REPORT_TOP_DEFAULT;
 
     /* global options come before the command */

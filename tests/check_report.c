@@ -1657,7 +1657,7 @@ store_teardown(void)
 
 /* The digest's options in tests: defaults, a fixed generation time. */
 static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000,
-                                 NULL};
+                                 NULL, 0, 0};
 
 /* Render into memory. */
 static char *
@@ -2049,7 +2049,8 @@ START_TEST(test_bad_format_is_usage_error)
     char *out;
 
     out = render(0, SIFT_FMT_JSONL, NULL, NULL, SIFT_EUSAGE, &err);
-    ck_assert_str_eq(err.msg, "report format must be text, json or csv");
+    ck_assert_str_eq(err.msg,
+                     "report format must be text, json, csv or html");
     free(out);
     out = render(1, SIFT_FMT_TEXT, NULL, NULL, SIFT_EUSAGE, &err);
     ck_assert_str_eq(err.msg, "export format must be csv or jsonl");
