@@ -162,12 +162,19 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
           (unsigned long long)o->fail_on_reject_pm))) {
         fputs("dmarcsift: ", stderr);
         sift_text_safe(stderr, tot.worst_domain);
+        char frac[8] = "";
+        long long f = o->fail_on_reject_pm % 1000;
+        if (f != 0) { /* ".5", ".25", ".125" as given */
+            snprintf(frac, sizeof(frac), ".%03lld", f);
+            for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+                frac[n - 1] = '\0';
+        }
         fprintf(stderr,
                 ": %" PRIu64 " of %" PRIu64 " messages would be rejected "
                 "under p=reject, over the --fail-on-reject threshold of "
-                "%lld.%03lld%%\n",
+                "%lld%s%%\n",
                 tot.worst_would_reject, tot.worst_messages,
-                o->fail_on_reject_pm / 1000, o->fail_on_reject_pm % 1000);
+                o->fail_on_reject_pm / 1000, frac);
         ex = EX_THRESHOLD;
     }
     if (o->fail_on_new && tot.new_rejecting > 0) {

@@ -363,7 +363,10 @@ trend(FILE *fp, const ctx *c, const domain *d)
         "\xe2\x96\x83", "\xe2\x96\x84", "\xe2\x96\x85",
         "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"};
     uint64_t v[TREND_DAYS] = {0}, max = 0;
-    int64_t last = sift_day_of(c->period_to - 1), first = last - TREND_DAYS + 1;
+    /* to the domain's last day with messages (c: the period's end) */
+    int64_t last = d->a->days.n > 0 ? d->a->days.v[d->a->days.n - 1].day
+                                    : sift_day_of(c->period_to - 1);
+    int64_t first = last - TREND_DAYS + 1;
     char d1[24], a[32];
     uint32_t k;
     int i;
@@ -434,7 +437,7 @@ ready(FILE *fp, const domain *d)
 }
 
 static int
-domain_head(FILE *fp, const ctx *c, const domain *d)
+domain_head(FILE *fp, const domain *d)
 {
     char a[32], b[32], e[32], p1[32], d1[24];
     const uint64_t *disp = d->a->disp;
@@ -551,9 +554,6 @@ domain_head(FILE *fp, const ctx *c, const domain *d)
     if (d->dns_error > 0)
         fprintf(fp, "DNS errors (temperror, indeterminate): %s\n",
                 num(a, sizeof(a), d->dns_error));
-    trend(fp, c, d);
-    if (ready(fp, d) != SIFT_OK)
-        return SIFT_ENOMEM;
     if (d->inconsistent == 0 && d->a->pe_missing == 0)
         return SIFT_OK;
     if (d->inconsistent == 0)
@@ -697,7 +697,10 @@ sift_report__text(FILE *fp, const ctx *c)
         uint64_t more_msgs = 0, ok_msgs = 0, small_msgs = 0;
         size_t shown = 0, more = 0, ok = 0, small = 0;
 
-        if ((rc = domain_head(fp, c, d)) != SIFT_OK)
+        if ((rc = domain_head(fp, d)) != SIFT_OK)
+            return rc;
+        trend(fp, c, d);
+        if ((rc = ready(fp, d)) != SIFT_OK)
             return rc;
         for (k = d->first_snd; k < d->first_snd + d->n_snd; k++) {
             const sender *s = &c->snd[k];

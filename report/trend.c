@@ -551,13 +551,15 @@ readiness(ctx *c, domain *d)
         d->ready = READY_NOT_ENOUGH_DATA;
         if (d->data_days < READY_MIN_DAYS &&
             (rc = reason(c, d,
-                         "%" PRIu64 " days with reports in this period, "
+                         "%" PRIu64 " %s with reports in this period, "
                          "%d needed",
-                         d->data_days, READY_MIN_DAYS)) != SIFT_OK)
+                         d->data_days, d->data_days == 1 ? "day" : "days",
+                         READY_MIN_DAYS)) != SIFT_OK)
             return rc;
         if (d->messages < READY_MIN_MESSAGES)
-            rc = reason(c, d, "%" PRIu64 " messages in this period, %d needed",
-                        d->messages, READY_MIN_MESSAGES);
+            rc = reason(c, d, "%" PRIu64 " %s in this period, %d needed",
+                        d->messages, d->messages == 1 ? "message" : "messages",
+                        READY_MIN_MESSAGES);
         return rc;
     }
     d->ready = is(p, "quarantine") || is(p, "reject") ? READY_REJECT
@@ -592,7 +594,8 @@ next_step(ctx *c, domain *d)
         break;
     case READY_NOT_READY:
         snprintf(buf, sizeof(buf),
-                 "stay at p=%s: fix the senders above (their fix: lines), "
+                 "stay at p=%s: fix the senders named in the reasons (their "
+                 "fix: lines), "
                  "then run again",
                  p);
         break;
@@ -615,9 +618,11 @@ next_step(ctx *c, domain *d)
         break;
     default:
         snprintf(buf, sizeof(buf),
-                 "nothing to change%s; alert on NEW senders (report --since "
-                 "DATE --fail-on-new)",
-                 is(d->np, "reject") ? "" : " but np=reject");
+                 "%salert on NEW senders (report --since DATE "
+                 "--fail-on-new)",
+                 is(d->np, "reject") ? ""
+                                     : "publish np=reject (non-existent "
+                                       "subdomains send no mail); ");
         break;
     }
     if ((d->next_step = strdup(buf)) == NULL)

@@ -205,7 +205,9 @@ START_TEST(test_real_corpus_digest)
         lines += *p == '\n';
     printf("corpus digest: %zu lines, %zu domains, %zu senders\n", lines,
            c.n_dom, c.n_snd);
-    ck_assert_msg(lines <= 400, "the digest has %zu lines", lines);
+    /* issue 13 added about 5 lines per domain (no report for N days, the
+     * trend, readiness and the next step): 22 domains */
+    ck_assert_msg(lines <= 520, "the digest has %zu lines", lines);
     ck_assert_uint_gt(c.n_dom, 5);
     for (i = 0; i < c.n_dom; i++) {
         const domain *d = &c.dom[i];
