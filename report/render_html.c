@@ -206,15 +206,15 @@ chart(FILE *fp, const domain *d)
             max = s->v[k].messages;
     n = (int)(last - first + 1);
     w = n * (bw + gap);
-    if (w < 200)
-        w = 200;
+    if (w < 240) /* room for the two dates */
+        w = 240;
     sift_report__date(d1, sizeof(d1), first * DAY_SECONDS, 0);
     sift_report__date(d2, sizeof(d2), last * DAY_SECONDS, 0);
     fprintf(fp,
             "<figure>\n<svg viewBox=\"0 0 %d %d\" width=\"%d\" "
             "height=\"%d\" role=\"img\" aria-label=\"messages per day, %s "
             "to %s\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-            w, top + h + bottom, w * 2, (top + h + bottom) * 2, d1, d2);
+            w, top + h + bottom, w, top + h + bottom, d1, d2);
     fprintf(fp,
             "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\"/>"
             "\n<text x=\"0\" y=\"10\" font-size=\"10\" fill=\"#57606a\">"
