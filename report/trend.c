@@ -594,9 +594,8 @@ next_step(ctx *c, domain *d)
         break;
     case READY_NOT_READY:
         snprintf(buf, sizeof(buf),
-                 "stay at p=%s: fix the senders named in the reasons (their "
-                 "fix: lines), "
-                 "then run again",
+                 "stay at p=%s: fix the senders named in the reasons (see "
+                 "their advice), then run again",
                  p);
         break;
     case READY_QUARANTINE:
