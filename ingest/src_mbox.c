@@ -94,7 +94,8 @@ sift_ingest__mbox_spool(mbox_split *s, origin *o)
     o->kind = O_SPOOL;
     o->spool = s->spool;
     o->spool_len = s->spool_cut ? s->msg_len : s->spool_len;
-    o->spool_hash = sift_hasher_digest(&s->h);
+    if (!s->spool_cut) /* h is initialised only for a spool in use */
+        o->spool_hash = sift_hasher_digest(&s->h);
     o->spool_whole = !s->spool_cut;
     return 1;
 }
