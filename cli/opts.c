@@ -66,6 +66,7 @@ enum {
     O_DB = 1000,
     O_MAXSIZE,
     O_MAXINPUT,
+    O_MAXKEEP,
     O_MAXDEPTH,
     O_MAXENTRIES,
     O_DOMAIN,
@@ -188,6 +189,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"quiet", no_argument, NULL, 'q'},
         {"max-report-size", required_argument, NULL, O_MAXSIZE},
         {"max-input-size", required_argument, NULL, O_MAXINPUT},
+        {"max-keep-size", required_argument, NULL, O_MAXKEEP},
         {"max-depth", required_argument, NULL, O_MAXDEPTH},
         {"max-entries", required_argument, NULL, O_MAXENTRIES},
         {"domain", required_argument, NULL, O_DOMAIN},
@@ -250,6 +252,15 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         case O_MAXINPUT:
             if (sift_parse_size(&o->lim.max_input_size, optarg, &err))
                 return usage_error(usage, "%s", err.msg);
+            break;
+        case O_MAXKEEP:
+            if (sift_parse_size(&o->lim.max_keep_size, optarg, &err))
+                return usage_error(usage, "%s", err.msg);
+            if (o->lim.max_keep_size > SIFT_MAX_KEEP_CEILING)
+                return usage_error(usage,
+                                   "--max-keep-size is at most 900M, not "
+                                   "'%s'",
+                                   optarg);
             break;
         case O_MAXDEPTH:
         case O_MAXENTRIES: {
