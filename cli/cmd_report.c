@@ -164,10 +164,11 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
         sift_text_safe(stderr, tot.worst_domain);
         char frac[8] = "";
         long long f = o->fail_on_reject_pm % 1000;
+        int dec = 3;
         if (f != 0) { /* ".5", ".25", ".125" as given */
-            snprintf(frac, sizeof(frac), ".%03lld", f);
-            for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
-                frac[n - 1] = '\0';
+            for (; f % 10 == 0; f /= 10)
+                dec--;
+            snprintf(frac, sizeof(frac), ".%0*lld", dec, f);
         }
         fprintf(stderr,
                 ": %" PRIu64 " of %" PRIu64 " messages would be rejected "
