@@ -118,8 +118,7 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     if (o->format == NULL)
         o->format = export ? "csv" : "text";
     if ((ex = parse_format(&fmt, o->format,
-                           export ? "csv jsonl" : "text json csv html",
-                           usage)))
+                           export ? "csv jsonl" : "text json csv html", usage)))
         return ex;
     if (o->report.by && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV)
         return usage_error(usage, "--by needs --format json or csv");
@@ -182,7 +181,8 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
         fprintf(stderr,
                 "dmarcsift: %" PRIu64 " NEW %s would be rejected under "
                 "p=reject (--fail-on-new)\n",
-                tot.new_rejecting, plural(tot.new_rejecting, "sender", "senders"));
+                tot.new_rejecting,
+                plural(tot.new_rejecting, "sender", "senders"));
         ex = EX_THRESHOLD;
     }
     return ex;

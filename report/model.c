@@ -1631,7 +1631,8 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
     if ((rc = sift_store_query(st, q_policy, p, SIFT_REPORT_FILTER_NPARAMS,
                                on_policy, c, err)) != SIFT_OK)
         return rc;
-    if ((c->hist != NULL && (rc = sift_report__hist_finish(c->hist)) != SIFT_OK) ||
+    if ((c->hist != NULL &&
+         (rc = sift_report__hist_finish(c->hist)) != SIFT_OK) ||
         (rc = sift_report__over_time(c)) != SIFT_OK)
         return rc;
     for (i = 0; i < c->n_dom; i++) {

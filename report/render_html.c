@@ -138,8 +138,8 @@ head(FILE *fp, const ctx *c)
             c->n_dom, c->n_dom == 1 ? "domain" : "domains",
             num(a, sizeof(a), t->messages), num(b, sizeof(b), t->would_reject));
     if (c->n_reps > 0)
-        fprintf(fp, "<p class=\"meta\">Period %s .. %s (%zu reports); ", d1,
-                d2, c->n_reps);
+        fprintf(fp, "<p class=\"meta\">Period %s .. %s (%zu reports); ", d1, d2,
+                c->n_reps);
     else
         fputs("<p class=\"meta\">No reports; ", fp);
     sift_report__date(d1, sizeof(d1), c->opts->generated_at, 1);
@@ -223,8 +223,7 @@ chart(FILE *fp, const domain *d)
     for (k = from, i = 0, day = first; day <= last; day++, i++) {
         const dayc *x;
         uint64_t other, parts[4];
-        static const char *const cls[4] = {"pass", "exempt", "reject",
-                                           "other"};
+        static const char *const cls[4] = {"pass", "exempt", "reject", "other"};
         double y = top + h;
         int j;
 
@@ -239,9 +238,9 @@ chart(FILE *fp, const domain *d)
         parts[2] = x->would_reject;
         parts[3] = other;
         sift_report__date(dx, sizeof(dx), day * DAY_SECONDS, 0);
-        fprintf(fp, "<g><title>%s: %" PRIu64 " messages, %" PRIu64
-                    " pass, %" PRIu64 " exempted, %" PRIu64
-                    " would be rejected</title>",
+        fprintf(fp,
+                "<g><title>%s: %" PRIu64 " messages, %" PRIu64 " pass, %" PRIu64
+                " exempted, %" PRIu64 " would be rejected</title>",
                 dx, x->messages, x->pass, x->exempted, x->would_reject);
         for (j = 0; j < 4; j++) {
             double hh = (double)parts[j] * h / (double)max;
@@ -310,8 +309,9 @@ senders(FILE *fp, const ctx *c, const domain *d)
         esc(fp, s->name);
         if (s->is_new) {
             sift_report__date(d1, sizeof(d1), s->first_seen, 0);
-            fprintf(fp, " <span class=\"new\" title=\"first seen %s\">NEW"
-                        "</span>",
+            fprintf(fp,
+                    " <span class=\"new\" title=\"first seen %s\">NEW"
+                    "</span>",
                     d1);
         }
         fprintf(fp,
@@ -395,10 +395,9 @@ absent(FILE *fp, const domain *d)
         sift_report__date(d1, sizeof(d1), h->last - 1, 0);
         fputs("<li>", fp);
         esc(fp, h->name);
-        fprintf(fp, " (%s): last seen %s, %s</li>\n", sift_kind_code(h->kind),
-                d1,
-                h->last_wr > 0 && h->last_wr >= h->last ? "failing"
-                                                        : "passing");
+        fprintf(
+            fp, " (%s): last seen %s, %s</li>\n", sift_kind_code(h->kind), d1,
+            h->last_wr > 0 && h->last_wr >= h->last ? "failing" : "passing");
     }
     fputs("</ul>\n", fp);
 }
@@ -435,8 +434,9 @@ sift_report__html(FILE *fp, const ctx *c)
                 fprintf(fp, " pct=%" PRId64, d->pct);
             fputs(" t=", fp);
             esc(fp, d->testing && d->testing[0] ? d->testing : "-");
-            fprintf(fp, " <span class=\"meta\">(as of %s, <span "
-                        "class=\"org\">",
+            fprintf(fp,
+                    " <span class=\"meta\">(as of %s, <span "
+                    "class=\"org\">",
                     d1);
             esc(fp, d->policy_org);
             fputs("</span>)</span>", fp);

@@ -172,8 +172,8 @@ over_time_json(FILE *fp, const ctx *c, const domain *d)
     sift_json_str(fp, d->next_step);
     fputs("},\n      \"reporting\": {\"last_report\": ", fp);
     date_json(fp, d->last_report, d->last_report > 0);
-    fprintf(fp, ", \"days_without_reports\": %" PRId64
-                ", \"silent_reporters\": [",
+    fprintf(fp,
+            ", \"days_without_reports\": %" PRId64 ", \"silent_reporters\": [",
             d->quiet_days);
     for (i = 0; i < d->n_silent; i++) {
         fputs(i ? ", {\"reporter\": " : "{\"reporter\": ", fp);

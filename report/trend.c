@@ -353,9 +353,8 @@ first_seen(ctx *c, domain *d)
         const sender *h = &c->hist->snd[k];
         if (!legitimate(h->kind) || same_sender(c, d, h) != NULL)
             continue;
-        if ((d->absent = realloc(d->absent,
-                                 (d->n_absent + 1) * sizeof(*d->absent))) ==
-            NULL)
+        if ((d->absent = realloc(d->absent, (d->n_absent + 1) *
+                                                sizeof(*d->absent))) == NULL)
             return oom(c);
         d->absent[d->n_absent++] = h;
     }
@@ -364,9 +363,9 @@ first_seen(ctx *c, domain *d)
 
 /* --- silent reporters ---------------------------------------------------- */
 
-#define SILENT_FACTOR 3       /* usual intervals without a report */
+#define SILENT_FACTOR 3        /* usual intervals without a report */
 #define SILENT_MIN (2 * 86400) /* and at least this long */
-#define QUIET_DAYS 2          /* a domain without reports this long */
+#define QUIET_DAYS 2           /* a domain without reports this long */
 
 static int
 cmp_i64(const void *a, const void *b)
@@ -386,9 +385,9 @@ static int
 dspan_order(const void *a, const void *b)
 {
     const dspan *x = a, *y = b;
-    int r = x->org == y->org ? 0
-                             : strcmp(sort_ctx->atoms[x->org].s,
-                                      sort_ctx->atoms[y->org].s);
+    int r = x->org == y->org
+                ? 0
+                : strcmp(sort_ctx->atoms[x->org].s, sort_ctx->atoms[y->org].s);
     if (r)
         return r;
     return x->end < y->end ? -1 : x->end > y->end;
@@ -430,9 +429,8 @@ silence(ctx *c, domain *d, uint32_t dom, dspan *v, int64_t *gaps)
         if (c->now - last <= SILENT_MIN || gap <= 0 ||
             (c->now - last) / SILENT_FACTOR <= gap)
             continue;
-        if ((d->silent = realloc(d->silent,
-                                 (d->n_silent + 1) * sizeof(*d->silent))) ==
-            NULL)
+        if ((d->silent = realloc(d->silent, (d->n_silent + 1) *
+                                                sizeof(*d->silent))) == NULL)
             return oom(c);
         d->silent[d->n_silent].org = c->atoms[v[i].org].s;
         d->silent[d->n_silent].last = last;
@@ -500,8 +498,7 @@ readiness(ctx *c, domain *d)
     for (k = 0; k < d->a->days.n; k++)
         if (d->a->days.v[k].messages > 0)
             d->data_days++;
-    for (k = d->first_snd; k < d->first_snd + d->n_snd && rc == SIFT_OK;
-         k++) {
+    for (k = d->first_snd; k < d->first_snd + d->n_snd && rc == SIFT_OK; k++) {
         const sender *t = &c->snd[k];
         if (!legitimate(t->kind) || t->would_reject == 0 ||
             (u128)t->would_reject * READY_TOLERANCE <= t->messages)
@@ -540,8 +537,9 @@ readiness(ctx *c, domain *d)
         !is(d->testing, "y")) {
         /* the failing senders above stay as reasons: they lose mail */
         d->ready = READY_ENFORCED;
-        return reason(c, d, "p=reject with pct=100 and no t=y: receivers "
-                            "reject mail that fails DMARC");
+        return reason(c, d,
+                      "p=reject with pct=100 and no t=y: receivers "
+                      "reject mail that fails DMARC");
     }
     if (blocking > 0) {
         d->ready = READY_NOT_READY;
@@ -652,8 +650,8 @@ sift_report__over_time(ctx *c)
         d->exempted = d->a->exempted;
         d->example = &d->a->ex;
         if ((rc = first_seen(c, d)) != SIFT_OK ||
-            (v != NULL && (rc = silence(c, d, (uint32_t)a, v, gaps)) !=
-                              SIFT_OK) ||
+            (v != NULL &&
+             (rc = silence(c, d, (uint32_t)a, v, gaps)) != SIFT_OK) ||
             (rc = readiness(c, d)) != SIFT_OK)
             break;
         rc = next_step(c, d);

@@ -1656,8 +1656,8 @@ store_teardown(void)
 }
 
 /* The digest's options in tests: defaults, a fixed generation time. */
-static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000,
-                                 NULL, 0, 0};
+static sift_report_opts ropts = {
+    SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000, NULL, 0, 0};
 
 /* Render into memory. */
 static char *
@@ -2055,8 +2055,7 @@ START_TEST(test_bad_format_is_usage_error)
     char *out;
 
     out = render(0, SIFT_FMT_JSONL, NULL, NULL, SIFT_EUSAGE, &err);
-    ck_assert_str_eq(err.msg,
-                     "report format must be text, json, csv or html");
+    ck_assert_str_eq(err.msg, "report format must be text, json, csv or html");
     free(out);
     out = render(1, SIFT_FMT_TEXT, NULL, NULL, SIFT_EUSAGE, &err);
     ck_assert_str_eq(err.msg, "export format must be csv or jsonl");
@@ -2100,7 +2099,8 @@ START_TEST(test_report_html_golden)
     out = render(0, SIFT_FMT_HTML, NULL, NULL, SIFT_OK, &err);
     golden("report/expected.html", out);
     /* Yahoo! Inc. and the JSON of reasons are escaped, never raw */
-    ck_assert_ptr_nonnull(strstr(out, "<span class=\"org\">Yahoo! Inc.</span>"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "<span class=\"org\">Yahoo! Inc.</span>"));
     free(out);
 }
 END_TEST

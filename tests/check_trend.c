@@ -139,8 +139,8 @@ report(const char *org, const char *p, int64_t begin, int64_t end, ...)
         mk(&t, (enum kind)k, n);
         t.r.line = 10;
         sift_eval_record(&v, ev, &m, &t.r);
-        ck_assert_msg(sift_store_add(st, &t.r, &v, &err) == SIFT_OK,
-                      "add: %s", err.msg);
+        ck_assert_msg(sift_store_add(st, &t.r, &v, &err) == SIFT_OK, "add: %s",
+                      err.msg);
     }
     va_end(ap);
     ck_assert_msg(sift_store_commit(st, &m, h, &err) == SIFT_OK, "commit: %s",
@@ -156,8 +156,8 @@ daily(const char *org, const char *p, int from, int to, int k, uint64_t n)
     int i;
 
     for (i = from; i < to; i++)
-        report(org, p, BASE + (int64_t)i * DAY, BASE + (int64_t)i * DAY + DAY - 1,
-               R(k, n), END);
+        report(org, p, BASE + (int64_t)i * DAY,
+               BASE + (int64_t)i * DAY + DAY - 1, R(k, n), END);
 }
 
 /* Render with a generation time of BASE + now_day days. */
@@ -242,8 +242,8 @@ START_TEST(test_shares)
     ck_assert_uint_eq(share[3], 1);
     ck_assert_uint_eq(share[6], 1);
     /* noon to noon over 30 days: half days at both ends */
-    k = sift_report__shares(&d0, share, BASE + DAY / 2, BASE + 30 * DAY + DAY / 2,
-                            3000);
+    k = sift_report__shares(&d0, share, BASE + DAY / 2,
+                            BASE + 30 * DAY + DAY / 2, 3000);
     ck_assert_uint_eq(k, 31);
     ck_assert_uint_eq(share[0], 50);
     ck_assert_uint_eq(share[1], 100);
@@ -277,8 +277,8 @@ START_TEST(test_series_sums)
     int ndays;
     char *out;
 
-    report("one.test", "none", BASE, BASE + DAY - 1, R(OWN, 101),
-           R(SPOOF, 3), END);
+    report("one.test", "none", BASE, BASE + DAY - 1, R(OWN, 101), R(SPOOF, 3),
+           END);
     report("seven.test", "none", BASE + DAY, BASE + 8 * DAY, R(OWN, 1000),
            R(SG_FAIL, 13), END);
     report("thirty.test", "none", BASE + DAY / 3, BASE + 30 * DAY + DAY / 3,
@@ -326,9 +326,10 @@ START_TEST(test_new_across_runs)
 
     daily("mail.test", "none", 0, 10, OWN, 100);
     out = render(SIFT_FMT_JSON, 0, 8, 10, &t);
-    ck_assert_ptr_nonnull(strstr(out, "\"first_seen\": \"2026-11-01T00:00:00Z\""
-                                      ", \"last_seen\": \"2026-11-10T23:59:59Z\""
-                                      ", \"new\": false"));
+    ck_assert_ptr_nonnull(strstr(out,
+                                 "\"first_seen\": \"2026-11-01T00:00:00Z\""
+                                 ", \"last_seen\": \"2026-11-10T23:59:59Z\""
+                                 ", \"new\": false"));
     ck_assert_ptr_null(strstr(out, "\"new\": true"));
     ck_assert_uint_eq(t.new_rejecting, 0);
     free(out);
@@ -338,12 +339,14 @@ START_TEST(test_new_across_runs)
     out = render(SIFT_FMT_JSON, 0, 10, 11, &t);
     ck_assert_ptr_nonnull(strstr(out, "{\"name\": \"SendGrid\", \"kind\": "
                                       "\"service\""));
-    ck_assert_ptr_nonnull(strstr(out, "\"first_seen\": \"2026-11-11T00:00:00Z\""
-                                      ", \"last_seen\": \"2026-11-11T23:59:59Z\""
-                                      ", \"new\": true"));
-    ck_assert_ptr_nonnull(strstr(out, "\"first_seen\": \"2026-11-01T00:00:00Z\""
-                                      ", \"last_seen\": \"2026-11-11T23:59:59Z\""
-                                      ", \"new\": false"));
+    ck_assert_ptr_nonnull(strstr(out,
+                                 "\"first_seen\": \"2026-11-11T00:00:00Z\""
+                                 ", \"last_seen\": \"2026-11-11T23:59:59Z\""
+                                 ", \"new\": true"));
+    ck_assert_ptr_nonnull(strstr(out,
+                                 "\"first_seen\": \"2026-11-01T00:00:00Z\""
+                                 ", \"last_seen\": \"2026-11-11T23:59:59Z\""
+                                 ", \"new\": false"));
     ck_assert_uint_eq(t.new_rejecting, 1);
     free(out);
     out = render(SIFT_FMT_TEXT, 0, 10, 11, &t);
@@ -352,8 +355,9 @@ START_TEST(test_new_across_runs)
                     "messages, DMARC fail 25,\n    would reject 25\n"));
     free(out);
     out = render(SIFT_FMT_CSV, 0, 10, 11, &t);
-    ck_assert_ptr_nonnull(strstr(out, ",service,SendGrid,unconfigured_third_party=25,"
-                                      "2026-11-11T00:00:00Z,1\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, ",service,SendGrid,unconfigured_third_party=25,"
+                    "2026-11-11T00:00:00Z,1\r\n"));
     free(out);
     /* without --since there is no "before": nothing is NEW */
     out = render(SIFT_FMT_JSON, 0, -1, 11, &t);
