@@ -456,6 +456,10 @@ sift_report__ready_code(ready_state s)
     return (unsigned)s < 5 ? code[s] : "unknown";
 }
 
+static int reason(ctx *c, domain *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Add one readiness reason (formatted, bounded). */
 static int
 reason(ctx *c, domain *d, const char *fmt, ...)
 {
