@@ -241,6 +241,10 @@ hist_new(ctx *c, int64_t since)
     ctx *h;
     size_t i;
 
+    for (i = 0; i < c->n_spans && c->spans[i].end > since; i++)
+        ;
+    if (i == c->n_spans) /* nothing before the window: no history */
+        return SIFT_OK;
     if ((h = c->hist = calloc(1, sizeof(*h))) == NULL ||
         (h->atoms = calloc(c->n_atoms, sizeof(*h->atoms))) == NULL)
         return oom(c);
@@ -313,14 +317,56 @@ hist_domain(const ctx *h, const char *name)
     return NULL;
 }
 
-static const sender *
-same_sender(const ctx *c, const domain *d, const sender *s)
+static int
+snd_key(const sender *a, const sender *b)
 {
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+static int
+sndp_order(const void *a, const void *b)
+{
+    return snd_key(*(const sender *const *)a, *(const sender *const *)b);
+}
+
+/* Pointers to d's senders in c sorted by (kind, name) (malloc'd), or
+ * NULL when d has none or memory runs out (*nomem). */
+static const sender **
+by_key(const ctx *c, const domain *d, int *nomem)
+{
+    const sender **v;
     size_t k;
 
-    for (k = d->first_snd; k < d->first_snd + d->n_snd; k++)
-        if (c->snd[k].kind == s->kind && strcmp(c->snd[k].name, s->name) == 0)
-            return &c->snd[k];
+    if (d->n_snd == 0)
+        return NULL;
+    if ((v = malloc(d->n_snd * sizeof(*v))) == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+    for (k = 0; k < d->n_snd; k++)
+        v[k] = &c->snd[d->first_snd + k];
+    qsort(v, d->n_snd, sizeof(*v), sndp_order);
+    return v;
+}
+
+/* The sender of v[0..n) (by_key order) with s's kind and name, or NULL */
+static const sender *
+same_sender(const sender *const *v, size_t n, const sender *s)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = snd_key(v[mid], s);
+        if (r == 0)
+            return v[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -336,29 +382,41 @@ static int
 first_seen(ctx *c, domain *d)
 {
     const domain *hd = c->hist ? hist_domain(c->hist, d->name) : NULL;
+    const sender **hv = NULL, **wv = NULL, **ab;
+    int nomem = 0;
     size_t k;
 
     d->has_history = hd != NULL;
+    if (hd != NULL && ((hv = by_key(c->hist, hd, &nomem)) == NULL ||
+                       (wv = by_key(c, d, &nomem)) == NULL) &&
+        nomem) {
+        free(hv);
+        return oom(c);
+    }
     for (k = d->first_snd; k < d->first_snd + d->n_snd; k++) {
         sender *t = &c->snd[k];
-        const sender *h = hd ? same_sender(c->hist, hd, t) : NULL;
+        const sender *h = hv ? same_sender(hv, hd->n_snd, t) : NULL;
         t->first_seen = t->first;
         if (h != NULL && h->first < t->first_seen)
             t->first_seen = h->first;
         t->is_new = hd != NULL && h == NULL;
     }
-    if (hd == NULL)
-        return SIFT_OK;
-    for (k = hd->first_snd; k < hd->first_snd + hd->n_snd; k++) {
-        const sender *h = &c->hist->snd[k];
-        if (!legitimate(h->kind) || same_sender(c, d, h) != NULL)
+    for (k = 0; hd != NULL && k < hd->n_snd; k++) {
+        const sender *h = &c->hist->snd[hd->first_snd + k];
+        if (!legitimate(h->kind) ||
+            (wv != NULL && same_sender(wv, d->n_snd, h) != NULL))
             continue;
-        if ((d->absent = realloc(d->absent, (d->n_absent + 1) *
-                                                sizeof(*d->absent))) == NULL)
-            return oom(c);
+        if ((ab = realloc(d->absent, (d->n_absent + 1) * sizeof(*ab))) ==
+            NULL) {
+            nomem = 1;
+            break;
+        }
+        d->absent = ab;
         d->absent[d->n_absent++] = h;
     }
-    return SIFT_OK;
+    free(hv);
+    free(wv);
+    return nomem ? oom(c) : SIFT_OK;
 }
 
 /* --- silent reporters ---------------------------------------------------- */
@@ -375,53 +433,56 @@ cmp_i64(const void *a, const void *b)
 }
 
 typedef struct dspan {
-    uint32_t org;
+    uint32_t dom, org; /* atoms */
     int64_t end;
 } dspan;
-
-static const ctx *sort_ctx; /* for dspan_order: qsort has no payload */
 
 static int
 dspan_order(const void *a, const void *b)
 {
     const dspan *x = a, *y = b;
-    int r = x->org == y->org
-                ? 0
-                : strcmp(sort_ctx->atoms[x->org].s, sort_ctx->atoms[y->org].s);
-    if (r)
-        return r;
+
+    if (x->dom != y->dom)
+        return x->dom < y->dom ? -1 : 1;
+    if (x->org != y->org)
+        return x->org < y->org ? -1 : 1;
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* The reporters of d: its last report, and those whose usual interval
- * (median gap between the ends of their reports, three reports at least)
- * has passed SILENT_FACTOR times (and SILENT_MIN) up to now. */
 static int
-silence(ctx *c, domain *d, uint32_t dom, dspan *v, int64_t *gaps)
+silent_order(const void *a, const void *b)
 {
-    size_t n = 0, i, j;
+    return strcmp(((const silent *)a)->org, ((const silent *)b)->org);
+}
 
-    for (i = 0; i < c->n_spans; i++) {
-        const span *s = &c->spans[i];
-        if (s->dom != dom || s->begin >= c->now)
-            continue;
-        v[n].org = s->org;
-        v[n].end = s->end < c->now ? s->end : c->now;
-        if (v[n].end > d->last_report)
-            d->last_report = v[n].end;
-        n++;
+/* The reporters of d, from v[0..n): the spans up to now sorted by domain
+ * atom, reporter atom and end. d's last report, and the reporters whose
+ * usual interval (median gap between the distinct ends of their reports,
+ * three reports at least) has passed SILENT_FACTOR times (and SILENT_MIN)
+ * up to now, by name. */
+static int
+silence(ctx *c, domain *d, uint32_t dom, const dspan *v, size_t n,
+        int64_t *gaps)
+{
+    size_t lo = 0, hi = n, i, j;
+    silent *t;
+
+    while (lo < hi) { /* the first span of dom */
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].dom < dom)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (d->last_report > 0 && c->now - d->last_report >= 0)
-        d->quiet_days = (c->now - d->last_report) / DAY_SECONDS;
-    sort_ctx = c;
-    qsort(v, n, sizeof(*v), dspan_order);
-    for (i = 0; i < n; i = j) {
+    for (i = lo; i < n && v[i].dom == dom; i = j) {
         size_t ng = 0;
         int64_t gap, last;
-        for (j = i + 1; j < n && v[j].org == v[i].org; j++)
+        for (j = i + 1; j < n && v[j].dom == dom && v[j].org == v[i].org; j++)
             if (v[j].end > v[j - 1].end)
                 gaps[ng++] = v[j].end - v[j - 1].end;
         last = v[j - 1].end;
+        if (last > d->last_report)
+            d->last_report = last;
         if (ng < 2)
             continue;
         qsort(gaps, ng, sizeof(*gaps), cmp_i64);
@@ -429,14 +490,18 @@ silence(ctx *c, domain *d, uint32_t dom, dspan *v, int64_t *gaps)
         if (c->now - last <= SILENT_MIN || gap <= 0 ||
             (c->now - last) / SILENT_FACTOR <= gap)
             continue;
-        if ((d->silent = realloc(d->silent, (d->n_silent + 1) *
-                                                sizeof(*d->silent))) == NULL)
+        if ((t = realloc(d->silent, (d->n_silent + 1) * sizeof(*t))) == NULL)
             return oom(c);
-        d->silent[d->n_silent].org = c->atoms[v[i].org].s;
-        d->silent[d->n_silent].last = last;
-        d->silent[d->n_silent].gap = gap;
+        d->silent = t;
+        t[d->n_silent].org = c->atoms[v[i].org].s;
+        t[d->n_silent].last = last;
+        t[d->n_silent].gap = gap;
         d->n_silent++;
     }
+    if (d->last_report > 0)
+        d->quiet_days = (c->now - d->last_report) / DAY_SECONDS;
+    if (d->n_silent > 1)
+        qsort(d->silent, d->n_silent, sizeof(*d->silent), silent_order);
     return SIFT_OK;
 }
 
@@ -636,12 +701,23 @@ sift_report__over_time(ctx *c)
 {
     dspan *v = NULL;
     int64_t *gaps = NULL;
-    size_t i;
+    size_t i, n = 0;
     int rc = SIFT_OK;
 
     if (c->n_spans > 0 && ((v = malloc(c->n_spans * sizeof(*v))) == NULL ||
                            (gaps = malloc(c->n_spans * sizeof(*gaps))) == NULL))
         rc = oom(c);
+    for (i = 0; rc == SIFT_OK && i < c->n_spans; i++) {
+        const span *s = &c->spans[i];
+        if (s->begin >= c->now) /* after now: not yet */
+            continue;
+        v[n].dom = s->dom;
+        v[n].org = s->org;
+        v[n].end = s->end < c->now ? s->end : c->now;
+        n++;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), dspan_order);
     for (i = 0; i < c->n_dom && rc == SIFT_OK; i++) {
         domain *d = &c->dom[i];
         long a = sift_report__intern(c, d->name);
@@ -654,8 +730,7 @@ sift_report__over_time(ctx *c)
         d->exempted = d->a->exempted;
         d->example = &d->a->ex;
         if ((rc = first_seen(c, d)) != SIFT_OK ||
-            (v != NULL &&
-             (rc = silence(c, d, (uint32_t)a, v, gaps)) != SIFT_OK) ||
+            (rc = silence(c, d, (uint32_t)a, v, n, gaps)) != SIFT_OK ||
             (rc = readiness(c, d)) != SIFT_OK)
             break;
         rc = next_step(c, d);
