@@ -875,28 +875,67 @@ scan_half(void *arg)
     return NULL;
 }
 
+/* x: a copy of c for the upper half: c's read-only tables (reports,
+ * reasons, strings) shared, its own sources and atom counts. */
 static int
-half_init(half *h, const ctx *c, const char *path)
+half_ctx(ctx *x, const ctx *c, sift_err *err)
 {
     size_t i;
 
-    memset(h, 0, sizeof(*h));
-    h->c = *c;
-    h->c.src = NULL;
-    h->c.n_src = h->c.cap_src = 0;
-    h->c.stab = NULL;
-    h->c.stab_size = 0;
-    h->c.last_rep = 0;
-    h->c.dom = NULL;
-    h->c.n_dom = h->c.cap_dom = 0;
-    h->c.err = &h->err;
-    sift_err_clear(&h->err);
-    if ((h->c.atoms =
-             calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*h->c.atoms))) == NULL)
+    *x = *c;
+    x->src = NULL;
+    x->n_src = x->cap_src = 0;
+    x->stab = NULL;
+    x->stab_size = 0;
+    x->last_rep = 0;
+    x->dom = NULL;
+    x->n_dom = x->cap_dom = 0;
+    x->hist = NULL;
+    x->err = err;
+    if ((x->atoms = calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*x->atoms))) ==
+        NULL)
         return SIFT_ENOMEM;
     for (i = 0; i < c->n_atoms; i++)
-        h->c.atoms[i].s = c->atoms[i].s; /* shared: never freed here */
-    h->c.cap_atoms = c->n_atoms;
+        x->atoms[i].s = c->atoms[i].s; /* shared: never freed here */
+    x->cap_atoms = c->n_atoms;
+    return SIFT_OK;
+}
+
+static void
+half_ctx_free(ctx *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->n_src; i++) {
+        free(x->src[i].ip);
+        strset_free(&x->src[i].sfrom);
+        strset_free(&x->src[i].senv);
+        strset_free(&x->src[i].sdkim);
+        cx_free(&x->src[i]);
+        sift_report__series_free(&x->src[i].days);
+    }
+    free(x->src);
+    free(x->stab);
+    for (i = 0; x->atoms != NULL && i < x->n_atoms; i++) {
+        example_free(&x->atoms[i].ex);
+        sift_report__series_free(&x->atoms[i].days);
+    }
+    free(x->atoms);
+}
+
+/* The upper half's models: the window's, and the history's when there is
+ * one (--since: records before the window feed it). */
+static int
+half_init(half *h, const ctx *c, const char *path)
+{
+    memset(h, 0, sizeof(*h));
+    sift_err_clear(&h->err);
+    if (half_ctx(&h->c, c, &h->err) != SIFT_OK)
+        return SIFT_ENOMEM;
+    if (c->hist != NULL &&
+        ((h->c.hist = calloc(1, sizeof(*h->c.hist))) == NULL ||
+         half_ctx(h->c.hist, c->hist, &h->err) != SIFT_OK))
+        return SIFT_ENOMEM;
     return sift_store_open(&h->st, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN,
                            &h->err);
 }
@@ -904,23 +943,11 @@ half_init(half *h, const ctx *c, const char *path)
 static void
 half_free(half *h)
 {
-    size_t i;
-
-    for (i = 0; i < h->c.n_src; i++) {
-        free(h->c.src[i].ip);
-        strset_free(&h->c.src[i].sfrom);
-        strset_free(&h->c.src[i].senv);
-        strset_free(&h->c.src[i].sdkim);
-        cx_free(&h->c.src[i]);
-        sift_report__series_free(&h->c.src[i].days);
+    half_ctx_free(&h->c);
+    if (h->c.hist != NULL) {
+        half_ctx_free(h->c.hist);
+        free(h->c.hist);
     }
-    free(h->c.src);
-    free(h->c.stab);
-    for (i = 0; h->c.atoms != NULL && i < h->c.n_atoms; i++) {
-        example_free(&h->c.atoms[i].ex);
-        sift_report__series_free(&h->c.atoms[i].days);
-    }
-    free(h->c.atoms);
     sift_store_close(h->st);
 }
 
@@ -937,15 +964,15 @@ strset_merge(strset *to, const strset *from)
     return SIFT_OK;
 }
 
-/* Fold the upper half h into c, which holds the lower half. */
+/* Fold the upper half hc into c, which holds the lower half. */
 static int
-merge_half(ctx *c, half *h)
+merge_ctx(ctx *c, ctx *hc)
 {
     size_t i;
     uint32_t k;
 
     for (i = 0; i < c->n_atoms; i++) {
-        atom *a = &c->atoms[i], *b = &h->c.atoms[i];
+        atom *a = &c->atoms[i], *b = &hc->atoms[i];
         for (k = 0; k < N_EXEMPT; k++)
             a->exempted[k] = sift_sat_add(a->exempted[k], b->exempted[k]);
         for (k = 0; k < DISP__COUNT; k++)
@@ -963,8 +990,8 @@ merge_half(ctx *c, half *h)
             memset(&b->ex, 0, sizeof(b->ex));
         }
     }
-    for (i = 0; i < h->c.n_src; i++) {
-        const source *t = &h->c.src[i];
+    for (i = 0; i < hc->n_src; i++) {
+        const source *t = &hc->src[i];
         source *s = find_source(c, t->domain, t->ip);
 
         if (s == NULL)
@@ -1036,8 +1063,7 @@ scan_records(ctx *c, sift_store *st, sift_err *err)
     half h;
     int rc;
 
-    /* with a history (--since) the records go to two models: one pass */
-    if (c->hist != NULL || !sift_store_is_readonly(st) || path == NULL ||
+    if (!sift_store_is_readonly(st) || path == NULL ||
         strcmp(path, ":memory:") == 0 ||
         (rc = sift_store_query(st, q_max_id, NULL, 0, on_max_id, &max_id,
                                err)) != SIFT_OK ||
@@ -1060,7 +1086,9 @@ scan_records(ctx *c, sift_store *st, sift_err *err)
         rc = h.rc;
     }
     if (rc == SIFT_OK)
-        rc = merge_half(c, &h);
+        rc = merge_ctx(c, &h.c);
+    if (rc == SIFT_OK && c->hist != NULL)
+        rc = merge_ctx(c->hist, h.c.hist);
     half_free(&h);
     return rc;
 }
