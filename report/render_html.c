@@ -232,7 +232,11 @@ chart(FILE *fp, const domain *d)
         x = &s->v[k++];
         if (x->messages == 0 || max == 0)
             continue;
-        other = x->fail - x->would_reject - x->exempted;
+        /* DNS errors: what fails and is neither (saturated counts
+         * cannot make it negative) */
+        other = x->fail - sift_sat_add(x->would_reject, x->exempted);
+        if (sift_sat_add(x->would_reject, x->exempted) > x->fail)
+            other = 0;
         parts[0] = x->pass;
         parts[1] = x->exempted;
         parts[2] = x->would_reject;
