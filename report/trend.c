@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sift_json.h"
 #include "sift_util.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -465,6 +466,7 @@ silence(ctx *c, domain *d, uint32_t dom, const dspan *v, size_t n,
         int64_t *gaps)
 {
     size_t lo = 0, hi = n, i, j;
+    int64_t ref;
     silent *t;
 
     while (lo < hi) { /* the first span of dom */
@@ -474,6 +476,15 @@ silence(ctx *c, domain *d, uint32_t dom, const dspan *v, size_t n,
         else
             hi = mid;
     }
+    for (i = lo; i < n && v[i].dom == dom; i++)
+        if (v[i].end > d->last_report)
+            d->last_report = v[i].end;
+    if (d->last_report > 0)
+        d->quiet_days = (c->now - d->last_report) / DAY_SECONDS;
+    /* a domain nobody reports on says so (quiet_days): its reporters are
+     * measured against its last report, not now, so that only those
+     * that stopped before the others are listed */
+    ref = d->quiet_days >= QUIET_DAYS ? d->last_report : c->now;
     for (i = lo; i < n && v[i].dom == dom; i = j) {
         size_t ng = 0;
         int64_t gap, last;
@@ -481,14 +492,12 @@ silence(ctx *c, domain *d, uint32_t dom, const dspan *v, size_t n,
             if (v[j].end > v[j - 1].end)
                 gaps[ng++] = v[j].end - v[j - 1].end;
         last = v[j - 1].end;
-        if (last > d->last_report)
-            d->last_report = last;
         if (ng < 2)
             continue;
         qsort(gaps, ng, sizeof(*gaps), cmp_i64);
         gap = gaps[(ng - 1) / 2];
-        if (c->now - last <= SILENT_MIN || gap <= 0 ||
-            (c->now - last) / SILENT_FACTOR <= gap)
+        if (ref - last <= SILENT_MIN || gap <= 0 ||
+            (ref - last) / SILENT_FACTOR <= gap)
             continue;
         if ((t = realloc(d->silent, (d->n_silent + 1) * sizeof(*t))) == NULL)
             return oom(c);
@@ -498,8 +507,6 @@ silence(ctx *c, domain *d, uint32_t dom, const dspan *v, size_t n,
         t[d->n_silent].gap = gap;
         d->n_silent++;
     }
-    if (d->last_report > 0)
-        d->quiet_days = (c->now - d->last_report) / DAY_SECONDS;
     if (d->n_silent > 1)
         qsort(d->silent, d->n_silent, sizeof(*d->silent), silent_order);
     return SIFT_OK;
@@ -560,7 +567,7 @@ readiness(ctx *c, domain *d)
 {
     uint64_t blocking = 0, more = 0;
     const char *p = d->has_policy && d->p ? d->p : "none";
-    char pc[16], day[32];
+    char pc[16], day[32], n1[32], n2[32];
     size_t k;
     int rc = SIFT_OK;
 
@@ -577,11 +584,10 @@ readiness(ctx *c, domain *d)
             continue;
         }
         sift_report__percent(pc, sizeof(pc), t->would_reject, t->messages);
-        rc = reason(c, d,
-                    "%s%s: %" PRIu64 " of %" PRIu64
-                    " messages would be rejected (%s%%)",
-                    t->name, kind_word(t->kind), t->would_reject, t->messages,
-                    pc);
+        rc = reason(c, d, "%s%s: %s of %s messages would be rejected (%s%%)",
+                    t->name, kind_word(t->kind),
+                    sift_fmt_thousands(n1, sizeof(n1), t->would_reject),
+                    sift_fmt_thousands(n2, sizeof(n2), t->messages), pc);
     }
     for (k = 0; k < d->n_absent && rc == SIFT_OK; k++) {
         const sender *h = d->absent[k];
@@ -632,17 +638,19 @@ readiness(ctx *c, domain *d)
     d->ready = is(p, "quarantine") || is(p, "reject") ? READY_REJECT
                                                       : READY_QUARANTINE;
     if ((rc = reason(c, d,
-                     "%" PRIu64 " days, %" PRIu64 " messages: every "
+                     "%" PRIu64 " days, %s messages: every "
                      "legitimate sender (own servers, services, "
                      "forwarders) passes DMARC or is exempted",
-                     d->data_days, d->messages)) != SIFT_OK)
+                     d->data_days,
+                     sift_fmt_thousands(n1, sizeof(n1), d->messages))) !=
+        SIFT_OK)
         return rc;
     if (d->would_reject > 0)
         rc = reason(c, d,
-                    "%" PRIu64 " messages from unknown or unauthenticated "
+                    "%s messages from unknown or unauthenticated "
                     "senders would be rejected: what p=reject is for (check "
                     "that none of them is yours)",
-                    d->would_reject);
+                    sift_fmt_thousands(n1, sizeof(n1), d->would_reject));
     return rc;
 }
 
