@@ -210,11 +210,13 @@ chart(FILE *fp, const domain *d)
         w = 240;
     sift_report__date(d1, sizeof(d1), first * DAY_SECONDS, 0);
     sift_report__date(d2, sizeof(d2), last * DAY_SECONDS, 0);
+    /* a short chart is shown half as large again (max-width: 100%) */
     fprintf(fp,
             "<figure>\n<svg viewBox=\"0 0 %d %d\" width=\"%d\" "
             "height=\"%d\" role=\"img\" aria-label=\"messages per day, %s "
             "to %s\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-            w, top + h + bottom, w, top + h + bottom, d1, d2);
+            w, top + h + bottom, w < 480 ? w * 3 / 2 : w,
+            w < 480 ? (top + h + bottom) * 3 / 2 : top + h + bottom, d1, d2);
     fprintf(fp,
             "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\"/>"
             "\n<text x=\"0\" y=\"10\" font-size=\"10\" fill=\"#57606a\">"
@@ -294,12 +296,31 @@ verdict(FILE *fp, const domain *d)
     fputs("</p>\n", fp);
 }
 
+/* A category that needs a fix (not a pass). */
+static int
+failing(sift_category c)
+{
+    return c != SIFT_CAT_PASS_DKIM_ALIGNED && c != SIFT_CAT_PASS_SPF_ALIGNED &&
+           c != SIFT_CAT_FORWARDED_DKIM_INTACT;
+}
+
+static int
+has_failing(const sift_category *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (failing(v[i]))
+            return 1;
+    return 0;
+}
+
 static void
 senders(FILE *fp, const ctx *c, const domain *d)
 {
     sift_category v[SIFT_CAT__COUNT];
     char a[32], b[32], e[32], adv[1024], d1[24];
-    size_t k, i, n;
+    size_t k, i, n, shown;
 
     fputs("<h3>Senders</h3>\n<div class=\"scroll\"><table class=\"cards\">"
           "\n<thead><tr>"
@@ -336,9 +357,13 @@ senders(FILE *fp, const ctx *c, const domain *d)
             v[j] = (sift_category)i;
             n++;
         }
-        for (i = 0; i < n && i < 3; i++) {
+        /* as in the digest: the fixes of its failing categories, else
+         * what its biggest category says */
+        for (i = 0, shown = 0; i < n && shown < 3; i++) {
+            if (!failing(v[i]) && (shown > 0 || has_failing(v, n)))
+                continue;
             sift_report__sender_advice(adv, sizeof(adv), d, s, v[i]);
-            if (i)
+            if (shown++)
                 fputs("<br>", fp);
             esc(fp, adv);
         }

@@ -388,8 +388,9 @@ first_seen(ctx *c, domain *d)
     size_t k;
 
     d->has_history = hd != NULL;
-    if (hd != NULL && ((hv = by_key(c->hist, hd, &nomem)) == NULL ||
-                       (wv = by_key(c, d, &nomem)) == NULL) &&
+    if (hd != NULL &&
+        ((hv = by_key(c->hist, hd, &nomem)) == NULL ||
+         (wv = by_key(c, d, &nomem)) == NULL) &&
         nomem) {
         free(hv);
         return oom(c);
