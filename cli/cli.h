@@ -57,6 +57,9 @@ struct opts {
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
+    /* --fail-on-reject N%: per domain, thousandths of a percent; -1 off */
+    long long fail_on_reject_pm;
+    int fail_on_new; /* --fail-on-new */
     /* ingest: filing and IMAP (docs/imap.md) */
     const char *move_to, *failed_to;
     const char *cacert, *netrc_file, *password_file, *oauth2_token_file;

@@ -306,4 +306,18 @@ int sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
                                 sift_verdict_fn fn, void *payload,
                                 sift_err *err);
 
+/* --- the whole history (history.c) ------------------------------------- */
+
+/* One stored report's identity for report/'s history: strings borrowed
+ * for the call ("" when absent). */
+typedef struct sift_report_span {
+    int64_t id, begin, end;
+    const char *domain, *org;
+} sift_report_span;
+/* Call cb for every stored report, by id (unfiltered: the caller keeps
+ * what it wants); cb returns 0 to go on, non-zero to stop (returned). */
+typedef int (*sift_span_cb)(void *payload, const sift_report_span *r);
+int sift_store_report_spans(sift_store *st, sift_span_cb cb, void *payload,
+                            sift_err *err);
+
 #endif
