@@ -543,6 +543,7 @@ produce_report(producer *p, const sift_item *it)
     if ((m = msg_new(M_BEGIN, it->path)) == NULL ||
         msg_meta(m, meta) != SIFT_OK) {
         msg_free(m);
+        m = NULL; /* freed again at out otherwise */
         ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
     }
