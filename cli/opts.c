@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sift_dns.h"
 
 /* Paths and messages can carry bytes from a report or an archive entry:
  * written as the text report writes values (controls as \xHH). */
@@ -86,7 +87,10 @@ enum {
     O_PASSWORD,
     O_TOP,
     O_ALL,
-    O_MINMSG
+    O_MINMSG,
+    O_DNS,
+    O_DNSSERVER,
+    O_DNSTIMEOUT
 };
 
 /* A count in plain decimal digits (no sign, no spaces, no empty string),
@@ -133,7 +137,8 @@ opts_free(struct opts *o)
 {
     free(o->domains);
     free(o->reporters);
-    o->domains = o->reporters = NULL;
+    free(o->dns_servers);
+    o->domains = o->reporters = o->dns_servers = NULL;
 }
 
 /* Whether the space-separated list holds word exactly ("json" is not in
@@ -183,6 +188,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"top", required_argument, NULL, O_TOP},
         {"all", no_argument, NULL, O_ALL},
         {"min-messages", required_argument, NULL, O_MINMSG},
+        {"dns", no_argument, NULL, O_DNS},
+        {"dns-server", required_argument, NULL, O_DNSSERVER},
+        {"dns-timeout", required_argument, NULL, O_DNSTIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -350,6 +358,31 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                    "messages, not '%s'",
                                    optarg);
             o->report.min_messages = (uint64_t)v;
+            break;
+        }
+        case O_DNS:
+            o->dns = 1;
+            break;
+        case O_DNSSERVER: {
+            size_t nl = o->n_dns_servers;
+            sift_err_clear(&err);
+            if (sift_dns_check_server(optarg, &err) != SIFT_OK)
+                return usage_error(usage, "%s", err.msg);
+            if (list_add(&o->dns_servers, &nl, argc, optarg)) {
+                fprintf(stderr, "%s: out of memory\n", progname);
+                return EX_IOERR;
+            }
+            o->n_dns_servers = nl;
+            break;
+        }
+        case O_DNSTIMEOUT: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 10, 60000))
+                return usage_error(usage,
+                                   "--dns-timeout needs milliseconds "
+                                   "(10..60000), not '%s'",
+                                   optarg);
+            o->dns_timeout_ms = (int)v;
             break;
         }
         default:

@@ -264,6 +264,20 @@ static const char schema_keep[] =
     "ALTER TABLE failed_inputs_v5 RENAME TO failed_inputs;"
     "CREATE INDEX failed_inputs_fp ON failed_inputs(path, fp);";
 
+/* Version 5 -> 6: the DNS cache (dns/, store/dns_cache.c). One row per
+ * source address: the PTR name (confirmed: its A/AAAA holds the address;
+ * else the first PTR name, or NULL when there is none), the lookup's
+ * status ("ok", "nxdomain", "nodata"), the answer's TTL and when it was
+ * looked up. Only answers are kept: timeouts are looked up again. */
+static const char schema_dns[] = "CREATE TABLE dns_ptr ("
+                                 " ip TEXT PRIMARY KEY,"
+                                 " name TEXT,"
+                                 " confirmed INTEGER NOT NULL,"
+                                 " status TEXT NOT NULL,"
+                                 " ttl INTEGER NOT NULL,"
+                                 " looked_up INTEGER NOT NULL"
+                                 ") WITHOUT ROWID;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,   /* 0 -> 1 */
@@ -271,6 +285,7 @@ static const char *const migrations[] = {
     schema_eval, /* 2 -> 3: evaluation version, primary category */
     schema_imap, /* 3 -> 4: IMAP state */
     schema_keep, /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
+    schema_dns,  /* 5 -> 6: DNS cache (source names) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,
