@@ -121,7 +121,7 @@ int cmd_resolve(struct opts *o, int argc, char **argv);
 int resolve_sources(sift_store *st, const struct opts *o);
 
 #define DNS_HELP                                                               \
-    "  --dns-server ADDR[:PORT] ask this server (repeatable; default: the\n"   \
+    "  --dns-server ADDR[:PORT]  ask this server (repeatable; default: the\n"  \
     "                            servers of /etc/resolv.conf)\n"               \
     "  --dns-timeout MS          first try of a query (default 2000; two\n"    \
     "                            tries, the second twice as long)\n"

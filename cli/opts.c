@@ -373,6 +373,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                 return EX_IOERR;
             }
             o->n_dns_servers = nl;
+            o->dns = 1; /* implies --dns */
             break;
         }
         case O_DNSTIMEOUT: {
@@ -383,6 +384,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                    "(10..60000), not '%s'",
                                    optarg);
             o->dns_timeout_ms = (int)v;
+            o->dns = 1;
             break;
         }
         default:

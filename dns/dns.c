@@ -640,8 +640,9 @@ sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
                    : d->stop;
     if (d->dead)
         return sift_err_set(err, SIFT_EIO,
-                            "no answer from %s (%llu queries timed out)",
+                            "no answer from %s (%llu %s timed out)",
                             d->servers[0] ? d->servers : "the DNS servers",
-                            (unsigned long long)d->counts.timeouts);
+                            (unsigned long long)d->counts.timeouts,
+                            d->counts.timeouts == 1 ? "query" : "queries");
     return SIFT_OK;
 }

@@ -492,6 +492,7 @@ ctx_free(ctx *c)
     free(c->atab);
     free(c->reps);
     free(c->rm);
+    sift_report__ptrs_free(&c->ptrs);
     memset(c, 0, sizeof(*c));
 }
 
@@ -1225,6 +1226,11 @@ classify(ctx *c, source *s, sift_eval *ev)
     } else if (fwd > 0) {
         s->kind = SIFT_KIND_FORWARDER;
         s->sender_name = "forwarders and mailing lists";
+    } else if (s->ptr_sender != NULL) {
+        /* its forward-confirmed name is a known service's (docs/dns.md) */
+        s->sender = s->ptr_sender;
+        s->kind = SIFT_KIND_SERVICE;
+        s->sender_name = s->sender->name;
     } else if (tp != NULL) {
         s->kind = SIFT_KIND_UNKNOWN;
         name = tp->cat == SIFT_CAT_DKIM_THIRD_PARTY ||
@@ -1272,6 +1278,9 @@ finish_sources(ctx *c)
         if (s->n_cx > 1)
             qsort(s->cx, s->n_cx, sizeof(*s->cx), cx_order);
         s->sender = identify(s);
+        s->ptr = sift_report__ptr_find(&c->ptrs, s->ip);
+        if (s->ptr != NULL && s->ptr->confirmed)
+            s->ptr_sender = sift_sender_lookup(s->ptr->name);
         rc = classify(c, s, ev);
     }
     sift_eval_free(ev);
@@ -1525,6 +1534,9 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
     if (c->n_reps > 0 && (rc = scan_records(c, st, err)) != SIFT_OK)
         return rc;
     if ((rc = fill_examples(c, st, err)) != SIFT_OK)
+        return rc;
+    if (c->n_src > 0 &&
+        (rc = sift_report__ptrs_load(&c->ptrs, st, err)) != SIFT_OK)
         return rc;
     if ((rc = finish_sources(c)) != SIFT_OK)
         return rc;

@@ -44,6 +44,27 @@ void sift_report__date(char *buf, size_t n, int64_t t, int full);
  * CR and LF, DEL, C1 controls and invalid UTF-8 bytes become "\\xHH". */
 void sift_report__csv(FILE *fp, const char *s);
 
+/* --- cached source names (ptr.c; store/dns_cache.c) ---------------------- */
+
+typedef struct sift_report_ptr {
+    char *ip, *name; /* owned */
+    int confirmed;   /* name's A/AAAA holds ip */
+    char *org;       /* organisational domain of a confirmed name, or NULL */
+} sift_report_ptr;
+
+typedef struct sift_report_ptrs {
+    sift_report_ptr *v; /* sorted by ip (strcmp) */
+    size_t n, cap;
+} sift_report_ptrs;
+
+/* Read every cached name (expired ones too). A store without the cache
+ * gives none. SIFT_OK or an error; free with sift_report__ptrs_free()
+ * either way. */
+int sift_report__ptrs_load(sift_report_ptrs *m, sift_store *st, sift_err *err);
+const sift_report_ptr *sift_report__ptr_find(const sift_report_ptrs *m,
+                                             const char *ip);
+void sift_report__ptrs_free(sift_report_ptrs *m);
+
 /* --- the summary model --------------------------------------------------- */
 
 #define LIST_MAX 5  /* domains shown per list */
@@ -106,6 +127,10 @@ typedef struct source {
     size_t sender_idx;       /* into ctx.snd */
     sift_sender_label label; /* from the owner's configuration */
     int own_net;             /* in an [owner] network */
+    /* its cached name (ctx.ptrs) or NULL, and the known service its
+     * confirmed name belongs to or NULL (docs/dns.md) */
+    const sift_report_ptr *ptr;
+    const sift_sender *ptr_sender;
 } source;
 
 /* The example inconsistency of a domain: the record with the most
@@ -203,6 +228,7 @@ typedef struct ctx {
     const sift_filter *filter;
     const sift_report_opts *opts;
     sift_err *err;
+    sift_report_ptrs ptrs; /* cached source names */
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with

@@ -469,6 +469,78 @@ START_TEST(test_resolve_caches_and_reuses)
 }
 END_TEST
 
+/* report and export show the cached names; a confirmed name's
+ * organisational domain names its service (mail-sor-f41.google.com is
+ * Google); ingest --dns and report --dns resolve on the way. */
+START_TEST(test_report_and_export_show_names)
+{
+    char *o = NULL, *e = NULL;
+    int rc;
+
+    ingest_sources(ips, N_IPS);
+    /* before resolve: no names, and no lookups */
+    rc = sift(&o, &e, "report", "--format", "json", "--all", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_null(strstr(o, "mail-sor-f41"));
+    ck_assert_ptr_nonnull(
+        strstr(o, "\"source_ip\": \"192.0.2.4\", \"sender\": null,"));
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "report", "--format", "json", "--all", "--dns-server",
+              server, NULL);
+    ck_assert_msg(rc == 0, "%d: %s", rc, e);
+    ck_assert_msg(strncmp(e, "resolved 7 source addresses in ", 31) == 0, "%s",
+                  e);
+    ck_assert_ptr_nonnull(strstr(o, "\"source_ip\": \"192.0.2.4\", "
+                                    "\"sender\": \"Google Workspace / "
+                                    "Gmail\","));
+    ck_assert_ptr_nonnull(
+        strstr(o, "\"ptr\": \"mail-sor-f41.google.com\", "
+                  "\"ptr_unconfirmed\": null, \"ptr_org\": \"google.com\""));
+    ck_assert_ptr_nonnull(strstr(o,
+                                 "\"ptr\": null, \"ptr_unconfirmed\": "
+                                 "\"forged.example.test\", \"ptr_org\": null"));
+    ck_assert_ptr_nonnull(
+        strstr(o, "\"ptr\": \"v6.example.test\", \"ptr_unconfirmed\": "
+                  "null, \"ptr_org\": \"example.test\""));
+    /* the NXDOMAIN source has no name */
+    ck_assert_ptr_nonnull(strstr(o, "\"source_ip\": \"192.0.2.3\""));
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "export", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(o, ",dkim_aligned,categories,ptr,"
+                                    "ptr_unconfirmed,ptr_org\r\n"));
+    ck_assert_ptr_nonnull(strstr(o, ",192.0.2.4,4,none,"));
+    ck_assert_ptr_nonnull(
+        strstr(o, ",mail-sor-f41.google.com,,google.com\r\n"));
+    ck_assert_ptr_nonnull(strstr(o, ",,forged.example.test,\r\n"));
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "export", "--format", "jsonl", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(
+        o, "\"ptr\": \"mail-a.example.test\", \"ptr_unconfirmed\": null, "
+           "\"ptr_org\": \"example.test\"}\n"));
+    free(o);
+    free(e);
+    /* ingest --dns: a new source is looked up, the others are cached */
+    sql_exec("INSERT INTO records (report_id, idx, source_ip, count,"
+             " dmarc_fail, would_reject, outcome, spf_aligned, dkim_aligned,"
+             " categories, flags) VALUES (1, 99, '2001:db8::2', 1, 0, 0, 0,"
+             " 0, 0, 0, 0)");
+    rc = sift(&o, &e, "ingest", "--dns-server", server, "--quiet", "/dev/null",
+              NULL);
+    ck_assert_msg(rc == 65 || rc == 0, "%d: %s", rc, e);
+    free(o);
+    free(e);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_ptr"), 8);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_ptr WHERE ip ="
+                             " '2001:db8::2' AND status = 'nxdomain'"),
+                     1);
+}
+END_TEST
+
 /* A server that never answers: one line, exit 0, within the timeout x
  * tries (200 + 400 ms) and a margin. */
 START_TEST(test_silent_server)
@@ -489,7 +561,6 @@ START_TEST(test_silent_server)
     rc = sift(&o, &e, "resolve", "--dns-server", sv, "--dns-timeout", "200",
               NULL);
     ck_assert_double_lt(now_s() - t0, 3.0);
-    close(s);
     ck_assert_int_eq(rc, 0);
     ck_assert_str_eq(o, "");
     snprintf(want, sizeof(want),
@@ -499,6 +570,17 @@ START_TEST(test_silent_server)
     ck_assert_str_eq(e, want);
     free(o);
     free(e);
+    /* report --dns: the report all the same, after that one line */
+    t0 = now_s();
+    rc = sift(&o, &e, "report", "--dns-server", sv, "--dns-timeout", "200",
+              NULL);
+    ck_assert_double_lt(now_s() - t0, 3.0);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(e, want);
+    ck_assert_ptr_nonnull(strstr(o, "dmarcsift report: 1 domain, 28 messages"));
+    free(o);
+    free(e);
+    close(s);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_ptr"), 0);
 }
 END_TEST
@@ -580,6 +662,7 @@ main(void)
         tcase_add_checked_fixture(srvc, setup, teardown);
         tcase_add_test(srvc, test_ptr_confirmed_unconfirmed_nxdomain);
         tcase_add_test(srvc, test_resolve_caches_and_reuses);
+        tcase_add_test(srvc, test_report_and_export_show_names);
         suite_add_tcase(s, srvc);
     }
     r = srunner_create(s);
