@@ -22,6 +22,8 @@
 #define DNS_T_PTR 12
 #define DNS_T_AAAA 28
 #define DNS_T_SOA 6
+#define DNS_T_TXT 16
+#define TXT_MAX 8192 /* bytes of TXT kept per answer (all records) */
 #define DNS_C_IN 1
 #define MAX_RR 8            /* records of one answer we look at */
 #define MAX_NAMES 4         /* PTR names tried for forward confirmation */
@@ -38,7 +40,9 @@ struct sift_dns {
     int stop; /* the callback's non-zero return */
     sift_dns_counts counts;
     sift_dns_ptr_cb cb;
+    sift_dns_txt_cb txt_cb;
     void *payload;
+    const char *const *items; /* the batch's addresses or names */
 };
 
 /* A parsed answer. */
@@ -48,6 +52,11 @@ struct answer {
     int n;
     char names[MAX_RR][256];
     unsigned char addr[MAX_RR][16];
+    /* TXT: each record's strings joined, NUL-terminated, in txt (NULL
+     * unless a TXT query) */
+    char *txt;
+    size_t txt_len;
+    const char *rr[MAX_RR];
 };
 
 /* One address's lookups. */
@@ -299,6 +308,28 @@ name_at(const unsigned char *p, const unsigned char *abuf, int alen, char *buf,
     return enclen;
 }
 
+/* One TXT record: its character-strings joined into a->txt (records that
+ * do not fit are dropped). Returns 0 or -1. */
+static int
+txt_rdata(struct answer *a, const unsigned char *p, unsigned rdlen)
+{
+    const unsigned char *end = p + rdlen;
+    size_t start = a->txt_len, len = a->txt_len;
+
+    while (p < end) {
+        unsigned n = *p++;
+        if ((long)n > end - p || len + n + 1 > TXT_MAX)
+            return -1;
+        memcpy(a->txt + len, p, n);
+        len += n;
+        p += n;
+    }
+    a->txt[len++] = '\0';
+    a->rr[a->n] = a->txt + start;
+    a->txt_len = len;
+    return 0;
+}
+
 /* Read the records of type qtype from the answer section, the smallest
  * TTL, and for an empty answer the negative TTL of the authority's SOA.
  * a->status is set by the caller from c-ares's status; this only reads.
@@ -353,6 +384,8 @@ parse_answer(struct answer *a, const unsigned char *abuf, int alen,
                 memcpy(a->addr[a->n], p, 4);
             else if (type == DNS_T_AAAA && rdlen == 16)
                 memcpy(a->addr[a->n], p, 16);
+            else if (type == DNS_T_TXT && a->txt != NULL)
+                keep = txt_rdata(a, p, rdlen) == 0;
             else
                 keep = 0;
             if (keep) {
@@ -382,7 +415,10 @@ static void
 read_answer(sift_dns *d, struct answer *a, int status, unsigned char *abuf,
             int alen, unsigned qtype)
 {
-    memset(a, 0, sizeof(*a));
+    a->status = SIFT_DNS_ERROR;
+    a->n = 0;
+    a->ttl = 0;
+    a->txt_len = 0;
     switch (status) {
     case ARES_SUCCESS:
     case ARES_ENODATA:
@@ -444,6 +480,7 @@ on_forward(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     int i;
 
     (void)timeouts;
+    a.txt = NULL;
     read_answer(j->d, &a, status, abuf, alen,
                 j->family == AF_INET ? DNS_T_A : DNS_T_AAAA);
     if (a.status == SIFT_DNS_OK) {
@@ -491,6 +528,7 @@ on_ptr(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     int i;
 
     (void)timeouts;
+    a.txt = NULL;
     read_answer(j->d, &a, status, abuf, alen, DNS_T_PTR);
     j->r.status = a.status;
     j->r.ttl = a.ttl;
@@ -603,21 +641,23 @@ wait_and_process(sift_dns *d, sift_err *err)
     return SIFT_OK;
 }
 
-int
-sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
-                   sift_dns_ptr_cb cb, void *payload, sift_err *err)
+/* Run a batch of n lookups, start(d, i) opening the i-th: at most
+ * max_inflight open, stopping early when the servers look dead or a
+ * callback said stop. */
+static int
+run_batch(sift_dns *d, size_t n, void (*start)(sift_dns *, size_t),
+          sift_err *err)
 {
     size_t next = 0;
+    uint64_t answered0 = d->counts.answered, timeouts0 = d->counts.timeouts;
     int rc = SIFT_OK;
 
-    d->cb = cb;
-    d->payload = payload;
     d->stop = 0;
     d->dead = 0;
     while (next < n || d->inflight > 0) {
         while (!d->dead && !d->stop && d->inflight < d->max_inflight &&
                next < n) {
-            start_job(d, ips[next], next);
+            start(d, next);
             next++;
         }
         if (d->dead || d->stop) {
@@ -632,17 +672,101 @@ sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
         }
     }
     /* every query of the pass timed out: as dead as it gets */
-    if (!d->stop && d->counts.answered == 0 && d->counts.timeouts > 0)
+    if (!d->stop && d->counts.answered == answered0 &&
+        d->counts.timeouts > timeouts0)
         d->dead = 1;
     if (d->stop)
         return d->stop == SIFT_ENOMEM
                    ? sift_err_set(err, SIFT_ENOMEM, "out of memory")
                    : d->stop;
-    if (d->dead)
-        return sift_err_set(err, SIFT_EIO,
-                            "no answer from %s (%llu %s timed out)",
-                            d->servers[0] ? d->servers : "the DNS servers",
-                            (unsigned long long)d->counts.timeouts,
-                            d->counts.timeouts == 1 ? "query" : "queries");
+    if (d->dead) {
+        uint64_t t = d->counts.timeouts - timeouts0;
+        return sift_err_set(
+            err, SIFT_EIO, "no answer from %s (%llu %s timed out)",
+            d->servers[0] ? d->servers : "the DNS servers",
+            (unsigned long long)t, t == 1 ? "query" : "queries");
+    }
     return SIFT_OK;
+}
+
+static void
+start_ptr(sift_dns *d, size_t i)
+{
+    start_job(d, d->items[i], i);
+}
+
+int
+sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
+                   sift_dns_ptr_cb cb, void *payload, sift_err *err)
+{
+    d->cb = cb;
+    d->payload = payload;
+    d->items = ips;
+    return run_batch(d, n, start_ptr, err);
+}
+
+/* --- TXT ---------------------------------------------------------------- */
+
+struct txt_job {
+    sift_dns *d;
+    size_t index;
+};
+
+static void
+on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    struct txt_job *j = arg;
+    sift_dns *d = j->d;
+    struct answer *a = malloc(sizeof(*a) + TXT_MAX);
+    sift_dns_txt r;
+
+    (void)timeouts;
+    d->inflight--;
+    if (a == NULL) {
+        d->stop = SIFT_ENOMEM;
+        free(j);
+        return;
+    }
+    a->txt = (char *)(a + 1);
+    read_answer(d, a, status, abuf, alen, DNS_T_TXT);
+    if (d->stop == 0 && !(d->dead && a->status == SIFT_DNS_ERROR)) {
+        int x;
+        memset(&r, 0, sizeof(r));
+        r.index = j->index;
+        r.name = d->items[j->index];
+        r.status = a->status;
+        r.ttl = a->ttl;
+        r.n = (size_t)a->n;
+        r.rr = a->rr;
+        if ((x = d->txt_cb(d->payload, &r)) != 0)
+            d->stop = x;
+    }
+    free(a);
+    free(j);
+}
+
+static void
+start_txt(sift_dns *d, size_t i)
+{
+    struct txt_job *j = malloc(sizeof(*j));
+
+    if (j == NULL) {
+        d->stop = SIFT_ENOMEM;
+        return;
+    }
+    j->d = d;
+    j->index = i;
+    d->inflight++;
+    d->counts.queries++;
+    ares_query(d->ch, d->items[i], DNS_C_IN, DNS_T_TXT, on_txt, j);
+}
+
+int
+sift_dns_txt_batch(sift_dns *d, const char *const *names, size_t n,
+                   sift_dns_txt_cb cb, void *payload, sift_err *err)
+{
+    d->txt_cb = cb;
+    d->payload = payload;
+    d->items = names;
+    return run_batch(d, n, start_txt, err);
 }

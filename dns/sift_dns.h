@@ -90,6 +90,84 @@ typedef int (*sift_dns_ptr_cb)(void *payload, const sift_dns_ptr *r);
 int sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
                        sift_dns_ptr_cb cb, void *payload, sift_err *err);
 
+/* One name's TXT records (each record's strings joined), valid for the
+ * call. n is 0 unless status is OK. */
+typedef struct sift_dns_txt {
+    size_t index;     /* of the name in the batch */
+    const char *name; /* as given (borrowed) */
+    sift_dns_status status;
+    uint32_t ttl;
+    size_t n; /* records (at most 8; 8 KiB of text in all) */
+    const char *const *rr;
+} sift_dns_txt;
+typedef int (*sift_dns_txt_cb)(void *payload, const sift_dns_txt *r);
+
+/* Look up the TXT records of n names, as sift_dns_ptr_batch() does
+ * addresses (same returns). */
+int sift_dns_txt_batch(sift_dns *d, const char *const *names, size_t n,
+                       sift_dns_txt_cb cb, void *payload, sift_err *err);
+
+/* --- what a domain publishes now (published.c) ------------------------ */
+
+typedef struct sift_dns_dmarc {
+    char at[256];      /* the domain whose _dmarc record was used; "" none */
+    char record[1024]; /* that record; "" none */
+} sift_dns_dmarc;
+
+typedef struct sift_dns_spf {
+    sift_dns_status status; /* of the domain's TXT lookup */
+    int records;            /* v=spf1 records at the domain (> 1: permerror) */
+    /* DNS-querying terms (include, a, mx, ptr, exists, redirect) of the
+     * record and of every include/redirect followed (RFC 7208 4.6.4:
+     * more than 10 is a permerror at receivers) */
+    int lookups;
+    int all_pass;        /* the record ends in "all" or "+all" */
+    char record[1024];   /* the domain's record; "" none */
+    char includes[2048]; /* "include:X redirect=Y ..." of every level */
+    char error[300];     /* "" or the first problem met below the top */
+} sift_dns_spf;
+
+typedef struct sift_dns_dkim {
+    char domain[256], selector[128];
+    sift_dns_status status; /* of <selector>._domainkey.<domain> */
+    uint32_t ttl;
+    int present;  /* a key record with a non-empty p= */
+    int bits;     /* its length (RSA modulus, ed25519 256); 0 unknown */
+    char type[8]; /* "rsa", "ed25519", "" when no key */
+} sift_dns_dkim;
+
+typedef struct sift_dns_published {
+    char domain[256];
+    /* RFC 9989's tree walk (DMARCbis 4.10) and RFC 7489's lookup (the
+     * domain, then its organisational domain by the PSL) */
+    sift_dns_dmarc tree, psl;
+    int dmarc_differ;   /* they found different records */
+    int dmarc_answered; /* every _dmarc query of the walk was answered */
+    sift_dns_spf spf;
+    int spf_answered;    /* every SPF query was answered */
+    sift_dns_dkim *dkim; /* n_dkim, in the query's order (owned) */
+    size_t n_dkim;
+    uint32_t ttl; /* the smallest TTL of the answers (at most a day) */
+} sift_dns_published;
+
+typedef struct sift_dns_domain_query {
+    const char *domain; /* the policy domain */
+    const char *org;    /* its organisational domain by the PSL (NULL: the
+                         * domain) */
+    /* DKIM keys to check: n_dkim (d=, selector) pairs */
+    const char *const *dkim_domains, *const *selectors;
+    size_t n_dkim;
+} sift_dns_domain_query;
+
+/* Look up what q->domain publishes now. SIFT_OK with *out filled (free it
+ * with sift_dns_published_free), or the batch's error (SIFT_EIO: the
+ * servers do not answer). Unanswered lookups leave their part empty and
+ * clear dmarc_answered / spf_answered, or leave a DKIM status that is
+ * not final. */
+int sift_dns_published_lookup(sift_dns *d, sift_dns_published *out,
+                              const sift_dns_domain_query *q, sift_err *err);
+void sift_dns_published_free(sift_dns_published *p);
+
 /* Counters of the handle's life: queries sent, answered (any response),
  * timed out. */
 typedef struct sift_dns_counts {

@@ -72,32 +72,62 @@ write_file(const char *dir, const char *name, const char *text)
     ck_assert_int_eq(spit(p, text, strlen(text)), 0);
 }
 
-#define SOA(zone)                                                              \
-    "$TTL 3600\n@ 3600 IN SOA ns." zone ". hostmaster." zone                   \
-    ". 1 3600 600 86400 900\n@ IN NS ns." zone ".\n"
-
 /* TEST-NET-1 (192.0.2.0/24) and 2001:db8::/32 reverse; forward names in
- * example.test and google.com (this server is the only one asked). */
-static const char rev4_zone[] =
-    SOA("2.0.192.in-addr.arpa") "1 3600 IN PTR mail-a.example.test.\n"
-                                "2 3600 IN PTR forged.example.test.\n"
-                                "4 3600 IN PTR mail-sor-f41.google.com.\n"
-                                "5 3600 IN PTR bad.example.test.\n"
-                                "5 3600 IN PTR good.example.test.\n"
-                                "6 3600 IN PTR nowhere.example.test.\n";
-static const char rev6_zone[] =
-    SOA("8.b.d.0.1.0.0.2.ip6.arpa") "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-                                    "0.0.0 3600 IN PTR "
-                                    "v6.example.test.\n";
-static const char fwd_zone[] =
-    SOA("example.test") "ns 3600 IN A 127.0.0.1\n"
-                        "mail-a 600 IN A 192.0.2.1\n"
-                        "forged 600 IN A 192.0.2.99\n"
-                        "bad 600 IN A 192.0.2.77\n"
-                        "good 300 IN A 192.0.2.5\n"
-                        "v6 600 IN AAAA 2001:db8::1\n";
-static const char google_zone[] =
-    SOA("google.com") "mail-sor-f41 300 IN A 192.0.2.4\n";
+ * example.test, google.com and sendgrid.net (this server is the only one
+ * asked). write_zone() puts the SOA (negative TTL 900) and NS first. */
+static const char rev4_zone[] = /* 2.0.192.in-addr.arpa */
+    "1 3600 IN PTR mail-a.example.test.\n"
+    "2 3600 IN PTR forged.example.test.\n"
+    "4 3600 IN PTR mail-sor-f41.google.com.\n"
+    "5 3600 IN PTR bad.example.test.\n"
+    "5 3600 IN PTR good.example.test.\n"
+    "6 3600 IN PTR nowhere.example.test.\n";
+static const char rev6_zone[] = /* 8.b.d.0.1.0.0.2.ip6.arpa */
+    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 3600 IN PTR "
+    "v6.example.test.\n";
+static const char fwd_zone[] = /* example.test */
+    "ns 3600 IN A 127.0.0.1\n"
+    "mail-a 600 IN A 192.0.2.1\n"
+    "forged 600 IN A 192.0.2.99\n"
+    "bad 600 IN A 192.0.2.77\n"
+    "good 300 IN A 192.0.2.5\n"
+    "v6 600 IN AAAA 2001:db8::1\n"
+    /* DMARC: the organisational domain's, and one further down */
+    "_dmarc 3600 IN TXT \"v=DMARC1; p=none; rua=mailto:d@example.test\"\n"
+    "_dmarc.dept 1800 IN TXT \"v=DMARC1; p=reject\"\n"
+    /* SPF: a domain with sendgrid, and a chain of includes */
+    "@ 3600 IN TXT \"v=spf1 include:spf1.example.test "
+    "include:sendgrid.net -all\"\n"
+    "@ 3600 IN TXT \"google-site-verification=abc\"\n"
+    "spf1 3600 IN TXT \"v=spf1 ip4:192.0.2.0/24 ~all\"\n"
+    "big 3600 IN TXT \"v=spf1 include:l1.example.test a mx -all\"\n"
+    "l1 3600 IN TXT \"v=spf1 include:l2.example.test a mx ?all\"\n"
+    "l2 3600 IN TXT \"v=spf1 include:l3.example.test exists:x.example.test "
+    "ptr\"\n"
+    "l3 3600 IN TXT \"v=spf1 a:foo.example.test mx:bar.example.test "
+    "include:l1.example.test\"\n"
+    "open 3600 IN TXT \"v=spf1 +all\"\n"
+    "two 3600 IN TXT \"v=spf1 -all\"\n"
+    "two 3600 IN TXT \"v=spf1 a -all\"\n"
+    "gone 3600 IN TXT \"v=spf1 include:nothere.example.test -all\"\n"
+    /* DKIM: revoked; the keys are appended at start (dkim_keys) */
+    "old._domainkey 3600 IN TXT \"v=DKIM1; k=rsa; p=\"\n";
+static const char google_zone[] = /* google.com */
+    "mail-sor-f41 300 IN A 192.0.2.4\n";
+static const char sendgrid_zone[] = /* sendgrid.net */
+    "@ 3600 IN TXT \"v=spf1 ip4:167.89.0.0/17 -all\"\n";
+
+static void
+write_zone(const char *file, const char *zone, const char *body)
+{
+    char text[8192];
+
+    snprintf(text, sizeof(text),
+             "$TTL 3600\n@ 3600 IN SOA ns.%s. hostmaster.%s. 1 3600 600 "
+             "86400 900\n@ IN NS ns.%s.\n%s",
+             zone, zone, zone, body);
+    write_file(srv, file, text);
+}
 
 static int
 can_connect(int p)
@@ -113,6 +143,29 @@ can_connect(int p)
     return ok;
 }
 
+/* s2048 and s1024._domainkey.example.test: RSA keys made by openssl
+ * now, appended to fwd.zone (the 2048-bit one as two strings). */
+static void
+dkim_keys(void)
+{
+    static const char sh[] =
+        "set -e\n"
+        "for b in 2048 1024; do\n"
+        "  k=$(openssl genrsa $b 2>/dev/null |\n"
+        "      openssl rsa -pubout -outform DER 2>/dev/null | base64 -w0)\n"
+        "  [ -n \"$k\" ]\n"
+        "  a=$(printf %s \"$k\" | cut -c1-200)\n"
+        "  z=$(printf %s \"$k\" | cut -c201-)\n"
+        "  printf 's%s._domainkey 3600 IN TXT \"v=DKIM1; k=rsa; p=%s\" "
+        "\"%s\"\\n' \"$b\" \"$a\" \"$z\" >> fwd.zone\n"
+        "done\n";
+    char cmd[800];
+
+    write_file(srv, "keys.sh", sh);
+    snprintf(cmd, sizeof(cmd), "cd %s && sh keys.sh", srv);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 static void
 server_start(void)
 {
@@ -123,10 +176,12 @@ server_start(void)
     ck_assert_ptr_nonnull(srv);
     port = free_port();
     snprintf(server, sizeof(server), "127.0.0.1:%d", port);
-    write_file(srv, "rev4.zone", rev4_zone);
-    write_file(srv, "rev6.zone", rev6_zone);
-    write_file(srv, "fwd.zone", fwd_zone);
-    write_file(srv, "google.zone", google_zone);
+    write_zone("rev4.zone", "2.0.192.in-addr.arpa", rev4_zone);
+    write_zone("rev6.zone", "8.b.d.0.1.0.0.2.ip6.arpa", rev6_zone);
+    write_zone("fwd.zone", "example.test", fwd_zone);
+    write_zone("google.zone", "google.com", google_zone);
+    write_zone("sendgrid.zone", "sendgrid.net", sendgrid_zone);
+    dkim_keys();
     snprintf(conf, sizeof(conf),
              "server:\n"
              "  ip-address: 127.0.0.1@%d\n"
@@ -148,7 +203,8 @@ server_start(void)
              "zone:\n  name: 8.b.d.0.1.0.0.2.ip6.arpa\n  zonefile: "
              "rev6.zone\n"
              "zone:\n  name: example.test\n  zonefile: fwd.zone\n"
-             "zone:\n  name: google.com\n  zonefile: google.zone\n",
+             "zone:\n  name: google.com\n  zonefile: google.zone\n"
+             "zone:\n  name: sendgrid.net\n  zonefile: sendgrid.zone\n",
              port, port, srv, srv, srv, srv, srv, srv);
     write_file(srv, "nsd.conf", conf);
     snprintf(cpath, sizeof(cpath), "%s/nsd.conf", srv);
@@ -378,6 +434,98 @@ START_TEST(test_ptr_confirmed_unconfirmed_nxdomain)
     ck_assert_uint_eq(c.queries, 12);
     ck_assert_uint_eq(c.answered, 12);
     ck_assert_uint_eq(c.timeouts, 0);
+    sift_dns_end(d);
+}
+END_TEST
+
+START_TEST(test_published_records)
+{
+    const char *sv[1] = {server};
+    const char *dd[] = {"example.test", "example.test", "example.test",
+                        "example.test"};
+    const char *sel[] = {"s2048", "s1024", "old", "nokey"};
+    sift_dns_domain_query q = {0};
+    sift_dns_opts o = {0};
+    sift_dns_published p;
+    sift_dns *d = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    o.servers = sv;
+    o.nservers = 1;
+    o.timeout_ms = 500;
+    ck_assert_int_eq(sift_dns_init(&d, &o, &err), SIFT_OK);
+    /* the tree walk stops at dept.example.test; the PSL jumps to the
+     * organisational domain */
+    q.domain = "a.dept.example.test";
+    q.org = "example.test";
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_str_eq(p.tree.at, "dept.example.test");
+    ck_assert_str_eq(p.tree.record, "v=DMARC1; p=reject");
+    ck_assert_str_eq(p.psl.at, "example.test");
+    ck_assert_str_eq(p.psl.record,
+                     "v=DMARC1; p=none; rua=mailto:d@example.test");
+    ck_assert_int_eq(p.dmarc_differ, 1);
+    ck_assert_int_eq(p.dmarc_answered, 1);
+    ck_assert_int_eq(p.spf.records, 0);
+    ck_assert_int_eq(p.spf.status, SIFT_DNS_NXDOMAIN);
+    ck_assert_uint_eq(p.ttl, 900); /* the SOA minimum of the NXDOMAINs */
+    sift_dns_published_free(&p);
+    /* the organisational domain itself: both agree; SPF flattened; keys */
+    q.domain = "example.test";
+    q.org = "example.test";
+    q.dkim_domains = dd;
+    q.selectors = sel;
+    q.n_dkim = 4;
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_str_eq(p.tree.at, "example.test");
+    ck_assert_int_eq(p.dmarc_differ, 0);
+    ck_assert_int_eq(p.spf.records, 1);
+    ck_assert_str_eq(p.spf.record, "v=spf1 include:spf1.example.test "
+                                   "include:sendgrid.net -all");
+    ck_assert_int_eq(p.spf.lookups, 2);
+    ck_assert_int_eq(p.spf.all_pass, 0);
+    ck_assert_str_eq(p.spf.includes,
+                     "include:spf1.example.test include:sendgrid.net");
+    ck_assert_str_eq(p.spf.error, "");
+    ck_assert_uint_eq(p.n_dkim, 4);
+    ck_assert_int_eq(p.dkim[0].present, 1);
+    ck_assert_int_eq(p.dkim[0].bits, 2048);
+    ck_assert_str_eq(p.dkim[0].type, "rsa");
+    ck_assert_int_eq(p.dkim[1].bits, 1024);
+    ck_assert_int_eq(p.dkim[2].status, SIFT_DNS_OK);
+    ck_assert_int_eq(p.dkim[2].present, 0); /* p= empty: revoked */
+    ck_assert_int_eq(p.dkim[3].status, SIFT_DNS_NXDOMAIN);
+    ck_assert_int_eq(p.dkim[3].present, 0);
+    sift_dns_published_free(&p);
+    memset(&q, 0, sizeof(q));
+    /* 11 lookups down a chain of includes (l3 includes l1 again: a loop,
+     * followed once) */
+    q.domain = "big.example.test";
+    q.org = "example.test";
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_int_eq(p.spf.lookups, 12);
+    ck_assert_str_eq(p.spf.includes,
+                     "include:l1.example.test include:l2.example.test "
+                     "include:l3.example.test include:l1.example.test");
+    ck_assert_str_eq(p.tree.at, "example.test"); /* walked up one label */
+    ck_assert_int_eq(p.dmarc_differ, 0);
+    sift_dns_published_free(&p);
+    q.domain = "open.example.test";
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_int_eq(p.spf.all_pass, 1);
+    ck_assert_int_eq(p.spf.lookups, 0);
+    sift_dns_published_free(&p);
+    q.domain = "two.example.test";
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_int_eq(p.spf.records, 2);
+    ck_assert_str_eq(p.spf.error, "two.example.test has 2 SPF records");
+    sift_dns_published_free(&p);
+    q.domain = "gone.example.test";
+    ck_assert_int_eq(sift_dns_published_lookup(d, &p, &q, &err), SIFT_OK);
+    ck_assert_str_eq(p.spf.error, "nothere.example.test has no SPF record");
+    ck_assert_int_eq(p.spf.lookups, 1);
+    sift_dns_published_free(&p);
     sift_dns_end(d);
 }
 END_TEST
@@ -661,6 +809,7 @@ main(void)
         tcase_add_unchecked_fixture(srvc, server_start, server_stop);
         tcase_add_checked_fixture(srvc, setup, teardown);
         tcase_add_test(srvc, test_ptr_confirmed_unconfirmed_nxdomain);
+        tcase_add_test(srvc, test_published_records);
         tcase_add_test(srvc, test_resolve_caches_and_reuses);
         tcase_add_test(srvc, test_report_and_export_show_names);
         suite_add_tcase(s, srvc);
