@@ -116,10 +116,147 @@ on_ptr(void *payload, const sift_dns_ptr *p)
     return 0;
 }
 
+/* --- what the policy domains publish ---------------------------------- */
+
+#define DKIM_MAX 32 /* DKIM keys checked per policy domain */
+
+struct sels {
+    char *d[DKIM_MAX], *s[DKIM_MAX];
+    size_t n;
+};
+
+static int
+sel_add(void *payload, const char *d, const char *sel)
+{
+    struct sels *x = payload;
+
+    if (x->n == DKIM_MAX)
+        return 0;
+    if ((x->d[x->n] = strdup(d)) == NULL)
+        return SIFT_ENOMEM;
+    if ((x->s[x->n] = strdup(sel)) == NULL) {
+        free(x->d[x->n]);
+        return SIFT_ENOMEM;
+    }
+    x->n++;
+    return 0;
+}
+
+static void
+sels_free(struct sels *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->n; i++) {
+        free(x->d[i]);
+        free(x->s[i]);
+    }
+    x->n = 0;
+}
+
+/* Look up and store what each domain publishes. SIFT_OK, SIFT_EIO (no
+ * answer; err says which servers) or another error. *n_dkim counts the
+ * keys checked. */
+static int
+published_pass(sift_store *st, sift_dns *d, const struct todo *dom, int64_t now,
+               size_t *n_dkim, sift_err *err)
+{
+    sift_eval *ev = NULL;
+    sift_err e2;
+    size_t i, k;
+    int rc = SIFT_OK;
+
+    sift_err_clear(&e2);
+    if (sift_eval_new(&ev, &e2) != SIFT_OK)
+        ev = NULL; /* the PSL's answer is then the domain's own */
+    for (i = 0; i < dom->n && rc == SIFT_OK; i++) {
+        sift_dns_domain_query q;
+        sift_dns_published p;
+        sift_published_row row;
+        sift_dkim_row kr[DKIM_MAX];
+        struct sels x = {0};
+        char org[256];
+        const char *o = dom->ip[i];
+
+        if (ev != NULL &&
+            sift_eval_org_domain(ev, dom->ip[i], org, sizeof(org)) != NULL)
+            o = org;
+        rc = sift_store_dns_selectors(st, dom->ip[i], DKIM_MAX, sel_add, &x,
+                                      err);
+        if (rc == SIFT_ENOMEM)
+            rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        if (rc != SIFT_OK) {
+            sels_free(&x);
+            break;
+        }
+        memset(&q, 0, sizeof(q));
+        q.domain = dom->ip[i];
+        q.org = o;
+        q.dkim_domains = (const char *const *)x.d;
+        q.selectors = (const char *const *)x.s;
+        q.n_dkim = x.n;
+        if ((rc = sift_dns_published_lookup(d, &p, &q, err)) != SIFT_OK) {
+            sels_free(&x);
+            break;
+        }
+        memset(&row, 0, sizeof(row));
+        row.domain = p.domain;
+        row.tree_at = p.tree.at;
+        row.tree_record = p.tree.record;
+        row.psl_at = p.psl.at;
+        row.psl_record = p.psl.record;
+        row.differ = p.dmarc_differ;
+        row.spf_record = p.spf.record;
+        row.spf_records = p.spf.records;
+        row.spf_lookups = p.spf.lookups;
+        row.spf_all = p.spf.all_pass;
+        row.spf_includes = p.spf.includes;
+        row.spf_error = p.spf.error;
+        /* something unanswered: look again soon */
+        row.ttl = p.dmarc_answered && p.spf_answered ? p.ttl
+                  : p.ttl < 300                      ? p.ttl
+                                                     : 300;
+        row.looked_up = now;
+        for (k = 0; k < p.n_dkim; k++) {
+            kr[k].domain = p.dkim[k].domain;
+            kr[k].selector = p.dkim[k].selector;
+            kr[k].status = sift_dns_status_name(p.dkim[k].status);
+            kr[k].present = p.dkim[k].present;
+            kr[k].key_type = p.dkim[k].type;
+            kr[k].key_bits = p.dkim[k].bits;
+            kr[k].ttl =
+                sift_dns_status_final(p.dkim[k].status) ? p.dkim[k].ttl : 0;
+            kr[k].looked_up = now;
+        }
+        *n_dkim += p.n_dkim;
+        rc = sift_store_dns_published_put(st, &row, kr, p.n_dkim, err);
+        sift_dns_published_free(&p);
+        sels_free(&x);
+    }
+    sift_eval_free(ev);
+    return rc;
+}
+
+static int
+dom_add(void *payload, const char *d)
+{
+    return todo_add(payload, d);
+}
+
+static void
+todo_free(struct todo *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        free(t->ip[i]);
+    free(t->ip);
+}
+
 int
 resolve_sources(sift_store *st, const struct opts *o)
 {
-    struct todo t = {0};
+    struct todo t = {0}, dom = {0};
     struct run *r = NULL;
     sift_dns *d = NULL;
     sift_dns_opts dopt;
@@ -127,8 +264,8 @@ resolve_sources(sift_store *st, const struct opts *o)
     struct timespec t0;
     sift_err err;
     uint64_t cached = 0, expired = 0;
+    size_t n_dkim = 0;
     int rc, ex = EX_OK;
-    size_t i;
 
     sift_err_clear(&err);
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -141,6 +278,8 @@ resolve_sources(sift_store *st, const struct opts *o)
     sift_err_clear(&r->err);
     rc = sift_store_dns_ptr_todo(st, r->now, todo_add, &t, &err);
     if (rc == SIFT_OK)
+        rc = sift_store_dns_domains_todo(st, r->now, dom_add, &dom, &err);
+    if (rc == SIFT_OK)
         rc = sift_store_dns_ptr_count(st, r->now, &cached, &expired, &err);
     if (rc != SIFT_OK) {
         if (rc == SIFT_ENOMEM)
@@ -149,7 +288,7 @@ resolve_sources(sift_store *st, const struct opts *o)
         ex = EX_IOERR;
         goto done;
     }
-    if (t.n == 0) {
+    if (t.n == 0 && dom.n == 0) {
         if (!o->quiet)
             fprintf(stderr,
                     "resolve: nothing to look up (%" PRIu64 " %s cached)\n",
@@ -166,48 +305,69 @@ resolve_sources(sift_store *st, const struct opts *o)
         ex = rc == SIFT_EUSAGE ? EX_USAGE : EX_OK;
         goto done;
     }
-    r->total = t.n;
-    r->progress = !o->quiet && isatty(2);
-    r->last = t0;
-    rc = sift_dns_ptr_batch(d, (const char *const *)t.ip, t.n, on_ptr, r, &err);
-    if (r->progress)
-        fputs("\r\033[K", stderr);
-    if (rc == SIFT_OK || rc == SIFT_EIO) {
-        int rc2 = flush_rows(r);
-        if (rc2 != SIFT_OK) {
-            die_err(&r->err);
+    if (t.n > 0) {
+        r->total = t.n;
+        r->progress = !o->quiet && isatty(2);
+        r->last = t0;
+        rc = sift_dns_ptr_batch(d, (const char *const *)t.ip, t.n, on_ptr, r,
+                                &err);
+        if (r->progress)
+            fputs("\r\033[K", stderr);
+        if (rc == SIFT_OK || rc == SIFT_EIO) {
+            int rc2 = flush_rows(r);
+            if (rc2 != SIFT_OK) {
+                die_err(&r->err);
+                ex = EX_IOERR;
+                goto done;
+            }
+        }
+        if (rc == SIFT_EIO) {
+            /* the servers do not answer: one line, and the run goes on */
+            fprintf(stderr, "%s: DNS: %s: source names not looked up\n",
+                    progname, err.msg);
+            goto done;
+        }
+        if (rc != SIFT_OK) {
+            die_err(r->err.code ? &r->err : &err);
             ex = EX_IOERR;
             goto done;
         }
+        sift_dns_counts_get(d, &c);
+        if (!o->quiet) {
+            double s = since(&t0);
+            fprintf(stderr,
+                    "resolved %" PRIu64 " source %s in %.1f s: %" PRIu64
+                    " confirmed, %" PRIu64 " unconfirmed, %" PRIu64
+                    " without a name, %" PRIu64 " not answered (%" PRIu64
+                    " queries, %.0f/s)\n",
+                    r->done, plural(r->done, "address", "addresses"), s,
+                    r->confirmed, r->unconfirmed, r->noname, r->failed,
+                    c.queries, s > 0 ? (double)c.queries / s : 0.0);
+        }
     }
-    if (rc == SIFT_EIO) {
-        /* the servers do not answer: one line, and the run goes on */
-        fprintf(stderr, "%s: DNS: %s: source names not looked up\n", progname,
-                err.msg);
-        goto done;
-    }
-    if (rc != SIFT_OK) {
-        die_err(r->err.code ? &r->err : &err);
-        ex = EX_IOERR;
-        goto done;
-    }
-    sift_dns_counts_get(d, &c);
-    if (!o->quiet) {
-        double s = since(&t0);
-        fprintf(stderr,
-                "resolved %" PRIu64 " source %s in %.1f s: %" PRIu64
-                " confirmed, %" PRIu64 " unconfirmed, %" PRIu64
-                " without a name, %" PRIu64 " not answered (%" PRIu64
-                " queries, %.0f/s)\n",
-                r->done, plural(r->done, "address", "addresses"), s,
-                r->confirmed, r->unconfirmed, r->noname, r->failed, c.queries,
-                s > 0 ? (double)c.queries / s : 0.0);
+    if (dom.n > 0) {
+        rc = published_pass(st, d, &dom, r->now, &n_dkim, &err);
+        if (rc == SIFT_EIO) {
+            fprintf(stderr, "%s: DNS: %s: published records not looked up\n",
+                    progname, err.msg);
+            goto done;
+        }
+        if (rc != SIFT_OK) {
+            die_err(&err);
+            ex = EX_IOERR;
+            goto done;
+        }
+        if (!o->quiet)
+            fprintf(stderr,
+                    "looked up what %zu policy %s (DMARC, SPF, %zu DKIM "
+                    "%s)\n",
+                    dom.n, plural(dom.n, "domain publishes", "domains publish"),
+                    n_dkim, plural(n_dkim, "key", "keys"));
     }
 done:
     sift_dns_end(d);
-    for (i = 0; i < t.n; i++)
-        free(t.ip[i]);
-    free(t.ip);
+    todo_free(&t);
+    todo_free(&dom);
     free(r);
     return ex;
 }

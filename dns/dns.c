@@ -220,7 +220,9 @@ sift_dns_init(sift_dns **out, const sift_dns_opts *o, sift_err *err)
     }
     d->ares_inited = 1;
     memset(&ao, 0, sizeof(ao));
-    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+    /* NOCHECKRESP: a SERVFAIL or REFUSED is an answer (it reaches the
+     * callback at once), not a reason to wait for the other tries */
+    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
     ao.timeout = o->timeout_ms > 0 ? o->timeout_ms : 2000;
     ao.tries = o->tries > 0 ? o->tries : 2;
     ao.ednspsz = 1232;

@@ -181,6 +181,7 @@ server_start(void)
     write_zone("fwd.zone", "example.test", fwd_zone);
     write_zone("google.zone", "google.com", google_zone);
     write_zone("sendgrid.zone", "sendgrid.net", sendgrid_zone);
+    write_zone("tld.zone", "test", ""); /* _dmarc.test: NXDOMAIN */
     dkim_keys();
     snprintf(conf, sizeof(conf),
              "server:\n"
@@ -204,7 +205,8 @@ server_start(void)
              "rev6.zone\n"
              "zone:\n  name: example.test\n  zonefile: fwd.zone\n"
              "zone:\n  name: google.com\n  zonefile: google.zone\n"
-             "zone:\n  name: sendgrid.net\n  zonefile: sendgrid.zone\n",
+             "zone:\n  name: sendgrid.net\n  zonefile: sendgrid.zone\n"
+             "zone:\n  name: test\n  zonefile: tld.zone\n",
              port, port, srv, srv, srv, srv, srv, srv);
     write_file(srv, "nsd.conf", conf);
     snprintf(cpath, sizeof(cpath), "%s/nsd.conf", srv);
@@ -313,7 +315,7 @@ sql_exec(const char *sql)
     sqlite3_close(h);
 }
 
-/* A report from example.com with one record per address. */
+/* A report for example.test with one record per address. */
 static void
 ingest_sources(const char *const *ips, size_t n)
 {
@@ -329,7 +331,7 @@ ingest_sources(const char *const *ips, size_t n)
         "<org_name>dns.test</org_name><email>r@dns.test</email>"
         "<report_id>dns-1</report_id><date_range><begin>1700000000</begin>"
         "<end>1700086399</end></date_range></report_metadata>"
-        "<policy_published><domain>example.com</domain><p>none</p>"
+        "<policy_published><domain>example.test</domain><p>none</p>"
         "</policy_published>\n");
     for (i = 0; i < n; i++)
         len += (size_t)snprintf(
@@ -337,9 +339,11 @@ ingest_sources(const char *const *ips, size_t n)
             "<record><row><source_ip>%s</source_ip><count>%zu</count>"
             "<policy_evaluated><disposition>none</disposition><dkim>fail"
             "</dkim><spf>fail</spf></policy_evaluated></row><identifiers>"
-            "<header_from>example.com</header_from></identifiers>"
-            "<auth_results><spf><domain>example.com</domain><result>fail"
-            "</result></spf></auth_results></record>\n",
+            "<header_from>example.test</header_from></identifiers>"
+            "<auth_results><dkim><domain>example.test</domain><selector>"
+            "s1024</selector><result>fail</result></dkim><spf><domain>"
+            "example.test</domain><result>fail</result></spf></auth_results>"
+            "</record>\n",
             ips[i], i + 1);
     len += (size_t)snprintf(doc + len, cap - len, "</feedback>\n");
     snprintf(path, sizeof(path), "%s/r.xml", box);
@@ -560,7 +564,9 @@ START_TEST(test_resolve_caches_and_reuses)
     ck_assert_msg(strncmp(e, "resolved 7 source addresses in ", 31) == 0 &&
                       strstr(e, " s: 4 confirmed, 2 unconfirmed, 1 without "
                                 "a name, 0 not answered (14 queries, ") &&
-                      strchr(e, '\n') == e + strlen(e) - 1,
+                      strstr(e, "/s)\nlooked up what 1 policy domain "
+                                "publishes (DMARC, SPF, 1 DKIM key)\n") &&
+                      strchr(e, '\n') != strrchr(e, '\n'),
                   "%s", e);
     free(o);
     free(e);
@@ -581,6 +587,21 @@ START_TEST(test_resolve_caches_and_reuses)
     ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_ptr WHERE ip ="
                              " '2001:db8::1' AND name = 'v6.example.test'"
                              " AND confirmed = 1"),
+                     1);
+    /* what example.test publishes, and its key of selector s1024 */
+    ck_assert_int_eq(
+        sql_int("SELECT count(*) FROM dns_published WHERE domain ="
+                " 'example.test' AND tree_at = 'example.test' AND psl_at ="
+                " 'example.test' AND differ = 0 AND tree_record = 'v=DMARC1;"
+                " p=none; rua=mailto:d@example.test' AND spf_records = 1 AND"
+                " spf_lookups = 2 AND spf_all = 0 AND spf_includes ="
+                " 'include:spf1.example.test include:sendgrid.net' AND"
+                " spf_error IS NULL AND ttl = 3600"),
+        1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_dkim WHERE domain ="
+                             " 'example.test' AND selector = 's1024' AND"
+                             " status = 'ok' AND present = 1 AND key_type ="
+                             " 'rsa' AND key_bits = 1024 AND ttl = 3600"),
                      1);
     /* a second run is served from the cache: nothing asked */
     rc = sift(&o, &e, "resolve", "--dns-server", server, NULL);
@@ -781,6 +802,8 @@ START_TEST(test_v5_database_gets_cache)
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_table_info("
                              "'dns_ptr')"),
                      6);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_published"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_dkim"), 0);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM failed_inputs WHERE id = 3"
                              " AND path = 'x.xml'"),
                      1);
