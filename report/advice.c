@@ -295,6 +295,16 @@ w_cname_rp(char *b, size_t n, const sift_advice_in *in)
     char note[256];
 
     strict_note(note, sizeof(note), in);
+    if (in->spf_include_published == 1) { /* resolve looked: it is there */
+        snprintf(b, n,
+                 "%s: %s is already in %s's SPF; what is missing is the "
+                 "custom return-path: %s (a CNAME under %s pointing to "
+                 "%s)%s",
+                 in->service->name, in->service->spf_include, in->domain,
+                 in->service->fix, or_(in->from, in->domain), in->service->name,
+                 note);
+        return;
+    }
     snprintf(b, n,
              "%s: %s; the custom return-path is a CNAME under %s "
              "pointing to %s, so %s in your own SPF record does "
@@ -585,6 +595,10 @@ fill_in(sift_advice_in *in, const domain *d, sift_category cat,
     in->own_net = s ? s->own_net : 0;
     in->aspf_strict = d->aspf != NULL && strcasecmp(d->aspf, "s") == 0;
     in->adkim_strict = d->adkim != NULL && strcasecmp(d->adkim, "s") == 0;
+    in->spf_include_published =
+        d->pub == NULL || svc == NULL || svc->spf_include == NULL
+            ? -1
+            : sift_report__includes_has(d->pub, svc->spf_include);
 }
 
 void

@@ -493,6 +493,7 @@ ctx_free(ctx *c)
     free(c->reps);
     free(c->rm);
     sift_report__ptrs_free(&c->ptrs);
+    sift_report__pubs_free(&c->pubs);
     memset(c, 0, sizeof(*c));
 }
 
@@ -1548,6 +1549,11 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
     if ((rc = sift_store_query(st, q_policy, p, SIFT_REPORT_FILTER_NPARAMS,
                                on_policy, c, err)) != SIFT_OK)
         return rc;
+    if (c->n_dom > 0 &&
+        (rc = sift_report__pubs_load(&c->pubs, st, err)) != SIFT_OK)
+        return rc;
+    for (i = 0; i < c->n_dom; i++)
+        c->dom[i].pub = sift_report__pub_find(&c->pubs, c->dom[i].name);
     for (i = 0; i < c->n_dom; i++) {
         uint64_t m = c->tot.messages, w = c->tot.would_reject;
         c->tot.messages = sift_sat_add(m, c->dom[i].messages);

@@ -226,6 +226,7 @@ sift_report__json(FILE *fp, const ctx *c)
         } else {
             fputs(",\n      \"policy\": null", fp);
         }
+        sift_report__pub_json(fp, d);
         sift_report__percent(p1, sizeof(p1), d->messages - d->dmarc_fail,
                              d->messages);
         fprintf(fp,

@@ -65,6 +65,37 @@ const sift_report_ptr *sift_report__ptr_find(const sift_report_ptrs *m,
                                              const char *ip);
 void sift_report__ptrs_free(sift_report_ptrs *m);
 
+/* --- what the policy domains publish (published.c) ---------------------- */
+
+typedef struct sift_report_key {
+    char *domain, *selector, *status, *type; /* owned; NULL absent */
+    int present, bits;
+} sift_report_key;
+
+typedef struct sift_report_pub {
+    char *domain; /* owned, like every string here; NULL absent */
+    char *tree_at, *tree_record, *psl_at, *psl_record;
+    char *spf_record, *spf_includes, *spf_error;
+    int differ, spf_records, spf_lookups, spf_all;
+    int64_t looked_up;
+    sift_report_key *dkim;
+    size_t n_dkim;
+} sift_report_pub;
+
+typedef struct sift_report_pubs {
+    sift_report_pub *v;
+    size_t n, cap;
+} sift_report_pubs;
+
+/* Read every published row with its DKIM keys (none from a store without
+ * the cache). Free with sift_report__pubs_free() either way. */
+int sift_report__pubs_load(sift_report_pubs *m, sift_store *st, sift_err *err);
+const sift_report_pub *sift_report__pub_find(const sift_report_pubs *m,
+                                             const char *name);
+void sift_report__pubs_free(sift_report_pubs *m);
+/* Whether the published SPF (any level) holds this include: term. */
+int sift_report__includes_has(const sift_report_pub *p, const char *include);
+
 /* --- the summary model --------------------------------------------------- */
 
 #define LIST_MAX 5  /* domains shown per list */
@@ -202,6 +233,8 @@ typedef struct domain {
     size_t first_src, n_src;            /* into ctx.src, after sorting */
     size_t first_snd, n_snd;            /* into ctx.snd, worst first */
     const example *example;             /* borrowed from the atom */
+    /* what it publishes now (ctx.pubs), or NULL: not looked up */
+    const sift_report_pub *pub;
 } domain;
 
 typedef struct ctx {
@@ -229,6 +262,7 @@ typedef struct ctx {
     const sift_report_opts *opts;
     sift_err *err;
     sift_report_ptrs ptrs; /* cached source names */
+    sift_report_pubs pubs; /* what the policy domains publish */
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with
@@ -247,6 +281,13 @@ void sift_report__source_advice(char *buf, size_t n, const domain *d,
 
 /* "x.y" percent of part in whole, rounded half up (integer arithmetic). */
 void sift_report__percent(char *buf, size_t n, uint64_t part, uint64_t whole);
+
+/* The differences between what d publishes now and what the reports saw,
+ * one line each (at most max), for the digest and JSON; 0 when nothing was
+ * looked up. */
+size_t sift_report__pub_lines(char lines[][512], size_t max, const domain *d);
+/* ",\n      \"published\": {...}" (or null) of d's JSON object. */
+void sift_report__pub_json(FILE *fp, const domain *d);
 
 /* Text, JSON and CSV writers of the model. */
 int sift_report__text(FILE *fp, const ctx *c);

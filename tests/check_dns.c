@@ -710,6 +710,114 @@ START_TEST(test_report_and_export_show_names)
 }
 END_TEST
 
+/* What the domains publish now, against what the reports saw: the
+ * digest's lines, JSON, and advice that knows the include is there. */
+static const char two_reports[] =
+    "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>dns.test"
+    "</org_name><email>r@dns.test</email><report_id>pub-1</report_id>"
+    "<date_range><begin>1700000000</begin><end>1700086399</end>"
+    "</date_range></report_metadata><policy_published><domain>example.test"
+    "</domain><p>none</p></policy_published><record><row><source_ip>"
+    "198.51.100.23</source_ip><count>460</count><policy_evaluated>"
+    "<disposition>none</disposition><dkim>fail</dkim><spf>fail</spf>"
+    "</policy_evaluated></row><identifiers><header_from>example.test"
+    "</header_from></identifiers><auth_results><dkim><domain>sendgrid.net"
+    "</domain><selector>s1</selector><result>pass</result></dkim><spf>"
+    "<domain>bounces.sendgrid.net</domain><result>pass</result></spf>"
+    "</auth_results></record><record><row><source_ip>192.0.2.1</source_ip>"
+    "<count>2</count><policy_evaluated><disposition>none</disposition>"
+    "<dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers>"
+    "<header_from>example.test</header_from></identifiers><auth_results>"
+    "<dkim><domain>example.test</domain><selector>s1024</selector><result>"
+    "fail</result></dkim><spf><domain>example.test</domain><result>fail"
+    "</result></spf></auth_results></record></feedback>\n";
+static const char dept_report[] =
+    "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>dns.test"
+    "</org_name><email>r@dns.test</email><report_id>pub-2</report_id>"
+    "<date_range><begin>1700000000</begin><end>1700086399</end>"
+    "</date_range></report_metadata><policy_published><domain>"
+    "a.dept.example.test</domain><p>none</p></policy_published><record>"
+    "<row><source_ip>192.0.2.1</source_ip><count>3</count>"
+    "<policy_evaluated><disposition>none</disposition><dkim>fail</dkim>"
+    "<spf>fail</spf></policy_evaluated></row><identifiers><header_from>"
+    "a.dept.example.test</header_from></identifiers><auth_results><spf>"
+    "<domain>a.dept.example.test</domain><result>fail</result></spf>"
+    "</auth_results></record></feedback>\n";
+
+START_TEST(test_digest_shows_published_differences)
+{
+    char p1[700], p2[700], *o = NULL, *e = NULL;
+    int rc;
+
+    snprintf(p1, sizeof(p1), "%s/a.xml", box);
+    snprintf(p2, sizeof(p2), "%s/b.xml", box);
+    ck_assert_int_eq(spit(p1, two_reports, strlen(two_reports)), 0);
+    ck_assert_int_eq(spit(p2, dept_report, strlen(dept_report)), 0);
+    rc = sift(NULL, &e, "ingest", "--quiet", p1, p2, NULL);
+    ck_assert_msg(rc == 0, "%d: %s", rc, e);
+    free(e);
+    /* offline: no "Published now" at all */
+    rc = sift(&o, &e, "report", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_null(strstr(o, "Published now"));
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "resolve", "--dns-server", server, NULL);
+    ck_assert_msg(rc == 0, "%d: %s", rc, e);
+    ck_assert_ptr_nonnull(strstr(e, "looked up what 2 policy domains publish "
+                                    "(DMARC, SPF, 1 DKIM key)\n"));
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "report", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(
+        strstr(o, "Published now (DNS, ") &&
+            strstr(o, "):\n  DMARC: p=reject published now at "
+                      "_dmarc.dept.example.test; the reports saw\n"
+                      "    p=none\n"
+                      "  DMARC: the RFC 9989 tree walk finds "
+                      "_dmarc.dept.example.test (p=reject), the\n"
+                      "    PSL lookup _dmarc.example.test (p=none): receivers "
+                      "may apply either\n"
+                      "  SPF: no SPF record at a.dept.example.test\n"
+                      "Messages: 3,"),
+        "%s", o);
+    ck_assert_msg(strstr(o, ":\n  DKIM: s1024._domainkey.example.test is a "
+                            "1024-bit RSA key (2048 is\n    recommended)\n") !=
+                      NULL,
+                  "%s", o);
+    ck_assert_msg(strstr(o, "fix: SendGrid: include:sendgrid.net is already "
+                            "in example.test's SPF; what\n      is missing is "
+                            "the custom return-path: ") != NULL,
+                  "%s", o);
+    free(o);
+    free(e);
+    rc = sift(&o, &e, "report", "--format", "json", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(
+        strstr(o, "\"published\": {\"looked_up\": \"") &&
+            strstr(o, "\"dmarc\": {\"tree_walk\": {\"at\": "
+                      "\"dept.example.test\", \"record\": \"v=DMARC1; "
+                      "p=reject\"}, \"psl\": {\"at\": \"example.test\", "
+                      "\"record\": \"v=DMARC1; p=none; "
+                      "rua=mailto:d@example.test\"}, \"differ\": true}") &&
+            strstr(o, "\"spf\": {\"record\": \"v=spf1 "
+                      "include:spf1.example.test include:sendgrid.net -all\", "
+                      "\"records\": 1, \"lookups\": 2, \"over_limit\": "
+                      "false, \"all_pass\": false, \"includes\": "
+                      "\"include:spf1.example.test include:sendgrid.net\", "
+                      "\"error\": null}, \"dkim\": [{\"domain\": "
+                      "\"example.test\", \"selector\": \"s1024\", "
+                      "\"status\": \"ok\", \"present\": true, \"type\": "
+                      "\"rsa\", \"bits\": 1024}], \"differences\": "
+                      "[\"DKIM: s1024._domainkey.example.test is a 1024-bit "
+                      "RSA key (2048 is recommended)\"]}"),
+        "%s", o);
+    free(o);
+    free(e);
+}
+END_TEST
+
 /* A server that never answers: one line, exit 0, within the timeout x
  * tries (200 + 400 ms) and a margin. */
 START_TEST(test_silent_server)
@@ -835,6 +943,7 @@ main(void)
         tcase_add_test(srvc, test_published_records);
         tcase_add_test(srvc, test_resolve_caches_and_reuses);
         tcase_add_test(srvc, test_report_and_export_show_names);
+        tcase_add_test(srvc, test_digest_shows_published_differences);
         suite_add_tcase(s, srvc);
     }
     r = srunner_create(s);
