@@ -606,14 +606,17 @@ wait_and_process(sift_dns *d, sift_err *err)
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
     struct pollfd pf[ARES_GETSOCK_MAXNUM];
     struct timeval tv, *tvp;
-    int bits, i, n = 0, ms, r;
+    unsigned bits;
+    int i, n = 0, ms, r;
 
-    bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+    /* the bits as unsigned: ARES_GETSOCK_WRITABLE(bits, 15) shifts a
+     * signed 1 by 31 */
+    bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
     for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i))
+        if ((bits >> i) & 1u)
             ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i))
+        if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
             ev |= POLLOUT;
         if (ev) {
             pf[n].fd = socks[i];
