@@ -520,6 +520,10 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
         if (i)
             fputs(", ", l.fp);
         sift_text_safe(l.fp, t->ip[0] ? t->ip : "(no source ip)");
+        if (t->ptr != NULL && t->ptr->confirmed) { /* resolve's name */
+            fputc(' ', l.fp);
+            sift_text_safe(l.fp, t->ptr->name);
+        }
         fprintf(l.fp, " (%s)", num(a, sizeof(a), t->messages));
     }
     if (s->n_src > IPS_SHOWN)

@@ -786,6 +786,9 @@ START_TEST(test_digest_shows_published_differences)
                             "1024-bit RSA key (2048 is\n    recommended)\n") !=
                       NULL,
                   "%s", o);
+    /* the confirmed name next to the address */
+    ck_assert_msg(strstr(o, "    IP: 192.0.2.1 mail-a.example.test (3)\n"),
+                  "%s", o);
     ck_assert_msg(strstr(o, "fix: SendGrid: include:sendgrid.net is already "
                             "in example.test's SPF; what\n      is missing is "
                             "the custom return-path: ") != NULL,
