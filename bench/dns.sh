@@ -10,11 +10,16 @@
 # `resolve --dns-server 127.0.0.1:PORT` twice with GNU time (wall, CPU,
 # peak RSS). Not part of ctest; nothing here asserts.
 #
-# usage: sh bench/dns.sh [ADDRESSES]
+# With DELAY_MS, a UDP proxy (python3, in this script) sits between
+# dmarcsift and NSD and holds every answer DELAY_MS milliseconds: a slow
+# resolver, as a far-away recursive one is.
+#
+# usage: sh bench/dns.sh [ADDRESSES [DELAY_MS]]
 # environment: BENCH_BIN=PATH times an existing dmarcsift; BENCH_JOBS
 set -eu
 
 N=${1:-10000}
+DELAY=${2:-0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-bench-rel
 BIN=${BENCH_BIN:-$BUILD/cli/dmarcsift}
@@ -33,6 +38,7 @@ fi
 
 T=$(mktemp -d /tmp/sift-bench-dns.XXXXXX)
 cleanup() {
+    [ -f "$T/slow.pid" ] && kill "$(cat "$T/slow.pid")" 2>/dev/null || :
     if [ -f "$T/nsd.pid" ]; then # stop it, and wait: it writes on exit
         pid=$(cat "$T/nsd.pid")
         kill "$pid" 2>/dev/null || :
@@ -93,6 +99,48 @@ until python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 
     sleep 0.05
 done
 "$BIN" --db "$T/d.db" ingest --quiet "$T/r.xml"
+ASK=$PORT
+if [ "$DELAY" -gt 0 ]; then
+    ASK=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$T/slow.py" <<'EOF'
+import asyncio, sys
+listen, upstream, delay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
+class Up(asyncio.DatagramProtocol):
+    def __init__(self, down, client):
+        self.down, self.client = down, client
+    def connection_made(self, t):
+        self.transport = t
+    def datagram_received(self, data, addr):
+        asyncio.get_running_loop().call_later(delay, self.down.sendto, data,
+                                              self.client)
+        self.transport.close()
+class Down(asyncio.DatagramProtocol):
+    def connection_made(self, t):
+        self.transport = t
+    def datagram_received(self, data, addr):
+        loop = asyncio.get_running_loop()
+        async def fwd():
+            t, p = await loop.create_datagram_endpoint(
+                lambda: Up(self.transport, addr),
+                remote_addr=("127.0.0.1", upstream))
+            t.sendto(data)
+        loop.create_task(fwd())
+async def main():
+    loop = asyncio.get_running_loop()
+    await loop.create_datagram_endpoint(Down, local_addr=("127.0.0.1", listen))
+    open(sys.argv[4], "w").close()  # listening: the script may go on
+    await asyncio.Event().wait()
+asyncio.run(main())
+EOF
+    python3 "$T/slow.py" "$ASK" "$PORT" "$DELAY" "$T/slow.ready" &
+    echo $! >"$T/slow.pid"
+    i=0
+    until [ -f "$T/slow.ready" ]; do
+        i=$((i + 1))
+        [ $i -lt 200 ] || { say "bench: the delaying proxy did not start"; exit 1; }
+        sleep 0.05
+    done
+fi
 
 timed() { # timed LOG CMD...: prints "wall cpu rss_kib"
     log=$1
@@ -100,16 +148,16 @@ timed() { # timed LOG CMD...: prints "wall cpu rss_kib"
     $TIME -f '%e %U %S %M' -o "$T/time" "$@" >"$log" 2>&1 || :
     awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$T/time"
 }
-set -- $(timed "$T/1.out" "$BIN" --db "$T/d.db" resolve --dns-server "127.0.0.1:$PORT")
+set -- $(timed "$T/1.out" "$BIN" --db "$T/d.db" resolve --dns-server "127.0.0.1:$ASK")
 W1=$1 C1=$2 M1=$3
-set -- $(timed "$T/2.out" "$BIN" --db "$T/d.db" resolve --dns-server "127.0.0.1:$PORT")
+set -- $(timed "$T/2.out" "$BIN" --db "$T/d.db" resolve --dns-server "127.0.0.1:$ASK")
 W2=$1 C2=$2 M2=$3
 q=$((N * 2))
 printf '| row | run | addresses | queries | wall s | cpu s | queries/s | peak RSS |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
-awk -v w="$W1" -v c="$C1" -v m="$M1" -v n="$N" -v q="$q" 'BEGIN {
-    printf "| n | resolve, empty cache, local NSD | %d | %d | %.2f | %.2f | %.0f | %.1f MB |\n",
-        n, q, w, c, (w > 0 ? q / w : 0), m / 1024 }'
+awk -v w="$W1" -v c="$C1" -v m="$M1" -v n="$N" -v q="$q" -v d="$DELAY" 'BEGIN {
+    printf "| n | resolve, empty cache, local NSD%s | %d | %d | %.2f | %.2f | %.0f | %.1f MB |\n",
+        (d > 0 ? sprintf(", answers held %d ms", d) : ""), n, q, w, c, (w > 0 ? q / w : 0), m / 1024 }'
 awk -v w="$W2" -v c="$C2" -v m="$M2" -v n="$N" 'BEGIN {
     printf "| n2 | resolve again, from the cache | %d | 0 | %.2f | %.2f | - | %.1f MB |\n",
         n, w, c, m / 1024 }'

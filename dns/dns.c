@@ -687,7 +687,7 @@ run_batch(sift_dns *d, size_t n, void (*start)(sift_dns *, size_t),
     if (d->dead) {
         uint64_t t = d->counts.timeouts - timeouts0;
         return sift_err_set(
-            err, SIFT_EIO, "no answer from %s (%llu %s timed out)",
+            err, SIFT_EIO, "no answer from %s (%llu %s unanswered)",
             d->servers[0] ? d->servers : "the DNS servers",
             (unsigned long long)t, t == 1 ? "query" : "queries");
     }

@@ -84,7 +84,7 @@ typedef int (*sift_dns_ptr_cb)(void *payload, const sift_dns_ptr *r);
 
 /* Resolve the names of n addresses, max_inflight at a time. Returns
  * SIFT_OK when every address got a result (answers, NXDOMAIN, timeouts
- * alike), SIFT_EIO "no answer from SERVERS (N queries timed out)" when
+ * alike), SIFT_EIO "no answer from SERVERS (N queries unanswered)" when
  * the servers look dead (the remaining addresses get no callback), or
  * the callback's non-zero value. */
 int sift_dns_ptr_batch(sift_dns *d, const char *const *ips, size_t n,
