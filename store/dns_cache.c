@@ -198,7 +198,8 @@ sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
     static const char sel[] =
         "SELECT DISTINCT lower(domain) AS d, selector FROM dkim_results"
         " WHERE selector IS NOT NULL AND selector <> ''"
-        " AND (lower(domain) = ?1 OR lower(domain) LIKE '%.' || ?1)"
+        " AND (lower(domain) = ?1"
+        " OR substr(lower(domain), -length(?1) - 1) = '.' || ?1)"
         " ORDER BY d, selector LIMIT ?2";
     sqlite3_stmt *s = NULL;
     int rc;
@@ -355,7 +356,8 @@ sift_store_dns_dkim_each(sift_store *st, const char *domain,
 {
     static const char sel[] =
         "SELECT domain, selector, status, present, key_type, key_bits, ttl,"
-        " looked_up FROM dns_dkim WHERE domain = ?1 OR domain LIKE '%.' || ?1"
+        " looked_up FROM dns_dkim WHERE domain = ?1"
+        " OR substr(domain, -length(?1) - 1) = '.' || ?1"
         " ORDER BY domain, selector";
     sqlite3_stmt *s = NULL;
     int rc;

@@ -729,8 +729,11 @@ static const char two_reports[] =
     "<dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers>"
     "<header_from>example.test</header_from></identifiers><auth_results>"
     "<dkim><domain>example.test</domain><selector>s1024</selector><result>"
-    "fail</result></dkim><spf><domain>example.test</domain><result>fail"
-    "</result></spf></auth_results></record></feedback>\n";
+    "fail</result></dkim><dkim><domain>News.Example.Test</domain><selector>"
+    "s2048</selector><result>fail</result></dkim><dkim><domain>"
+    "xexample.test</domain><selector>zz</selector><result>fail</result>"
+    "</dkim><spf><domain>example.test</domain><result>fail</result></spf>"
+    "</auth_results></record></feedback>\n";
 static const char dept_report[] =
     "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>dns.test"
     "</org_name><email>r@dns.test</email><report_id>pub-2</report_id>"
@@ -764,8 +767,10 @@ START_TEST(test_digest_shows_published_differences)
     free(e);
     rc = sift(&o, &e, "resolve", "--dns-server", server, NULL);
     ck_assert_msg(rc == 0, "%d: %s", rc, e);
+    /* s1024 and s2048 (d=news.example.test, under the domain); not
+     * xexample.test's */
     ck_assert_ptr_nonnull(strstr(e, "looked up what 2 policy domains publish "
-                                    "(DMARC, SPF, 1 DKIM key)\n"));
+                                    "(DMARC, SPF, 2 DKIM keys)\n"));
     free(o);
     free(e);
     rc = sift(&o, &e, "report", NULL);
@@ -812,9 +817,14 @@ START_TEST(test_digest_shows_published_differences)
                       "\"error\": null}, \"dkim\": [{\"domain\": "
                       "\"example.test\", \"selector\": \"s1024\", "
                       "\"status\": \"ok\", \"present\": true, \"type\": "
-                      "\"rsa\", \"bits\": 1024}], \"differences\": "
+                      "\"rsa\", \"bits\": 1024}, {\"domain\": "
+                      "\"news.example.test\", \"selector\": \"s2048\", "
+                      "\"status\": \"nxdomain\", \"present\": false, "
+                      "\"type\": null, \"bits\": 0}], \"differences\": "
                       "[\"DKIM: s1024._domainkey.example.test is a 1024-bit "
-                      "RSA key (2048 is recommended)\"]}"),
+                      "RSA key (2048 is recommended)\", \"DKIM: no key at "
+                      "s2048._domainkey.news.example.test, a selector the "
+                      "reports show in use\"]}"),
         "%s", o);
     free(o);
     free(e);
