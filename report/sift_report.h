@@ -109,6 +109,8 @@ typedef struct sift_advice_in {
     /* the service's SPF include is in the policy domain's published SPF
      * now: 1 yes, 0 no, -1 not looked up (dmarcsift resolve) */
     int spf_include_published;
+    /* the DNS lookups the published SPF needs now; -1 not looked up */
+    int spf_lookups_published;
 } sift_advice_in;
 
 /* One line of advice into buf (bounded, NUL-terminated; strings from the

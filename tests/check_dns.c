@@ -747,16 +747,34 @@ static const char dept_report[] =
     "<domain>a.dept.example.test</domain><result>fail</result></spf>"
     "</auth_results></record></feedback>\n";
 
+/* Google Workspace mail for the domain whose SPF needs 12 lookups. */
+static const char big_report[] =
+    "<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>dns.test"
+    "</org_name><email>r@dns.test</email><report_id>pub-3</report_id>"
+    "<date_range><begin>1700000000</begin><end>1700086399</end>"
+    "</date_range></report_metadata><policy_published><domain>"
+    "big.example.test</domain><p>none</p></policy_published><record><row>"
+    "<source_ip>192.0.2.4</source_ip><count>7</count><policy_evaluated>"
+    "<disposition>none</disposition><dkim>fail</dkim><spf>fail</spf>"
+    "</policy_evaluated></row><identifiers><header_from>big.example.test"
+    "</header_from></identifiers><auth_results><dkim><domain>"
+    "big-example-test.20230601.gappssmtp.com</domain><selector>20230601"
+    "</selector><result>pass</result></dkim><spf><domain>big.example.test"
+    "</domain><result>fail</result></spf></auth_results></record>"
+    "</feedback>\n";
+
 START_TEST(test_digest_shows_published_differences)
 {
-    char p1[700], p2[700], *o = NULL, *e = NULL;
+    char p1[700], p2[700], p3[700], *o = NULL, *e = NULL;
     int rc;
 
     snprintf(p1, sizeof(p1), "%s/a.xml", box);
     snprintf(p2, sizeof(p2), "%s/b.xml", box);
+    snprintf(p3, sizeof(p3), "%s/c.xml", box);
     ck_assert_int_eq(spit(p1, two_reports, strlen(two_reports)), 0);
     ck_assert_int_eq(spit(p2, dept_report, strlen(dept_report)), 0);
-    rc = sift(NULL, &e, "ingest", "--quiet", p1, p2, NULL);
+    ck_assert_int_eq(spit(p3, big_report, strlen(big_report)), 0);
+    rc = sift(NULL, &e, "ingest", "--quiet", p1, p2, p3, NULL);
     ck_assert_msg(rc == 0, "%d: %s", rc, e);
     free(e);
     /* offline: no "Published now" at all */
@@ -769,7 +787,7 @@ START_TEST(test_digest_shows_published_differences)
     ck_assert_msg(rc == 0, "%d: %s", rc, e);
     /* s1024 and s2048 (d=news.example.test, under the domain); not
      * xexample.test's */
-    ck_assert_ptr_nonnull(strstr(e, "looked up what 2 policy domains publish "
+    ck_assert_ptr_nonnull(strstr(e, "looked up what 3 policy domains publish "
                                     "(DMARC, SPF, 2 DKIM keys)\n"));
     free(o);
     free(e);
@@ -825,6 +843,17 @@ START_TEST(test_digest_shows_published_differences)
                       "RSA key (2048 is recommended)\", \"DKIM: no key at "
                       "s2048._domainkey.news.example.test, a selector the "
                       "reports show in use\"]}"),
+        "%s", o);
+    /* 12 lookups: the digest says so, and the advice will not add one */
+    ck_assert_msg(
+        strstr(o, "\"differences\": [\"SPF: 12 DNS lookups, over the limit "
+                  "of 10: receivers return permerror (flatten includes or "
+                  "drop unused ones)\"]}") &&
+            strstr(o, "Google Workspace: turn on DKIM signing for the domain "
+                      "in the Google Admin console (Apps > Gmail > "
+                      "Authenticate email); for SPF, include:_spf.google.com "
+                      "would be lookup 13 of big.example.test's SPF, over the "
+                      "limit of 10: flatten or drop an include first"),
         "%s", o);
     free(o);
     free(e);
