@@ -169,7 +169,7 @@ sift_store_dns_domains_todo(sift_store *st, int64_t now,
     static const char sel[] =
         "SELECT DISTINCT lower(r.policy_domain) AS d FROM reports r"
         " LEFT JOIN dns_published p ON p.domain = lower(r.policy_domain)"
-        " WHERE r.policy_domain <> ''"
+        " WHERE r.policy_domain <> '' AND length(r.policy_domain) <= 253"
         " AND (p.domain IS NULL OR p.looked_up + p.ttl <= ?1) ORDER BY d";
     sqlite3_stmt *s = NULL;
     int rc;

@@ -860,6 +860,61 @@ START_TEST(test_digest_shows_published_differences)
 }
 END_TEST
 
+/* A policy domain that is no DNS name (an empty label; 300 bytes): its
+ * lookups fail alone (the longer one is not even asked), resolve goes
+ * on and exits 0. */
+START_TEST(test_bad_policy_domain)
+{
+    char doc[2048], path[700], *o = NULL, *e = NULL, longname[301];
+    const char *names[] = {"a..b.example.test", longname};
+    size_t i;
+    int rc;
+
+    memset(longname, 'x', 300);
+    longname[300] = '\0';
+    for (i = 0; i < 2; i++) {
+        snprintf(doc, sizeof(doc),
+                 "<?xml version=\"1.0\"?>\n<feedback><report_metadata>"
+                 "<org_name>dns.test</org_name><report_id>bad-%zu</report_id>"
+                 "<date_range><begin>1700000000</begin><end>1700086399</end>"
+                 "</date_range></report_metadata><policy_published><domain>"
+                 "%s</domain><p>none</p></policy_published><record><row>"
+                 "<source_ip>192.0.2.1</source_ip><count>1</count>"
+                 "<policy_evaluated><disposition>none</disposition><dkim>"
+                 "fail</dkim><spf>fail</spf></policy_evaluated></row>"
+                 "<identifiers><header_from>%s</header_from></identifiers>"
+                 "</record></feedback>\n",
+                 i, names[i], names[i]);
+        snprintf(path, sizeof(path), "%s/bad%zu.xml", box, i);
+        ck_assert_int_eq(spit(path, doc, strlen(doc)), 0);
+        rc = sift(NULL, &e, "ingest", "--quiet", path, NULL);
+        ck_assert_msg(rc == 0, "%d: %s", rc, e);
+        free(e);
+    }
+    rc = sift(&o, &e, "resolve", "--dns-server", server, NULL);
+    ck_assert_msg(rc == 0, "%d: %s", rc, e);
+    ck_assert_msg(strstr(e, "looked up what 1 policy domain publishes") != NULL,
+                  "%s", e);
+    free(o);
+    free(e);
+    /* the walk goes on above the empty label; no name of 300 bytes is
+     * asked */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_published"), 1);
+    ck_assert_int_eq(
+        sql_int("SELECT count(*) FROM dns_published WHERE"
+                " domain = 'a..b.example.test' AND tree_at ="
+                " 'example.test' AND psl_at = 'example.test' AND differ ="
+                " 0 AND spf_record IS NULL AND ttl = 300"),
+        1);
+    rc = sift(&o, &e, "report", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(
+        strstr(o, "  SPF: no SPF record at a..b.example.test\n"));
+    free(o);
+    free(e);
+}
+END_TEST
+
 /* A server that never answers: one line, exit 0, within the timeout x
  * tries (200 + 400 ms) and a margin. */
 START_TEST(test_silent_server)
@@ -986,6 +1041,7 @@ main(void)
         tcase_add_test(srvc, test_resolve_caches_and_reuses);
         tcase_add_test(srvc, test_report_and_export_show_names);
         tcase_add_test(srvc, test_digest_shows_published_differences);
+        tcase_add_test(srvc, test_bad_policy_domain);
         suite_add_tcase(s, srvc);
     }
     r = srunner_create(s);
