@@ -154,86 +154,102 @@ sels_free(struct sels *x)
     x->n = 0;
 }
 
-/* Look up and store what each domain publishes. SIFT_OK, SIFT_EIO (no
- * answer; err says which servers) or another error. *n_dkim counts the
- * keys checked. */
+#define DOMAINS_AT_ONCE 64 /* domains whose lookups share each batch */
+
+/* Store what one domain publishes (p) with its DKIM keys. */
+static int
+store_published(sift_store *st, const sift_dns_published *p, int64_t now,
+                sift_err *err)
+{
+    sift_published_row row;
+    sift_dkim_row kr[DKIM_MAX];
+    size_t k;
+
+    memset(&row, 0, sizeof(row));
+    row.domain = p->domain;
+    row.tree_at = p->tree.at;
+    row.tree_record = p->tree.record;
+    row.psl_at = p->psl.at;
+    row.psl_record = p->psl.record;
+    row.differ = p->dmarc_differ;
+    row.spf_record = p->spf.record;
+    row.spf_records = p->spf.records;
+    row.spf_lookups = p->spf.lookups;
+    row.spf_all = p->spf.all_pass;
+    row.spf_includes = p->spf.includes;
+    row.spf_error = p->spf.error;
+    /* something unanswered: look again soon */
+    row.ttl = p->dmarc_answered && p->spf_answered ? p->ttl
+              : p->ttl < 300                       ? p->ttl
+                                                   : 300;
+    row.looked_up = now;
+    for (k = 0; k < p->n_dkim && k < DKIM_MAX; k++) {
+        kr[k].domain = p->dkim[k].domain;
+        kr[k].selector = p->dkim[k].selector;
+        kr[k].status = sift_dns_status_name(p->dkim[k].status);
+        kr[k].present = p->dkim[k].present;
+        kr[k].key_type = p->dkim[k].type;
+        kr[k].key_bits = p->dkim[k].bits;
+        kr[k].ttl =
+            sift_dns_status_final(p->dkim[k].status) ? p->dkim[k].ttl : 0;
+        kr[k].looked_up = now;
+    }
+    return sift_store_dns_published_put(st, &row, kr, k, err);
+}
+
+/* Look up and store what each domain publishes, DOMAINS_AT_ONCE at a
+ * time. SIFT_OK, SIFT_EIO (no answer; err says which servers) or another
+ * error. *n_dkim counts the keys checked. */
 static int
 published_pass(sift_store *st, sift_dns *d, const struct todo *dom, int64_t now,
                size_t *n_dkim, sift_err *err)
 {
+    sift_dns_domain_query q[DOMAINS_AT_ONCE];
+    struct sels x[DOMAINS_AT_ONCE];
+    char org[DOMAINS_AT_ONCE][256];
+    sift_dns_published *p = calloc(DOMAINS_AT_ONCE, sizeof(*p));
     sift_eval *ev = NULL;
     sift_err e2;
-    size_t i, k;
+    size_t first, i, n;
     int rc = SIFT_OK;
 
+    if (p == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     sift_err_clear(&e2);
     if (sift_eval_new(&ev, &e2) != SIFT_OK)
         ev = NULL; /* the PSL's answer is then the domain's own */
-    for (i = 0; i < dom->n && rc == SIFT_OK; i++) {
-        sift_dns_domain_query q;
-        sift_dns_published p;
-        sift_published_row row;
-        sift_dkim_row kr[DKIM_MAX];
-        struct sels x = {0};
-        char org[256];
-        const char *o = dom->ip[i];
-
-        if (ev != NULL &&
-            sift_eval_org_domain(ev, dom->ip[i], org, sizeof(org)) != NULL)
-            o = org;
-        rc = sift_store_dns_selectors(st, dom->ip[i], DKIM_MAX, sel_add, &x,
-                                      err);
-        if (rc == SIFT_ENOMEM)
-            rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
-        if (rc != SIFT_OK) {
-            sels_free(&x);
-            break;
+    memset(x, 0, sizeof(x));
+    for (first = 0; first < dom->n && rc == SIFT_OK; first += n) {
+        n = dom->n - first < DOMAINS_AT_ONCE ? dom->n - first : DOMAINS_AT_ONCE;
+        for (i = 0; i < n && rc == SIFT_OK; i++) {
+            const char *name = dom->ip[first + i];
+            memset(&q[i], 0, sizeof(q[i]));
+            q[i].domain = name;
+            q[i].org = name;
+            if (ev != NULL &&
+                sift_eval_org_domain(ev, name, org[i], sizeof(org[i])) != NULL)
+                q[i].org = org[i];
+            rc = sift_store_dns_selectors(st, name, DKIM_MAX, sel_add, &x[i],
+                                          err);
+            if (rc == SIFT_ENOMEM)
+                rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+            q[i].dkim_domains = (const char *const *)x[i].d;
+            q[i].selectors = (const char *const *)x[i].s;
+            q[i].n_dkim = x[i].n;
         }
-        memset(&q, 0, sizeof(q));
-        q.domain = dom->ip[i];
-        q.org = o;
-        q.dkim_domains = (const char *const *)x.d;
-        q.selectors = (const char *const *)x.s;
-        q.n_dkim = x.n;
-        if ((rc = sift_dns_published_lookup(d, &p, &q, err)) != SIFT_OK) {
-            sels_free(&x);
-            break;
+        if (rc == SIFT_OK)
+            rc = sift_dns_published_lookup_many(d, p, q, n, err);
+        for (i = 0; rc == SIFT_OK && i < n; i++) {
+            *n_dkim += p[i].n_dkim;
+            rc = store_published(st, &p[i], now, err);
         }
-        memset(&row, 0, sizeof(row));
-        row.domain = p.domain;
-        row.tree_at = p.tree.at;
-        row.tree_record = p.tree.record;
-        row.psl_at = p.psl.at;
-        row.psl_record = p.psl.record;
-        row.differ = p.dmarc_differ;
-        row.spf_record = p.spf.record;
-        row.spf_records = p.spf.records;
-        row.spf_lookups = p.spf.lookups;
-        row.spf_all = p.spf.all_pass;
-        row.spf_includes = p.spf.includes;
-        row.spf_error = p.spf.error;
-        /* something unanswered: look again soon */
-        row.ttl = p.dmarc_answered && p.spf_answered ? p.ttl
-                  : p.ttl < 300                      ? p.ttl
-                                                     : 300;
-        row.looked_up = now;
-        for (k = 0; k < p.n_dkim; k++) {
-            kr[k].domain = p.dkim[k].domain;
-            kr[k].selector = p.dkim[k].selector;
-            kr[k].status = sift_dns_status_name(p.dkim[k].status);
-            kr[k].present = p.dkim[k].present;
-            kr[k].key_type = p.dkim[k].type;
-            kr[k].key_bits = p.dkim[k].bits;
-            kr[k].ttl =
-                sift_dns_status_final(p.dkim[k].status) ? p.dkim[k].ttl : 0;
-            kr[k].looked_up = now;
+        for (i = 0; i < n; i++) { /* free again after a failure: no-op */
+            sift_dns_published_free(&p[i]);
+            sels_free(&x[i]);
         }
-        *n_dkim += p.n_dkim;
-        rc = sift_store_dns_published_put(st, &row, kr, p.n_dkim, err);
-        sift_dns_published_free(&p);
-        sels_free(&x);
     }
     sift_eval_free(ev);
+    free(p);
     return rc;
 }
 

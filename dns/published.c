@@ -156,41 +156,36 @@ min_ttl(uint32_t *ttl, const struct txt_res *r)
 
 /* --- DMARC ---------------------------------------------------------- */
 
-static int
-dmarc(sift_dns *d, sift_dns_published *out, const char *domain, const char *org,
-      sift_err *err)
-{
-    char t[WALK_MAX + 1][256];
-    const char *names[WALK_MAX + 1];
-    char q[WALK_MAX + 1][300];
-    struct txt_res *r = NULL;
-    size_t n, nwalk, i, org_i = SIZE_MAX;
-    int count, rc;
+struct spf_walk;
 
-    n = nwalk = walk_targets(t, domain);
-    for (i = 0; i < n; i++)
-        if (strcasecmp(t[i], org) == 0)
-            org_i = i;
-    if (org_i == SIZE_MAX && n <= WALK_MAX) { /* not on the walk: ask too */
-        snprintf(t[n], 256, "%s", org);
-        org_i = n++;
-    }
-    for (i = 0; i < n; i++) {
-        snprintf(q[i], sizeof(q[i]), "_dmarc.%.255s", t[i]);
-        names[i] = q[i];
-    }
-    if ((rc = txt_lookup(d, &r, names, n, err)) != SIFT_OK)
-        return rc;
+/* One domain's names for the lookups: the walk's targets and the PSL's
+ * organisational domain (t[org_i]), and the SPF walk's state. */
+struct dom_state {
+    char t[WALK_MAX + 1][256];
+    size_t n, nwalk, org_i;
+    struct spf_walk *w;
+    char (*level)[256], (*next)[256];
+    size_t n_level, n_next;
+};
+
+/* The walk's answers r[0..nwalk) and the PSL's, into out. */
+static void
+dmarc_eval(sift_dns_published *out, const struct dom_state *s,
+           const struct txt_res *r)
+{
+    size_t i;
+    int count;
+
     out->dmarc_answered = 1;
     /* the walk: the first target with exactly one valid record */
-    for (i = 0; i < nwalk; i++) {
+    for (i = 0; i < s->nwalk; i++) {
         if (!sift_dns_status_final(r[i].status))
             out->dmarc_answered = 0;
         min_ttl(&out->ttl, &r[i]);
         pick(&r[i], "v=DMARC1", out->tree.record, sizeof(out->tree.record),
              &count);
         if (count == 1) {
-            snprintf(out->tree.at, sizeof(out->tree.at), "%s", t[i]);
+            snprintf(out->tree.at, sizeof(out->tree.at), "%s", s->t[i]);
             break;
         }
         out->tree.record[0] = '\0';
@@ -198,23 +193,69 @@ dmarc(sift_dns *d, sift_dns_published *out, const char *domain, const char *org,
     /* the PSL: the domain, else its organisational domain */
     pick(&r[0], "v=DMARC1", out->psl.record, sizeof(out->psl.record), &count);
     if (count == 1) {
-        snprintf(out->psl.at, sizeof(out->psl.at), "%s", t[0]);
+        snprintf(out->psl.at, sizeof(out->psl.at), "%s", s->t[0]);
     } else {
         out->psl.record[0] = '\0';
-        if (org_i != 0 && org_i < n) {
-            min_ttl(&out->ttl, &r[org_i]);
-            pick(&r[org_i], "v=DMARC1", out->psl.record,
+        if (s->org_i != 0 && s->org_i < s->n) {
+            min_ttl(&out->ttl, &r[s->org_i]);
+            pick(&r[s->org_i], "v=DMARC1", out->psl.record,
                  sizeof(out->psl.record), &count);
             if (count == 1)
-                snprintf(out->psl.at, sizeof(out->psl.at), "%s", t[org_i]);
+                snprintf(out->psl.at, sizeof(out->psl.at), "%s",
+                         s->t[s->org_i]);
             else
                 out->psl.record[0] = '\0';
         }
     }
     out->dmarc_differ = strcasecmp(out->tree.at, out->psl.at) != 0 ||
                         strcmp(out->tree.record, out->psl.record) != 0;
-    txt_free(r, n);
-    return SIFT_OK;
+}
+
+/* Every domain's _dmarc names in one batch. */
+static int
+dmarc_many(sift_dns *d, sift_dns_published *out, const sift_dns_domain_query *q,
+           struct dom_state *st, size_t n, sift_err *err)
+{
+    const char **names = NULL;
+    char(*qn)[300] = NULL;
+    struct txt_res *r = NULL;
+    size_t total = 0, i, j, k;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        struct dom_state *s = &st[i];
+        const char *org = q[i].org ? q[i].org : out[i].domain;
+        s->n = s->nwalk = walk_targets(s->t, out[i].domain);
+        s->org_i = SIZE_MAX;
+        for (j = 0; j < s->n; j++)
+            if (strcasecmp(s->t[j], org) == 0)
+                s->org_i = j;
+        if (s->org_i == SIZE_MAX && s->n <= WALK_MAX) { /* off the walk */
+            snprintf(s->t[s->n], 256, "%s", org);
+            s->org_i = s->n++;
+        }
+        total += s->n;
+    }
+    names = calloc(total ? total : 1, sizeof(*names));
+    qn = calloc(total ? total : 1, sizeof(*qn));
+    if (names == NULL || qn == NULL) {
+        rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0, k = 0; i < n; i++)
+        for (j = 0; j < st[i].n; j++, k++) {
+            snprintf(qn[k], sizeof(qn[k]), "_dmarc.%.255s", st[i].t[j]);
+            names[k] = qn[k];
+        }
+    if ((rc = txt_lookup(d, &r, names, total, err)) != SIFT_OK)
+        goto done;
+    for (i = 0, k = 0; i < n; k += st[i].n, i++)
+        dmarc_eval(&out[i], &st[i], r + k);
+    txt_free(r, total);
+done:
+    free(names);
+    free(qn);
+    return rc;
 }
 
 /* --- SPF ------------------------------------------------------------ */
@@ -298,62 +339,74 @@ spf_terms(sift_dns_spf *s, const char *rec, int top, struct spf_walk *w,
     }
 }
 
+/* The SPF records of every domain, level by level: one batch per level
+ * for all the domains. */
 static int
-spf(sift_dns *d, sift_dns_published *out, const char *domain, sift_err *err)
+spf_many(sift_dns *d, sift_dns_published *out, struct dom_state *st, size_t n,
+         sift_err *err)
 {
-    sift_dns_spf *s = &out->spf;
-    struct spf_walk *w = calloc(1, sizeof(*w));
-    char(*level)[256] = calloc(SPF_NAMES_MAX, 256);
-    char(*next)[256] = calloc(SPF_NAMES_MAX, 256);
-    const char *names[SPF_NAMES_MAX];
-    size_t n_level = 1, n_next, i;
+    const char **names = NULL;
+    size_t i, k, total;
     int depth, rc = SIFT_OK;
 
-    if (w == NULL || level == NULL || next == NULL) {
-        rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
-        goto done;
+    for (i = 0; i < n; i++) {
+        struct dom_state *s = &st[i];
+        s->w = calloc(1, sizeof(*s->w));
+        s->level = calloc(SPF_NAMES_MAX, 256);
+        s->next = calloc(SPF_NAMES_MAX, 256);
+        if (s->w == NULL || s->level == NULL || s->next == NULL)
+            return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        snprintf(s->level[0], 256, "%s", out[i].domain);
+        snprintf(s->w->names[s->w->n++], 256, "%s", out[i].domain);
+        s->n_level = 1;
     }
-    snprintf(level[0], 256, "%s", domain);
-    snprintf(w->names[w->n++], 256, "%s", domain);
-    for (depth = 0; n_level > 0 && depth < SPF_DEPTH_MAX; depth++) {
+    if ((names = calloc(n * SPF_NAMES_MAX, sizeof(*names))) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    for (depth = 0; depth < SPF_DEPTH_MAX; depth++) {
         struct txt_res *r = NULL;
-        for (i = 0; i < n_level; i++)
-            names[i] = level[i];
-        if ((rc = txt_lookup(d, &r, names, n_level, err)) != SIFT_OK)
-            goto done;
-        n_next = 0;
-        for (i = 0; i < n_level; i++) {
-            char rec[1024];
-            int count;
-            min_ttl(&out->ttl, &r[i]);
-            if (!sift_dns_status_final(r[i].status))
-                out->spf_answered = 0;
-            pick(&r[i], "v=spf1", rec, sizeof(rec), &count);
-            if (depth == 0) {
-                s->status = r[i].status;
-                s->records = count;
-                snprintf(s->record, sizeof(s->record), "%s", rec);
+        for (i = 0, total = 0; i < n; i++)
+            for (k = 0; k < st[i].n_level; k++)
+                names[total++] = st[i].level[k];
+        if (total == 0)
+            break;
+        if ((rc = txt_lookup(d, &r, names, total, err)) != SIFT_OK)
+            break;
+        for (i = 0, total = 0; i < n; i++) {
+            struct dom_state *s = &st[i];
+            sift_dns_spf *sp = &out[i].spf;
+            s->n_next = 0;
+            for (k = 0; k < s->n_level; k++, total++) {
+                const struct txt_res *x = &r[total];
+                char rec[1024];
+                int count;
+                min_ttl(&out[i].ttl, x);
+                if (!sift_dns_status_final(x->status))
+                    out[i].spf_answered = 0;
+                pick(x, "v=spf1", rec, sizeof(rec), &count);
+                if (depth == 0) {
+                    sp->status = x->status;
+                    sp->records = count;
+                    snprintf(sp->record, sizeof(sp->record), "%s", rec);
+                }
+                if (count == 0 && depth > 0 && sp->error[0] == '\0')
+                    snprintf(sp->error, sizeof(sp->error),
+                             "%s has no SPF record", s->level[k]);
+                if (count > 1 && sp->error[0] == '\0')
+                    snprintf(sp->error, sizeof(sp->error),
+                             "%s has %d SPF records", s->level[k], count);
+                if (count >= 1)
+                    spf_terms(sp, rec, depth == 0, s->w, s->next, &s->n_next);
             }
-            if (count == 0 && depth > 0 && s->error[0] == '\0')
-                snprintf(s->error, sizeof(s->error), "%s has no SPF record",
-                         level[i]);
-            if (count > 1 && s->error[0] == '\0')
-                snprintf(s->error, sizeof(s->error), "%s has %d SPF records",
-                         level[i], count);
-            if (count >= 1)
-                spf_terms(s, rec, depth == 0, w, next, &n_next);
+            memcpy(s->level, s->next, s->n_next * 256);
+            s->n_level = s->n_next;
         }
-        txt_free(r, n_level);
-        memcpy(level, next, n_next * 256);
-        n_level = n_next;
+        txt_free(r, total);
     }
-    if (n_level > 0 && s->error[0] == '\0')
-        snprintf(s->error, sizeof(s->error),
-                 "includes nested deeper than %d levels", SPF_DEPTH_MAX);
-done:
-    free(w);
-    free(level);
-    free(next);
+    for (i = 0; rc == SIFT_OK && i < n; i++)
+        if (st[i].n_level > 0 && out[i].spf.error[0] == '\0')
+            snprintf(out[i].spf.error, sizeof(out[i].spf.error),
+                     "includes nested deeper than %d levels", SPF_DEPTH_MAX);
+    free(names);
     return rc;
 }
 
@@ -518,40 +571,50 @@ dkim_key(sift_dns_dkim *k, const struct txt_res *r)
     }
 }
 
+/* Every domain's DKIM keys in one batch. */
 static int
-dkim(sift_dns *d, sift_dns_published *out, const sift_dns_domain_query *q,
-     sift_err *err)
+dkim_many(sift_dns *d, sift_dns_published *out, const sift_dns_domain_query *q,
+          size_t n, sift_err *err)
 {
     char(*names)[320] = NULL;
     const char **np = NULL;
     struct txt_res *r = NULL;
-    size_t i;
-    int rc;
+    size_t total = 0, i, j, k;
+    int rc = SIFT_OK;
 
-    if (q->n_dkim == 0)
+    for (i = 0; i < n; i++)
+        total += q[i].n_dkim;
+    if (total == 0)
         return SIFT_OK;
-    out->dkim = calloc(q->n_dkim, sizeof(*out->dkim));
-    names = calloc(q->n_dkim, sizeof(*names));
-    np = calloc(q->n_dkim, sizeof(*np));
-    if (out->dkim == NULL || names == NULL || np == NULL) {
+    names = calloc(total, sizeof(*names));
+    np = calloc(total, sizeof(*np));
+    if (names == NULL || np == NULL) {
         rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
         goto done;
     }
-    out->n_dkim = q->n_dkim;
-    for (i = 0; i < q->n_dkim; i++) {
-        snprintf(out->dkim[i].domain, sizeof(out->dkim[i].domain), "%s",
-                 q->dkim_domains[i]);
-        snprintf(out->dkim[i].selector, sizeof(out->dkim[i].selector), "%s",
-                 q->selectors[i]);
-        snprintf(names[i], sizeof(names[i]), "%s._domainkey.%s",
-                 q->selectors[i], q->dkim_domains[i]);
-        np[i] = names[i];
+    for (i = 0, k = 0; i < n; i++) {
+        if (q[i].n_dkim == 0)
+            continue;
+        if ((out[i].dkim = calloc(q[i].n_dkim, sizeof(*out[i].dkim))) == NULL) {
+            rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+            goto done;
+        }
+        out[i].n_dkim = q[i].n_dkim;
+        for (j = 0; j < q[i].n_dkim; j++, k++) {
+            sift_dns_dkim *e = &out[i].dkim[j];
+            snprintf(e->domain, sizeof(e->domain), "%s", q[i].dkim_domains[j]);
+            snprintf(e->selector, sizeof(e->selector), "%s", q[i].selectors[j]);
+            snprintf(names[k], sizeof(names[k]), "%.127s._domainkey.%.180s",
+                     q[i].selectors[j], q[i].dkim_domains[j]);
+            np[k] = names[k];
+        }
     }
-    if ((rc = txt_lookup(d, &r, np, q->n_dkim, err)) != SIFT_OK)
+    if ((rc = txt_lookup(d, &r, np, total, err)) != SIFT_OK)
         goto done;
-    for (i = 0; i < q->n_dkim; i++)
-        dkim_key(&out->dkim[i], &r[i]);
-    txt_free(r, q->n_dkim);
+    for (i = 0, k = 0; i < n; i++)
+        for (j = 0; j < out[i].n_dkim; j++, k++)
+            dkim_key(&out[i].dkim[j], &r[k]);
+    txt_free(r, total);
 done:
     free(names);
     free(np);
@@ -559,24 +622,44 @@ done:
 }
 
 int
+sift_dns_published_lookup_many(sift_dns *d, sift_dns_published *out,
+                               const sift_dns_domain_query *q, size_t n,
+                               sift_err *err)
+{
+    struct dom_state *st;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].ttl = 86400;
+        out[i].spf_answered = 1;
+        snprintf(out[i].domain, sizeof(out[i].domain), "%s", q[i].domain);
+        lower(out[i].domain);
+    }
+    if ((st = calloc(n ? n : 1, sizeof(*st))) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    rc = dmarc_many(d, out, q, st, n, err);
+    if (rc == SIFT_OK)
+        rc = spf_many(d, out, st, n, err);
+    if (rc == SIFT_OK)
+        rc = dkim_many(d, out, q, n, err);
+    for (i = 0; i < n; i++) {
+        free(st[i].w);
+        free(st[i].level);
+        free(st[i].next);
+        if (rc != SIFT_OK)
+            sift_dns_published_free(&out[i]);
+    }
+    free(st);
+    return rc;
+}
+
+int
 sift_dns_published_lookup(sift_dns *d, sift_dns_published *out,
                           const sift_dns_domain_query *q, sift_err *err)
 {
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    out->ttl = 86400;
-    out->spf_answered = 1;
-    snprintf(out->domain, sizeof(out->domain), "%s", q->domain);
-    lower(out->domain);
-    if ((rc = dmarc(d, out, out->domain, q->org ? q->org : q->domain, err)) !=
-            SIFT_OK ||
-        (rc = spf(d, out, out->domain, err)) != SIFT_OK ||
-        (rc = dkim(d, out, q, err)) != SIFT_OK) {
-        sift_dns_published_free(out);
-        return rc;
-    }
-    return SIFT_OK;
+    return sift_dns_published_lookup_many(d, out, q, 1, err);
 }
 
 void

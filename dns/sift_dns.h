@@ -166,6 +166,12 @@ typedef struct sift_dns_domain_query {
  * not final. */
 int sift_dns_published_lookup(sift_dns *d, sift_dns_published *out,
                               const sift_dns_domain_query *q, sift_err *err);
+/* The same for n domains at once: each step (the _dmarc names, each level
+ * of SPF includes, the DKIM keys) is one batch for all of them, so n
+ * domains cost the round trips of one. out[i] answers q[i]. */
+int sift_dns_published_lookup_many(sift_dns *d, sift_dns_published *out,
+                                   const sift_dns_domain_query *q, size_t n,
+                                   sift_err *err);
 void sift_dns_published_free(sift_dns_published *p);
 
 /* Counters of the handle's life: queries sent, answered (any response),

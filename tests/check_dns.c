@@ -530,6 +530,39 @@ START_TEST(test_published_records)
     ck_assert_str_eq(p.spf.error, "nothere.example.test has no SPF record");
     ck_assert_int_eq(p.spf.lookups, 1);
     sift_dns_published_free(&p);
+    /* several domains at once: each batch serves all of them, and every
+     * domain gets what it got alone */
+    {
+        sift_dns_domain_query m[4];
+        sift_dns_published mp[4];
+        const char *dom[4] = {"a.dept.example.test", "big.example.test",
+                              "gone.example.test", "example.test"};
+        size_t i;
+        memset(m, 0, sizeof(m));
+        for (i = 0; i < 4; i++) {
+            m[i].domain = dom[i];
+            m[i].org = "example.test";
+        }
+        m[3].dkim_domains = dd;
+        m[3].selectors = sel;
+        m[3].n_dkim = 2;
+        ck_assert_int_eq(sift_dns_published_lookup_many(d, mp, m, 4, &err),
+                         SIFT_OK);
+        ck_assert_str_eq(mp[0].tree.at, "dept.example.test");
+        ck_assert_str_eq(mp[0].psl.at, "example.test");
+        ck_assert_int_eq(mp[0].dmarc_differ, 1);
+        ck_assert_int_eq(mp[1].spf.lookups, 12);
+        ck_assert_str_eq(mp[1].tree.at, "example.test");
+        ck_assert_str_eq(mp[2].spf.error,
+                         "nothere.example.test has no SPF record");
+        ck_assert_int_eq(mp[3].spf.lookups, 2);
+        ck_assert_uint_eq(mp[3].n_dkim, 2);
+        ck_assert_int_eq(mp[3].dkim[0].bits, 2048);
+        ck_assert_int_eq(mp[3].dkim[1].bits, 1024);
+        ck_assert_uint_eq(mp[0].n_dkim, 0);
+        for (i = 0; i < 4; i++)
+            sift_dns_published_free(&mp[i]);
+    }
     sift_dns_end(d);
 }
 END_TEST
