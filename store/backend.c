@@ -3,7 +3,9 @@
  * file); every other call goes through the handle's ops table. */
 #include "store_int.h"
 #include "sqlite_int.h"
+#include "pg_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -11,6 +13,54 @@ sift_store__is_pg(const char *path)
 {
     return path != NULL && (strncmp(path, "postgresql://", 13) == 0 ||
                             strncmp(path, "postgres://", 11) == 0);
+}
+
+char *
+sift_store_display_name(const char *uri)
+{
+    const char *scheme = strstr(uri, "://"), *auth, *at, *colon, *p;
+    size_t n = strlen(uri);
+    char *out, *o;
+
+    if ((out = malloc(n + 1)) == NULL)
+        return NULL;
+    if (scheme == NULL) {
+        memcpy(out, uri, n + 1);
+        return out;
+    }
+    auth = scheme + 3;
+    at = auth + strcspn(auth, "@/?");
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    o = out;
+    if (*at == '@' && colon != NULL) {
+        memcpy(o, uri, (size_t)(colon - uri));
+        o += colon - uri;
+        p = at;
+    } else {
+        p = uri;
+    }
+    /* copy the rest, leaving out password=... parameters */
+    while (*p) {
+        if ((*p == '?' || *p == '&') && strncmp(p + 1, "password=", 9) == 0) {
+            const char *e = p + 1 + strcspn(p + 1, "&");
+            if (*p == '?' && *e == '&') {
+                *o++ = '?';
+                p = e + 1;
+            } else {
+                p = e;
+            }
+            continue;
+        }
+        *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+int
+sift_store_is_uri(const char *path)
+{
+    return sift_store__is_pg(path);
 }
 
 int
@@ -21,7 +71,10 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
 
     *out = NULL;
     if (sift_store__is_pg(path)) {
-        rc = sift_err_set(err, SIFT_EUSAGE, "PostgreSQL is not supported yet");
+        sift_pg *pg = NULL;
+        rc = sift_pg_open(&pg, path, flags, err);
+        if (rc == SIFT_OK)
+            *out = &pg->base;
     } else {
         sift_sq *sq = NULL;
         rc = sift_sq_open(&sq, path, flags, err);

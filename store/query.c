@@ -9,38 +9,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sift_row {
-    sqlite3_stmt *s;
-};
-
 int64_t
 sift_row_int(sift_row *r, int col)
 {
-    return sqlite3_column_int64(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_int(r, col);
+    return sqlite3_column_int64(r->stmt, col);
 }
 
 double
 sift_row_double(sift_row *r, int col)
 {
-    return sqlite3_column_double(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_double(r, col);
+    return sqlite3_column_double(r->stmt, col);
 }
 
 const char *
 sift_row_text(sift_row *r, int col)
 {
-    return (const char *)sqlite3_column_text(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_text(r, col);
+    return (const char *)sqlite3_column_text(r->stmt, col);
 }
 
 int
 sift_row_is_null(sift_row *r, int col)
 {
-    return sqlite3_column_type(r->s, col) == SQLITE_NULL;
+    if (r->res != NULL)
+        return sift_pg__row_is_null(r, col);
+    return sqlite3_column_type(r->stmt, col) == SQLITE_NULL;
 }
 
 int
 sift_row_columns(sift_row *r)
 {
-    return sqlite3_column_count(r->s);
+    if (r->res != NULL)
+        return sift_pg__row_columns(r);
+    return sqlite3_column_count(r->stmt);
 }
 
 /* --- bit_or(x): aggregate bitwise OR of integers, 0 for no input ------- */
@@ -262,7 +268,8 @@ sift_sq_query(sift_sq *st, const char *sql, const sift_param *params, int n,
             break;
         }
     }
-    row.s = s;
+    memset(&row, 0, sizeof(row));
+    row.stmt = s;
     for (;;) {
         rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) {

@@ -45,8 +45,14 @@ typedef struct sift_stored {
 } sift_stored;
 
 /* Open (creating unless READONLY) and migrate the database at path
- * (":memory:" works, for tests). Errors (all SIFT_EDB, err->where = path):
- * "cannot open database: ...", "not a dmarcsift database[ (file is not a
+ * (":memory:" works, for tests), or connect to the PostgreSQL database of
+ * a URI (libpq's: passwords from PGPASSWORD, PGPASSFILE or ~/.pgpass;
+ * READONLY: read-only transactions; the schema is created or migrated
+ * once, under an advisory lock, other hosts waiting). PostgreSQL errors
+ * are SIFT_EDB with where = the URI without its password: "cannot
+ * connect to database D on H port P: <why>", "lost the connection to the
+ * database server (database D on H:P)". Errors (all SIFT_EDB, err->where =
+ * path): "cannot open database: ...", "not a dmarcsift database[ (file is not a
  * database)]", "database was created by a newer dmarcsift (schema N, this
  * build knows M)", "database is read-only" (a writer on a file it cannot
  * write), "database is corrupt" (may also surface at the first query:
@@ -54,6 +60,14 @@ typedef struct sift_stored {
  * with sift_store_close(). */
 int sift_store_open(sift_store **out, const char *path, unsigned flags,
                     sift_err *err);
+/* 1 when path is a PostgreSQL connection URI (postgresql:// or
+ * postgres://: sift_store_open() connects to that server; docs/scaling.md),
+ * 0 for a SQLite file. */
+int sift_store_is_uri(const char *path);
+/* path as it may be shown in a message: a URI without its password
+ * ("user:secret@" becomes "user@", a password= parameter is left out),
+ * anything else unchanged. malloc'd (free it); NULL on ENOMEM. */
+char *sift_store_display_name(const char *path);
 /* How long a writer waits for another process's write lock before
  * failing with "database is locked by another process" (default 30000
  * ms, set at open). Returns SIFT_OK. */

@@ -552,10 +552,10 @@ json_str(sift_buf *b, const char *v, sift_err *err)
  * call). Past SIFT_STORE_MAX_JSON bytes the remaining strings are replaced
  * by one "(N more not stored)" element: a report with a million warnings
  * must not make one giant column. */
-static int
-json_array(sift_sq *st, const char *const *v, size_t n, sift_err *err)
+int
+sift_store__json_array(sift_buf *b, const char *const *v, size_t n,
+                       sift_err *err)
 {
-    sift_buf *b = &st->json;
     size_t i, mark;
     char more[64];
     int rc;
@@ -772,7 +772,8 @@ insert_report(sift_sq *st, const sift_report_meta *m, const char *input_path,
     sqlite3_stmt *s = st->q[Q_INS_REPORT];
     int rc, ext;
 
-    if ((rc = json_array(st, m->errors, m->n_errors, err)) != SIFT_OK)
+    if ((rc = sift_store__json_array(&st->json, m->errors, m->n_errors, err)) !=
+        SIFT_OK)
         return rc;
     bind_key(s, 1, m->org_name);
     bind_key(s, 2, m->report_id);
@@ -964,8 +965,8 @@ sift_sq_commit(sift_sq *st, const sift_report_meta *meta,
         drop_report(st);
         return sift_sq__fail(st, err, "report not stored: a record failed");
     }
-    rc = json_array(st, meta ? meta->warnings : NULL,
-                    meta ? meta->n_warnings : 0, err);
+    rc = sift_store__json_array(&st->json, meta ? meta->warnings : NULL,
+                                meta ? meta->n_warnings : 0, err);
     if (rc != SIFT_OK)
         goto fail;
     bind_text(s, 1, st->json.p);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sift_store.h"
+#include "sift_util.h"
 
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
@@ -116,9 +117,29 @@ struct sift_store_ops {
     int (*is_readonly)(sift_store *st);
 };
 
+/* A row of sift_store_query(): a SQLite statement (stmt), or row i of a
+ * PostgreSQL result (res). */
+struct sift_row {
+    void *stmt;
+    const void *res;
+    int i;
+};
+/* The PostgreSQL side of the sift_row_* accessors (pg_read.c). */
+int64_t sift_pg__row_int(sift_row *row, int col);
+double sift_pg__row_double(sift_row *row, int col);
+const char *sift_pg__row_text(sift_row *row, int col);
+int sift_pg__row_is_null(sift_row *row, int col);
+int sift_pg__row_columns(sift_row *row);
+
 /* 1 when path names a PostgreSQL database (a postgresql:// or
  * postgres:// URI), else 0 (a SQLite file). */
 int sift_store__is_pg(const char *path);
+
+/* Encode n strings as a JSON array into b (reset first): the text of
+ * reports.errors and reports.warnings. Past SIFT_STORE_MAX_JSON bytes the
+ * remaining strings become one "(N more not stored)" element (store.c). */
+int sift_store__json_array(sift_buf *b, const char *const *v, size_t n,
+                           sift_err *err);
 
 /* Test hooks on SQLite files (backend.c): open path migrated to schema
  * `version` only (0 < version <= SIFT_STORE_SCHEMA; creating it when
