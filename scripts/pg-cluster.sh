@@ -7,6 +7,8 @@
 #                                       "sift" as user "sift", whose
 #                                       password is in DIR/password
 #   sh scripts/pg-cluster.sh stop DIR    stop it (DIR is left for the caller)
+#   sh scripts/pg-cluster.sh restart DIR stop it (fast: sessions are cut)
+#                                       and start it again, same port
 #
 # The server runs as an unprivileged user: the caller itself when it is
 # not root, else `postgres` (Debian's package user) or `nobody`. The
@@ -45,6 +47,11 @@ stop)
     [ -f "$dir/data/postmaster.pid" ] || exit 0
     as "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     exit 0
+    ;;
+restart)
+    as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 \
+        restart >/dev/null
+    exit $?
     ;;
 start) ;;
 *)
@@ -90,4 +97,7 @@ PGPASSWORD=$pw "$bin/psql" -h 127.0.0.1 -p "$port" -U sift -d postgres \
     -qc "CREATE DATABASE sift" >/dev/null
 printf 'postgresql://sift@127.0.0.1:%s/sift\n' "$port" >"$dir/uri"
 printf '%s\n' "$port" >"$dir/port"
+# libpq's password file for the tests: PGPASSFILE=DIR/pgpass
+printf '127.0.0.1:%s:*:sift:%s\n' "$port" "$pw" >"$dir/pgpass"
+chmod 600 "$dir/pgpass" "$dir/password"
 cat "$dir/uri"
