@@ -16,7 +16,7 @@
 
 #include "sift_json.h"
 
-/* --- parameters ---------------------------------------------------------- */
+/* --- parameters ----------------------------------------------------------- */
 
 void
 sift_pg__pp_init(pp *p)
@@ -200,10 +200,34 @@ sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
 
     if (out != NULL)
         *out = NULL;
-    if (p != NULL)
-        r = PQexecParams(pg->conn, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
-    else
+    if (p != NULL) {
+        char name[24];
+        size_t i;
+
+        for (i = 0; i < SIFT_PG_PREPARED && pg->prep[i] != NULL &&
+                    strcmp(pg->prep[i], sql) != 0;
+             i++)
+            ;
+        snprintf(name, sizeof(name), "sift_s%zu", i);
+        if (i < SIFT_PG_PREPARED && pg->prep[i] == NULL) {
+            r = PQprepare(pg->conn, name, sql, p->n, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return sift_pg__res_err(pg, r, err, what);
+            PQclear(r);
+            pg->prep[i] = strdup(sql); /* NULL: prepared again next time */
+            if (pg->prep[i] == NULL) {
+                PQclear(PQexec(pg->conn, "DEALLOCATE ALL"));
+                i = SIFT_PG_PREPARED;
+            }
+        }
+        if (i < SIFT_PG_PREPARED)
+            r = PQexecPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0);
+        else
+            r = PQexecParams(pg->conn, sql, p->n, NULL, p->v, p->len, p->fmt,
+                             0);
+    } else {
         r = PQexec(pg->conn, sql);
+    }
     s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
         return sift_pg__res_err(pg, r, err, what);
@@ -224,11 +248,7 @@ sift_pg__int(const PGresult *r, int i, int c)
     return strtoll(s, NULL, 10);
 }
 
-/* --- the URI ----------------------------------------------------------------
- */
-
-/* --- the schema --------------------------------------------------------------
- */
+/* --- the schema ----------------------------------------------------------- */
 
 /* Schema 4 (the first PostgreSQL schema; the same tables as SQLite's
  * schema 4, docs/schema.md). Records and their child rows are
@@ -457,8 +477,7 @@ fail:
     return rc;
 }
 
-/* --- open / close ------------------------------------------------------------
- */
+/* --- open / close --------------------------------------------------------- */
 
 static int
 connect_err(sift_pg *pg, sift_err *err)
@@ -577,6 +596,8 @@ sift_pg_close(sift_pg *pg)
             sift_pg_flush(pg, NULL);
     }
     PQfinish(pg->conn);
+    for (i = 0; i < SIFT_PG_PREPARED; i++)
+        free(pg->prep[i]);
     for (i = 0; i < CP__COUNT; i++)
         sift_buf_dispose(&pg->cp[i]);
     sift_buf_dispose(&pg->json);
@@ -598,8 +619,7 @@ sift_pg_is_readonly(const sift_pg *pg)
     return pg->readonly;
 }
 
-/* --- batches
- * ------------------------------------------------------------------ */
+/* --- batches -------------------------------------------------------------- */
 
 static int64_t
 now_ms(void)
@@ -803,8 +823,7 @@ sift_pg_hold(sift_pg *pg, int on, sift_err *err)
     return batch_commit(pg, err);
 }
 
-/* --- partitions
- * ----------------------------------------------------------------- */
+/* --- partitions ----------------------------------------------------------- */
 
 /* The partitions of the month holding t exist (created now if not, in
  * the open batch, under the writer lock). */
@@ -870,8 +889,7 @@ ensure_month(sift_pg *pg, int64_t t, sift_err *err)
     return SIFT_OK;
 }
 
-/* --- one report
- * ------------------------------------------------------------------ */
+/* --- one report ----------------------------------------------------------- */
 
 static int64_t
 clamp64(uint64_t v)
@@ -1320,8 +1338,7 @@ sift_pg_rollback(sift_pg *pg)
     drop_report(pg);
 }
 
-/* --- seen inputs, conflicts, failed inputs
- * ------------------------------------- */
+/* --- seen inputs, conflicts, failed inputs -------------------------------- */
 
 int
 sift_pg_note_conflict(sift_pg *pg, const sift_report_meta *m,
@@ -1469,8 +1486,7 @@ sift_pg_resolve_failed(sift_pg *pg, const char *path, sift_hash128 fp,
     return rc;
 }
 
-/* --- prune
- * -------------------------------------------------------------------- */
+/* --- prune ---------------------------------------------------------------- */
 
 int
 sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
@@ -1550,8 +1566,7 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
     return SIFT_OK;
 }
 
-/* --- the evaluation version
- * ------------------------------------------------------ */
+/* --- the evaluation version ----------------------------------------------- */
 
 int
 sift_pg_eval_version(sift_pg *pg, int *version, sift_err *err)

@@ -24,6 +24,7 @@
 #define SIFT_PG_COPY_FLUSH (16u << 20)         /* bytes of COPY text */
 #define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
+#define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
 
 enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
 
@@ -53,6 +54,8 @@ struct sift_pg {
     sift_buf cp[CP__COUNT];
     size_t mark[CP__COUNT];
     sift_buf json;
+    /* prepared statements, by SQL text (names "sift_s<i>") */
+    char *prep[SIFT_PG_PREPARED];
     /* months (year * 12 + month - 1) whose partitions exist */
     int32_t *months;
     size_t n_months, cap_months;
@@ -90,7 +93,9 @@ int sift_pg__fail(sift_pg *pg, sift_err *err, const char *fmt, ...)
 int sift_pg__res_err(sift_pg *pg, PGresult *r, sift_err *err, const char *what);
 /* Run sql with p (may be NULL); *out (may be NULL: cleared) gets the
  * result when it is COMMAND_OK or TUPLES_OK, else the error is
- * returned. */
+ * returned. With parameters the statement is prepared once per
+ * connection (the first SIFT_PG_PREPARED texts) and then only executed:
+ * the server parses and plans it once. */
 int sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
                   sift_err *err, const char *what);
 /* 64-bit integer of column c of row i. */

@@ -9,13 +9,15 @@
  * byte-identical reports. */
 #include "pg_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* --- helpers ------------------------------------------------------------- */
+/* --- helpers -------------------------------------------------------------- */
 
 static const char *
 val(const PGresult *r, int i, int c)
@@ -134,8 +136,7 @@ filter_params(pp *p, char *a[2], const sift_store_filter *f, sift_err *err)
     return SIFT_OK;
 }
 
-/* --- reports, reasons, policies, one verdict -------------------------------
- */
+/* --- reports, reasons, policies, one verdict ------------------------------ */
 
 struct cbs {
     void *cb;
@@ -273,8 +274,7 @@ sift_pg_read_policies(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-/* --- the record scan: COPY text ----------------------------------------------
- */
+/* --- the record scan: COPY text ------------------------------------------- */
 
 /* Split one COPY text row in place into at most n fields (NULL for \N),
  * undoing the escapes. Returns the number of fields. */
@@ -332,56 +332,193 @@ copy_row(char *line, char **f, int n)
     return k;
 }
 
-int
-sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
-                     void *const *payloads, int *used, sift_err *err)
+/* One scan row from a COPY text line; 0 when the line is not one. */
+static int
+scan_row(sift_scan_row *s, char *line)
 {
-    PGresult *r;
-    char *line = NULL, *f[10];
-    int n, rc = SIFT_OK, stop = 0;
+    char *f[10];
 
-    (void)parts;
-    *used = 1;
-    r = PQexec(pg->conn,
-               "COPY (SELECT report_id, source_ip, count, outcome, flags,"
-               " categories, header_from, spf_domain, dkim_domain, id"
-               " FROM records ORDER BY id) TO STDOUT");
+    if (copy_row(line, f, 10) != 10 || f[0] == NULL || f[2] == NULL ||
+        f[3] == NULL || f[4] == NULL || f[5] == NULL || f[9] == NULL)
+        return 0;
+    s->report = strtoll(f[0], NULL, 10);
+    s->source_ip = f[1];
+    s->count = (uint64_t)strtoll(f[2], NULL, 10);
+    s->outcome = (int)strtol(f[3], NULL, 10);
+    s->flags = (uint32_t)strtoll(f[4], NULL, 10);
+    s->categories = (uint32_t)strtoll(f[5], NULL, 10);
+    s->header_from = f[6];
+    s->spf_domain = f[7];
+    s->dkim_domain = f[8];
+    s->id = strtoll(f[9], NULL, 10);
+    return 1;
+}
+
+#define SCAN_COLS                                                              \
+    "SELECT report_id, source_ip, count, outcome, flags, categories,"          \
+    " header_from, spf_domain, dkim_domain, id FROM records"
+
+/* The error of connection c (pg's own or the second scan connection). */
+static int
+conn_err(sift_pg *pg, PGconn *c, PGresult *r, sift_err *err)
+{
+    PGconn *keep = pg->conn;
+    int rc;
+
+    pg->conn = c;
+    rc = sift_pg__res_err(pg, r, err, "scan");
+    pg->conn = keep;
+    return rc;
+}
+
+/* Start `COPY (...) TO STDOUT` on c. */
+static int
+copy_out(sift_pg *pg, PGconn *c, const char *sql, sift_err *err)
+{
+    PGresult *r = PQexec(c, sql);
+
     if (PQresultStatus(r) != PGRES_COPY_OUT)
-        return sift_pg__res_err(pg, r, err, "scan");
+        return conn_err(pg, c, r, err);
     PQclear(r);
-    while ((n = PQgetCopyData(pg->conn, &line, 0)) > 0) {
-        sift_scan_row s;
+    return SIFT_OK;
+}
 
-        if (!stop && copy_row(line, f, 10) == 10) {
-            s.report = strtoll(f[0], NULL, 10);
-            s.source_ip = f[1];
-            s.count = (uint64_t)strtoll(f[2], NULL, 10);
-            s.outcome = (int)strtol(f[3], NULL, 10);
-            s.flags = (uint32_t)strtoll(f[4], NULL, 10);
-            s.categories = (uint32_t)strtoll(f[5], NULL, 10);
-            s.header_from = f[6];
-            s.spf_domain = f[7];
-            s.dkim_domain = f[8];
-            s.id = strtoll(f[9], NULL, 10);
-            if ((stop = cb(payloads[0], &s)) != 0)
-                PQrequestCancel(pg->conn);
+/* Read the COPY streams of n (1 or 2) connections at once, non-blocking
+ * in one thread: rows of conns[i] go to cb with payloads[i]. */
+static int
+copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
+           void *const *payloads, sift_err *err)
+{
+    int done[2] = {0, 0}, left = n, rc = SIFT_OK, stop = 0, i;
+    struct pollfd pfd[2];
+    PGresult *r;
+
+    while (left > 0) {
+        int progress = 0, np = 0;
+
+        for (i = 0; i < n; i++) {
+            char *line = NULL;
+            int got = 0, k;
+
+            if (done[i])
+                continue;
+            /* a few hundred rows per turn, then the other stream */
+            for (k = 0; k < 256; k++) {
+                sift_scan_row row;
+
+                if ((got = PQgetCopyData(conns[i], &line, 1)) <= 0)
+                    break;
+                progress = 1;
+                if (!stop && scan_row(&row, line) &&
+                    (stop = cb(payloads[i], &row)) != 0) {
+                    PQrequestCancel(conns[0]);
+                    if (n > 1)
+                        PQrequestCancel(conns[1]);
+                }
+                PQfreemem(line);
+                line = NULL;
+            }
+            if (got >= 0)
+                continue;
+            if (got == -2 && rc == SIFT_OK && !stop)
+                rc = conn_err(pg, conns[i], NULL, err);
+            while ((r = PQgetResult(conns[i])) != NULL) {
+                if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK &&
+                    !stop)
+                    rc = conn_err(pg, conns[i], r, err);
+                else
+                    PQclear(r);
+            }
+            done[i] = 1;
+            left--;
+            progress = 1;
         }
-        PQfreemem(line);
-        line = NULL;
-    }
-    if (n == -2)
-        rc = sift_pg__res_err(pg, NULL, err, "scan");
-    while ((r = PQgetResult(pg->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK && !stop)
-            rc = sift_pg__res_err(pg, r, err, "scan");
-        else
-            PQclear(r);
+        if (progress || left == 0)
+            continue;
+        for (i = 0; i < n; i++)
+            if (!done[i]) {
+                pfd[np].fd = PQsocket(conns[i]);
+                pfd[np].events = POLLIN;
+                pfd[np].revents = 0;
+                np++;
+            }
+        if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR)
+            return sift_pg__fail(pg, err, "scan: poll: %s", strerror(errno));
+        for (i = 0; i < n; i++)
+            if (!done[i] && !PQconsumeInput(conns[i])) {
+                if (rc == SIFT_OK)
+                    rc = conn_err(pg, conns[i], NULL, err);
+                done[i] = 1;
+                left--;
+            }
     }
     return stop ? stop : rc;
 }
 
-/* --- export
- * -------------------------------------------------------------------- */
+/* Every record in id order, as COPY text. With parts >= 2 and enough
+ * records, two streams from two connections (the second a read-only
+ * handle on the same URI), split at the middle id: the server produces
+ * both halves on two cores while this thread reads them. The split is
+ * bound (set_config): COPY itself takes no parameters. */
+int
+sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
+                     void *const *payloads, int *used, sift_err *err)
+{
+    static const char q_all[] = "COPY (" SCAN_COLS " ORDER BY id) TO STDOUT";
+    static const char q_lo[] =
+        "COPY (" SCAN_COLS " WHERE id <= current_setting('sift.split')::bigint"
+        " ORDER BY id) TO STDOUT";
+    static const char q_hi[] =
+        "COPY (" SCAN_COLS " WHERE id > current_setting('sift.split')::bigint"
+        " ORDER BY id) TO STDOUT";
+    static const char q_set[] =
+        "SELECT set_config('sift.split', $1::text, false)";
+    PGresult *r = NULL;
+    PGconn *conns[2];
+    sift_pg *other = NULL;
+    int64_t lo = 0, hi = 0;
+    sift_err oerr;
+    pp p;
+    int rc;
+
+    *used = 1;
+    conns[0] = pg->conn;
+    if (parts >= 2 &&
+        sift_pg__exec(pg, &r,
+                      "SELECT coalesce(min(id), 0), coalesce(max(id), 0),"
+                      " count(*) >= 10000 FROM records",
+                      NULL, err, "scan") == SIFT_OK) {
+        lo = sift_pg__int(r, 0, 0);
+        hi = sift_pg__int(r, 0, 2) ? sift_pg__int(r, 0, 1) : lo;
+        PQclear(r);
+    }
+    sift_err_clear(&oerr);
+    if (hi - lo < 2 ||
+        sift_pg_open(&other, pg->uri, SIFT_STORE_READONLY, &oerr) != SIFT_OK) {
+        if ((rc = copy_out(pg, pg->conn, q_all, err)) != SIFT_OK)
+            return rc;
+        return copy_drain(pg, conns, 1, cb, payloads, err);
+    }
+    conns[1] = other->conn;
+    sift_pg__pp_init(&p);
+    sift_pg__p_int(&p, lo + (hi - lo) / 2);
+    rc = sift_pg__exec(pg, NULL, q_set, &p, err, "scan");
+    if (rc == SIFT_OK)
+        rc = sift_pg__exec(other, NULL, q_set, &p, err, "scan");
+    sift_pg__pp_free(&p);
+    if (rc == SIFT_OK && (rc = copy_out(pg, conns[0], q_lo, err)) == SIFT_OK) {
+        if ((rc = copy_out(pg, conns[1], q_hi, err)) == SIFT_OK) {
+            *used = 2;
+            rc = copy_drain(pg, conns, 2, cb, payloads, err);
+        } else {
+            (void)copy_drain(pg, conns, 1, cb, payloads, NULL);
+        }
+    }
+    sift_pg_close(other);
+    return rc;
+}
+
+/* --- export --------------------------------------------------------------- */
 
 /* Child rows come encoded in one column: entries separated by char(30),
  * fields by char(31), each field 'N' (NULL) or 'V' + value. XML 1.0
@@ -570,8 +707,7 @@ sift_pg_export_records(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-/* --- rewriting verdicts ------------------------------------------------------
- */
+/* --- rewriting verdicts --------------------------------------------------- */
 
 int
 sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
@@ -681,8 +817,7 @@ sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
     return sift_pg_flush(pg, err);
 }
 
-/* --- stats and failed inputs
- * ------------------------------------------------------ */
+/* --- stats and failed inputs ---------------------------------------------- */
 
 int
 sift_pg_stats(sift_pg *pg, sift_stats *out, sift_err *err)
@@ -820,8 +955,7 @@ sift_pg_list_failed(sift_pg *pg,
     return SIFT_OK;
 }
 
-/* --- IMAP state
- * ---------------------------------------------------------------- */
+/* --- IMAP state ----------------------------------------------------------- */
 
 int
 sift_pg_imap_mailbox(sift_pg *pg, int64_t *id, const char *server,
@@ -969,8 +1103,7 @@ sift_pg_imap_forget(sift_pg *pg, int64_t mailbox, const uint32_t *uids,
                       0, mailbox, uids, NULL, n, err);
 }
 
-/* --- the generic query (tests and diagnostics)
- * --------------------------------- */
+/* --- the generic query (tests and diagnostics) ---------------------------- */
 
 int64_t
 sift_pg__row_int(sift_row *row, int col)
