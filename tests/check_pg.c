@@ -723,6 +723,7 @@ START_TEST(test_sigkill_ingest)
     snprintf(dir, sizeof(dir), "%s/gen", box);
     snprintf(errf, sizeof(errf), "%s/err", box);
     gen_corpus(dir, 1500, 60);
+    sift_store_close(open_ok(dburi, 0)); /* the schema, before the kill */
     pid = spawn_ingest(dburi, dir, errf);
     nanosleep(&t, NULL);
     kill(pid, SIGKILL);
@@ -753,6 +754,7 @@ START_TEST(test_server_restart)
     snprintf(dir, sizeof(dir), "%s/gen", box);
     snprintf(errf, sizeof(errf), "%s/err", box);
     gen_corpus(dir, 3000, 60);
+    sift_store_close(open_ok(dburi, 0));
     pid = spawn_ingest(dburi, dir, errf);
     nanosleep(&t, NULL);
     {
