@@ -754,6 +754,9 @@ sift_pg__batch_open(sift_pg *pg, sift_err *err)
     pg->in_batch = 1;
     pg->batch_reports = 0;
     pg->batch_start_ms = now_ms();
+    /* a prune elsewhere may have dropped months since the last batch:
+     * under the writer lock they are looked up again (once per batch) */
+    pg->n_months = pg->months_done = 0;
     return SIFT_OK;
 }
 

@@ -56,7 +56,9 @@ struct sift_pg {
     sift_buf json;
     /* prepared statements, by SQL text (names "sift_s<i>") */
     char *prep[SIFT_PG_PREPARED];
-    /* months (year * 12 + month - 1) whose partitions exist */
+    /* months (year * 12 + month - 1) whose partitions exist, as seen in
+     * the open batch (looked up again in each batch: a prune elsewhere
+     * may drop them) */
     int32_t *months;
     size_t n_months, cap_months;
     size_t months_done; /* months[0..months_done) exist for good: the rest

@@ -298,6 +298,32 @@ START_TEST(test_core_store)
 }
 END_TEST
 
+/* A prune by another handle drops the partitions of a month a writer
+ * stored into before: its next report of that month is stored all the
+ * same (the writer looks its months up again in each batch). */
+START_TEST(test_prune_under_writer)
+{
+    sift_store *w = open_ok(dburi, 0), *p = open_ok(dburi, 0);
+    uint64_t n = 0;
+    sift_stats s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(w, 0, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(w, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_prune(&n, NULL, p, INT64_C(1800000000), &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(store_synth(w, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(w, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, p, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    ck_assert_uint_eq(s.records, 2);
+    sift_store_close(w);
+    sift_store_close(p);
+}
+END_TEST
+
 struct failed_seen {
     int n;
     int64_t id;
@@ -684,22 +710,23 @@ reports_in(const char *db)
     return s.reports;
 }
 
-/* 4 `dmarcsift ingest` processes over overlapping folders (the whole
- * corpus, twice, and its two halves by symlink): each report once, every
- * process exits 0 with nothing on stderr. */
+/* 4 and 12 `dmarcsift ingest` processes over the same corpus at once
+ * (issues 14 and 19): each report once, every process exits 0 with
+ * nothing on stderr. */
 START_TEST(test_concurrent_ingests)
 {
-    char dir[600], errf[4][640], *e;
-    pid_t pid[4];
+    int n = _i == 0 ? 4 : 12;
+    char dir[600], errf[12][640], *e;
+    pid_t pid[12];
     int k, status;
 
     snprintf(dir, sizeof(dir), "%s/gen", box);
     gen_corpus(dir, 400, 20);
-    for (k = 0; k < 4; k++) {
+    for (k = 0; k < n; k++) {
         snprintf(errf[k], sizeof(errf[k]), "%s/err%d", box, k);
         pid[k] = spawn_ingest(dburi, dir, errf[k]);
     }
-    for (k = 0; k < 4; k++) {
+    for (k = 0; k < n; k++) {
         ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
         e = slurp(errf[k], NULL);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -708,6 +735,38 @@ START_TEST(test_concurrent_ingests)
         free(e);
     }
     ck_assert_uint_eq(reports_in(dburi), 400);
+}
+END_TEST
+
+/* Reads while a 3,000-report ingest runs (issue 19 against PostgreSQL):
+ * every `stats` and `report` exits 0, and the ingest stores everything. */
+START_TEST(test_reads_during_ingest)
+{
+    char dir[600], errf[640];
+    const char *stats[] = {SIFT_BINARY, "stats", "--db", dburi, NULL};
+    const char *report[] = {SIFT_BINARY, "report", "--db", dburi, NULL};
+    pid_t pid;
+    int status, i, reads = 0;
+
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    snprintf(errf, sizeof(errf), "%s/err", box);
+    gen_corpus(dir, 3000, 5);
+    sift_store_close(open_ok(dburi, 0));
+    setenv("DMARCSIFT_CONFIG", "/dev/null", 1);
+    pid = spawn_ingest(dburi, dir, errf);
+    for (i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+        char *o = NULL, *er = NULL;
+        int rc = run(i % 4 ? stats : report, NULL, &o, &er);
+        ck_assert_msg(rc == 0, "read %d exit %d: %s", i, rc, er);
+        free(o);
+        free(er);
+        reads++;
+    }
+    if (i == 200)
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_gt(reads, 5);
+    ck_assert_uint_eq(reports_in(dburi), 3000);
 }
 END_TEST
 
@@ -793,13 +852,15 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_failed_inputs, 0, 2);
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
+    tcase_add_test(tc, test_prune_under_writer);
     tcase_add_test(tc, test_connection_errors);
     suite_add_tcase(s, tc);
     tc = tcase_create("processes");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_concurrent_writers);
-    tcase_add_test(tc, test_concurrent_ingests);
+    tcase_add_loop_test(tc, test_concurrent_ingests, 0, 2);
+    tcase_add_test(tc, test_reads_during_ingest);
     tcase_add_test(tc, test_sigkill_ingest);
     tcase_add_test(tc, test_server_restart);
     suite_add_tcase(s, tc);
