@@ -2,9 +2,9 @@
  * and export, stats, failed inputs, IMAP state, the generic query for
  * tests, and rewriting verdicts.
  *
- * Big reads stream: the record scan is one COPY (SELECT ...) TO STDOUT
- * (no parameters: it reads every record), the others use single-row
- * mode. Orders and comparisons are bytewise (COLLATE "C") and
+ * Big reads stream: the record scan is binary COPY (SELECT ...) TO
+ * STDOUT (no parameters: it reads every record), the others use
+ * single-row mode. Orders and comparisons are bytewise (COLLATE "C") and
  * case-folding is ASCII-only, as in SQLite, so that both backends give
  * byte-identical reports. */
 #include "pg_int.h"
@@ -136,6 +136,30 @@ filter_params(pp *p, char *a[2], const sift_store_filter *f, sift_err *err)
     return SIFT_OK;
 }
 
+/* Binary COPY (text output of 5M rows cost the server 4.5 s of a 9 s
+ * scan): big-endian integers, text as bytes. */
+static int64_t
+be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+static int64_t
+be_int(const unsigned char *p, int32_t len)
+{
+    if (len == 8)
+        return be64(p);
+    if (len == 4)
+        return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                         (uint32_t)p[2] << 8 | p[3]);
+    return 0;
+}
+
 /* --- reports, reasons, policies, one verdict ------------------------------ */
 
 struct cbs {
@@ -179,27 +203,63 @@ sift_pg_read_reports(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-static int
-on_reason(void *payload, const PGresult *res)
-{
-    struct cbs *c = payload;
-
-    return ((sift_reason_row_cb)c->cb)(c->payload, sift_pg__int(res, 0, 0),
-                                       key(res, 0, 1),
-                                       sift_pg__int(res, 0, 2) != 0);
-}
-
+/* Every reason as binary COPY (no parameters; half a million rows in
+ * single-row mode cost 0.8 s): record_id int8, type text, arc_pass bool. */
 int
 sift_pg_read_reasons(sift_pg *pg, sift_reason_row_cb cb, void *payload,
                      sift_err *err)
 {
-    struct cbs c = {(void *)cb, payload};
+    PGresult *r;
+    char *msg = NULL, type[256];
+    int n, rc = SIFT_OK, stop = 0, header = 0;
 
-    return stream(pg,
-                  "SELECT x.record_id, lower(coalesce(x.type, '') COLLATE"
-                  " \"C\"), strpos(lower(coalesce(x.comment, '') COLLATE"
-                  " \"C\"), 'arc=pass') > 0 FROM reasons x",
-                  NULL, on_reason, &c, err, "reasons");
+    r = PQexec(pg->conn,
+               "COPY (SELECT x.record_id, lower(coalesce(x.type, '') COLLATE"
+               " \"C\"), strpos(lower(coalesce(x.comment, '') COLLATE \"C\"),"
+               " 'arc=pass') > 0 FROM reasons x) TO STDOUT (FORMAT binary)");
+    if (PQresultStatus(r) != PGRES_COPY_OUT)
+        return sift_pg__res_err(pg, r, err, "reasons");
+    PQclear(r);
+    while ((n = PQgetCopyData(pg->conn, &msg, 0)) > 0) {
+        const unsigned char *p = (const unsigned char *)msg, *end = p + n;
+        int32_t l0, l1, l2;
+
+        if (!header && end - p >= 19) {
+            p += 15;
+            p += 4 + (uint32_t)be_int(p, 4);
+            header = 1;
+        }
+        /* 3 fields: 2 + (4 + 8) + (4 + type) + (4 + 1) bytes */
+        if (!stop && rc == SIFT_OK && end - p >= 2 && (p[0] << 8 | p[1]) == 3) {
+            p += 2;
+            l0 = (int32_t)be_int(p, 4);
+            l1 = end - p >= 16 ? (int32_t)be_int(p + 12, 4) : -1;
+            if (l0 != 8 || l1 < 0 || end - p < 16 + l1 + 5) {
+                rc = sift_pg__fail(pg, err, "reasons: a malformed row");
+            } else {
+                l2 = (int32_t)be_int(p + 16 + l1, 4);
+                /* a type longer than any exempt one is "other" all the
+                 * same: cut it */
+                memcpy(type, p + 16, l1 < 255 ? (size_t)l1 : 255);
+                type[l1 < 255 ? l1 : 255] = '\0';
+                stop = cb(payload, be64(p + 4), type,
+                          l2 == 1 && p[16 + l1 + 4] != 0);
+            }
+            if (stop || rc != SIFT_OK)
+                PQrequestCancel(pg->conn);
+        }
+        PQfreemem(msg);
+        msg = NULL;
+    }
+    if (n == -2 && rc == SIFT_OK && !stop)
+        rc = sift_pg__res_err(pg, NULL, err, "reasons");
+    while ((r = PQgetResult(pg->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK && !stop)
+            rc = sift_pg__res_err(pg, r, err, "reasons");
+        else
+            PQclear(r);
+    }
+    return stop ? stop : rc;
 }
 
 static int
@@ -276,81 +336,81 @@ sift_pg_read_policies(sift_pg *pg, const sift_store_filter *f,
 
 /* --- the record scan: COPY text ------------------------------------------- */
 
-/* Split one COPY text row in place into at most n fields (NULL for \N),
- * undoing the escapes. Returns the number of fields. */
-static int
-copy_row(char *line, char **f, int n)
-{
-    char *p = line, *o, sep;
-    int k = 0;
+typedef struct scanbuf {
+    char *p; /* the row's text fields, NUL-terminated */
+    size_t cap;
+    int header_done;
+} scanbuf;
 
-    while (k < n) {
-        if (p[0] == '\\' && p[1] == 'N' &&
-            (p[2] == '\t' || p[2] == '\n' || p[2] == '\0')) {
-            f[k++] = NULL;
-            p += 2;
-            sep = *p;
-        } else {
-            f[k++] = o = p;
-            while (*p != '\0' && *p != '\t' && *p != '\n') {
-                if (*p != '\\' || p[1] == '\0') {
-                    *o++ = *p++;
-                    continue;
-                }
-                switch (*++p) {
-                case 't':
-                    *o++ = '\t';
-                    break;
-                case 'n':
-                    *o++ = '\n';
-                    break;
-                case 'r':
-                    *o++ = '\r';
-                    break;
-                case 'b':
-                    *o++ = '\b';
-                    break;
-                case 'f':
-                    *o++ = '\f';
-                    break;
-                case 'v':
-                    *o++ = '\v';
-                    break;
-                default:
-                    *o++ = *p;
-                    break;
-                }
-                p++;
-            }
-            sep = *p;
-            *o = '\0';
-        }
-        if (sep != '\t')
-            break;
-        p++;
+/* One scan row from a binary COPY message (the first also holds the
+ * file header; the last is the trailer): 1 with *s set, 0 for no row,
+ * -1 on ENOMEM or a malformed row. */
+static int
+scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
+{
+    const unsigned char *p = (const unsigned char *)msg,
+                        *end = p + (len > 0 ? len : 0);
+    const unsigned char *f[10];
+    int32_t fl[10];
+    char *o;
+    int k;
+
+    if (!sb->header_done) {
+        if (end - p < 19 || memcmp(p, "PGCOPY\n\377\r\n", 11) != 0)
+            return -1;
+        p += 15;
+        p += 4 + (uint32_t)be_int(p, 4);
+        sb->header_done = 1;
     }
-    return k;
-}
-
-/* One scan row from a COPY text line; 0 when the line is not one. */
-static int
-scan_row(sift_scan_row *s, char *line)
-{
-    char *f[10];
-
-    if (copy_row(line, f, 10) != 10 || f[0] == NULL || f[2] == NULL ||
-        f[3] == NULL || f[4] == NULL || f[5] == NULL || f[9] == NULL)
-        return 0;
-    s->report = strtoll(f[0], NULL, 10);
-    s->source_ip = f[1];
-    s->count = (uint64_t)strtoll(f[2], NULL, 10);
-    s->outcome = (int)strtol(f[3], NULL, 10);
-    s->flags = (uint32_t)strtoll(f[4], NULL, 10);
-    s->categories = (uint32_t)strtoll(f[5], NULL, 10);
-    s->header_from = f[6];
-    s->spf_domain = f[7];
-    s->dkim_domain = f[8];
-    s->id = strtoll(f[9], NULL, 10);
+    if (end - p < 2)
+        return -1;
+    if (p[0] == 0xff && p[1] == 0xff)
+        return 0; /* the trailer */
+    if ((p[0] << 8 | p[1]) != 10)
+        return -1;
+    p += 2;
+    for (k = 0; k < 10; k++) {
+        if (end - p < 4)
+            return -1;
+        fl[k] = (int32_t)be_int(p, 4);
+        p += 4;
+        f[k] = fl[k] >= 0 ? p : NULL;
+        if (fl[k] > end - p)
+            return -1;
+        if (fl[k] > 0)
+            p += fl[k];
+    }
+    if (sb->cap < (size_t)len + 10) {
+        char *n = realloc(sb->p, (size_t)len + 64);
+        if (n == NULL)
+            return -1;
+        sb->p = n;
+        sb->cap = (size_t)len + 64;
+    }
+    o = sb->p;
+    /* text: 1 source_ip, 6 header_from, 7 spf_domain, 8 dkim_domain */
+#define TXT(i, dst)                                                            \
+    do {                                                                       \
+        if (f[i] == NULL) {                                                    \
+            (dst) = NULL;                                                      \
+        } else {                                                               \
+            memcpy(o, f[i], (size_t)fl[i]);                                    \
+            o[fl[i]] = '\0';                                                   \
+            (dst) = o;                                                         \
+            o += fl[i] + 1;                                                    \
+        }                                                                      \
+    } while (0)
+    TXT(1, s->source_ip);
+    TXT(6, s->header_from);
+    TXT(7, s->spf_domain);
+    TXT(8, s->dkim_domain);
+#undef TXT
+    s->report = f[0] ? be_int(f[0], fl[0]) : 0;
+    s->count = f[2] ? (uint64_t)be_int(f[2], fl[2]) : 0;
+    s->outcome = f[3] ? (int)be_int(f[3], fl[3]) : 0;
+    s->flags = f[4] ? (uint32_t)be_int(f[4], fl[4]) : 0;
+    s->categories = f[5] ? (uint32_t)be_int(f[5], fl[5]) : 0;
+    s->id = f[9] ? be_int(f[9], fl[9]) : 0;
     return 1;
 }
 
@@ -389,7 +449,8 @@ static int
 copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
            void *const *payloads, sift_err *err)
 {
-    int done[2] = {0, 0}, left = n, rc = SIFT_OK, stop = 0, i;
+    int done[2] = {0, 0}, left = n, rc = SIFT_OK, stop = 0, cancelled = 0, i;
+    scanbuf sb[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
     struct pollfd pfd[2];
     PGresult *r;
 
@@ -409,8 +470,17 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
                 if ((got = PQgetCopyData(conns[i], &line, 1)) <= 0)
                     break;
                 progress = 1;
-                if (!stop && scan_row(&row, line) &&
-                    (stop = cb(payloads[i], &row)) != 0) {
+                if (!stop && rc == SIFT_OK) {
+                    int got_row = scan_row(&row, &sb[i], line, got);
+                    if (got_row < 0) {
+                        rc = sift_pg__fail(pg, err, "scan: a malformed row");
+                        stop = rc;
+                    } else if (got_row > 0) {
+                        stop = cb(payloads[i], &row);
+                    }
+                }
+                if (stop && !cancelled) { /* the rest is not wanted */
+                    cancelled = 1;
                     PQrequestCancel(conns[0]);
                     if (n > 1)
                         PQrequestCancel(conns[1]);
@@ -442,8 +512,10 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
                 pfd[np].revents = 0;
                 np++;
             }
-        if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR)
-            return sift_pg__fail(pg, err, "scan: poll: %s", strerror(errno));
+        if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR) {
+            rc = sift_pg__fail(pg, err, "scan: poll: %s", strerror(errno));
+            break;
+        }
         for (i = 0; i < n; i++)
             if (!done[i] && !PQconsumeInput(conns[i])) {
                 if (rc == SIFT_OK)
@@ -452,10 +524,12 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
                 left--;
             }
     }
+    free(sb[0].p);
+    free(sb[1].p);
     return stop ? stop : rc;
 }
 
-/* Every record in id order, as COPY text. With parts >= 2 and enough
+/* Every record in id order, as binary COPY. With parts >= 2 and enough
  * records, two streams from two connections (the second a read-only
  * handle on the same URI), split at the middle id: the server produces
  * both halves on two cores while this thread reads them. The split is
@@ -464,13 +538,14 @@ int
 sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
                      void *const *payloads, int *used, sift_err *err)
 {
-    static const char q_all[] = "COPY (" SCAN_COLS " ORDER BY id) TO STDOUT";
+    static const char q_all[] =
+        "COPY (" SCAN_COLS " ORDER BY id) TO STDOUT (FORMAT binary)";
     static const char q_lo[] =
         "COPY (" SCAN_COLS " WHERE id <= current_setting('sift.split')::bigint"
-        " ORDER BY id) TO STDOUT";
+        " ORDER BY id) TO STDOUT (FORMAT binary)";
     static const char q_hi[] =
         "COPY (" SCAN_COLS " WHERE id > current_setting('sift.split')::bigint"
-        " ORDER BY id) TO STDOUT";
+        " ORDER BY id) TO STDOUT (FORMAT binary)";
     static const char q_set[] =
         "SELECT set_config('sift.split', $1::text, false)";
     PGresult *r = NULL;
@@ -485,15 +560,16 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
     conns[0] = pg->conn;
     if (parts >= 2 &&
         sift_pg__exec(pg, &r,
-                      "SELECT coalesce(min(id), 0), coalesce(max(id), 0),"
-                      " count(*) >= 10000 FROM records",
+                      "SELECT coalesce(min(id), 0), coalesce(max(id), 0)"
+                      " FROM records",
                       NULL, err, "scan") == SIFT_OK) {
         lo = sift_pg__int(r, 0, 0);
-        hi = sift_pg__int(r, 0, 2) ? sift_pg__int(r, 0, 1) : lo;
+        hi = sift_pg__int(r, 0, 1);
         PQclear(r);
     }
     sift_err_clear(&oerr);
-    if (hi - lo < 2 ||
+    /* a second connection is worth it past some 10,000 record ids */
+    if (hi - lo < 10000 ||
         sift_pg_open(&other, pg->uri, SIFT_STORE_READONLY, &oerr) != SIFT_OK) {
         if ((rc = copy_out(pg, pg->conn, q_all, err)) != SIFT_OK)
             return rc;
