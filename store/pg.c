@@ -447,13 +447,23 @@ migrate(sift_pg *pg, sift_err *err)
                              "database needs an upgrade from schema %d to "
                              "%d: open it once read-write",
                              version, SIFT_STORE_SCHEMA);
-    snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+    /* A session lock, then a transaction: a transaction that starts after
+     * the lock sees the catalog as the previous holder left it (an
+     * advisory lock taken inside a transaction does not refresh the
+     * catalog caches: the table another host just created looked
+     * absent, "relation sift_meta already exists") */
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)",
              (long long)SIFT_PG_SCHEMA_LOCK);
     if ((rc = sift_pg__exec(pg, NULL, sql, NULL, err, "schema upgrade")) !=
         SIFT_OK)
         return rc;
+    if ((rc = sift_pg__exec(pg, NULL, "BEGIN", NULL, err, "schema upgrade")) !=
+        SIFT_OK)
+        goto unlock;
     if ((rc = inspect(pg, &version, err)) != SIFT_OK)
         goto fail;
+    if (version == SIFT_STORE_SCHEMA) /* another host did it meanwhile */
+        goto commit;
     for (i = 0; i < N_STEPS; i++) {
         if (pg_steps[i].to <= version)
             continue;
@@ -471,9 +481,17 @@ migrate(sift_pg *pg, sift_err *err)
     if ((rc = sift_pg__exec(pg, NULL, sql, NULL, err, "schema upgrade")) !=
         SIFT_OK)
         goto fail;
-    return sift_pg__exec(pg, NULL, "COMMIT", NULL, err, "schema upgrade");
+commit:
+    if ((rc = sift_pg__exec(pg, NULL, "COMMIT", NULL, err, "schema upgrade")) !=
+        SIFT_OK)
+        goto fail;
+    goto unlock;
 fail:
     PQclear(PQexec(pg->conn, "ROLLBACK"));
+unlock:
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)",
+             (long long)SIFT_PG_SCHEMA_LOCK);
+    PQclear(PQexec(pg->conn, sql));
     return rc;
 }
 
