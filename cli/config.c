@@ -24,7 +24,16 @@ enum section { SEC_NONE, SEC_DATABASE, SEC_INGEST, SEC_OWNER, SEC_SENDERS };
  * earlier files' lists on first use) and where each scalar was set (to
  * reject a key given twice). */
 enum { L_SOURCE = 1, L_NETWORK = 2, L_FORWARDER = 4, L_SENDERS = 8 };
-enum { K_DB, K_QUIET, K_MAXREPORT, K_MAXINPUT, K_MAXDEPTH, K_MAXENTRIES, K_N };
+enum {
+    K_DB,
+    K_QUIET,
+    K_MAXREPORT,
+    K_MAXINPUT,
+    K_MAXDEPTH,
+    K_MAXENTRIES,
+    K_MAXKEEP,
+    K_N
+};
 
 struct parse {
     sift_config *c;
@@ -343,6 +352,15 @@ key_value(struct parse *p, enum section sec, const char *sname, char *key,
                 (rc = size_value(p, &c->lim.max_input_size, val)) != SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_INPUT_SIZE;
+            return SIFT_OK;
+        }
+        if (strcmp(key, "max-keep-size") == 0) {
+            if ((rc = set_scalar(p, K_MAXKEEP, key)) != SIFT_OK ||
+                (rc = size_value(p, &c->lim.max_keep_size, val)) != SIFT_OK)
+                return rc;
+            if (c->lim.max_keep_size > SIFT_MAX_KEEP_CEILING)
+                return perr(p, "max-keep-size is at most 900M, not '%s'", val);
+            c->lim_set |= SIFT_CFG_MAX_KEEP_SIZE;
             return SIFT_OK;
         }
         if (strcmp(key, "max-depth") == 0) {

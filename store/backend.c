@@ -239,6 +239,14 @@ sift_store_add_failed(sift_store *st, const char *path, const char *reason,
 }
 
 int
+sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
+                           FILE *f, uint64_t len, sift_hash128 hash,
+                           const sift_hash128 *fp, sift_err *err)
+{
+    return st->ops->add_failed_file(st, path, reason, f, len, hash, fp, err);
+}
+
+int
 sift_store_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
                           uint64_t *resolved, sift_err *err)
 {

@@ -250,12 +250,12 @@ sift_pg__int(const PGresult *r, int i, int c)
 
 /* --- the schema ----------------------------------------------------------- */
 
-/* Schema 4 (the first PostgreSQL schema; the same tables as SQLite's
- * schema 4, docs/schema.md). Records and their child rows are
+/* Schema 5 (the first PostgreSQL schema; the same tables as SQLite's
+ * schema 5, docs/schema.md). Records and their child rows are
  * partitioned by the month of their report's end date (partitions are
  * created as months appear; prune drops whole ones); dates before 1990
  * or from 2200 on share the _pmin and _pmax partitions. */
-static const char pg_schema_v4[] =
+static const char pg_schema_v5[] =
     "CREATE TABLE sift_meta ("
     " id integer PRIMARY KEY CHECK (id = 1),"
     " application text NOT NULL,"
@@ -382,11 +382,12 @@ static const struct {
     int to;
     const char *sql;
 } pg_steps[] = {
-    {4, pg_schema_v4}, /* 0 -> 4: the first PostgreSQL schema */
+    {5, pg_schema_v5}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
+                          raw last in failed_inputs, as here) */
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 4,
+_Static_assert(SIFT_STORE_SCHEMA == 5,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */
@@ -1454,7 +1455,7 @@ sift_pg_add_failed(sift_pg *pg, const char *path, const char *reason,
     sift_pg__pp_init(&p);
     sift_pg__p_key(&p, path);
     sift_pg__p_key(&p, reason);
-    if (raw != NULL && len <= SIFT_STORE_MAX_FAILED_RAW)
+    if (raw != NULL && len <= SIFT_PG_KEEP_MAX)
         sift_pg__p_bin(&p, raw, len);
     else
         sift_pg__p_null(&p);
@@ -1474,6 +1475,32 @@ sift_pg_add_failed(sift_pg *pg, const char *path, const char *reason,
         " fp = coalesce(excluded.fp, failed_inputs.fp)",
         &p, NULL, err, "failed input");
     sift_pg__pp_free(&p);
+    return rc;
+}
+
+/* Bytes too large for memory: PostgreSQL keeps up to SIFT_PG_KEEP_MAX of
+ * them (read into memory and sent as one bytea), above that only path,
+ * reason and size (retry-failed then re-reads the path). */
+int
+sift_pg_add_failed_file(sift_pg *pg, const char *path, const char *reason,
+                        FILE *f, uint64_t len, sift_hash128 hash,
+                        const sift_hash128 *fp, sift_err *err)
+{
+    unsigned char *buf;
+    int rc;
+
+    (void)hash; /* recomputed by sift_pg_add_failed from the bytes */
+    if (len > SIFT_PG_KEEP_MAX)
+        return sift_pg_add_failed(pg, path, reason, NULL, (size_t)len, fp, err);
+    if ((buf = malloc(len ? (size_t)len : 1)) == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    rewind(f);
+    if (len > 0 && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        return sift_err_sys(err, "%s: cannot read the temporary copy", path);
+    }
+    rc = sift_pg_add_failed(pg, path, reason, buf, (size_t)len, fp, err);
+    free(buf);
     return rc;
 }
 

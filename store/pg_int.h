@@ -25,6 +25,7 @@
 #define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
+#define SIFT_PG_KEEP_MAX (64u << 20) /* bytes of a failed input kept */
 
 enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
 
@@ -140,6 +141,9 @@ int sift_pg_note_conflict(sift_pg *st, const sift_report_meta *meta,
 int sift_pg_add_failed(sift_pg *st, const char *path, const char *reason,
                        const void *raw, size_t len, const sift_hash128 *fp,
                        sift_err *err);
+int sift_pg_add_failed_file(sift_pg *st, const char *path, const char *reason,
+                            FILE *f, uint64_t len, sift_hash128 hash,
+                            const sift_hash128 *fp, sift_err *err);
 int sift_pg_resolve_failed(sift_pg *st, const char *path, sift_hash128 fp,
                            uint64_t *resolved, sift_err *err);
 int sift_pg_stats(sift_pg *st, sift_stats *out, sift_err *err);

@@ -110,6 +110,15 @@ a_add_failed(sift_store *st, const char *path, const char *reason,
 }
 
 static int
+a_add_failed_file(sift_store *st, const char *path, const char *reason, FILE *f,
+                  uint64_t len, sift_hash128 hash, const sift_hash128 *fp,
+                  sift_err *err)
+{
+    return sift_pg_add_failed_file((sift_pg *)st, path, reason, f, len, hash,
+                                   fp, err);
+}
+
+static int
 a_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
                  uint64_t *resolved, sift_err *err)
 {
@@ -291,6 +300,7 @@ const sift_store_ops sift_pg__ops = {
     .note_seen = a_note_seen,
     .note_conflict = a_note_conflict,
     .add_failed = a_add_failed,
+    .add_failed_file = a_add_failed_file,
     .resolve_failed = a_resolve_failed,
     .stats = a_stats,
     .prune = a_prune,

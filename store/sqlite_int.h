@@ -36,6 +36,7 @@ enum stmt_id {
     Q_ADOPT_HASH,
     Q_RESOLVE_FIND,
     Q_RESOLVE_FAILED,
+    Q_FAILED_FIND,
     Q_PRUNE_FAILED,
     Q_LIST_FAILED,
     Q_FORGET_ALL,
@@ -145,6 +146,9 @@ int sift_sq_note_conflict(sift_sq *st, const sift_report_meta *meta,
 int sift_sq_add_failed(sift_sq *st, const char *path, const char *reason,
                        const void *raw, size_t len, const sift_hash128 *fp,
                        sift_err *err);
+int sift_sq_add_failed_file(sift_sq *st, const char *path, const char *reason,
+                            FILE *f, uint64_t len, sift_hash128 hash,
+                            const sift_hash128 *fp, sift_err *err);
 int sift_sq_resolve_failed(sift_sq *st, const char *path, sift_hash128 fp,
                            uint64_t *resolved, sift_err *err);
 int sift_sq_stats(sift_sq *st, sift_stats *out, sift_err *err);

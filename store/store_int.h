@@ -10,14 +10,15 @@
 
 #include <stdint.h>
 
+#include "sift_limits.h"
 #include "sift_store.h"
 #include "sift_util.h"
 
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
- * 4 = IMAP state (issue 15; v5 once the DNS-cache step is in)
- * (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 4
+ * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
+ * bytes) (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 5
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -29,9 +30,10 @@
 #define SIFT_STORE_BATCH_MS 250
 #endif
 
-/* Raw bytes of a failed input above this are not kept (path and reason
- * are); retry-failed then re-reads the path. */
-#define SIFT_STORE_MAX_FAILED_RAW (64u << 20)
+/* Raw bytes of a failed input above this are never kept (path and reason
+ * are): below SQLite's largest value (SQLITE_MAX_LENGTH, 10^9 bytes). The
+ * caller's --max-keep-size is at most this (SIFT_MAX_KEEP_CEILING). */
+#define SIFT_STORE_MAX_FAILED_RAW SIFT_MAX_KEEP_CEILING
 
 /* Ceiling of the JSON text of `errors` or `warnings` of one report. */
 #define SIFT_STORE_MAX_JSON (1u << 20)
@@ -72,6 +74,9 @@ struct sift_store_ops {
     int (*add_failed)(sift_store *st, const char *path, const char *reason,
                       const void *raw, size_t len, const sift_hash128 *fp,
                       sift_err *err);
+    int (*add_failed_file)(sift_store *st, const char *path, const char *reason,
+                           FILE *f, uint64_t len, sift_hash128 hash,
+                           const sift_hash128 *fp, sift_err *err);
     int (*resolve_failed)(sift_store *st, const char *path, sift_hash128 fp,
                           uint64_t *resolved, sift_err *err);
     int (*stats)(sift_store *st, sift_stats *out, sift_err *err);

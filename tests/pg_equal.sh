@@ -3,7 +3,8 @@
 #
 # The same inputs ingested into a SQLite file and into a PostgreSQL
 # database give byte-identical `report` (text, json, csv, also filtered),
-# `export` (csv, jsonl) and `stats` output. Inputs: every fixture folder,
+# `export` (csv, jsonl) and `stats` output (also --since with history,
+# --by day|week series, html). Inputs: every fixture folder,
 # a bench/gen.c corpus (mixed xml/gz/zip, 300 reports), and the real
 # corpus CORPUS when present. The server is $SIFT_TEST_PG (a URI of a
 # database whose user may CREATE DATABASE; scripts/pg-cluster.sh starts
@@ -56,6 +57,8 @@ compare() {
     fi
     for cmd in "stats" "report" "report --format json" "report --format csv" \
         "report --domain example.com --since 2023-01-01" "report --top 3" \
+        "report --since 2023-11-15 --format json --by day" \
+        "report --format html" "report --format csv --by week" \
         "export --format csv" "export --format jsonl"; do
         # shellcheck disable=SC2086
         "$bin" $cmd --db "$sq" >"$tmp/$n.sq.out" 2>&1
