@@ -16,7 +16,11 @@
 #   profile   perf profile of rows a and d (flat, top symbols)
 #   selftest  checks gen: determinism, well-formed XML, counts, containers
 # environment: BENCH_JOBS (build parallelism, default 2); BENCH_BIN=PATH
-# times an existing dmarcsift instead of building the working tree
+# times an existing dmarcsift instead of building the working tree;
+# BENCH_PG=URI a PostgreSQL database whose user may create databases
+# (with PGPASSFILE/PGPASSWORD) for rows g (and f in full modes) -- when
+# unset and PostgreSQL is installed, a throwaway cluster is started
+# (scripts/pg-cluster.sh); BENCH_NO_PG=1 skips those rows
 set -eu
 
 MODE=${1:-default}
@@ -362,6 +366,28 @@ if [ "$MODE" = profile ]; then
     exit 0
 fi
 
+# --- PostgreSQL (rows g, f-pg) --------------------------------------------------
+PG=
+if [ -z "${BENCH_NO_PG:-}" ]; then
+    if [ -n "${BENCH_PG:-}" ]; then
+        PG=$BENCH_PG
+    elif PGC=$(mktemp -d /tmp/sift-bench-pg-XXXXXX) && chmod 755 "$PGC" &&
+        PG=$(sh "$ROOT/scripts/pg-cluster.sh" start "$PGC/c" 2>/dev/null); then
+        export PGPASSFILE="$PGC/c/pgpass"
+        trap 'sh "$ROOT/scripts/pg-cluster.sh" stop "$PGC/c"; rm -rf "$PGC"' EXIT
+    else
+        PG=
+        say "bench: no PostgreSQL (rows g skipped)"
+    fi
+fi
+PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -1)
+# pgfresh NAME: a fresh database NAME on the server; its URI in PGURI
+pgfresh() {
+    "$PSQL" -q "$PG" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+        -c "CREATE DATABASE $1" >/dev/null 2>&1 || die "cannot create $1"
+    PGURI="${PG%/*}/$1"
+}
+
 # --- rows --------------------------------------------------------------------
 AR=$(count_of "$A" 1) ARC=$(count_of "$A" 2)
 say "bench: baseline xmllint over $OUT/$A/xml"
@@ -378,6 +404,34 @@ row a "ingest $AR x $RECS mixed xml/gz/zip" "$AR" "$ARC" "$W" "$M" \
     "${ratio}x xmllint wall, ${cratio}x cpu (xmllint: $XA s, cpu $XAC s, $((XAM / 1024)) MB)" \
     "<=1.5x xmllint: wall $(pf "$W <= 1.5 * $XA"), cpu $(pf "$C <= 1.5 * $XAC"); RSS<64MB $(pf "$M < 65536")" \
     "$(check_ingest a "$AR" "$ARC" 0)"
+
+# (g) the same into PostgreSQL, next to row a; and the one-INSERT-per-record
+# way (dmarcts-report-parser's) into the same server, for scale
+if [ -n "$PG" ]; then
+    repeat g "$REPS" 'pgfresh sift_bench_g' "$LOG/g.out" \
+        "$BIN" --db "${PG%/*}/sift_bench_g" ingest "$OUT/$A/in"
+    WG=$W
+    row g "ingest of a into PostgreSQL" "$AR" "$ARC" "$W" "$M" \
+        "$(calc '%.2f' "$W / $WA")x row a (SQLite, $WA s)" \
+        "<=3x SQLite: wall $(pf "$W <= 3 * $WA")" \
+        "$(check_ingest g "$AR" "$ARC" 0)"
+    # 20,000 autocommit INSERTs of one record each over one connection
+    pgfresh sift_bench_ins
+    "$PSQL" -q "$PGURI" -c "CREATE TABLE rec (id serial PRIMARY KEY,
+        report integer, source_ip text, count bigint, disposition text,
+        dkim text, spf text, header_from text)" >/dev/null
+    awk 'BEGIN { for (i = 0; i < 20000; i++)
+        printf "INSERT INTO rec (report, source_ip, count, disposition, " \
+            "dkim, spf, header_from) VALUES (%d, '"'"'192.0.2.%d'"'"', %d, " \
+            "'"'"'none'"'"', '"'"'pass'"'"', '"'"'fail'"'"', " \
+            "'"'"'example.com'"'"');\n", i / 50, i % 250, i }' \
+        >"$LOG/g2.sql"
+    measure g2 /dev/null "$PSQL" -q "$PGURI" -f "$LOG/g2.sql"
+    INS=$(calc '%.0f' "20000 / $W")
+    row g2 "one INSERT per record (dmarcts-style), psql" - 20000 "$W" "$M" \
+        "$(th "$INS") records/s" \
+        "dmarcsift >=50x: $(calc '%.0f' "$ARC / $WG / $INS")x $(pf "$ARC / $WG >= 50 * $INS")" -
+fi
 
 # (b) the same reports in one mbox
 repeat b "$REPS" 'fresh b.db' "$LOG/b.out" \
@@ -480,6 +534,18 @@ if [ "$MODE" = full ] || [ "$MODE" = quickfull ]; then
     measure f-export /dev/null "$BIN" --db "$DB/f.db" export --format csv
     row f "export --format csv over $FR" "$F_REPORTS" "$FR" "$W" "$M" - - \
         "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
+    if [ -n "$PG" ]; then
+        pgfresh sift_bench_f
+        say "bench: building the $FR-record PostgreSQL database (slow)"
+        measure f-pg-build "$LOG/f-pg-build.out" \
+            "$BIN" --db "$PGURI" ingest "$OUT/$F/in"
+        row f "build: ingest the same into PostgreSQL" "$F_REPORTS" "$FR" \
+            "$W" "$M" - - "$(check_ingest f-pg-build "$F_REPORTS" "$FR" 0)"
+        measure f-pg-report /dev/null "$BIN" --db "$PGURI" report
+        row f "report over $FR records in PostgreSQL" "$F_REPORTS" "$FR" \
+            "$W" "$M" - "<5s: wall $(pf "$W < 5")" \
+            "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
+    fi
 fi
 
 # --- the table -----------------------------------------------------------------

@@ -4,6 +4,7 @@
  * evaluation version is behind SIFT_EVAL_VERSION. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,19 +97,23 @@ reevaluate_path_if_behind(const struct opts *o)
         if (ex != SIFT_OK || v >= SIFT_EVAL_VERSION)
             return EX_OK;
     }
-    if (access(o->db, F_OK) != 0) /* never create one here */
+    /* never create a file here (a server database exists once open) */
+    if (!sift_store_is_uri(o->db) && access(o->db, F_OK) != 0)
         return EX_OK;
     sift_err_clear(&err);
     if (sift_store_open(&st, o->db, 0, &err) != SIFT_OK) {
         /* no writer (a read-only file): report what is stored, and say
          * that it is stale; a database that cannot be opened at all is
          * the caller's open to report */
-        if (v > 0 || strstr(err.msg, "read-only") != NULL)
+        if (v > 0 || strstr(err.msg, "read-only") != NULL) {
+            char *shown = sift_store_display_name(o->db);
             fprintf(stderr,
                     "dmarcsift: %s: verdicts were written by an older "
                     "evaluation (version %d, this build has %d): run "
                     "'dmarcsift reevaluate' with write access\n",
-                    o->db, v, SIFT_EVAL_VERSION);
+                    shown ? shown : "database", v, SIFT_EVAL_VERSION);
+            free(shown);
+        }
         return EX_OK;
     }
     ex = reevaluate_if_behind(st, o->quiet);

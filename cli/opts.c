@@ -465,8 +465,8 @@ open_store(sift_store **st, const struct opts *o, unsigned flags)
 
     sift_err_clear(&err);
     if ((flags & (SIFT_STORE_READONLY | SIFT_STORE_EXISTING)) &&
-        strcmp(o->db, ":memory:") != 0 && access(o->db, F_OK) != 0 &&
-        errno == ENOENT) {
+        !sift_store_is_uri(o->db) && strcmp(o->db, ":memory:") != 0 &&
+        access(o->db, F_OK) != 0 && errno == ENOENT) {
         fprintf(stderr,
                 "%s: no database at %s (run 'dmarcsift ingest' first, or "
                 "pass --db)\n",
@@ -474,7 +474,9 @@ open_store(sift_store **st, const struct opts *o, unsigned flags)
         return EX_NOINPUT;
     }
     if (sift_store_open(st, o->db, flags, &err) != SIFT_OK) {
-        sift_err_where(&err, o->db);
+        char *shown = sift_store_display_name(o->db); /* no password */
+        sift_err_where(&err, shown ? shown : "database");
+        free(shown);
         die_err(&err);
         return EX_IOERR;
     }

@@ -6,6 +6,7 @@
 #include <gmime/gmime.h>
 #include <libpsl.h>
 #include <libxml/parser.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,9 @@ print_version(void)
     printf("database schema:    %d\n", sift_store_schema_version());
     printf("libxml2:            %s\n", xml);
     printf("SQLite:             %s\n", sqlite3_libversion());
+    /* PQlibVersion(): major * 10000 + minor since PostgreSQL 10 */
+    printf("libpq:              %d.%d\n", PQlibVersion() / 10000,
+           PQlibVersion() % 10000);
     printf("zlib:               %s\n", zlibVersion());
     printf("libzip:             %s\n", zip_libzip_version());
     printf("GMime:              %u.%u.%u\n", gmime_major_version,

@@ -2,9 +2,9 @@
  * report's metadata and policy, its auth results and its verdict, as CSV
  * (RFC 4180, formula-neutralised) or JSON Lines.
  *
- * One SELECT steps the records in row-id order; child rows (reasons, DKIM,
- * SPF) come from correlated group_concat subqueries in the same row, so
- * memory does not grow with the number of records. */
+ * The store streams the records in id order with their child rows
+ * (sift_store_export_records), so memory does not grow with the number
+ * of records. */
 #include "report_int.h"
 
 #include <inttypes.h>
@@ -12,33 +12,6 @@
 #include <string.h>
 
 #include "sift_json.h"
-
-/* Child rows are encoded by SQL as entries separated by char(30); fields
- * separated by char(31); each field is 'N' (NULL) or 'V' + value. XML 1.0
- * cannot carry these control characters, so they cannot clash. */
-#define FIELD(x) "CASE WHEN " x " IS NULL THEN 'N' ELSE 'V' || " x " END"
-
-static const char q_export[] =
-    "SELECT r.org_name, r.email, r.report_id, r.date_begin, r.date_end,"
-    " r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np, r.testing, r.pct,"
-    " c.source_ip, c.count, c.disposition, c.pe_dkim, c.pe_spf,"
-    " c.header_from, c.envelope_from, c.envelope_to,"
-    " (SELECT group_concat(" FIELD("x.type") " || char(31) || "
-    FIELD("x.comment") ", char(30)) FROM (SELECT type, comment FROM reasons"
-    " WHERE record_id = c.id ORDER BY idx) x),"
-    " (SELECT group_concat(" FIELD("k.domain") " || char(31) || "
-    FIELD("k.selector") " || char(31) || " FIELD("k.result") " || char(31) || "
-    FIELD("k.human_result") ", char(30)) FROM (SELECT domain, selector,"
-    " result, human_result FROM dkim_results WHERE record_id = c.id"
-    " ORDER BY idx) k),"
-    " (SELECT group_concat(" FIELD("s.domain") " || char(31) || "
-    FIELD("s.scope") " || char(31) || " FIELD("s.result") " || char(31) || "
-    FIELD("s.human_result") ", char(30)) FROM (SELECT domain, scope, result,"
-    " human_result FROM spf_results WHERE record_id = c.id ORDER BY idx) s),"
-    " c.dmarc_fail, c.would_reject, c.outcome, c.spf_aligned,"
-    " c.dkim_aligned, c.categories"
-    " FROM records c JOIN reports r ON r.id = c.report_id"
-    " WHERE" SIFT_REPORT_FILTER_SQL "ORDER BY c.id";
 
 enum {
     C_ORG, C_EMAIL, C_RID, C_BEGIN, C_END, C_DOMAIN, C_ADKIM, C_ASPF, C_P,
@@ -58,9 +31,6 @@ static const char *const columns[] = {
     "outcome",      "spf_aligned",  "dkim_aligned", "categories",
 };
 
-/* After the stored columns: the source's cached name (ptr.c) */
-static const char *const ptr_columns[] = {"ptr", "ptr_unconfirmed", "ptr_org"};
-
 static const char *const child_keys[3][4] = {
     {"type", "comment", NULL, NULL},
     {"domain", "selector", "result", "human_result"},
@@ -79,11 +49,12 @@ outcome_name(int64_t o)
     }
 }
 
+/* After the stored columns: the source's cached name (ptr.c) */
+static const char *const ptr_columns[] = {"ptr", "ptr_unconfirmed", "ptr_org"};
+
 typedef struct exp_ctx {
     FILE *fp;
     sift_format fmt;
-    char *tmp; /* scratch for one encoded cell, grown as needed */
-    size_t cap;
     sift_err *err;
     sift_report_ptrs ptrs; /* cached source names */
 } exp_ctx;
@@ -91,64 +62,62 @@ typedef struct exp_ctx {
 /* The three ptr values of a row's source: confirmed name, unconfirmed
  * name, organisational domain (each NULL when there is none). */
 static void
-ptr_values(const exp_ctx *c, sift_row *row, const char *v[3])
+ptr_values(const exp_ctx *c, const char *ip, const char *v[3])
 {
-    const sift_report_ptr *p =
-        sift_report__ptr_find(&c->ptrs, sift_row_text(row, C_IP));
+    const sift_report_ptr *p = sift_report__ptr_find(&c->ptrs, ip);
 
     v[0] = p && p->confirmed ? p->name : NULL;
     v[1] = p && !p->confirmed ? p->name : NULL;
     v[2] = p ? p->org : NULL;
 }
 
-/* Next field of an encoded child list: sets *val (NULL for SQL NULL) as a
- * NUL-terminated copy in scratch and advances *pp. Returns 0 at the end of
- * the entry. */
-static int
-next_field(const char **pp, char *scratch, const char **val, int *more)
+/* Field f of child i of kind (0 reasons, 1 DKIM, 2 SPF) of r. */
+static const char *
+child_field(const sift_record *r, int kind, size_t i, int f)
 {
-    const char *p = *pp, *e;
-    size_t n;
-
-    if (p == NULL || *p == '\0' || *p == '\x1e')
-        return 0;
-    e = p + strcspn(p, "\x1e\x1f");
-    n = (size_t)(e - p);
-    if (p[0] == 'N') {
-        *val = NULL;
-    } else {
-        memcpy(scratch, p + 1, n - 1);
-        scratch[n - 1] = '\0';
-        *val = scratch;
+    if (kind == 0) {
+        const sift_reason *x = &r->reasons[i];
+        return f == 0 ? x->type : x->comment;
     }
-    *more = *e == '\x1f';
-    *pp = *e == '\x1f' ? e + 1 : e;
-    return 1;
+    if (kind == 1) {
+        const sift_dkim_result *x = &r->dkim_results[i];
+        return f == 0   ? x->domain
+               : f == 1 ? x->selector
+               : f == 2 ? x->result
+                        : x->human_result;
+    }
+    {
+        const sift_spf_result *x = &r->spf_results[i];
+        return f == 0   ? x->domain
+               : f == 1 ? x->scope
+               : f == 2 ? x->result
+                        : x->human_result;
+    }
 }
 
-/* JSON array of objects from an encoded child list. */
-static void
-children_json(FILE *fp, const char *enc, int kind, char *scratch)
+static size_t
+child_count(const sift_record *r, int kind)
 {
-    const char *p = enc, *val;
-    int entry = 0, f, more;
+    return kind == 0 ? r->n_reasons : kind == 1 ? r->n_dkim : r->n_spf;
+}
+
+/* JSON array of objects of a record's child rows. */
+static void
+children_json(FILE *fp, const sift_record *r, int kind)
+{
+    size_t i, n = child_count(r, kind);
+    int f;
 
     fputc('[', fp);
-    while (p != NULL && *p) {
-        fputs(entry++ ? ", {" : "{", fp);
+    for (i = 0; i < n; i++) {
+        fputs(i ? ", {" : "{", fp);
         for (f = 0; f < 4 && child_keys[kind][f]; f++) {
-            if (!next_field(&p, scratch, &val, &more))
-                val = NULL;
             if (f)
                 fputs(", ", fp);
             sift_json_str(fp, child_keys[kind][f]);
             fputs(": ", fp);
-            sift_json_str(fp, val);
+            sift_json_str(fp, child_field(r, kind, i, f));
         }
-        while (*p && *p != '\x1e') /* skip anything unexpected */
-            p++;
-        if (*p == '\x1e')
-            p++;
         fputc('}', fp);
     }
     fputc(']', fp);
@@ -156,87 +125,142 @@ children_json(FILE *fp, const char *enc, int kind, char *scratch)
 
 /* Compact CSV encoding "a:b:c;a:b:c" (fields: reasons type:comment; DKIM
  * domain:selector:result; SPF domain:scope:result). ':' ';' and '%' in
- * values are percent-encoded, NULL is empty. Written into buf. */
+ * values are percent-encoded, NULL is empty. */
 static void
-children_csv(FILE *m, const char *enc, int kind, char *scratch)
+children_csv(FILE *m, const sift_record *r, int kind)
 {
-    const char *p = enc, *val, *q;
-    int entry = 0, f, more, nf = kind == 0 ? 2 : 3;
+    size_t i, n = child_count(r, kind);
+    int f, nf = kind == 0 ? 2 : 3;
+    const char *q;
 
-    while (p != NULL && *p) {
-        if (entry++)
+    for (i = 0; i < n; i++) {
+        if (i)
             fputc(';', m);
         for (f = 0; f < nf; f++) {
-            if (!next_field(&p, scratch, &val, &more))
-                val = NULL;
             if (f)
                 fputc(':', m);
-            for (q = val; q != NULL && *q; q++) {
+            for (q = child_field(r, kind, i, f); q != NULL && *q; q++) {
                 if (*q == ':' || *q == ';' || *q == '%')
                     fprintf(m, "%%%02X", (unsigned char)*q);
                 else
                     fputc(*q, m);
             }
         }
-        while (*p && *p != '\x1e')
-            p++;
-        if (*p == '\x1e')
-            p++;
     }
 }
 
-static int
-scratch_for(exp_ctx *c, size_t need)
+/* Column col of an export row: its text (NULL when absent), or its
+ * integer (*null set when absent). */
+static const char *
+col_text(const sift_export_row *x, int col)
 {
-    char *p;
+    const sift_report_meta *m = x->meta;
+    const sift_record *r = x->rec;
 
-    if (need <= c->cap)
-        return SIFT_OK;
-    if ((p = realloc(c->tmp, need)) == NULL)
-        return sift_err_set(c->err, SIFT_ENOMEM, "out of memory");
-    c->tmp = p;
-    c->cap = need;
-    return SIFT_OK;
+    switch (col) {
+    case C_ORG:
+        return m->org_name;
+    case C_EMAIL:
+        return m->email;
+    case C_RID:
+        return m->report_id;
+    case C_DOMAIN:
+        return m->domain;
+    case C_ADKIM:
+        return m->adkim;
+    case C_ASPF:
+        return m->aspf;
+    case C_P:
+        return m->p;
+    case C_SP:
+        return m->sp;
+    case C_NP:
+        return m->np;
+    case C_TESTING:
+        return m->testing;
+    case C_IP:
+        return r->source_ip;
+    case C_DISP:
+        return r->disposition;
+    case C_DKIM:
+        return r->dkim;
+    case C_SPF:
+        return r->spf;
+    case C_FROM:
+        return r->header_from;
+    case C_ENVFROM:
+        return r->envelope_from;
+    case C_ENVTO:
+        return r->envelope_to;
+    default:
+        return NULL;
+    }
+}
+
+static int64_t
+col_int(const sift_export_row *x, int col, int *null)
+{
+    *null = 0;
+    switch (col) {
+    case C_PCT:
+        *null = x->meta->pct < 0;
+        return x->meta->pct;
+    case C_COUNT:
+        return (int64_t)x->rec->count; /* the stored pattern */
+    case C_FAIL:
+        return x->dmarc_fail;
+    case C_REJECT:
+        return x->would_reject;
+    case C_OUTCOME:
+        return x->outcome;
+    case C_SPFAL:
+        return x->spf_aligned;
+    case C_DKIMAL:
+        return x->dkim_aligned;
+    case C_CATS:
+        return x->categories;
+    default:
+        *null = 1;
+        return 0;
+    }
 }
 
 static void
-dates(sift_row *row, char *b, char *e)
+dates(const sift_export_row *x, char *b, char *e)
 {
-    sift_report__date(b, 24, sift_row_int(row, C_BEGIN), 1);
-    sift_report__date(e, 24, sift_row_int(row, C_END), 1);
-}
-
-static void
-csv_int_or_empty(FILE *fp, sift_row *row, int col)
-{
-    if (!sift_row_is_null(row, col))
-        fprintf(fp, "%" PRId64, sift_row_int(row, col));
+    sift_report__date(b, 24, x->meta->begin, 1);
+    sift_report__date(e, 24, x->meta->end, 1);
 }
 
 static int
-on_row_csv(exp_ctx *c, sift_row *row)
+on_row_csv(exp_ctx *c, const sift_export_row *row)
 {
     FILE *fp = c->fp, *m;
     char b[24], e[24], *cell = NULL;
     size_t celln = 0;
     uint32_t cats;
-    int i, n, col;
+    int64_t v;
+    int i, n, col, null;
 
     dates(row, b, e);
     for (col = C_ORG; col <= C_CATS; col++) {
         if (col)
             fputc(',', fp);
+        v = col_int(row, col, &null);
         switch (col) {
         case C_BEGIN: fputs(b, fp); break;
         case C_END: fputs(e, fp); break;
         case C_PCT:
-        case C_COUNT: csv_int_or_empty(fp, row, col); break;
+        case C_COUNT:
+            if (!null)
+                fprintf(fp, "%" PRId64, v);
+            break;
         case C_REASONS:
         case C_DKIMRES:
         case C_SPFRES:
             if ((m = open_memstream(&cell, &celln)) == NULL)
                 return sift_err_set(c->err, SIFT_ENOMEM, "out of memory");
-            children_csv(m, sift_row_text(row, col), col - C_REASONS, c->tmp);
+            children_csv(m, row->rec, col - C_REASONS);
             fclose(m);
             sift_report__csv(fp, cell);
             free(cell);
@@ -246,28 +270,30 @@ on_row_csv(exp_ctx *c, sift_row *row)
         case C_REJECT:
         case C_SPFAL:
         case C_DKIMAL:
-            fprintf(fp, "%d", sift_row_int(row, col) != 0);
+            fprintf(fp, "%d", v != 0);
             break;
         case C_OUTCOME:
-            fputs(outcome_name(sift_row_int(row, col)), fp);
+            fputs(outcome_name(v), fp);
             break;
         case C_CATS:
-            cats = (uint32_t)sift_row_int(row, col);
+            cats = (uint32_t)v;
             for (i = 0, n = 0; i < SIFT_CAT__COUNT; i++)
                 if ((cats >> i) & 1u)
                     fprintf(fp, "%s%s", n++ ? " " : "",
                             sift_category_code((sift_category)i));
             break;
-        default: sift_report__csv(fp, sift_row_text(row, col)); break;
+        default:
+            sift_report__csv(fp, col_text(row, col));
+            break;
         }
     }
     {
-        const char *v[3];
-        ptr_values(c, row, v);
+        const char *pv[3];
+        ptr_values(c, col_text(row, C_IP), pv);
         for (i = 0; i < 3; i++) {
             fputc(',', fp);
-            if (v[i] != NULL)
-                sift_report__csv(fp, v[i]);
+            if (pv[i] != NULL)
+                sift_report__csv(fp, pv[i]);
         }
     }
     fputs("\r\n", fp);
@@ -275,12 +301,13 @@ on_row_csv(exp_ctx *c, sift_row *row)
 }
 
 static int
-on_row_jsonl(exp_ctx *c, sift_row *row)
+on_row_jsonl(exp_ctx *c, const sift_export_row *row)
 {
     FILE *fp = c->fp;
     char b[24], e[24];
     uint32_t cats;
-    int i, n, col;
+    int64_t v;
+    int i, n, col, null;
 
     dates(row, b, e);
     fputc('{', fp);
@@ -288,33 +315,33 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
         if (col)
             fputs(", ", fp);
         fprintf(fp, "\"%s\": ", columns[col]);
+        v = col_int(row, col, &null);
         switch (col) {
         case C_BEGIN: fprintf(fp, "\"%s\"", b); break;
         case C_END: fprintf(fp, "\"%s\"", e); break;
         case C_PCT:
         case C_COUNT:
-            if (sift_row_is_null(row, col))
+            if (null)
                 fputs("null", fp);
             else
-                fprintf(fp, "%" PRId64, sift_row_int(row, col));
+                fprintf(fp, "%" PRId64, v);
             break;
         case C_REASONS:
         case C_DKIMRES:
         case C_SPFRES:
-            children_json(fp, sift_row_text(row, col), col - C_REASONS,
-                          c->tmp);
+            children_json(fp, row->rec, col - C_REASONS);
             break;
         case C_FAIL:
         case C_REJECT:
         case C_SPFAL:
         case C_DKIMAL:
-            fputs(sift_row_int(row, col) ? "true" : "false", fp);
+            fputs(v ? "true" : "false", fp);
             break;
         case C_OUTCOME:
-            fprintf(fp, "\"%s\"", outcome_name(sift_row_int(row, col)));
+            fprintf(fp, "\"%s\"", outcome_name(v));
             break;
         case C_CATS:
-            cats = (uint32_t)sift_row_int(row, col);
+            cats = (uint32_t)v;
             fputc('[', fp);
             for (i = 0, n = 0; i < SIFT_CAT__COUNT; i++)
                 if ((cats >> i) & 1u)
@@ -322,15 +349,17 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
                             sift_category_code((sift_category)i));
             fputc(']', fp);
             break;
-        default: sift_json_str(fp, sift_row_text(row, col)); break;
+        default:
+            sift_json_str(fp, col_text(row, col));
+            break;
         }
     }
     {
-        const char *v[3];
-        ptr_values(c, row, v);
+        const char *pv[3];
+        ptr_values(c, col_text(row, C_IP), pv);
         for (i = 0; i < 3; i++) {
             fprintf(fp, ", \"%s\": ", ptr_columns[i]);
-            sift_json_str(fp, v[i]);
+            sift_json_str(fp, pv[i]);
         }
     }
     fputs("}\n", fp);
@@ -338,21 +367,10 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
 }
 
 static int
-on_row(void *payload, sift_row *row)
+on_row(void *payload, const sift_export_row *row)
 {
     exp_ctx *c = payload;
-    size_t need = 1;
-    int col;
 
-    /* scratch must hold any one field of the encoded child lists */
-    for (col = C_REASONS; col <= C_SPFRES; col++) {
-        const char *s = sift_row_text(row, col);
-        size_t n = s ? strlen(s) + 1 : 1;
-        if (n > need)
-            need = n;
-    }
-    if (scratch_for(c, need) != SIFT_OK)
-        return SIFT_ENOMEM;
     if (c->fmt == SIFT_FMT_CSV)
         return on_row_csv(c, row);
     return on_row_jsonl(c, row);
@@ -362,7 +380,7 @@ int
 sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
                   sift_format fmt, sift_err *err)
 {
-    sift_report_fparams fpar;
+    sift_store_filter sf;
     exp_ctx c;
     size_t i;
     int rc;
@@ -381,17 +399,12 @@ sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
             fprintf(fp, ",%s", ptr_columns[i]);
         fputs("\r\n", fp);
     }
-    memset(&fpar, 0, sizeof(fpar));
+    sift_report__sfilter(&sf, f);
     rc = sift_report__ptrs_load(&c.ptrs, st, err);
     if (rc == SIFT_OK)
-        rc = sift_report__params(&fpar, f, err);
-    if (rc == SIFT_OK)
-        rc = sift_store_query(st, q_export, fpar.p, SIFT_REPORT_FILTER_NPARAMS,
-                              on_row, &c, err);
-    sift_report__params_free(&fpar);
+        rc = sift_store_export_records(st, &sf, on_row, &c, err);
     if (rc == SIFT_OK && (fflush(fp) != 0 || ferror(fp)))
         rc = sift_err_sys(err, "cannot write the export");
-    free(c.tmp);
     sift_report__ptrs_free(&c.ptrs);
     return rc;
 }

@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,71 +37,20 @@ _Static_assert(SIFT_FLAG_SPF_MISMATCH == 1 && SIFT_FLAG_DKIM_MISMATCH == 2 &&
 
 /* --- small helpers shared with export.c ---------------------------------- */
 
-/* A JSON array of the strings v[0..n), NULL when n == 0 or on ENOMEM
- * (*nomem set). */
-static char *
-json_list(const char *const *v, size_t n, int *nomem)
-{
-    char *out = NULL;
-    size_t len = 0, i;
-    FILE *fp;
-
-    if (n == 0)
-        return NULL;
-    if ((fp = open_memstream(&out, &len)) == NULL) {
-        *nomem = 1;
-        return NULL;
-    }
-    fputc('[', fp);
-    for (i = 0; i < n; i++) {
-        if (i)
-            fputc(',', fp);
-        sift_json_str(fp, v[i]);
-    }
-    fputc(']', fp);
-    if (ferror(fp)) {
-        fclose(fp);
-        free(out);
-        *nomem = 1;
-        return NULL;
-    }
-    fclose(fp);
-    return out;
-}
-
-int
-sift_report__params(sift_report_fparams *fp, const sift_filter *f,
-                    sift_err *err)
-{
-    sift_param *p = fp->p;
-    int nomem = 0;
-
-    memset(fp, 0, sizeof(*fp));
-    p[0].type = p[1].type = SIFT_P_TEXT;
-    p[2].type = p[3].type = SIFT_P_NULL;
-    if (f == NULL)
-        return SIFT_OK;
-    p[0].s = fp->json[0] = json_list(f->domains, f->ndomains, &nomem);
-    p[1].s = fp->json[1] = json_list(f->reporters, f->nreporters, &nomem);
-    if (nomem)
-        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    if (f->has_since) {
-        p[2].type = SIFT_P_INT;
-        p[2].i = f->since;
-    }
-    if (f->has_until) {
-        p[3].type = SIFT_P_INT;
-        p[3].i = f->until;
-    }
-    return SIFT_OK;
-}
-
 void
-sift_report__params_free(sift_report_fparams *fp)
+sift_report__sfilter(sift_store_filter *out, const sift_filter *f)
 {
-    free(fp->json[0]);
-    free(fp->json[1]);
-    fp->json[0] = fp->json[1] = NULL;
+    memset(out, 0, sizeof(*out));
+    if (f == NULL)
+        return;
+    out->domains = f->domains;
+    out->ndomains = f->ndomains;
+    out->reporters = f->reporters;
+    out->nreporters = f->nreporters;
+    out->since = f->since;
+    out->until = f->until;
+    out->has_since = f->has_since;
+    out->has_until = f->has_until;
 }
 
 void
@@ -524,46 +472,32 @@ sift_report__model_free(ctx *c)
 }
 
 static const char *
-txt(sift_row *r, int col)
+txt(const char *s)
 {
-    const char *s = sift_row_text(r, col);
     return s ? s : "";
-}
-
-/* A count: stored as the 64-bit pattern of the reported unsigned value
- * (a count above INT64_MAX reads back negative) */
-static uint64_t
-count_of(sift_row *r, int col)
-{
-    return (uint64_t)sift_row_int(r, col);
 }
 
 /* --- queries ------------------------------------------------------------- */
 
 /* The reports in the filter, by id: the scan below joins in C. */
-static const char q_reports[] =
-    "SELECT r.id, r.policy_domain, r.org_name, r.date_begin, r.date_end"
-    " FROM reports r WHERE" SIFT_REPORT_FILTER_SQL "ORDER BY r.id";
-
 static int
-on_report(void *payload, sift_row *row)
+on_report(void *payload, const sift_report_row *row)
 {
     ctx *c = payload;
     long dom, org;
     rep *r;
 
-    if ((dom = intern(c, txt(row, 1))) < 0 ||
-        (org = intern(c, txt(row, 2))) < 0)
+    if ((dom = intern(c, row->domain)) < 0 || (org = intern(c, row->org)) < 0)
         return oom(c);
     if ((c->reps = grow(c->reps, &c->cap_reps, c->n_reps + 1,
                         sizeof(*c->reps))) == NULL)
         return oom(c);
     r = &c->reps[c->n_reps++];
-    r->id = sift_row_int(row, 0);
+    r->id = row->id;
     r->dom = (uint32_t)dom;
     r->org = (uint32_t)org;
-    r->begin = sift_row_int(row, 3);
-    r->end = sift_row_int(row, 4);
+    r->begin = row->begin;
+    r->end = row->end;
     if (r->begin < c->period_from)
         c->period_from = r->begin;
     if (r->end > c->period_to)
@@ -596,22 +530,16 @@ find_rep(ctx *c, int64_t id)
 /* Exempting reasons, read once (a small table) so that the record scan
  * needs no join: kept as (record id, type bits) for records that have
  * any. Memory grows with the number of such reasons only. */
-static const char q_reasons[] =
-    "SELECT x.record_id, lower(coalesce(x.type, '')),"
-    " lower(coalesce(x.comment, '')) LIKE '%arc=pass%' FROM reasons x";
-
 static int
-on_reason(void *payload, sift_row *row)
+on_reason(void *payload, int64_t id, const char *t, int arc_pass)
 {
     ctx *c = payload;
-    const char *t = txt(row, 1);
-    int64_t id = sift_row_int(row, 0);
     unsigned bit = 0;
     int i;
 
     if (t[0] == '\0' || strcmp(t, "sampled_out") == 0 ||
         strcmp(t, "policy_test_mode") == 0) {
-        if (sift_row_int(row, 2)) /* arc=pass in the comment */
+        if (arc_pass) /* arc=pass in the comment */
             bit = 1u << EXEMPT_OTHER;
     } else {
         bit = 1u << EXEMPT_OTHER;
@@ -677,27 +605,11 @@ rm_lookup(const ctx *c, int64_t id)
     return 0;
 }
 
-/* One sequential pass over the records (NOT INDEXED: a table scan beats
- * walking an index and sorting 10^6 rows for GROUP BY; see docs/report.md),
- * aggregated per (policy domain, source ip) in a hash table. */
-/* Only what every record contributes: SQLite decoding columns is most of
- * the scan's time, so dmarc_fail and would_reject are derived from
+/* One pass over the records (sift_store_scan_records), aggregated per
+ * (policy domain, source ip) in a hash table. Only what every record
+ * contributes is read: dmarc_fail and would_reject are derived from
  * outcome, and the inconsistency example's verdict columns are fetched
- * afterwards for the one record chosen per domain (q_example): 2.69 ->
- * 2.28 s over 5M records (bench row f); with the file memory-mapped,
- * each column fetched once, and no SQL expression: 1.94 s. */
-#define Q_SCAN                                                                 \
-    "SELECT c.report_id, c.source_ip, c.count, c.outcome,"                     \
-    " c.flags, c.categories, c.header_from, c.spf_domain, c.dkim_domain,"      \
-    " c.id FROM records c NOT INDEXED"
-static const char q_scan[] = Q_SCAN;
-/* The two halves of the scan on two cores, split at a record id. */
-static const char q_scan_lo[] = Q_SCAN " WHERE c.id <= ?1";
-static const char q_scan_hi[] = Q_SCAN " WHERE c.id > ?1";
-static const char q_max_id[] = "SELECT coalesce(max(id), 0) FROM records";
-static const char q_example[] =
-    "SELECT pe_dkim, pe_spf, dkim_aligned, spf_aligned FROM records"
-    " WHERE id = ?1";
+ * afterwards for the one record chosen per domain (fill_examples). */
 
 /* 1 if the record in row should replace the example e. */
 static int
@@ -731,26 +643,25 @@ is_sub(const char *from, const char *d)
            strcmp(from + lf - ld, d) == 0;
 }
 
-static int record_into(ctx *c, const rep *r, sift_row *row);
+static int record_into(ctx *c, const rep *r, const sift_scan_row *row);
 
 /* A record of a report in the window goes to c, one of a report before
  * it to the history (c->hist); others are skipped. */
 static int
-on_record(void *payload, sift_row *row)
+on_record(void *payload, const sift_scan_row *row)
 {
     ctx *c = payload;
-    int64_t id = sift_row_int(row, 0);
-    const rep *r = find_rep(c, id);
+    const rep *r = find_rep(c, row->report);
 
     if (r != NULL)
         return record_into(c, r, row);
-    if (c->hist != NULL && (r = find_rep(c->hist, id)) != NULL)
+    if (c->hist != NULL && (r = find_rep(c->hist, row->report)) != NULL)
         return record_into(c->hist, r, row);
     return 0;
 }
 
 static int
-record_into(ctx *c, const rep *r, sift_row *row)
+record_into(ctx *c, const rep *r, const sift_scan_row *row)
 {
     atom *da;
     uint64_t count;
@@ -761,11 +672,12 @@ record_into(ctx *c, const rep *r, sift_row *row)
     int outcome, primary;
 
     da = &c->atoms[r->dom];
-    if ((s = find_source(c, da->s, txt(row, 1))) == NULL)
+    if ((s = find_source(c, da->s, txt(row->source_ip))) == NULL)
         return c->err ? c->err->code : SIFT_ENOMEM;
-    count = count_of(row, 2);
-    outcome = (int)sift_row_int(row, 3);
-    flags = (uint32_t)sift_row_int(row, 4);
+    /* the stored 64-bit pattern of the reported unsigned value */
+    count = row->count;
+    outcome = row->outcome;
+    flags = row->flags;
     /* primary category and disposition ride in the stored flags
      * (sift_stored_flags): no extra column to decode per record */
     primary = (int)((flags >> SIFT_SFLAG_PRIMARY_SHIFT) & 0xffu) - 1;
@@ -777,7 +689,7 @@ record_into(ctx *c, const rep *r, sift_row *row)
     if (outcome == SIFT_OUT_WOULD_REJECT)
         s->would_reject = sift_sat_add(s->would_reject, count);
     if (outcome == SIFT_OUT_OVERRIDDEN) {
-        unsigned m = rm_lookup(c, sift_row_int(row, 9));
+        unsigned m = rm_lookup(c, row->id);
         int i;
 
         s->overridden = sift_sat_add(s->overridden, count);
@@ -794,16 +706,16 @@ record_into(ctx *c, const rep *r, sift_row *row)
           sift_report__spread(&s->days, r->begin, r->end, count, outcome))))
         return oom(c);
     s->flags |= flags;
-    s->cats |= (uint32_t)sift_row_int(row, 5);
+    s->cats |= row->categories;
     if (r->begin < s->first)
         s->first = r->begin;
     if (r->end > s->last)
         s->last = r->end;
-    from = sift_row_text(row, 6);
-    env = sift_row_text(row, 7); /* NULL: absent; "": null reverse-path */
+    from = row->header_from;
+    env = row->spf_domain; /* NULL: absent; "": null reverse-path */
     if (strset_add(&s->sfrom, from) ||
         strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
-        strset_add(&s->sdkim, sift_row_text(row, 8)))
+        strset_add(&s->sdkim, row->dkim_domain))
         return oom(c);
     ptrset_add(&s->srep, c->atoms[r->org].s);
     /* a record stored before primary categories existed has none (-1):
@@ -812,7 +724,7 @@ record_into(ctx *c, const rep *r, sift_row *row)
     if (primary < 0 || primary >= SIFT_CAT__COUNT)
         primary = outcome == SIFT_OUT_PASS ? SIFT_CAT_PASS_DKIM_ALIGNED
                                            : SIFT_CAT_UNAUTHENTICATED;
-    if (cx_add(s, (unsigned)primary, count, from, env, sift_row_text(row, 8)) !=
+    if (cx_add(s, (unsigned)primary, count, from, env, row->dkim_domain) !=
         SIFT_OK)
         return oom(c);
     if (disp > 0) /* 1 none, 2 quarantine, 3 reject */
@@ -833,7 +745,7 @@ record_into(ctx *c, const rep *r, sift_row *row)
                  SIFT_FLAG_DMARC_MISMATCH)) {
         example *e = &da->ex;
         const char *org = c->atoms[r->org].s;
-        int64_t id = sift_row_int(row, 9);
+        int64_t id = row->id;
 
         if (better_example(e, count, r->begin, org, id)) {
             example_free(e);
@@ -843,7 +755,7 @@ record_into(ctx *c, const rep *r, sift_row *row)
             e->count = count;
             e->begin = r->begin;
             e->rec_id = id;
-            DUP_OR_FAIL(e->ip, txt(row, 1));
+            DUP_OR_FAIL(e->ip, txt(row->source_ip));
             DUP_OR_FAIL(e->from, from);
         }
     }
@@ -852,8 +764,8 @@ record_into(ctx *c, const rep *r, sift_row *row)
 
 /* --- the record scan on two cores ---------------------------------------- */
 
-/* The upper half of the records is scanned on a second thread, with its
- * own read-only handle, into its own sources, exemption counts and
+/* The store may scan the upper half of the records on a second thread
+ * (sift_store_scan_records), into its own sources, exemption counts and
  * examples (a ctx that shares the read-only tables: reports, reasons,
  * interned strings). Merging it after the lower half gives exactly what
  * one scan in id order gives: sums, ORs, min/max, the better example, and
@@ -861,21 +773,8 @@ record_into(ctx *c, const rep *r, sift_row *row)
  * overflowed in either half overflows). 1.95 -> 1.3 s over 5M records. */
 typedef struct half {
     ctx c;
-    sift_store *st;
-    sift_param p;
     sift_err err;
-    int rc;
 } half;
-
-static void *
-scan_half(void *arg)
-{
-    half *h = arg;
-
-    h->rc =
-        sift_store_query(h->st, q_scan_hi, &h->p, 1, on_record, &h->c, &h->err);
-    return NULL;
-}
 
 /* x: a copy of c for the upper half: c's read-only tables (reports,
  * reasons, strings) shared, its own sources and atom counts. */
@@ -928,7 +827,7 @@ half_ctx_free(ctx *x)
 /* The upper half's models: the window's, and the history's when there is
  * one (--since: records before the window feed it). */
 static int
-half_init(half *h, const ctx *c, const char *path)
+half_init(half *h, const ctx *c)
 {
     memset(h, 0, sizeof(*h));
     sift_err_clear(&h->err);
@@ -938,8 +837,7 @@ half_init(half *h, const ctx *c, const char *path)
         ((h->c.hist = calloc(1, sizeof(*h->c.hist))) == NULL ||
          half_ctx(h->c.hist, c->hist, &h->err) != SIFT_OK))
         return SIFT_ENOMEM;
-    return sift_store_open(&h->st, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN,
-                           &h->err);
+    return SIFT_OK;
 }
 
 static void
@@ -950,7 +848,6 @@ half_free(half *h)
         half_ctx_free(h->c.hist);
         free(h->c.hist);
     }
-    sift_store_close(h->st);
 }
 
 static int
@@ -1046,67 +943,43 @@ merge_ctx(ctx *c, ctx *hc)
     return SIFT_OK;
 }
 
-static int
-on_max_id(void *payload, sift_row *row)
-{
-    *(int64_t *)payload = sift_row_int(row, 0);
-    return 0;
-}
-
-/* Scan every record into c: on two cores when st is a read-only handle on
- * a file (a second handle then sees the same committed data), else in one
- * pass. */
+/* Scan every record into c: in two parts when the store splits the scan
+ * (the upper part into a second ctx, merged after), else in one pass. */
 static int
 scan_records(ctx *c, sift_store *st, sift_err *err)
 {
-    const char *path = sift_store_path(st);
-    int64_t max_id = 0;
-    pthread_t tid;
+    void *payloads[2];
     half h;
-    int rc;
+    int rc, used = 1, parts = 2;
 
-    if (!sift_store_is_readonly(st) || path == NULL ||
-        strcmp(path, ":memory:") == 0 ||
-        (rc = sift_store_query(st, q_max_id, NULL, 0, on_max_id, &max_id,
-                               err)) != SIFT_OK ||
-        max_id < 2)
-        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
-    if (half_init(&h, c, path) != SIFT_OK) {
-        half_free(&h); /* no second handle: one pass */
-        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
-    }
-    h.p.type = SIFT_P_INT;
-    h.p.i = max_id / 2;
-    if (pthread_create(&tid, NULL, scan_half, &h) != 0) {
-        half_free(&h);
-        return sift_store_query(st, q_scan, NULL, 0, on_record, c, err);
-    }
-    rc = sift_store_query(st, q_scan_lo, &h.p, 1, on_record, c, err);
-    pthread_join(tid, NULL);
-    if (rc == SIFT_OK && h.rc != SIFT_OK) {
-        *err = h.err;
-        rc = h.rc;
-    }
-    if (rc == SIFT_OK)
+    if (half_init(&h, c) != SIFT_OK)
+        parts = 1; /* no second ctx: one pass */
+    payloads[0] = c;
+    payloads[1] = &h.c;
+    rc = sift_store_scan_records(st, parts, on_record, payloads, &used, err);
+    if (rc != SIFT_OK && used > 1 && h.err.code != SIFT_OK && err != NULL &&
+        err->code == SIFT_OK)
+        *err = h.err; /* the upper part's callback failed */
+    if (rc == SIFT_OK && used > 1)
         rc = merge_ctx(c, &h.c);
-    if (rc == SIFT_OK && c->hist != NULL)
+    if (rc == SIFT_OK && used > 1 && c->hist != NULL)
         rc = merge_ctx(c->hist, h.c.hist);
     half_free(&h);
     return rc;
 }
 
-/* q_example's row: the verdict columns of a domain's example record. */
+/* The verdict columns of a domain's example record. */
 static int
-on_example(void *payload, sift_row *row)
+on_example(void *payload, const char *d, const char *sp, int dkim_al,
+           int spf_al)
 {
     example *e = payload;
-    const char *d = sift_row_text(row, 0), *sp = sift_row_text(row, 1);
 
     if ((d != NULL && (e->pe_dkim = strdup(d)) == NULL) ||
         (sp != NULL && (e->pe_spf = strdup(sp)) == NULL))
         return SIFT_ENOMEM;
-    e->dkim_al = (int)sift_row_int(row, 2);
-    e->spf_al = (int)sift_row_int(row, 3);
+    e->dkim_al = dkim_al;
+    e->spf_al = spf_al;
     return 0;
 }
 
@@ -1119,13 +992,11 @@ fill_examples(ctx *c, sift_store *st, sift_err *err)
 
     for (i = 0; i < c->n_atoms; i++) {
         example *e = &c->atoms[i].ex;
-        sift_param p = {SIFT_P_INT, 0, NULL};
 
         if (!e->has)
             continue;
-        p.i = e->rec_id;
-        if ((rc = sift_store_query(st, q_example, &p, 1, on_example, e, err)) !=
-            SIFT_OK) {
+        if ((rc = sift_store_record_verdict(st, e->rec_id, on_example, e,
+                                            err)) != SIFT_OK) {
             if (rc == SIFT_ENOMEM)
                 sift_err_set(err, SIFT_ENOMEM, "out of memory");
             return rc;
@@ -1385,31 +1256,24 @@ find_domain(ctx *c, const char *name)
     return NULL;
 }
 
-static const char q_policy[] =
-    "SELECT policy_domain, p, sp, np, pct, testing, adkim, aspf, org_name,"
-    " date_end FROM (SELECT r.*, row_number() OVER (PARTITION BY"
-    " r.policy_domain ORDER BY r.date_end DESC, r.date_begin DESC,"
-    " r.org_name, r.id) AS rn FROM reports r WHERE" SIFT_REPORT_FILTER_SQL
-    ") WHERE rn = 1 ORDER BY policy_domain";
-
 static int
-on_policy(void *payload, sift_row *row)
+on_policy(void *payload, const sift_policy_row *row)
 {
     ctx *c = payload;
-    domain *d = find_domain(c, txt(row, 0));
+    domain *d = find_domain(c, row->domain);
 
     if (d == NULL) /* a report without records */
         return 0;
     d->has_policy = 1;
-    DUP_OR_FAIL(d->p, sift_row_text(row, 1));
-    DUP_OR_FAIL(d->sp, sift_row_text(row, 2));
-    DUP_OR_FAIL(d->np, sift_row_text(row, 3));
-    d->pct = sift_row_is_null(row, 4) ? -1 : sift_row_int(row, 4);
-    DUP_OR_FAIL(d->testing, sift_row_text(row, 5));
-    DUP_OR_FAIL(d->adkim, sift_row_text(row, 6));
-    DUP_OR_FAIL(d->aspf, sift_row_text(row, 7));
-    DUP_OR_FAIL(d->policy_org, sift_row_text(row, 8));
-    d->policy_end = sift_row_int(row, 9);
+    DUP_OR_FAIL(d->p, row->p);
+    DUP_OR_FAIL(d->sp, row->sp);
+    DUP_OR_FAIL(d->np, row->np);
+    d->pct = row->pct;
+    DUP_OR_FAIL(d->testing, row->testing);
+    DUP_OR_FAIL(d->adkim, row->adkim);
+    DUP_OR_FAIL(d->aspf, row->aspf);
+    DUP_OR_FAIL(d->policy_org, row->org);
+    d->policy_end = row->end;
     return 0;
 }
 
@@ -1640,19 +1504,18 @@ worse(const domain *d, const sift_report_totals *t)
 /* --- entry point --------------------------------------------------------- */
 
 static int
-model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
+model_run(ctx *c, sift_store *st, const sift_store_filter *p, sift_err *err)
 {
     size_t i;
     int rc;
 
-    if ((rc = sift_store_query(st, q_reports, p, SIFT_REPORT_FILTER_NPARAMS,
-                               on_report, c, err)) != SIFT_OK)
+    if ((rc = sift_store_read_reports(st, p, on_report, c, err)) != SIFT_OK)
         return rc;
     c->rm_sorted = 1;
     if ((rc = sift_report__load_history(c, st)) != SIFT_OK)
         return rc;
-    if (c->n_reps > 0 && (rc = sift_store_query(st, q_reasons, NULL, 0,
-                                                on_reason, c, err)) != SIFT_OK)
+    if (c->n_reps > 0 &&
+        (rc = sift_store_read_reasons(st, on_reason, c, err)) != SIFT_OK)
         return rc;
     rm_finish(c);
     if (c->n_reps > 0 && (rc = scan_records(c, st, err)) != SIFT_OK)
@@ -1669,8 +1532,7 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
     if ((rc = build_domains(c)) != SIFT_OK ||
         (rc = build_senders(c)) != SIFT_OK)
         return rc;
-    if ((rc = sift_store_query(st, q_policy, p, SIFT_REPORT_FILTER_NPARAMS,
-                               on_policy, c, err)) != SIFT_OK)
+    if ((rc = sift_store_read_policies(st, p, on_policy, c, err)) != SIFT_OK)
         return rc;
     if ((c->hist != NULL &&
          (rc = sift_report__hist_finish(c->hist)) != SIFT_OK) ||
@@ -1706,8 +1568,7 @@ int
 sift_report__model(ctx *c, sift_store *st, const sift_filter *f,
                    const sift_report_opts *o, sift_err *err)
 {
-    sift_report_fparams fpar;
-    int rc;
+    sift_store_filter sf;
 
     memset(c, 0, sizeof(*c));
     c->err = err;
@@ -1715,10 +1576,8 @@ sift_report__model(ctx *c, sift_store *st, const sift_filter *f,
     c->opts = o;
     c->period_from = INT64_MAX;
     c->period_to = INT64_MIN;
-    if ((rc = sift_report__params(&fpar, f, err)) == SIFT_OK)
-        rc = model_run(c, st, fpar.p, err);
-    sift_report__params_free(&fpar);
-    return rc;
+    sift_report__sfilter(&sf, f);
+    return model_run(c, st, &sf, err);
 }
 
 int

@@ -131,7 +131,9 @@ head(FILE *fp, const ctx *c)
     fputs(css, fp);
     fputs("</style>\n</head>\n<body>\n<h1>dmarcsift report</h1>\n", fp);
     sift_report__date(d1, sizeof(d1), c->period_from, 0);
-    sift_report__date(d2, sizeof(d2), c->period_to - 1, 0);
+    /* no reports: period_to is INT64_MIN (and not shown) */
+    sift_report__date(d2, sizeof(d2),
+                      c->n_reps > 0 ? c->period_to - 1 : c->period_to, 0);
     fprintf(fp,
             "<p>%zu %s, %s messages, <strong>%s would be rejected</strong> "
             "under p=reject</p>\n",

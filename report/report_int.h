@@ -3,38 +3,15 @@
  * model.c builds the summary model from the store (domains -> senders ->
  * sources with per-category message counts); render_text.c,
  * render_json.c and render_csv.c write it; advice.c holds the advice
- * rules; export.c streams records. The filter is one SQL fragment over
- * `reports r` with four bound parameters (?1 domains, ?2 reporters: JSON
- * arrays of strings; ?3 since, ?4 until), so every query binds exactly
- * the same parameters. */
+ * rules; export.c streams records. Every read goes through the store's
+ * typed calls (sift_store.h) with the filter as sift_store_filter. */
 #ifndef SIFT_REPORT_INT_H
 #define SIFT_REPORT_INT_H
 
 #include "sift_report.h"
 
-/* WHERE fragment; a NULL parameter disables its test. The date test is
- * the half-open overlap of [date_begin, date_end) with [since, until). */
-#define SIFT_REPORT_FILTER_SQL                                                 \
-    " (?1 IS NULL OR r.policy_domain COLLATE NOCASE IN"                        \
-    "   (SELECT value FROM json_each(?1)))"                                    \
-    " AND (?2 IS NULL OR r.org_name COLLATE NOCASE IN"                         \
-    "   (SELECT value FROM json_each(?2)))"                                    \
-    " AND (?3 IS NULL OR r.date_end > ?3)"                                     \
-    " AND (?4 IS NULL OR r.date_begin < ?4) "
-#define SIFT_REPORT_FILTER_NPARAMS 4
-
-/* The bound filter: p[4] from f (NULL f = everything); json[] holds the
- * lists' JSON text that p points into. */
-typedef struct sift_report_fparams {
-    sift_param p[SIFT_REPORT_FILTER_NPARAMS];
-    char *json[2];
-} sift_report_fparams;
-
-/* Fill fp from f. SIFT_OK or SIFT_ENOMEM; free with
- * sift_report__params_free() either way. */
-int sift_report__params(sift_report_fparams *fp, const sift_filter *f,
-                        sift_err *err);
-void sift_report__params_free(sift_report_fparams *fp);
+/* The store's filter from f (NULL: everything); strings borrowed. */
+void sift_report__sfilter(sift_store_filter *out, const sift_filter *f);
 
 /* Report time as "YYYY-MM-DDTHH:MM:SSZ" (full != 0) or "YYYY-MM-DD". */
 void sift_report__date(char *buf, size_t n, int64_t t, int full);

@@ -3,32 +3,33 @@
  * dns_ptr holds one row per source address, written by `resolve` and
  * read by report and export. These calls run a few times per run (a
  * write is a batch of rows), so statements are prepared per call. */
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #include <string.h>
 
 static int
-prep(sift_store *st, sqlite3_stmt **s, const char *sql, sift_err *err)
+prep(sift_sq *st, sqlite3_stmt **s, const char *sql, sift_err *err)
 {
     int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
 
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "dns cache");
+        return sift_sq__db_err(st, rc, err, "dns cache");
     return SIFT_OK;
 }
 
 static int
-step_err(sift_store *st, sift_err *err)
+step_err(sift_sq *st, sift_err *err)
 {
-    return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                              "dns cache");
+    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                           "dns cache");
 }
 
 int
-sift_store_dns_ptr_todo(sift_store *st, int64_t now,
-                        int (*cb)(void *payload, const char *ip), void *payload,
-                        sift_err *err)
+sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
+                     int (*cb)(void *payload, const char *ip), void *payload,
+                     sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT r.source_ip FROM records r"
         " LEFT JOIN dns_ptr p ON p.ip = r.source_ip"
@@ -54,9 +55,10 @@ sift_store_dns_ptr_todo(sift_store *st, int64_t now,
 }
 
 int
-sift_store_dns_ptr_put(sift_store *st, const sift_ptr_row *rows, size_t n,
-                       sift_err *err)
+sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
+                    sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char ins[] =
         "INSERT INTO dns_ptr (ip, name, confirmed, status, ttl, looked_up)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ip) DO UPDATE SET"
@@ -70,12 +72,12 @@ sift_store_dns_ptr_put(sift_store *st, const sift_ptr_row *rows, size_t n,
     if (n == 0)
         return SIFT_OK;
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
+        return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
     if ((rc = prep(st, &s, ins, err)) != SIFT_OK)
         return rc;
-    if ((rc = sift_store__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK) {
+    if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK) {
         sqlite3_finalize(s);
         return rc;
     }
@@ -100,14 +102,15 @@ sift_store_dns_ptr_put(sift_store *st, const sift_ptr_row *rows, size_t n,
                      NULL, NULL);
         return rc;
     }
-    return sift_store__exec(st, "RELEASE sift_dns", err);
+    return sift_sq__exec(st, "RELEASE sift_dns", err);
 }
 
 int
-sift_store_dns_ptr_each(sift_store *st,
-                        int (*cb)(void *payload, const sift_ptr_row *r),
-                        void *payload, sift_err *err)
+sift_sq_dns_ptr_each(sift_store *base,
+                     int (*cb)(void *payload, const sift_ptr_row *r),
+                     void *payload, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] = "SELECT ip, name, confirmed, status, ttl,"
                               " looked_up FROM dns_ptr ORDER BY ip";
     sqlite3_stmt *s = NULL;
@@ -135,9 +138,10 @@ sift_store_dns_ptr_each(sift_store *st,
 }
 
 int
-sift_store_dns_ptr_count(sift_store *st, int64_t now, uint64_t *total,
-                         uint64_t *expired, sift_err *err)
+sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
+                      uint64_t *expired, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT count(*), coalesce(sum(looked_up + ttl <= ?1), 0)"
         " FROM dns_ptr";
@@ -162,10 +166,11 @@ sift_store_dns_ptr_count(sift_store *st, int64_t now, uint64_t *total,
 /* --- what a policy domain publishes ------------------------------------ */
 
 int
-sift_store_dns_domains_todo(sift_store *st, int64_t now,
-                            int (*cb)(void *payload, const char *domain),
-                            void *payload, sift_err *err)
+sift_sq_dns_domains_todo(sift_store *base, int64_t now,
+                         int (*cb)(void *payload, const char *domain),
+                         void *payload, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(r.policy_domain) AS d FROM reports r"
         " LEFT JOIN dns_published p ON p.domain = lower(r.policy_domain)"
@@ -190,11 +195,12 @@ sift_store_dns_domains_todo(sift_store *st, int64_t now,
 }
 
 int
-sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
-                         int (*cb)(void *payload, const char *d,
-                                   const char *selector),
-                         void *payload, sift_err *err)
+sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
+                      int (*cb)(void *payload, const char *d,
+                                const char *selector),
+                      void *payload, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(domain) AS d, selector FROM dkim_results"
         " WHERE selector IS NOT NULL AND selector <> ''"
@@ -231,9 +237,10 @@ bind_opt(sqlite3_stmt *s, int i, const char *v)
 }
 
 int
-sift_store_dns_published_put(sift_store *st, const sift_published_row *p,
-                             const sift_dkim_row *k, size_t n, sift_err *err)
+sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
+                          const sift_dkim_row *k, size_t n, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char ins_p[] =
         "INSERT OR REPLACE INTO dns_published (domain, tree_at, tree_record,"
         " psl_at, psl_record, differ, spf_record, spf_records, spf_lookups,"
@@ -248,10 +255,10 @@ sift_store_dns_published_put(sift_store *st, const sift_published_row *p,
     int rc;
 
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
+        return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
-    if ((rc = sift_store__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK)
+    if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK)
         return rc;
     if ((rc = prep(st, &s, ins_p, err)) != SIFT_OK)
         goto fail;
@@ -294,7 +301,7 @@ sift_store_dns_published_put(sift_store *st, const sift_published_row *p,
 end:
     if (rc != SIFT_OK)
         goto fail;
-    return sift_store__exec(st, "RELEASE sift_dns", err);
+    return sift_sq__exec(st, "RELEASE sift_dns", err);
 fail:
     sqlite3_exec(st->db, "ROLLBACK TO sift_dns; RELEASE sift_dns", NULL, NULL,
                  NULL);
@@ -308,11 +315,12 @@ col(sqlite3_stmt *s, int i)
 }
 
 int
-sift_store_dns_published_each(sift_store *st,
-                              int (*cb)(void *payload,
-                                        const sift_published_row *p),
-                              void *payload, sift_err *err)
+sift_sq_dns_published_each(sift_store *base,
+                           int (*cb)(void *payload,
+                                     const sift_published_row *p),
+                           void *payload, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, tree_at, tree_record, psl_at, psl_record, differ,"
         " spf_record, spf_records, spf_lookups, spf_all, spf_includes,"
@@ -350,10 +358,11 @@ sift_store_dns_published_each(sift_store *st,
 }
 
 int
-sift_store_dns_dkim_each(sift_store *st, const char *domain,
-                         int (*cb)(void *payload, const sift_dkim_row *k),
-                         void *payload, sift_err *err)
+sift_sq_dns_dkim_each(sift_store *base, const char *domain,
+                      int (*cb)(void *payload, const sift_dkim_row *k),
+                      void *payload, sift_err *err)
 {
+    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, selector, status, present, key_type, key_bits, ttl,"
         " looked_up FROM dns_dkim WHERE domain = ?1"

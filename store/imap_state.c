@@ -9,32 +9,32 @@
  * messages), so their statements are prepared per call rather than kept
  * in the handle. Writes are a SAVEPOINT: they join an open batch, or are
  * their own transaction. */
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #include <string.h>
 #include <time.h>
 
 static int
-prep(sift_store *st, sqlite3_stmt **s, const char *sql, sift_err *err)
+prep(sift_sq *st, sqlite3_stmt **s, const char *sql, sift_err *err)
 {
     int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
 
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "imap state");
+        return sift_sq__db_err(st, rc, err, "imap state");
     return SIFT_OK;
 }
 
 static int
-step_err(sift_store *st, sift_err *err)
+step_err(sift_sq *st, sift_err *err)
 {
-    return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                              "imap state");
+    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                           "imap state");
 }
 
 int
-sift_store_imap_mailbox(sift_store *st, int64_t *id, const char *server,
-                        const char *user, const char *mailbox,
-                        uint32_t uidvalidity, sift_err *err)
+sift_sq_imap_mailbox(sift_sq *st, int64_t *id, const char *server,
+                     const char *user, const char *mailbox,
+                     uint32_t uidvalidity, sift_err *err)
 {
     static const char ins[] =
         "INSERT INTO imap_mailboxes (server, user, mailbox, uidvalidity,"
@@ -46,7 +46,7 @@ sift_store_imap_mailbox(sift_store *st, int64_t *id, const char *server,
 
     *id = 0;
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
+        return sift_sq__fail(st, err, "database is read-only");
     if ((rc = prep(st, &s, ins, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
@@ -65,8 +65,8 @@ sift_store_imap_mailbox(sift_store *st, int64_t *id, const char *server,
 }
 
 int
-sift_store_imap_each_settled(sift_store *st, int64_t mailbox, sift_uid_cb cb,
-                             void *payload, sift_err *err)
+sift_sq_imap_each_settled(sift_sq *st, int64_t mailbox, sift_uid_cb cb,
+                          void *payload, sift_err *err)
 {
     static const char sel[] = "SELECT uid, failed FROM imap_settled"
                               " WHERE mailbox = ?1 ORDER BY uid";
@@ -91,7 +91,7 @@ sift_store_imap_each_settled(sift_store *st, int64_t mailbox, sift_uid_cb cb,
 
 /* Run one statement per UID inside a savepoint. */
 static int
-each_uid(sift_store *st, const char *sql, int64_t mailbox, const uint32_t *uids,
+each_uid(sift_sq *st, const char *sql, int64_t mailbox, const uint32_t *uids,
          const unsigned char *failed, size_t n, sift_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -102,12 +102,12 @@ each_uid(sift_store *st, const char *sql, int64_t mailbox, const uint32_t *uids,
     if (n == 0)
         return SIFT_OK;
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
+        return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
     if ((rc = prep(st, &s, sql, err)) != SIFT_OK)
         return rc;
-    if ((rc = sift_store__exec(st, "SAVEPOINT sift_imap", err)) != SIFT_OK) {
+    if ((rc = sift_sq__exec(st, "SAVEPOINT sift_imap", err)) != SIFT_OK) {
         sqlite3_finalize(s);
         return rc;
     }
@@ -126,12 +126,12 @@ each_uid(sift_store *st, const char *sql, int64_t mailbox, const uint32_t *uids,
                      NULL, NULL);
         return rc;
     }
-    return sift_store__exec(st, "RELEASE sift_imap", err);
+    return sift_sq__exec(st, "RELEASE sift_imap", err);
 }
 
 int
-sift_store_imap_settle(sift_store *st, int64_t mailbox, const uint32_t *uids,
-                       const unsigned char *failed, size_t n, sift_err *err)
+sift_sq_imap_settle(sift_sq *st, int64_t mailbox, const uint32_t *uids,
+                    const unsigned char *failed, size_t n, sift_err *err)
 {
     static const char ins[] =
         "INSERT INTO imap_settled (mailbox, uid, failed, settled_at)"
@@ -142,8 +142,8 @@ sift_store_imap_settle(sift_store *st, int64_t mailbox, const uint32_t *uids,
 }
 
 int
-sift_store_imap_forget(sift_store *st, int64_t mailbox, const uint32_t *uids,
-                       size_t n, sift_err *err)
+sift_sq_imap_forget(sift_sq *st, int64_t mailbox, const uint32_t *uids,
+                    size_t n, sift_err *err)
 {
     /* binding ?3 and ?4 fails harmlessly (SQLITE_RANGE): one loop */
     static const char del[] = "DELETE FROM imap_settled WHERE mailbox = ?1"

@@ -1,46 +1,52 @@
 /* query.c -- reading the store: generic queries for report/, stats,
  * prune and the failed-input list.
  *
- * sift_store_query() keeps a small LRU cache of prepared statements keyed
+ * sift_sq_query() keeps a small LRU cache of prepared statements keyed
  * by SQL text, so report/ can call it in loops without re-preparing. Only
  * read-only statements are accepted (sqlite3_stmt_readonly). */
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct sift_row {
-    sqlite3_stmt *s;
-};
-
 int64_t
 sift_row_int(sift_row *r, int col)
 {
-    return sqlite3_column_int64(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_int(r, col);
+    return sqlite3_column_int64(r->stmt, col);
 }
 
 double
 sift_row_double(sift_row *r, int col)
 {
-    return sqlite3_column_double(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_double(r, col);
+    return sqlite3_column_double(r->stmt, col);
 }
 
 const char *
 sift_row_text(sift_row *r, int col)
 {
-    return (const char *)sqlite3_column_text(r->s, col);
+    if (r->res != NULL)
+        return sift_pg__row_text(r, col);
+    return (const char *)sqlite3_column_text(r->stmt, col);
 }
 
 int
 sift_row_is_null(sift_row *r, int col)
 {
-    return sqlite3_column_type(r->s, col) == SQLITE_NULL;
+    if (r->res != NULL)
+        return sift_pg__row_is_null(r, col);
+    return sqlite3_column_type(r->stmt, col) == SQLITE_NULL;
 }
 
 int
 sift_row_columns(sift_row *r)
 {
-    return sqlite3_column_count(r->s);
+    if (r->res != NULL)
+        return sift_pg__row_columns(r);
+    return sqlite3_column_count(r->stmt);
 }
 
 /* --- bit_or(x): aggregate bitwise OR of integers, 0 for no input ------- */
@@ -107,7 +113,7 @@ xxh128_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 int
-sift_store__functions(sift_store *st, sift_err *err)
+sift_sq__functions(sift_sq *st, sift_err *err)
 {
     int rc = sqlite3_create_function_v2(
         st->db, "bit_or", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
@@ -122,14 +128,14 @@ sift_store__functions(sift_store *st, sift_err *err)
                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                         NULL, xxh128_fn, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "register functions");
+        return sift_sq__db_err(st, rc, err, "register functions");
     return SIFT_OK;
 }
 
 /* --- statement cache -------------------------------------------------- */
 
 void
-sift_store__cache_free(sift_store *st)
+sift_sq__cache_free(sift_sq *st)
 {
     int i;
 
@@ -142,8 +148,7 @@ sift_store__cache_free(sift_store *st)
 }
 
 static int
-prepare_query(sift_store *st, sqlite3_stmt **out, const char *sql,
-              sift_err *err)
+prepare_query(sift_sq *st, sqlite3_stmt **out, const char *sql, sift_err *err)
 {
     sqlite3_stmt *s = NULL;
     const char *tail = NULL;
@@ -158,7 +163,7 @@ prepare_query(sift_store *st, sqlite3_stmt **out, const char *sql,
         return SIFT_EUSAGE;
     }
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "prepare query");
+        return sift_sq__db_err(st, rc, err, "prepare query");
     if (s == NULL) {
         rc = sift_err_set(err, SIFT_EUSAGE, "bad query: no statement");
         goto fail;
@@ -185,8 +190,8 @@ fail:
  * it) when the cached one is busy: a callback may re-enter with the same
  * SQL. */
 static int
-get_query(sift_store *st, sqlite3_stmt **out, sqlite3_stmt **tmp,
-          const char *sql, sift_err *err)
+get_query(sift_sq *st, sqlite3_stmt **out, sqlite3_stmt **tmp, const char *sql,
+          sift_err *err)
 {
     struct qcache *c, *victim = &st->cache[0];
     sqlite3_stmt *s;
@@ -230,8 +235,8 @@ get_query(sift_store *st, sqlite3_stmt **out, sqlite3_stmt **tmp,
 }
 
 int
-sift_store_query(sift_store *st, const char *sql, const sift_param *params,
-                 int n, sift_row_cb cb, void *payload, sift_err *err)
+sift_sq_query(sift_sq *st, const char *sql, const sift_param *params, int n,
+              sift_row_cb cb, void *payload, sift_err *err)
 {
     sqlite3_stmt *s = NULL, *tmp = NULL;
     sift_row row;
@@ -263,7 +268,8 @@ sift_store_query(sift_store *st, const char *sql, const sift_param *params,
             break;
         }
     }
-    row.s = s;
+    memset(&row, 0, sizeof(row));
+    row.stmt = s;
     for (;;) {
         rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) {
@@ -271,8 +277,8 @@ sift_store_query(sift_store *st, const char *sql, const sift_param *params,
             break;
         }
         if (rc != SQLITE_ROW) {
-            rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                    "query");
+            rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                 "query");
             break;
         }
         if (cb != NULL && (rc = cb(payload, &row)) != 0)
@@ -288,7 +294,7 @@ out:
 /* --- stats, prune, failed inputs -------------------------------------- */
 
 int
-sift_store_stats(sift_stats *out, sift_store *st, sift_err *err)
+sift_sq_stats(sift_sq *st, sift_stats *out, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_STATS];
     int rc;
@@ -307,16 +313,16 @@ sift_store_stats(sift_stats *out, sift_store *st, sift_err *err)
         out->conflicts = (uint64_t)sqlite3_column_int64(s, 8);
         rc = SIFT_OK;
     } else {
-        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                "stats");
+        rc =
+            sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err, "stats");
     }
     sqlite3_reset(s);
     return rc;
 }
 
 int
-sift_store_prune(uint64_t *deleted, uint64_t *failed, sift_store *st,
-                 int64_t before, sift_err *err)
+sift_sq_prune(sift_sq *st, uint64_t *deleted, uint64_t *failed, int64_t before,
+              sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_PRUNE];
     uint64_t nf = 0;
@@ -326,19 +332,19 @@ sift_store_prune(uint64_t *deleted, uint64_t *failed, sift_store *st,
     if (failed != NULL)
         *failed = 0;
     /* Commits the open batch: prune is its own transaction. */
-    if ((rc = sift_store_flush(st, err)) != SIFT_OK)
+    if ((rc = sift_sq_flush(st, err)) != SIFT_OK)
         return rc;
-    if ((rc = sift_store__run(st, st->q[Q_BEGIN], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_BEGIN], err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, before);
-    if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
         goto fail;
     *deleted = (uint64_t)sqlite3_changes64(st->db);
     sqlite3_bind_int64(st->q[Q_PRUNE_FAILED], 1, before);
-    if ((rc = sift_store__run(st, st->q[Q_PRUNE_FAILED], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_PRUNE_FAILED], err)) != SIFT_OK)
         goto fail;
     nf = (uint64_t)sqlite3_changes64(st->db);
-    if ((rc = sift_store__run(st, st->q[Q_COMMIT], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_COMMIT], err)) != SIFT_OK)
         goto fail;
     if (failed != NULL)
         *failed = nf;
@@ -350,13 +356,13 @@ sift_store_prune(uint64_t *deleted, uint64_t *failed, sift_store *st,
 fail:
     *deleted = 0;
     if (!sqlite3_get_autocommit(st->db))
-        sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+        sift_sq__run(st, st->q[Q_ROLLBACK], NULL);
     return rc;
 }
 
 int
-sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
-                       void *payload, sift_err *err)
+sift_sq_next_failed(sift_sq *st, int64_t after, sift_failed_cb cb,
+                    void *payload, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_EACH_FAILED];
     int rc;
@@ -368,8 +374,8 @@ sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
     if (rc == SQLITE_DONE) {
         rc = SIFT_ITEROVER;
     } else if (rc != SQLITE_ROW) {
-        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                "failed inputs");
+        rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                             "failed inputs");
     } else {
         int64_t id = sqlite3_column_int64(s, 0);
         const char *path = (const char *)sqlite3_column_text(s, 1);
@@ -386,63 +392,34 @@ sift_store_next_failed(sift_store *st, int64_t after, sift_failed_cb cb,
     return rc;
 }
 
-struct each_ctx {
-    sift_failed_cb cb;
-    void *payload;
-    int64_t last;
-};
-
-static int
-each_one(void *payload, int64_t id, const char *path, const char *reason,
-         const void *raw, size_t len)
-{
-    struct each_ctx *c = payload;
-
-    c->last = id;
-    return c->cb(c->payload, id, path, reason, raw, len);
-}
-
 int
-sift_store_each_failed(sift_store *st, sift_failed_cb cb, void *payload,
-                       sift_err *err)
-{
-    struct each_ctx c = {cb, payload, 0};
-    int rc;
-
-    while ((rc = sift_store_next_failed(st, c.last, each_one, &c, err)) ==
-           SIFT_OK)
-        ;
-    return rc == SIFT_ITEROVER ? SIFT_OK : rc;
-}
-
-int
-sift_store_delete_failed(sift_store *st, int64_t id, sift_err *err)
+sift_sq_delete_failed(sift_sq *st, int64_t id, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_DEL_FAILED];
     int rc;
 
     sqlite3_bind_int64(s, 1, id);
-    if ((rc = sift_store__write(st, s, err)) != SIFT_OK)
+    if ((rc = sift_sq__write(st, s, err)) != SIFT_OK)
         return rc;
     return sqlite3_changes64(st->db) > 0 ? SIFT_OK : SIFT_ITEROVER;
 }
 
 int
-sift_store_forget_all_failed(sift_store *st, uint64_t *n, sift_err *err)
+sift_sq_forget_all_failed(sift_sq *st, uint64_t *n, sift_err *err)
 {
     int rc;
 
     *n = 0;
-    if ((rc = sift_store__write(st, st->q[Q_FORGET_ALL], err)) != SIFT_OK)
+    if ((rc = sift_sq__write(st, st->q[Q_FORGET_ALL], err)) != SIFT_OK)
         return rc;
     *n = (uint64_t)sqlite3_changes64(st->db);
     return SIFT_OK;
 }
 
 int
-sift_store_list_failed(sift_store *st,
-                       int (*cb)(void *payload, const sift_failed_info *f),
-                       void *payload, sift_err *err)
+sift_sq_list_failed(sift_sq *st,
+                    int (*cb)(void *payload, const sift_failed_info *f),
+                    void *payload, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_LIST_FAILED];
     sift_failed_info f;
@@ -473,8 +450,8 @@ sift_store_list_failed(sift_store *st,
             }
         }
         if (rc != SQLITE_DONE)
-            rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                    "failed inputs");
+            rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                 "failed inputs");
         else
             rc = SIFT_OK;
         sqlite3_reset(s);

@@ -5,7 +5,7 @@
  * steps from a file's version to SIFT_STORE_SCHEMA run in one IMMEDIATE
  * transaction, so a file is always at exactly one version. Tables and
  * columns are documented in docs/schema.md: change both together. */
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -323,7 +323,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,
  * values must come from the same state of the file while another process
  * may be creating it. */
 static int
-inspect(sift_store *st, int *version, int *fresh, sift_err *err)
+inspect(sift_sq *st, int *version, int *fresh, sift_err *err)
 {
     static const char sql[] =
         "SELECT (SELECT application_id FROM pragma_application_id),"
@@ -342,8 +342,8 @@ inspect(sift_store *st, int *version, int *fresh, sift_err *err)
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK)
-        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                "inspect");
+        rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                             "inspect");
     sqlite3_finalize(s);
     if (rc != SIFT_OK)
         return rc;
@@ -352,18 +352,18 @@ inspect(sift_store *st, int *version, int *fresh, sift_err *err)
         return SIFT_OK;
     }
     if (appid != SIFT_STORE_APP_ID || uv < 0)
-        return sift_store__fail(st, err, "not a dmarcsift database");
+        return sift_sq__fail(st, err, "not a dmarcsift database");
     if (uv > st->target_version)
-        return sift_store__fail(st, err,
-                                "database was created by a newer dmarcsift "
-                                "(schema %d, this build knows %d)",
-                                uv, st->target_version);
+        return sift_sq__fail(st, err,
+                             "database was created by a newer dmarcsift "
+                             "(schema %d, this build knows %d)",
+                             uv, st->target_version);
     *version = uv;
     return SIFT_OK;
 }
 
 int
-sift_store__migrate(sift_store *st, sift_err *err)
+sift_sq__migrate(sift_sq *st, sift_err *err)
 {
     char sql[96];
     int version, fresh, rc, i, in_tx = 0, target = st->target_version;
@@ -375,17 +375,17 @@ sift_store__migrate(sift_store *st, sift_err *err)
     if (version == target)
         return SIFT_OK;
     if (st->readonly)
-        return sift_store__fail(st, err,
-                                "database needs an upgrade from schema %d "
-                                "to %d: open it once read-write",
-                                version, target);
+        return sift_sq__fail(st, err,
+                             "database needs an upgrade from schema %d "
+                             "to %d: open it once read-write",
+                             version, target);
     /* auto_vacuum only takes effect before the first table is created. */
-    if (fresh && (rc = sift_store__exec(st,
-                                        "PRAGMA auto_vacuum = "
-                                        "INCREMENTAL",
-                                        err)) != 0)
+    if (fresh && (rc = sift_sq__exec(st,
+                                     "PRAGMA auto_vacuum = "
+                                     "INCREMENTAL",
+                                     err)) != 0)
         return rc;
-    if ((rc = sift_store__exec(st, "BEGIN IMMEDIATE", err)) != 0)
+    if ((rc = sift_sq__exec(st, "BEGIN IMMEDIATE", err)) != 0)
         return rc;
     in_tx = 1;
     /* Another process may have migrated while we waited for the lock. */
@@ -394,17 +394,17 @@ sift_store__migrate(sift_store *st, sift_err *err)
     for (i = version; i < target; i++) {
         rc = sqlite3_exec(st->db, migrations[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
-            rc = sift_store__db_err(st, rc, err, "schema upgrade");
+            rc = sift_sq__db_err(st, rc, err, "schema upgrade");
             goto fail;
         }
     }
     snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", SIFT_STORE_APP_ID);
-    if ((rc = sift_store__exec(st, sql, err)) != 0)
+    if ((rc = sift_sq__exec(st, sql, err)) != 0)
         goto fail;
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", target);
-    if ((rc = sift_store__exec(st, sql, err)) != 0)
+    if ((rc = sift_sq__exec(st, sql, err)) != 0)
         goto fail;
-    if ((rc = sift_store__exec(st, "COMMIT", err)) != 0)
+    if ((rc = sift_sq__exec(st, "COMMIT", err)) != 0)
         goto fail;
     return SIFT_OK;
 fail:

@@ -1,4 +1,5 @@
-/* sift_store.h -- the SQLite store: reports kept exactly once.
+/* sift_store.h -- the store: reports kept exactly once, in SQLite (a
+ * file) or PostgreSQL (a server many hosts share; docs/scaling.md).
  *
  * A report's identity is (org_name, report_id, policy domain, begin, end);
  * storing it again is SIFT_EDUP, not an error. Each report is written
@@ -45,8 +46,14 @@ typedef struct sift_stored {
 } sift_stored;
 
 /* Open (creating unless READONLY) and migrate the database at path
- * (":memory:" works, for tests). Errors (all SIFT_EDB, err->where = path):
- * "cannot open database: ...", "not a dmarcsift database[ (file is not a
+ * (":memory:" works, for tests), or connect to the PostgreSQL database of
+ * a URI (libpq's: passwords from PGPASSWORD, PGPASSFILE or ~/.pgpass;
+ * READONLY: read-only transactions; the schema is created or migrated
+ * once, under an advisory lock, other hosts waiting). PostgreSQL errors
+ * are SIFT_EDB with where = the URI without its password: "cannot
+ * connect to database D on H port P: <why>", "lost the connection to the
+ * database server (database D on H:P)". Errors (all SIFT_EDB, err->where =
+ * path): "cannot open database: ...", "not a dmarcsift database[ (file is not a
  * database)]", "database was created by a newer dmarcsift (schema N, this
  * build knows M)", "database is read-only" (a writer on a file it cannot
  * write), "database is corrupt" (may also surface at the first query:
@@ -54,6 +61,14 @@ typedef struct sift_stored {
  * with sift_store_close(). */
 int sift_store_open(sift_store **out, const char *path, unsigned flags,
                     sift_err *err);
+/* 1 when path is a PostgreSQL connection URI (postgresql:// or
+ * postgres://: sift_store_open() connects to that server; docs/scaling.md),
+ * 0 for a SQLite file. */
+int sift_store_is_uri(const char *path);
+/* path as it may be shown in a message: a URI without its password
+ * ("user:secret@" becomes "user@", a password= parameter is left out),
+ * anything else unchanged. malloc'd (free it); NULL on ENOMEM. */
+char *sift_store_display_name(const char *path);
 /* How long a writer waits for another process's write lock before
  * failing with "database is locked by another process" (default 30000
  * ms, set at open). Returns SIFT_OK. */
@@ -334,7 +349,7 @@ int sift_store_dns_dkim_each(sift_store *st, const char *domain,
                              int (*cb)(void *payload, const sift_dkim_row *k),
                              void *payload, sift_err *err);
 
-/* --- generic read queries, for report/ (which never sees sqlite3) ------ */
+/* --- generic read queries, for tests and diagnostics ------------------ */
 
 typedef struct sift_row sift_row;
 int64_t sift_row_int(sift_row *r, int col);
@@ -358,10 +373,108 @@ typedef struct sift_param {
  * strings are valid only inside cb. cb may run other queries. SQL
  * functions besides SQLite's own (JSON1 included): the aggregate
  * bit_or(x), bitwise OR of the non-NULL integers, 0 when there are none.
- * Tables and columns: docs/schema.md. */
+ * Tables and columns: docs/schema.md. PostgreSQL: ?N becomes $N and the
+ * statement runs as given (read-only only on a READONLY handle); the
+ * SQLite functions above do not exist there. For tests and diagnostics:
+ * report/ and export use the typed reads. */
 typedef int (*sift_row_cb)(void *payload, sift_row *row);
 int sift_store_query(sift_store *st, const char *sql, const sift_param *params,
                      int n, sift_row_cb cb, void *payload, sift_err *err);
+
+/* --- typed reads for report/ and export (no SQL outside store/) ------- */
+
+/* Which reports a read covers: any of these policy domains / org_names
+ * (ASCII case-insensitive; n = 0: all; strings borrowed), and a date
+ * range [date_begin, date_end) overlapping [since, until) (each bound
+ * only when has_*). NULL: everything. */
+typedef struct sift_store_filter {
+    const char *const *domains;
+    size_t ndomains;
+    const char *const *reporters;
+    size_t nreporters;
+    int64_t since, until;
+    int has_since, has_until;
+} sift_store_filter;
+
+/* One stored report, for report/'s join in C. Strings are borrowed for
+ * the call; identity strings are "" when absent. */
+typedef struct sift_report_row {
+    int64_t id; /* the store's report id: records name it */
+    const char *domain, *org;
+    int64_t begin, end;
+} sift_report_row;
+typedef int (*sift_report_row_cb)(void *payload, const sift_report_row *r);
+/* cb for each report in the filter, ascending id. cb returns 0 to go on,
+ * else that value is returned (so for every callback below). */
+int sift_store_read_reports(sift_store *st, const sift_store_filter *f,
+                            sift_report_row_cb cb, void *payload,
+                            sift_err *err);
+
+/* Every stored reason of every record (any order): type ASCII-lowercased
+ * ("" when absent), arc_pass = its comment contains "arc=pass" (ASCII
+ * case-insensitive). */
+typedef int (*sift_reason_row_cb)(void *payload, int64_t record_id,
+                                  const char *type, int arc_pass);
+int sift_store_read_reasons(sift_store *st, sift_reason_row_cb cb,
+                            void *payload, sift_err *err);
+
+/* What the report scan reads of each record (strings borrowed; NULL when
+ * absent). count is the stored 64-bit pattern of the reported value. */
+typedef struct sift_scan_row {
+    int64_t id, report;
+    const char *source_ip, *header_from, *spf_domain, *dkim_domain;
+    uint64_t count;
+    int outcome;
+    uint32_t flags, categories;
+} sift_scan_row;
+typedef int (*sift_scan_cb)(void *payload, const sift_scan_row *r);
+/* Every stored record, split into at most `parts` (>= 1) consecutive
+ * ranges of record ids that the backend may scan in parallel (SQLite: a
+ * read-only file handle scans two halves on two threads): part i calls cb
+ * with payloads[i], in ascending id order within the part, part i's ids
+ * below part i+1's. *used = the parts used (1..parts); payloads past it
+ * were not called. cb of different parts may run at the same time. */
+int sift_store_scan_records(sift_store *st, int parts, sift_scan_cb cb,
+                            void *const *payloads, int *used, sift_err *err);
+
+/* The reporter's verdict columns of one record (the report's example). */
+typedef int (*sift_verdict_row_cb)(void *payload, const char *pe_dkim,
+                                   const char *pe_spf, int dkim_aligned,
+                                   int spf_aligned);
+/* cb once when the record exists; SIFT_OK either way. */
+int sift_store_record_verdict(sift_store *st, int64_t id,
+                              sift_verdict_row_cb cb, void *payload,
+                              sift_err *err);
+
+/* The newest published policy of each policy domain in the filter: the
+ * report with the latest date_end (then date_begin, then the smallest
+ * org_name bytewise, then the lowest id), ascending domain (bytewise). */
+typedef struct sift_policy_row {
+    const char *domain, *p, *sp, *np, *testing, *adkim, *aspf, *org;
+    int pct; /* -1: absent */
+    int64_t end;
+} sift_policy_row;
+typedef int (*sift_policy_row_cb)(void *payload, const sift_policy_row *r);
+int sift_store_read_policies(sift_store *st, const sift_store_filter *f,
+                             sift_policy_row_cb cb, void *payload,
+                             sift_err *err);
+
+/* One record of `dmarcsift export` with its report: meta has org_name,
+ * email, report_id, begin, end, domain, adkim, aspf, p, sp, np, testing,
+ * pct (-1: absent); rec has the record and its reasons, DKIM and SPF
+ * results in stored order; the verdict columns are as stored. All
+ * borrowed for the call. */
+typedef struct sift_export_row {
+    const sift_report_meta *meta;
+    const sift_record *rec;
+    int dmarc_fail, would_reject, outcome, spf_aligned, dkim_aligned;
+    uint32_t categories;
+} sift_export_row;
+typedef int (*sift_export_cb)(void *payload, const sift_export_row *r);
+/* cb for each record of the reports in the filter, ascending record id.
+ * Memory: one record. */
+int sift_store_export_records(sift_store *st, const sift_store_filter *f,
+                              sift_export_cb cb, void *payload, sift_err *err);
 
 /* --- stored verdicts and their evaluation version (verdicts.c) -------- */
 

@@ -5,7 +5,7 @@
  * SIFT_STORE_BATCH_MS of batch age, and at flush/close. Invariant: a row in
  * `reports` is visible to anyone else only together with all its records
  * (the savepoint is released only after the last one). */
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "sift_util.h"
 
 #include <assert.h>
@@ -106,7 +106,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 /* --- errors ----------------------------------------------------------- */
 
 int
-sift_store__fail(sift_store *st, sift_err *err, const char *fmt, ...)
+sift_sq__fail(sift_sq *st, sift_err *err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -159,7 +159,7 @@ write_trouble(const char *path, char *buf, size_t n)
 }
 
 int
-sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
+sift_sq__db_err(sift_sq *st, int rc, sift_err *err, const char *what)
 {
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "unknown";
 
@@ -170,24 +170,23 @@ sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
             sift_err_where(err, st->path);
         return SIFT_ENOMEM;
     case SQLITE_FULL:
-        return sift_store__fail(st, err, "disk full");
+        return sift_sq__fail(st, err, "disk full");
     case SQLITE_READONLY:
         /* WAL needs <db>-shm next to the file, even to read */
         if (rc == SQLITE_READONLY_DIRECTORY)
-            return sift_store__fail(st, err,
-                                    "database is read-only (its directory "
-                                    "is not writable)");
-        return sift_store__fail(st, err, "database is read-only");
+            return sift_sq__fail(st, err,
+                                 "database is read-only (its directory "
+                                 "is not writable)");
+        return sift_sq__fail(st, err, "database is read-only");
     case SQLITE_CORRUPT:
-        return sift_store__fail(st, err, "database is corrupt");
+        return sift_sq__fail(st, err, "database is corrupt");
     case SQLITE_NOTADB:
-        return sift_store__fail(st, err,
-                                "not a dmarcsift database "
-                                "(file is not a database)");
+        return sift_sq__fail(st, err,
+                             "not a dmarcsift database "
+                             "(file is not a database)");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return sift_store__fail(st, err,
-                                "database is locked by another process");
+        return sift_sq__fail(st, err, "database is locked by another process");
     case SQLITE_IOERR: {
         /* "disk I/O error" alone does not tell a full disk from a bad one,
          * and SQLite's saved errno is gone by now: look for the usual
@@ -195,16 +194,16 @@ sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
         int sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
         char why[128];
         if (sys != 0)
-            return sift_store__fail(st, err, "i/o error: %s (%s)", msg,
-                                    strerror(sys));
+            return sift_sq__fail(st, err, "i/o error: %s (%s)", msg,
+                                 strerror(sys));
         if (st != NULL && write_trouble(st->path, why, sizeof(why)))
-            return sift_store__fail(st, err, "i/o error: %s (%s)", msg, why);
-        return sift_store__fail(st, err, "i/o error: %s", msg);
+            return sift_sq__fail(st, err, "i/o error: %s (%s)", msg, why);
+        return sift_sq__fail(st, err, "i/o error: %s", msg);
     }
     case SQLITE_CANTOPEN:
-        return sift_store__fail(st, err, "cannot open database: %s", msg);
+        return sift_sq__fail(st, err, "cannot open database: %s", msg);
     default:
-        return sift_store__fail(st, err, "%.64s: %s", what, msg);
+        return sift_sq__fail(st, err, "%.64s: %s", what, msg);
     }
 }
 
@@ -213,7 +212,7 @@ sift_store__db_err(sift_store *st, int rc, sift_err *err, const char *what)
  * consulting the busy handler, when SQLite sees a lock it could deadlock
  * on. They are safe to repeat: retry them until the busy timeout. */
 int
-sift_store__exec(sift_store *st, const char *sql, sift_err *err)
+sift_sq__exec(sift_sq *st, const char *sql, sift_err *err)
 {
     struct timespec pause = {0, 20 * 1000000L};
     int64_t waited = 0;
@@ -225,12 +224,12 @@ sift_store__exec(sift_store *st, const char *sql, sift_err *err)
         waited += 20;
     }
     if (rc != SQLITE_OK)
-        return sift_store__db_err(st, rc, err, "exec");
+        return sift_sq__db_err(st, rc, err, "exec");
     return SIFT_OK;
 }
 
 int
-sift_store__run(sift_store *st, sqlite3_stmt *s, sift_err *err)
+sift_sq__run(sift_sq *st, sqlite3_stmt *s, sift_err *err)
 {
     int rc = sqlite3_step(s), ext;
 
@@ -241,7 +240,7 @@ sift_store__run(sift_store *st, sqlite3_stmt *s, sift_err *err)
     sqlite3_clear_bindings(s);
     if (rc == SQLITE_DONE)
         return SIFT_OK;
-    rc = sift_store__db_err(st, ext, err, "write");
+    rc = sift_sq__db_err(st, ext, err, "write");
     /* Disk full or i/o errors may make SQLite roll back the whole
      * transaction: then the batch is gone. */
     if (sqlite3_get_autocommit(st->db))
@@ -266,7 +265,7 @@ now_ms(void)
  * the main file lacks -- reopen it as immutable: nobody can write it
  * through this mount, so no locking is needed. */
 static int
-open_readonly_fallback(sift_store *st, const char *path)
+open_readonly_fallback(sift_sq *st, const char *path)
 {
     char wal[4200], uri[3 * 4096 + 32];
     struct stat sb;
@@ -311,10 +310,11 @@ open_readonly_fallback(sift_store *st, const char *path)
 /* Open st (calloc'd, maybe with a target_version) on path; on failure st
  * is freed. */
 static int
-open_with(sift_store *st, const char *path, unsigned flags, sift_err *err)
+open_with(sift_sq *st, const char *path, unsigned flags, sift_err *err)
 {
     int rc, oflags, i;
 
+    st->base.ops = &sift_sq__ops;
     if ((st->path = strdup(path)) == NULL) {
         rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
         goto fail;
@@ -345,13 +345,13 @@ open_with(sift_store *st, const char *path, unsigned flags, sift_err *err)
     if (rc == SQLITE_OK && st->readonly)
         rc = open_readonly_fallback(st, path);
     if (rc != SQLITE_OK) {
-        rc = sift_store__db_err(st, rc, err, "open");
+        rc = sift_sq__db_err(st, rc, err, "open");
         goto fail;
     }
     /* SQLite silently falls back to read-only when the file is not
      * writable: a writer must know now, not at the first insert. */
     if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
-        rc = sift_store__fail(st, err, "database is read-only");
+        rc = sift_sq__fail(st, err, "database is read-only");
         goto fail;
     }
     /* Savepoint (statement) journals stay in memory: each report's undo
@@ -359,50 +359,48 @@ open_with(sift_store *st, const char *path, unsigned flags, sift_err *err)
      * file cost over half the time of small reports (measured; see
      * docs/schema.md). A 16 MiB page cache (default 2 MiB) keeps the
      * indexes hot: +40% records/s. */
-    if ((rc = sift_store__exec(st,
-                               "PRAGMA foreign_keys = ON;"
-                               " PRAGMA temp_store = MEMORY;"
-                               " PRAGMA cache_size = -16384",
-                               err)) != 0)
+    if ((rc = sift_sq__exec(st,
+                            "PRAGMA foreign_keys = ON;"
+                            " PRAGMA temp_store = MEMORY;"
+                            " PRAGMA cache_size = -16384",
+                            err)) != 0)
         goto fail;
     /* sift_xxh128() is used by a migration step */
-    if ((rc = sift_store__functions(st, err)) != 0)
+    if ((rc = sift_sq__functions(st, err)) != 0)
         goto fail;
-    if ((rc = sift_store__migrate(st, err)) != 0)
+    if ((rc = sift_sq__migrate(st, err)) != 0)
         goto fail;
-    if (st->target_version != SIFT_STORE_SCHEMA) /* sift_store__open_at */
+    if (st->target_version != SIFT_STORE_SCHEMA) /* sift_sq__open_at */
         return SIFT_OK;
     /* A whole-file scan: map the file instead of copying each page out of
      * the OS cache (report over 5M records: 2.24 -> 2.11 s). */
     if ((flags & SIFT_STORE_SCAN) &&
-        (rc = sift_store__exec(st, "PRAGMA mmap_size = 4294967296", err)) != 0)
+        (rc = sift_sq__exec(st, "PRAGMA mmap_size = 4294967296", err)) != 0)
         goto fail;
     if (!st->readonly) {
-        if ((rc = sift_store__exec(st, "PRAGMA journal_mode = WAL", err)) != 0)
+        if ((rc = sift_sq__exec(st, "PRAGMA journal_mode = WAL", err)) != 0)
             goto fail;
-        if ((rc = sift_store__exec(st, "PRAGMA synchronous = NORMAL", err)) !=
-            0)
+        if ((rc = sift_sq__exec(st, "PRAGMA synchronous = NORMAL", err)) != 0)
             goto fail;
     }
     for (i = 0; i < Q__COUNT; i++) {
         rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
                                 SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL);
         if (rc != SQLITE_OK) {
-            rc = sift_store__db_err(st, rc, err, "prepare");
+            rc = sift_sq__db_err(st, rc, err, "prepare");
             goto fail;
         }
     }
     return SIFT_OK;
 fail:
-    sift_store_close(st);
+    sift_sq_close(st);
     return rc;
 }
 
 int
-sift_store_open(sift_store **out, const char *path, unsigned flags,
-                sift_err *err)
+sift_sq_open(sift_sq **out, const char *path, unsigned flags, sift_err *err)
 {
-    sift_store *st;
+    sift_sq *st;
     int rc;
 
     *out = NULL;
@@ -414,10 +412,9 @@ sift_store_open(sift_store **out, const char *path, unsigned flags,
 }
 
 int
-sift_store__open_at(sift_store **out, const char *path, int version,
-                    sift_err *err)
+sift_sq__open_at(sift_sq **out, const char *path, int version, sift_err *err)
 {
-    sift_store *st;
+    sift_sq *st;
     int rc;
 
     *out = NULL;
@@ -435,13 +432,13 @@ sift_store__open_at(sift_store **out, const char *path, int version,
 }
 
 sqlite3 *
-sift_store__db(sift_store *st)
+sift_sq__db(sift_sq *st)
 {
     return st->db;
 }
 
 int
-sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err)
+sift_sq_set_busy_timeout(sift_sq *st, int ms, sift_err *err)
 {
     (void)err;
     st->busy_ms = ms < 0 ? 0 : ms;
@@ -450,17 +447,17 @@ sift_store_set_busy_timeout(sift_store *st, int ms, sift_err *err)
 }
 
 void
-sift_store_close(sift_store *st)
+sift_sq_close(sift_sq *st)
 {
     int i;
 
     if (st == NULL)
         return;
     if (st->in_report)
-        sift_store_rollback(st);
+        sift_sq_rollback(st);
     if (st->in_batch)
-        sift_store_flush(st, NULL);
-    sift_store__cache_free(st);
+        sift_sq_flush(st, NULL);
+    sift_sq__cache_free(st);
     for (i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(st->q[i]);
     sqlite3_close(st->db);
@@ -557,10 +554,10 @@ json_str(sift_buf *b, const char *v, sift_err *err)
  * call). Past SIFT_STORE_MAX_JSON bytes the remaining strings are replaced
  * by one "(N more not stored)" element: a report with a million warnings
  * must not make one giant column. */
-static int
-json_array(sift_store *st, const char *const *v, size_t n, sift_err *err)
+int
+sift_store__json_array(sift_buf *b, const char *const *v, size_t n,
+                       sift_err *err)
 {
-    sift_buf *b = &st->json;
     size_t i, mark;
     char more[64];
     int rc;
@@ -594,7 +591,7 @@ json_array(sift_store *st, const char *const *v, size_t n, sift_err *err)
 /* --- batches ---------------------------------------------------------- */
 
 static int
-batch_commit(sift_store *st, sift_err *err)
+batch_commit(sift_sq *st, sift_err *err)
 {
     int rc;
 
@@ -602,16 +599,16 @@ batch_commit(sift_store *st, sift_err *err)
         return SIFT_OK;
     st->in_batch = 0;
     st->batch_reports = 0;
-    rc = sift_store__run(st, st->q[Q_COMMIT], err);
+    rc = sift_sq__run(st, st->q[Q_COMMIT], err);
     if (rc != SIFT_OK && !sqlite3_get_autocommit(st->db))
-        sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+        sift_sq__run(st, st->q[Q_ROLLBACK], NULL);
     if (rc == SIFT_OK)
         st->commits++;
     return rc;
 }
 
 static int
-batch_due(const sift_store *st)
+batch_due(const sift_sq *st)
 {
     if (st->hold)
         return 0;
@@ -620,7 +617,7 @@ batch_due(const sift_store *st)
 }
 
 static int
-batch_open(sift_store *st, sift_err *err)
+batch_open(sift_sq *st, sift_err *err)
 {
     int rc;
 
@@ -631,7 +628,7 @@ batch_open(sift_store *st, sift_err *err)
         return rc;
     if (st->in_batch)
         return SIFT_OK;
-    if ((rc = sift_store__run(st, st->q[Q_BEGIN], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_BEGIN], err)) != SIFT_OK)
         return rc;
     st->in_batch = 1;
     st->batch_reports = 0;
@@ -640,7 +637,7 @@ batch_open(sift_store *st, sift_err *err)
 }
 
 int
-sift_store__write(sift_store *st, sqlite3_stmt *s, sift_err *err)
+sift_sq__write(sift_sq *st, sqlite3_stmt *s, sift_err *err)
 {
     int rc;
 
@@ -649,11 +646,11 @@ sift_store__write(sift_store *st, sqlite3_stmt *s, sift_err *err)
         sqlite3_clear_bindings(s);
         return rc;
     }
-    return sift_store__run(st, s, err);
+    return sift_sq__run(st, s, err);
 }
 
 int
-sift_store_flush(sift_store *st, sift_err *err)
+sift_sq_flush(sift_sq *st, sift_err *err)
 {
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE,
@@ -664,19 +661,19 @@ sift_store_flush(sift_store *st, sift_err *err)
 }
 
 uint64_t
-sift_store_commits(const sift_store *st)
+sift_sq_commits(const sift_sq *st)
 {
     return st->commits;
 }
 
 int
-sift_store_held(const sift_store *st)
+sift_sq_held(const sift_sq *st)
 {
     return st->hold;
 }
 
 int
-sift_store_hold(sift_store *st, int on, sift_err *err)
+sift_sq_hold(sift_sq *st, int on, sift_err *err)
 {
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE,
@@ -688,7 +685,7 @@ sift_store_hold(sift_store *st, int on, sift_err *err)
     st->hold = 0;
     if (on < 0) { /* give up: nothing of the held work remains */
         if (st->in_batch && !sqlite3_get_autocommit(st->db))
-            sift_store__run(st, st->q[Q_ROLLBACK], NULL);
+            sift_sq__run(st, st->q[Q_ROLLBACK], NULL);
         st->in_batch = 0;
         st->batch_reports = 0;
         return SIFT_OK;
@@ -701,7 +698,7 @@ sift_store_hold(sift_store *st, int on, sift_err *err)
 /* --- one report ------------------------------------------------------- */
 
 static int
-find_report(sift_store *st, sift_stored *out, const sift_report_meta *m,
+find_report(sift_sq *st, sift_stored *out, const sift_report_meta *m,
             sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_FIND_REPORT];
@@ -722,8 +719,8 @@ find_report(sift_store *st, sift_stored *out, const sift_report_meta *m,
     } else if (rc == SQLITE_DONE) {
         rc = SIFT_OK;
     } else {
-        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                "find report");
+        rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                             "find report");
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -731,8 +728,8 @@ find_report(sift_store *st, sift_stored *out, const sift_report_meta *m,
 }
 
 int
-sift_store_lookup(sift_store *st, sift_stored *out,
-                  const sift_report_meta *meta, sift_err *err)
+sift_sq_lookup(sift_sq *st, sift_stored *out, const sift_report_meta *meta,
+               sift_err *err)
 {
     memset(out, 0, sizeof(*out));
     if (st->in_report)
@@ -741,8 +738,8 @@ sift_store_lookup(sift_store *st, sift_stored *out,
 }
 
 int
-sift_store_adopt_hash(sift_store *st, const sift_report_meta *m,
-                      sift_hash128 hash, sift_err *err)
+sift_sq_adopt_hash(sift_sq *st, const sift_report_meta *m, sift_hash128 hash,
+                   sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_ADOPT_HASH];
     int rc;
@@ -755,29 +752,30 @@ sift_store_adopt_hash(sift_store *st, const sift_report_meta *m,
     sqlite3_bind_int64(s, 4, m->begin);
     sqlite3_bind_int64(s, 5, m->end);
     bind_hash(s, 6, hash);
-    return sift_store__write(st, s, err);
+    return sift_sq__write(st, s, err);
 }
 
 const char *
-sift_store_path(const sift_store *st)
+sift_sq_path(const sift_sq *st)
 {
     return st->path;
 }
 
 int
-sift_store_is_readonly(const sift_store *st)
+sift_sq_is_readonly(const sift_sq *st)
 {
     return st->readonly;
 }
 
 static int
-insert_report(sift_store *st, const sift_report_meta *m, const char *input_path,
+insert_report(sift_sq *st, const sift_report_meta *m, const char *input_path,
               sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_REPORT];
     int rc, ext;
 
-    if ((rc = json_array(st, m->errors, m->n_errors, err)) != SIFT_OK)
+    if ((rc = sift_store__json_array(&st->json, m->errors, m->n_errors, err)) !=
+        SIFT_OK)
         return rc;
     bind_key(s, 1, m->org_name);
     bind_key(s, 2, m->report_id);
@@ -816,15 +814,15 @@ insert_report(sift_store *st, const sift_report_meta *m, const char *input_path,
      * possible without an IMMEDIATE batch, but never an error). */
     if (ext == SQLITE_CONSTRAINT_UNIQUE)
         return SIFT_EDUP;
-    return sift_store__db_err(st, ext, err, "insert report");
+    return sift_sq__db_err(st, ext, err, "insert report");
 }
 
 /* Drop the savepoint (and everything in it). */
 static void
-drop_report(sift_store *st)
+drop_report(sift_sq *st)
 {
-    sift_store__run(st, st->q[Q_ROLLBACK_TO], NULL);
-    sift_store__run(st, st->q[Q_RELEASE], NULL);
+    sift_sq__run(st, st->q[Q_ROLLBACK_TO], NULL);
+    sift_sq__run(st, st->q[Q_RELEASE], NULL);
     st->in_report = 0;
     /* Some errors (disk full, i/o) make SQLite roll back the whole
      * transaction: the batch is gone with it. */
@@ -833,8 +831,8 @@ drop_report(sift_store *st)
 }
 
 int
-sift_store_begin(sift_store *st, sift_stored *dup, const sift_report_meta *meta,
-                 const char *input_path, sift_err *err)
+sift_sq_begin(sift_sq *st, sift_stored *dup, const sift_report_meta *meta,
+              const char *input_path, sift_err *err)
 {
     sift_stored h;
     int rc;
@@ -847,7 +845,7 @@ sift_store_begin(sift_store *st, sift_stored *dup, const sift_report_meta *meta,
         return sift_err_set(err, SIFT_EUSAGE, "a report is already open");
     if ((rc = batch_open(st, err)) != SIFT_OK)
         return rc;
-    if ((rc = sift_store__run(st, st->q[Q_SAVEPOINT], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_SAVEPOINT], err)) != SIFT_OK)
         return rc;
     st->in_report = 1;
     st->report_failed = 0;
@@ -868,8 +866,7 @@ sift_store_begin(sift_store *st, sift_stored *dup, const sift_report_meta *meta,
 }
 
 static int
-insert_children(sift_store *st, int64_t rowid, const sift_record *r,
-                sift_err *err)
+insert_children(sift_sq *st, int64_t rowid, const sift_record *r, sift_err *err)
 {
     sqlite3_stmt *s;
     size_t i;
@@ -881,7 +878,7 @@ insert_children(sift_store *st, int64_t rowid, const sift_record *r,
         sqlite3_bind_int64(s, 2, (int64_t)i);
         bind_text(s, 3, r->reasons[i].type);
         bind_text(s, 4, r->reasons[i].comment);
-        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+        if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
             return rc;
     }
     s = st->q[Q_INS_DKIM];
@@ -892,7 +889,7 @@ insert_children(sift_store *st, int64_t rowid, const sift_record *r,
         bind_text(s, 4, r->dkim_results[i].selector);
         bind_text(s, 5, r->dkim_results[i].result);
         bind_text(s, 6, r->dkim_results[i].human_result);
-        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+        if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
             return rc;
     }
     s = st->q[Q_INS_SPF];
@@ -903,15 +900,15 @@ insert_children(sift_store *st, int64_t rowid, const sift_record *r,
         bind_text(s, 4, r->spf_results[i].scope);
         bind_text(s, 5, r->spf_results[i].result);
         bind_text(s, 6, r->spf_results[i].human_result);
-        if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+        if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
             return rc;
     }
     return SIFT_OK;
 }
 
 int
-sift_store_add(sift_store *st, const sift_record *r, const sift_verdict *v,
-               sift_err *err)
+sift_sq_add(sift_sq *st, const sift_record *r, const sift_verdict *v,
+            sift_err *err)
 {
     static const sift_verdict none = {0};
     sqlite3_stmt *s = st->q[Q_INS_RECORD];
@@ -943,7 +940,7 @@ sift_store_add(sift_store *st, const sift_record *r, const sift_verdict *v,
     bind_text(s, 19, v->spf_domain);
     bind_text(s, 20, v->dkim_domain);
     sqlite3_bind_int(s, 21, (int)v->primary);
-    if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
         goto fail;
     rc = insert_children(st, sqlite3_last_insert_rowid(st->db), r, err);
     if (rc != SIFT_OK)
@@ -958,8 +955,8 @@ fail:
 }
 
 int
-sift_store_commit(sift_store *st, const sift_report_meta *meta,
-                  sift_hash128 content_hash, sift_err *err)
+sift_sq_commit(sift_sq *st, const sift_report_meta *meta,
+               sift_hash128 content_hash, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_FIN_REPORT];
     int rc;
@@ -968,10 +965,10 @@ sift_store_commit(sift_store *st, const sift_report_meta *meta,
         return sift_err_set(err, SIFT_EUSAGE, "no report is open");
     if (st->report_failed) {
         drop_report(st);
-        return sift_store__fail(st, err, "report not stored: a record failed");
+        return sift_sq__fail(st, err, "report not stored: a record failed");
     }
-    rc = json_array(st, meta ? meta->warnings : NULL,
-                    meta ? meta->n_warnings : 0, err);
+    rc = sift_store__json_array(&st->json, meta ? meta->warnings : NULL,
+                                meta ? meta->n_warnings : 0, err);
     if (rc != SIFT_OK)
         goto fail;
     bind_text(s, 1, st->json.p);
@@ -979,9 +976,9 @@ sift_store_commit(sift_store *st, const sift_report_meta *meta,
     sqlite3_bind_int64(s, 3, clamp64(st->report_records));
     sqlite3_bind_int64(s, 4, clamp64(st->report_messages));
     sqlite3_bind_int64(s, 5, st->report_rowid);
-    if ((rc = sift_store__run(st, s, err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, s, err)) != SIFT_OK)
         goto fail;
-    if ((rc = sift_store__run(st, st->q[Q_RELEASE], err)) != SIFT_OK)
+    if ((rc = sift_sq__run(st, st->q[Q_RELEASE], err)) != SIFT_OK)
         goto fail;
     st->in_report = 0;
     st->batch_reports++;
@@ -994,7 +991,7 @@ fail:
 }
 
 void
-sift_store_rollback(sift_store *st)
+sift_sq_rollback(sift_sq *st)
 {
     if (st == NULL || !st->in_report)
         return;
@@ -1004,9 +1001,9 @@ sift_store_rollback(sift_store *st)
 /* --- conflicts and failed inputs -------------------------------------- */
 
 int
-sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
-                         const char *input_path, sift_hash128 content_hash,
-                         sift_err *err)
+sift_sq_note_conflict(sift_sq *st, const sift_report_meta *m,
+                      const char *input_path, sift_hash128 content_hash,
+                      sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_CONFLICT];
 
@@ -1018,12 +1015,12 @@ sift_store_note_conflict(sift_store *st, const sift_report_meta *m,
     bind_text(s, 6, input_path);
     bind_hash(s, 7, content_hash);
     sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
-    return sift_store__write(st, s, err);
+    return sift_sq__write(st, s, err);
 }
 
 int
-sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
-                sift_err *err)
+sift_sq_seen(sift_sq *st, int *conflict, sift_hash128 fp, uint64_t len,
+             sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_SEEN_FIND];
     int rc;
@@ -1038,8 +1035,8 @@ sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
     } else if (rc == SQLITE_DONE) {
         rc = SIFT_OK;
     } else {
-        rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                "seen inputs");
+        rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                             "seen inputs");
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -1047,8 +1044,8 @@ sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
 }
 
 int
-sift_store_note_seen(sift_store *st, sift_hash128 fp, uint64_t len,
-                     const sift_report_meta *m, int conflict, sift_err *err)
+sift_sq_note_seen(sift_sq *st, sift_hash128 fp, uint64_t len,
+                  const sift_report_meta *m, int conflict, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_SEEN_ADD];
     int rc;
@@ -1063,13 +1060,13 @@ sift_store_note_seen(sift_store *st, sift_hash128 fp, uint64_t len,
     bind_key(s, 6, m->domain);
     sqlite3_bind_int64(s, 7, m->begin);
     sqlite3_bind_int64(s, 8, m->end);
-    return sift_store__write(st, s, err);
+    return sift_sq__write(st, s, err);
 }
 
 int
-sift_store_add_failed(sift_store *st, const char *path, const char *reason,
-                      const void *raw, size_t len, const sift_hash128 *fp,
-                      sift_err *err)
+sift_sq_add_failed(sift_sq *st, const char *path, const char *reason,
+                   const void *raw, size_t len, const sift_hash128 *fp,
+                   sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_FAILED];
     sift_hash128 h = sift_hash128_of(raw, raw ? len : 0);
@@ -1085,13 +1082,13 @@ sift_store_add_failed(sift_store *st, const char *path, const char *reason,
     sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
     if (fp != NULL)
         bind_hash(s, 7, *fp);
-    return sift_store__write(st, s, err);
+    return sift_sq__write(st, s, err);
 }
 
 int
-sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
-                           FILE *f, uint64_t len, sift_hash128 hash,
-                           const sift_hash128 *fp, sift_err *err)
+sift_sq_add_failed_file(sift_sq *st, const char *path, const char *reason,
+                        FILE *f, uint64_t len, sift_hash128 hash,
+                        const sift_hash128 *fp, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_INS_FAILED], *q = st->q[Q_FAILED_FIND];
     sqlite3_blob *blob = NULL;
@@ -1101,7 +1098,7 @@ sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
     int rc, found;
 
     if (len > SIFT_STORE_MAX_FAILED_RAW)
-        return sift_store_add_failed(st, path, reason, NULL, len, fp, err);
+        return sift_sq_add_failed(st, path, reason, NULL, len, fp, err);
     /* kept before (same path and bytes): only reason and last_seen change,
      * and the upsert below writes no bytes */
     bind_key(q, 1, path);
@@ -1111,8 +1108,8 @@ sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                  "failed inputs");
+        return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                               "failed inputs");
     bind_key(s, 1, path);
     bind_key(s, 2, reason);
     sqlite3_bind_zeroblob64(s, 3, len);
@@ -1121,7 +1118,7 @@ sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
     sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
     if (fp != NULL)
         bind_hash(s, 7, *fp);
-    if ((rc = sift_store__write(st, s, err)) != SIFT_OK || found || len == 0)
+    if ((rc = sift_sq__write(st, s, err)) != SIFT_OK || found || len == 0)
         return rc;
     /* a new row: stream the bytes into its zero-filled blob, in the same
      * transaction, never holding them whole */
@@ -1148,16 +1145,16 @@ sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
     }
     return SIFT_OK;
 db_fail:
-    rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                            "failed inputs");
+    rc = sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                         "failed inputs");
     if (blob != NULL)
         sqlite3_blob_close(blob);
     return rc;
 }
 
 int
-sift_store_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
-                          uint64_t *resolved, sift_err *err)
+sift_sq_resolve_failed(sift_sq *st, const char *path, sift_hash128 fp,
+                       uint64_t *resolved, sift_err *err)
 {
     sqlite3_stmt *s = st->q[Q_RESOLVE_FAILED];
     int rc;
@@ -1173,13 +1170,13 @@ sift_store_resolve_failed(sift_store *st, const char *path, sift_hash128 fp,
     if (rc == SQLITE_DONE)
         return SIFT_OK;
     if (rc != SQLITE_ROW)
-        return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
-                                  "failed inputs");
+        return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
+                               "failed inputs");
     if (!st->in_report && (rc = batch_open(st, err)) != SIFT_OK)
         return rc;
     bind_key(s, 1, path);
     bind_hash(s, 2, fp);
-    if ((rc = sift_store__write(st, s, err)) == SIFT_OK && resolved != NULL)
+    if ((rc = sift_sq__write(st, s, err)) == SIFT_OK && resolved != NULL)
         *resolved = (uint64_t)sqlite3_changes64(st->db);
     return rc;
 }

@@ -4,7 +4,7 @@
  * report's policy, its reasons and auth results), with a verdict function
  * the caller provides (report/'s evaluation: store/ does not depend on
  * it). SQL stays here; memory is bounded by one record. */
-#include "store_int.h"
+#include "sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #define MAX_CHILD 64 /* reasons / DKIM / SPF results read back per record */
 
 int
-sift_store_eval_version(sift_store *st, int *version, sift_err *err)
+sift_sq_eval_version(sift_sq *st, int *version, sift_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc;
@@ -29,22 +29,22 @@ sift_store_eval_version(sift_store *st, int *version, sift_err *err)
     }
     sqlite3_finalize(s);
     return rc == SQLITE_OK ? SIFT_OK
-                           : sift_store__db_err(st, rc, err, "evaluation");
+                           : sift_sq__db_err(st, rc, err, "evaluation");
 }
 
 int
-sift_store_set_eval_version(sift_store *st, int version, sift_err *err)
+sift_sq_set_eval_version(sift_sq *st, int version, sift_err *err)
 {
     char sql[80];
 
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
+        return sift_sq__fail(st, err, "database is read-only");
     snprintf(sql, sizeof(sql), "UPDATE evaluation SET version = %d", version);
-    return sift_store__exec(st, sql, err);
+    return sift_sq__exec(st, sql, err);
 }
 
 int
-sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err)
+sift_sq_count_records(sift_sq *st, uint64_t *n, sift_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc;
@@ -58,7 +58,7 @@ sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err)
     }
     sqlite3_finalize(s);
     return rc == SQLITE_OK ? SIFT_OK
-                           : sift_store__db_err(st, rc, err, "count records");
+                           : sift_sq__db_err(st, rc, err, "count records");
 }
 
 static const char *
@@ -108,9 +108,9 @@ keep(arena *a, const char *s, int *oom)
 }
 
 int
-sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
-                            int64_t *last, unsigned *done, sift_verdict_fn fn,
-                            void *payload, sift_err *err)
+sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
+                         int64_t *last, unsigned *done, sift_verdict_fn fn,
+                         void *payload, sift_err *err)
 {
     static const char q_rec[] =
         "SELECT c.id, c.report_id, c.source_ip, c.count, c.disposition,"
@@ -142,8 +142,8 @@ sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
     *last = after;
     *done = 0;
     if (st->readonly)
-        return sift_store__fail(st, err, "database is read-only");
-    if ((rc = sift_store__exec(st, "BEGIN IMMEDIATE", err)) != SIFT_OK)
+        return sift_sq__fail(st, err, "database is read-only");
+    if ((rc = sift_sq__exec(st, "BEGIN IMMEDIATE", err)) != SIFT_OK)
         return rc;
     in_tx = 1;
     if ((rc = sqlite3_prepare_v2(st->db, q_rec, -1, &rec, NULL)) != SQLITE_OK ||
@@ -151,7 +151,7 @@ sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
         (rc = sqlite3_prepare_v2(st->db, q_dk, -1, &dk, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(st->db, q_sp, -1, &sp, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(st->db, q_up, -1, &up, NULL)) != SQLITE_OK) {
-        rc = sift_store__db_err(st, rc, err, "reevaluate");
+        rc = sift_sq__db_err(st, rc, err, "reevaluate");
         goto out;
     }
     sqlite3_bind_int64(rec, 1, after);
@@ -253,13 +253,13 @@ sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
         else
             sqlite3_bind_null(up, 10);
         sqlite3_bind_int(up, 11, (int)v.primary);
-        if ((rc = sift_store__run(st, up, err)) != SIFT_OK)
+        if ((rc = sift_sq__run(st, up, err)) != SIFT_OK)
             goto out;
         *last = id;
         (*done)++;
     }
     if (rc != SQLITE_DONE) {
-        rc = sift_store__db_err(st, rc, err, "reevaluate");
+        rc = sift_sq__db_err(st, rc, err, "reevaluate");
         goto out;
     }
     rc = SIFT_OK;
@@ -272,7 +272,7 @@ out:
     free(a.p);
     if (in_tx) {
         if (rc == SIFT_OK)
-            rc = sift_store__exec(st, "COMMIT", err);
+            rc = sift_sq__exec(st, "COMMIT", err);
         if (rc != SIFT_OK && !sqlite3_get_autocommit(st->db))
             sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     }

@@ -37,7 +37,7 @@ schema=$(sed -n 's/^#define SIFT_STORE_SCHEMA \([0-9]*\).*/\1/p' \
     "$src/store/store_int.h")
 [ "$(field 'database schema')" = "$schema" ] ||
     no "schema '$(field 'database schema')', store_int.h says $schema"
-for m in "libxml2 libxml-2.0" "SQLite sqlite3" "zlib zlib" "libzip libzip" \
+for m in "libxml2 libxml-2.0" "SQLite sqlite3" "libpq libpq" "zlib zlib" "libzip libzip" \
     "GMime gmime-3.0" "libpsl libpsl" "libarchive libarchive" \
     "libcurl libcurl"; do
     name=${m% *} pc=${m#* }

@@ -1,0 +1,193 @@
+/* pg_int.h -- private to store/: the PostgreSQL backend's handle and
+ * helpers (pg.c: connection, schema, writing; pg_read.c: reading).
+ *
+ * Writers are serialised per batch by a transaction-level advisory lock
+ * (SIFT_PG_WRITE_LOCK), the equivalent of SQLite's BEGIN IMMEDIATE: no
+ * two batches interleave, so identity inserts never wait on each other
+ * and no two writers can deadlock. Records and their child rows are
+ * buffered as COPY text and sent when the batch commits (or when the
+ * buffers pass SIFT_PG_COPY_FLUSH). Every value is bound or COPY-escaped;
+ * the only SQL built from values is partition names and bounds, from
+ * integers. Schema: docs/schema.md ("PostgreSQL"). */
+#ifndef SIFT_PG_INT_H
+#define SIFT_PG_INT_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "store_int.h"
+#include "sift_util.h"
+
+#define SIFT_PG_APP "dmarcsift"
+#define SIFT_PG_SCHEMA_LOCK 0x5349465453434845 /* "SIFTSCHE" */
+#define SIFT_PG_WRITE_LOCK 0x5349465457524954  /* "SIFTWRIT" */
+#define SIFT_PG_COPY_FLUSH (16u << 20)         /* bytes of COPY text */
+#define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
+#define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
+#define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
+#define SIFT_PG_KEEP_MAX (64u << 20) /* bytes of a failed input kept */
+
+enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
+
+typedef struct sift_pg sift_pg;
+
+struct sift_pg {
+    sift_store base; /* first: the backend-neutral handle */
+    PGconn *conn;
+    char *uri;   /* as given (may hold a password): to open more handles */
+    char *shown; /* the URI without its password: err->where */
+    int readonly;
+    int busy_ms;
+    int hold;
+    uint64_t commits;
+    int in_batch;
+    unsigned batch_reports;
+    int64_t batch_start_ms;
+    /* the open report */
+    int in_report;
+    int report_failed;
+    int report_flushed; /* its rows were sent already (a COPY flush) */
+    int64_t report_rowid, report_end;
+    uint64_t report_records, report_messages;
+    int64_t report_idx;
+    /* record ids: [next_id, end_id) is ours */
+    int64_t next_id, end_id;
+    sift_buf cp[CP__COUNT];
+    size_t mark[CP__COUNT];
+    sift_buf json;
+    /* prepared statements, by SQL text (names "sift_s<i>") */
+    char *prep[SIFT_PG_PREPARED];
+    /* months (year * 12 + month - 1) whose partitions exist, as seen in
+     * the open batch (looked up again in each batch: a prune elsewhere
+     * may drop them) */
+    int32_t *months;
+    size_t n_months, cap_months;
+    size_t months_done; /* months[0..months_done) exist for good: the rest
+                           were created in the open batch */
+};
+
+/* Bound parameters of one statement: text (copied when not valid UTF-8:
+ * invalid bytes become U+FFFD, PostgreSQL refuses them), integers,
+ * binary (hashes, raw bytes). */
+#define PP_MAX 24
+typedef struct pp {
+    const char *v[PP_MAX];
+    int len[PP_MAX], fmt[PP_MAX];
+    char num[PP_MAX][24];
+    char *owned[PP_MAX];
+    int n;
+} pp;
+
+void sift_pg__pp_init(pp *p);
+void sift_pg__pp_free(pp *p);
+void sift_pg__p_text(pp *p, const char *s); /* NULL: SQL NULL */
+void sift_pg__p_key(pp *p, const char *s);  /* NULL: '' */
+void sift_pg__p_int(pp *p, int64_t v);
+void sift_pg__p_null(pp *p);
+void sift_pg__p_bin(pp *p, const void *b, size_t n);
+void sift_pg__p_hash(pp *p, sift_hash128 h);
+
+/* A SIFT_EDB error with where = the shown URI. */
+int sift_pg__fail(sift_pg *pg, sift_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The error of result r (NULL: of the connection) as one line: a lost
+ * connection, "database is read-only", "database is locked by another
+ * process", "disk full", else "<what>: <server message>". Clears r. */
+int sift_pg__res_err(sift_pg *pg, PGresult *r, sift_err *err, const char *what);
+/* Run sql with p (may be NULL); *out (may be NULL: cleared) gets the
+ * result when it is COMMAND_OK or TUPLES_OK, else the error is
+ * returned. With parameters the statement is prepared once per
+ * connection (the first SIFT_PG_PREPARED texts) and then only executed:
+ * the server parses and plans it once. */
+int sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
+                  sift_err *err, const char *what);
+/* 64-bit integer of column c of row i. */
+int64_t sift_pg__int(const PGresult *r, int i, int c);
+/* Write sql in the open batch when there is one (opening one while held),
+ * else on its own (autocommit). *changed (may be NULL) = rows changed. */
+int sift_pg__write(sift_pg *pg, const char *sql, pp *p, uint64_t *changed,
+                   sift_err *err, const char *what);
+/* Open the batch transaction (taking the writer lock) if none is open. */
+int sift_pg__batch_open(sift_pg *pg, sift_err *err);
+/* Lose the open batch (after an error: the transaction is aborted). */
+void sift_pg__batch_drop(sift_pg *pg);
+
+int sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err);
+void sift_pg_close(sift_pg *st);
+int sift_pg_set_busy_timeout(sift_pg *st, int ms, sift_err *err);
+int sift_pg_begin(sift_pg *st, sift_stored *dup, const sift_report_meta *meta,
+                  const char *input_path, sift_err *err);
+int sift_pg_add(sift_pg *st, const sift_record *rec, const sift_verdict *v,
+                sift_err *err);
+int sift_pg_commit(sift_pg *st, const sift_report_meta *meta,
+                   sift_hash128 content_hash, sift_err *err);
+void sift_pg_rollback(sift_pg *st);
+int sift_pg_flush(sift_pg *st, sift_err *err);
+uint64_t sift_pg_commits(const sift_pg *st);
+int sift_pg_hold(sift_pg *st, int on, sift_err *err);
+int sift_pg_held(const sift_pg *st);
+int sift_pg_lookup(sift_pg *st, sift_stored *out, const sift_report_meta *meta,
+                   sift_err *err);
+int sift_pg_adopt_hash(sift_pg *st, const sift_report_meta *meta,
+                       sift_hash128 hash, sift_err *err);
+int sift_pg_seen(sift_pg *st, int *conflict, sift_hash128 fp, uint64_t len,
+                 sift_err *err);
+int sift_pg_note_seen(sift_pg *st, sift_hash128 fp, uint64_t len,
+                      const sift_report_meta *meta, int conflict,
+                      sift_err *err);
+int sift_pg_note_conflict(sift_pg *st, const sift_report_meta *meta,
+                          const char *input_path, sift_hash128 content_hash,
+                          sift_err *err);
+int sift_pg_add_failed(sift_pg *st, const char *path, const char *reason,
+                       const void *raw, size_t len, const sift_hash128 *fp,
+                       sift_err *err);
+int sift_pg_add_failed_file(sift_pg *st, const char *path, const char *reason,
+                            FILE *f, uint64_t len, sift_hash128 hash,
+                            const sift_hash128 *fp, sift_err *err);
+int sift_pg_resolve_failed(sift_pg *st, const char *path, sift_hash128 fp,
+                           uint64_t *resolved, sift_err *err);
+int sift_pg_stats(sift_pg *st, sift_stats *out, sift_err *err);
+int sift_pg_prune(sift_pg *st, uint64_t *deleted, uint64_t *failed,
+                  int64_t before, sift_err *err);
+int sift_pg_list_failed(sift_pg *st,
+                        int (*cb)(void *payload, const sift_failed_info *f),
+                        void *payload, sift_err *err);
+int sift_pg_forget_all_failed(sift_pg *st, uint64_t *n, sift_err *err);
+int sift_pg_next_failed(sift_pg *st, int64_t after, sift_failed_cb cb,
+                        void *payload, sift_err *err);
+int sift_pg_delete_failed(sift_pg *st, int64_t id, sift_err *err);
+int sift_pg_imap_mailbox(sift_pg *st, int64_t *id, const char *server,
+                         const char *user, const char *mailbox,
+                         uint32_t uidvalidity, sift_err *err);
+int sift_pg_imap_each_settled(sift_pg *st, int64_t mailbox, sift_uid_cb cb,
+                              void *payload, sift_err *err);
+int sift_pg_imap_settle(sift_pg *st, int64_t mailbox, const uint32_t *uids,
+                        const unsigned char *failed, size_t n, sift_err *err);
+int sift_pg_imap_forget(sift_pg *st, int64_t mailbox, const uint32_t *uids,
+                        size_t n, sift_err *err);
+int sift_pg_query(sift_pg *st, const char *sql, const sift_param *params, int n,
+                  sift_row_cb cb, void *payload, sift_err *err);
+int sift_pg_eval_version(sift_pg *st, int *version, sift_err *err);
+int sift_pg_set_eval_version(sift_pg *st, int version, sift_err *err);
+int sift_pg_count_records(sift_pg *st, uint64_t *n, sift_err *err);
+int sift_pg_rewrite_verdicts(sift_pg *st, int64_t after, unsigned limit,
+                             int64_t *last, unsigned *done, sift_verdict_fn fn,
+                             void *payload, sift_err *err);
+int sift_pg_read_reports(sift_pg *st, const sift_store_filter *f,
+                         sift_report_row_cb cb, void *payload, sift_err *err);
+int sift_pg_read_reasons(sift_pg *st, sift_reason_row_cb cb, void *payload,
+                         sift_err *err);
+int sift_pg_scan_records(sift_pg *st, int parts, sift_scan_cb cb,
+                         void *const *payloads, int *used, sift_err *err);
+int sift_pg_record_verdict(sift_pg *st, int64_t id, sift_verdict_row_cb cb,
+                           void *payload, sift_err *err);
+int sift_pg_read_policies(sift_pg *st, const sift_store_filter *f,
+                          sift_policy_row_cb cb, void *payload, sift_err *err);
+int sift_pg_export_records(sift_pg *st, const sift_store_filter *f,
+                           sift_export_cb cb, void *payload, sift_err *err);
+const char *sift_pg_path(const sift_pg *st);
+int sift_pg_is_readonly(const sift_pg *st);
+
+extern const sift_store_ops sift_pg__ops;
+
+#endif

@@ -1,0 +1,887 @@
+/* check_pg.c -- the PostgreSQL backend against a real server (issue 14).
+ *
+ * $SIFT_TEST_PG is the URI of a database on a throwaway server whose user
+ * may create databases (scripts/pg-cluster.sh starts one; its password
+ * comes from PGPASSFILE); each case works in a fresh database. Without it
+ * the suite is skipped (exit 77). $SIFT_TEST_PG_DIR (the cluster's
+ * directory) enables the server-restart case.
+ *
+ * The core store cases run against both backends (a SQLite file and a
+ * PostgreSQL database) and must give the same answers. */
+#include <check.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sift_store.h"
+#include "sift_util.h"
+#include "testutil.h"
+
+static const char *server; /* $SIFT_TEST_PG */
+static char *box;
+static char dburi[1024]; /* this case's fresh database */
+static char dbname[64];
+static int ndb;
+
+/* A URI for database `name` on the test server. */
+static void
+uri_for(char *out, size_t n, const char *name)
+{
+    const char *slash = strrchr(server, '/');
+    const char *q = strchr(slash, '?');
+
+    snprintf(out, n, "%.*s/%s%s", (int)(slash - server), server, name,
+             q ? q : "");
+}
+
+static void
+admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(server);
+    PGresult *r;
+
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "admin connect: %s",
+                  PQerrorMessage(c));
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
+                  PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void
+setup(void)
+{
+    char sql[128];
+
+    box = sandbox();
+    ck_assert_ptr_nonnull(box);
+    snprintf(dbname, sizeof(dbname), "sift_ck_%d_%d", (int)getpid(), ++ndb);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+    admin(sql);
+    uri_for(dburi, sizeof(dburi), dbname);
+}
+
+static void
+teardown(void)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+             dbname);
+    admin(sql);
+    rm_rf(box);
+    free(box);
+    box = NULL;
+}
+
+/* The database of backend b (0 SQLite, 1 PostgreSQL) for this case. */
+static const char *
+db_of(int b)
+{
+    static char path[600];
+
+    if (b == 1)
+        return dburi;
+    snprintf(path, sizeof(path), "%s/sift.db", box);
+    return path;
+}
+
+static sift_store *
+open_ok(const char *path, unsigned flags)
+{
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_open(&st, path, flags, &err) == SIFT_OK,
+                  "open %s: %s", path, err.msg);
+    return st;
+}
+
+struct one {
+    int64_t v;
+    int rows;
+};
+
+static int
+one_cb(void *payload, sift_row *row)
+{
+    struct one *o = payload;
+
+    o->v = sift_row_int(row, 0);
+    o->rows++;
+    return 0;
+}
+
+/* One integer from SQL both backends understand. */
+static int64_t
+q_int(sift_store *st, const char *sql)
+{
+    struct one o = {0, 0};
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_query(st, sql, NULL, 0, one_cb, &o, &err) ==
+                      SIFT_OK,
+                  "%s: %s", sql, err.msg);
+    ck_assert_int_eq(o.rows, 1);
+    return o.v;
+}
+
+/* --- synthetic reports -----------------------------------------------------
+ */
+
+#define MAXREC 6
+struct synth {
+    sift_report_meta m;
+    char rid[32], ip[MAXREC][32];
+    sift_record rec[MAXREC];
+    sift_dkim_result dk[MAXREC];
+    sift_spf_result sp[MAXREC];
+    sift_reason rs[MAXREC];
+    size_t n;
+};
+
+static void
+synth(struct synth *s, int i)
+{
+    size_t j;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->rid, sizeof(s->rid), "r%04d", i);
+    s->m.org_name = i % 2 ? "google.com" : "Yahoo! Inc.";
+    s->m.report_id = s->rid;
+    s->m.domain = i % 3 ? "example.com" : "example.org";
+    /* one report a week from 2023-11-14: several months */
+    s->m.begin = 1700000000 + (int64_t)i * 7 * 86400;
+    s->m.end = s->m.begin + 86399;
+    s->m.p = "reject";
+    s->m.pct = i % 4 ? 100 : -1;
+    s->n = 1 + (size_t)(i % MAXREC);
+    for (j = 0; j < s->n; j++) {
+        snprintf(s->ip[j], sizeof(s->ip[j]), "192.0.2.%zu", j + 1);
+        s->dk[j] = (sift_dkim_result){"example.com", "s1", "pass", NULL};
+        s->sp[j] = (sift_spf_result){"esp.net", "mfrom", "pass", "a\tb\\c"};
+        s->rs[j] = (sift_reason){"forwarded", "arc=pass; tab\there"};
+        s->rec[j] = (sift_record){.line = 10 + j,
+                                  .source_ip = s->ip[j],
+                                  .count = (uint64_t)(j + 1) * 10,
+                                  .disposition = "none",
+                                  .dkim = "pass",
+                                  .spf = j % 2 ? "fail" : "pass",
+                                  .header_from = "example.com",
+                                  .envelope_from = j % 3 ? "esp.net" : NULL,
+                                  .dkim_results = &s->dk[j],
+                                  .n_dkim = 1,
+                                  .spf_results = &s->sp[j],
+                                  .n_spf = 1,
+                                  .reasons = &s->rs[j],
+                                  .n_reasons = j % 2};
+    }
+}
+
+static int
+store_synth(sift_store *st, int i, sift_stored *dup, sift_err *err)
+{
+    struct synth s;
+    sift_verdict v = {0};
+    sift_hash128 h = {0, (uint64_t)i + 1};
+    size_t j;
+    int rc;
+
+    synth(&s, i);
+    if ((rc = sift_store_begin(st, dup, &s.m, "synthetic", err)) != SIFT_OK)
+        return rc;
+    for (j = 0; j < s.n; j++) {
+        v.dmarc_fail = (int)(j % 2);
+        v.outcome = j % 2 ? SIFT_OUT_WOULD_REJECT : SIFT_OUT_PASS;
+        v.categories = 1u << j;
+        if ((rc = sift_store_add(st, &s.rec[j], &v, err)) != SIFT_OK) {
+            sift_store_rollback(st);
+            return rc;
+        }
+    }
+    return sift_store_commit(st, &s.m, h, err);
+}
+
+/* --- core store cases, both backends ----------------------------------------
+ */
+
+START_TEST(test_core_store)
+{
+    const char *db = db_of(_i);
+    sift_store *st = open_ok(db, 0);
+    sift_stored dup;
+    sift_stats s;
+    sift_err err;
+    struct synth x;
+    int i, conflict = -1;
+    uint64_t n = 0, recs = 0, msgs = 0;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 30; i++) {
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+        recs += 1 + (uint64_t)(i % MAXREC);
+        msgs += 10 * (uint64_t)(1 + i % MAXREC) * (2 + i % MAXREC) / 2;
+    }
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    /* the same reports again: each a duplicate, with its hash */
+    for (i = 0; i < 30; i++) {
+        ck_assert_int_eq(store_synth(st, i, &dup, &err), SIFT_EDUP);
+        ck_assert(dup.hash_known && dup.hash.lo == (uint64_t)i + 1);
+        ck_assert_uint_eq(dup.records, 1 + (uint64_t)(i % MAXREC));
+    }
+    /* a report rolled back leaves nothing */
+    synth(&x, 99);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &x.m, "x", &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &x.rec[0], NULL, &err), SIFT_OK);
+    sift_store_rollback(st);
+    /* a conflicting copy is kept once */
+    synth(&x, 3);
+    ck_assert_int_eq(
+        sift_store_note_conflict(st, &x.m, "c1", (sift_hash128){7, 7}, &err),
+        SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_note_conflict(st, &x.m, "c2", (sift_hash128){7, 7}, &err),
+        SIFT_OK);
+    /* seen inputs */
+    ck_assert_int_eq(
+        sift_store_note_seen(st, (sift_hash128){1, 2}, 500, &x.m, 1, &err),
+        SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_seen(st, &conflict, (sift_hash128){1, 2}, 500, &err),
+        SIFT_EDUP);
+    ck_assert_int_eq(conflict, 1);
+    ck_assert_int_eq(
+        sift_store_seen(st, &conflict, (sift_hash128){1, 2}, 501, &err),
+        SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 30);
+    ck_assert_uint_eq(s.records, recs);
+    ck_assert_uint_eq(s.messages, msgs);
+    ck_assert_uint_eq(s.reporters, 2);
+    ck_assert_uint_eq(s.domains, 2);
+    ck_assert_uint_eq(s.conflicts, 1);
+    ck_assert_int_eq(s.first_begin, 1700000000);
+    ck_assert_int_eq(s.last_end, 1700000000 + 29 * 7 * 86400 + 86399);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"), (int64_t)recs);
+    /* every report's records are there */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports r WHERE"
+                               " record_count <> (SELECT count(*) FROM"
+                               " records c WHERE c.report_id = r.id)"),
+                     0);
+    /* prune: the reports ending before the 11th go, with their records,
+     * seen inputs (cascade) and nothing else */
+    ck_assert_int_eq(
+        sift_store_prune(&n, NULL, st, 1700000000 + 10 * 7 * 86400, &err),
+        SIFT_OK);
+    ck_assert_uint_eq(n, 10);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 20);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
+                     (int64_t)s.records);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM seen_inputs"), 0);
+    /* after a prune the months come back */
+    ck_assert_int_eq(store_synth(st, 0, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 21);
+    sift_store_close(st);
+}
+END_TEST
+
+/* A prune by another handle drops the partitions of a month a writer
+ * stored into before: its next report of that month is stored all the
+ * same (the writer looks its months up again in each batch). */
+START_TEST(test_prune_under_writer)
+{
+    sift_store *w = open_ok(dburi, 0), *p = open_ok(dburi, 0);
+    uint64_t n = 0;
+    sift_stats s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(w, 0, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(w, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_prune(&n, NULL, p, INT64_C(1800000000), &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(store_synth(w, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(w, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, p, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    ck_assert_uint_eq(s.records, 2);
+    sift_store_close(w);
+    sift_store_close(p);
+}
+END_TEST
+
+struct failed_seen {
+    int n;
+    int64_t id;
+    char path[64], reason[64];
+    unsigned char raw[16];
+    size_t len;
+    int kept;
+};
+
+static int
+on_failed(void *payload, int64_t id, const char *path, const char *reason,
+          const void *raw, size_t len)
+{
+    struct failed_seen *f = payload;
+
+    f->n++;
+    f->id = id;
+    snprintf(f->path, sizeof(f->path), "%s", path);
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
+    f->len = len;
+    if (raw != NULL && len <= sizeof(f->raw))
+        memcpy(f->raw, raw, len);
+    return 0;
+}
+
+static int
+on_list(void *payload, const sift_failed_info *i)
+{
+    struct failed_seen *f = payload;
+
+    f->n++;
+    f->kept = i->kept;
+    f->len = i->size;
+    return 0;
+}
+
+START_TEST(test_failed_inputs)
+{
+    static const unsigned char bytes[] = {0, 1, 0xff, '\\', '\t', 0, 'x'};
+    sift_store *st = open_ok(db_of(_i), 0);
+    struct failed_seen f;
+    sift_hash128 fp = {5, 6};
+    uint64_t n = 9;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: bad", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    /* the same path and bytes again: kept once, reason updated */
+    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: worse", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    /* a path that is not UTF-8 is kept (PostgreSQL: as U+FFFD) */
+    ck_assert_int_eq(sift_store_add_failed(st, "in/\xff.xml", "empty file",
+                                           NULL, 0, NULL, &err),
+                     SIFT_OK);
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_next_failed(st, 0, on_failed, &f, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(f.n, 1);
+    ck_assert_str_eq(f.path, "in/a.gz");
+    ck_assert_str_eq(f.reason, "gzip: worse");
+    ck_assert_uint_eq(f.len, sizeof(bytes));
+    ck_assert_mem_eq(f.raw, bytes, sizeof(bytes));
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_list_failed(st, on_list, &f, &err), SIFT_OK);
+    ck_assert_int_eq(f.n, 2);
+    ck_assert_int_eq(f.kept, 0); /* the last: no bytes */
+    ck_assert_int_eq(sift_store_resolve_failed(st, "in/a.gz", fp, &n, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_forget_all_failed(st, &n, &err), SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    sift_store_close(st);
+}
+END_TEST
+
+static int
+on_uid(void *payload, uint32_t uid, int failed)
+{
+    uint64_t *sum = payload;
+
+    *sum += uid * 10u + (unsigned)failed;
+    return 0;
+}
+
+START_TEST(test_hold_imap_eval)
+{
+    sift_store *st = open_ok(db_of(_i), 0);
+    static const uint32_t uids[] = {3, 4, 9};
+    static const unsigned char failed[] = {0, 1, 0};
+    int64_t mb = 0, mb2 = 0;
+    uint64_t sum = 0;
+    sift_stats s;
+    sift_err err;
+    int v = -1;
+
+    sift_err_clear(&err);
+    /* held work given up: nothing of it remains */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add_failed(st, "p", "r", "x", 1, NULL, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, -1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 0);
+    ck_assert_uint_eq(s.failed_inputs, 0);
+    /* held work released: all of it */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    /* IMAP state */
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &mb, "h:993", "u", "INBOX", 77, &err),
+        SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &mb2, "h:993", "u", "INBOX", 77, &err),
+        SIFT_OK);
+    ck_assert_int_eq(mb, mb2);
+    ck_assert_int_eq(sift_store_imap_settle(st, mb, uids, failed, 3, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_forget(st, mb, uids + 2, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_each_settled(st, mb, on_uid, &sum, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(sum, 30 + 41);
+    /* the evaluation version */
+    ck_assert_int_eq(sift_store_eval_version(st, &v, &err), SIFT_OK);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(sift_store_set_eval_version(st, 5, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_eval_version(st, &v, &err), SIFT_OK);
+    ck_assert_int_eq(v, 5);
+    sift_store_close(st);
+}
+END_TEST
+
+/* Typed reads give the same rows from both backends. */
+static int
+on_scan(void *payload, const sift_scan_row *r)
+{
+    FILE *fp = payload;
+
+    fprintf(fp, "%lld %s %llu %d %u %u %s %s %s\n", (long long)r->report,
+            r->source_ip ? r->source_ip : "-", (unsigned long long)r->count,
+            r->outcome, r->flags, r->categories,
+            r->header_from ? r->header_from : "-",
+            r->spf_domain ? r->spf_domain : "-",
+            r->dkim_domain ? r->dkim_domain : "-");
+    return 0;
+}
+
+static int
+on_export(void *payload, const sift_export_row *x)
+{
+    FILE *fp = payload;
+    size_t i;
+
+    fprintf(fp, "%s|%s|%lld|%d|%s|%s|%llu|%d|%u|", x->meta->org_name,
+            x->meta->report_id, (long long)x->meta->end, x->meta->pct,
+            x->rec->source_ip,
+            x->rec->envelope_from ? x->rec->envelope_from : "(null)",
+            (unsigned long long)x->rec->count, x->outcome, x->categories);
+    for (i = 0; i < x->rec->n_reasons; i++)
+        fprintf(fp, "[%s/%s]", x->rec->reasons[i].type,
+                x->rec->reasons[i].comment);
+    for (i = 0; i < x->rec->n_spf; i++)
+        fprintf(fp, "[%s/%s/%s]", x->rec->spf_results[i].domain,
+                x->rec->spf_results[i].result,
+                x->rec->spf_results[i].human_result);
+    fputc('\n', fp);
+    return 0;
+}
+
+static char *
+reads_of(const char *db)
+{
+    sift_store *st = open_ok(db, SIFT_STORE_READONLY);
+    const char *doms[] = {"EXAMPLE.com"};
+    sift_store_filter f = {doms, 1, NULL, 0, 1700000000 + 70 * 86400, 0, 1, 0};
+    void *pl[2];
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&out, &len);
+    sift_err err;
+    int used = 0;
+
+    sift_err_clear(&err);
+    pl[0] = pl[1] = fp;
+    ck_assert_int_eq(sift_store_scan_records(st, 1, on_scan, pl, &used, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(used, 1);
+    ck_assert_int_eq(sift_store_export_records(st, &f, on_export, fp, &err),
+                     SIFT_OK);
+    fclose(fp);
+    sift_store_close(st);
+    return out;
+}
+
+START_TEST(test_typed_reads_equal)
+{
+    sift_store *a = open_ok(db_of(0), 0), *b = open_ok(db_of(1), 0);
+    sift_err err;
+    char *x, *y;
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 25; i++) {
+        ck_assert_int_eq(store_synth(a, i, NULL, &err), SIFT_OK);
+        ck_assert_int_eq(store_synth(b, i, NULL, &err), SIFT_OK);
+    }
+    sift_store_close(a);
+    sift_store_close(b);
+    x = reads_of(db_of(0));
+    y = reads_of(db_of(1));
+    ck_assert_ptr_nonnull(strstr(x, "[forwarded/arc=pass; tab\there]"));
+    ck_assert_ptr_nonnull(strstr(x, "[esp.net/pass/a\tb\\c]"));
+    ck_assert_str_eq(x, y);
+    free(x);
+    free(y);
+}
+END_TEST
+
+/* --- connection errors: one line, host and database, no password ------- */
+
+static void
+expect_open_error(const char *uri, const char *part, const char *secret)
+{
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_open(&st, uri, 0, &err), SIFT_EDB);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err.msg, part) != NULL, "'%s' lacks '%s'", err.msg,
+                  part);
+    ck_assert_ptr_null(strchr(err.msg, '\n'));
+    if (secret != NULL) {
+        ck_assert_ptr_null(strstr(err.msg, secret));
+        ck_assert_ptr_null(strstr(err.where, secret));
+    }
+}
+
+START_TEST(test_connection_errors)
+{
+    char uri[1100], msg[300];
+    const char *at = strstr(server, "://"), *host;
+    char *shown;
+
+    at = at ? at + 3 : server;
+    host = strchr(at, '@') ? strchr(at, '@') + 1 : at;
+    /* a wrong password (given in the URI: it must not be echoed) */
+    snprintf(uri, sizeof(uri), "postgresql://sift:S3cretPw@%s", host);
+    expect_open_error(uri, "password authentication failed", "S3cretPw");
+    expect_open_error(uri, "database sift on 127.0.0.1 port ", "S3cretPw");
+    /* a refused connection (port 1 on this host) */
+    expect_open_error("postgresql://sift:S3cretPw@127.0.0.1:1/sift",
+                      "cannot connect to database sift on 127.0.0.1 port 1: "
+                      "Connection refused",
+                      "S3cretPw");
+    /* a missing database */
+    uri_for(uri, sizeof(uri), "no_such_db");
+    snprintf(msg, sizeof(msg), "database \"no_such_db\" does not exist");
+    expect_open_error(uri, msg, NULL);
+    expect_open_error(uri, "cannot connect to database no_such_db on ", NULL);
+    /* the shown form of a URI */
+    shown = sift_store_display_name(
+        "postgres://u:pw@h:5/d?sslmode=require&password=pw2&x=1");
+    ck_assert_str_eq(shown, "postgres://u@h:5/d?sslmode=require&x=1");
+    free(shown);
+    shown = sift_store_display_name("postgresql://h/d?password=pw2");
+    ck_assert_str_eq(shown, "postgresql://h/d");
+    free(shown);
+}
+END_TEST
+
+/* --- many processes ---------------------------------------------------------
+ */
+
+/* n forked processes each open the fresh database (creating its schema
+ * once under the advisory lock) and store reports i..i+40 (overlapping):
+ * every report once, no error. */
+START_TEST(test_concurrent_writers)
+{
+    enum { N = 4 };
+    pid_t pid[N];
+    sift_store *st;
+    sift_stats s;
+    sift_err err;
+    int k, status;
+
+    for (k = 0; k < N; k++) {
+        if ((pid[k] = fork()) == 0) {
+            sift_store *w = NULL;
+            int i, rc = 0;
+
+            sift_err_clear(&err);
+            if (sift_store_open(&w, dburi, 0, &err) != SIFT_OK) {
+                fprintf(stderr, "open: %s\n", err.msg);
+                _exit(1);
+            }
+            for (i = k * 10; i < k * 10 + 40 && rc == 0; i++) {
+                int r = store_synth(w, i, NULL, &err);
+                if (r != SIFT_OK && r != SIFT_EDUP) {
+                    fprintf(stderr, "store %d: %s\n", i, err.msg);
+                    rc = 1;
+                }
+            }
+            if (sift_store_flush(w, &err) != SIFT_OK)
+                rc = 1;
+            sift_store_close(w);
+            _exit(rc);
+        }
+    }
+    for (k = 0; k < N; k++) {
+        ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "writer %d failed", k);
+    }
+    st = open_ok(dburi, SIFT_STORE_READONLY);
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 70); /* 0 .. 69 */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports r WHERE"
+                               " record_count <> (SELECT count(*) FROM"
+                               " records c WHERE c.report_id = r.id)"),
+                     0);
+    sift_store_close(st);
+}
+END_TEST
+
+/* A generated corpus of `reports` reports in box/gen. */
+static void
+gen_corpus(const char *dir, int reports, int records)
+{
+    char nrep[16], nrec[16];
+    const char *argv[] = {SIFT_GEN,   "--reports", nrep, "--records", nrec,
+                          "--format", "mixed",     dir,  NULL};
+    char *out = NULL, *errout = NULL;
+
+    snprintf(nrep, sizeof(nrep), "%d", reports);
+    snprintf(nrec, sizeof(nrec), "%d", records);
+    ck_assert_int_eq(run(argv, NULL, &out, &errout), 0);
+    free(out);
+    free(errout);
+}
+
+static pid_t
+spawn_ingest(const char *db, const char *dir, const char *errfile)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        FILE *e = freopen(errfile, "w", stderr);
+        (void)e;
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        setenv("DMARCSIFT_CONFIG", "/dev/null", 1);
+        execl(SIFT_BINARY, SIFT_BINARY, "ingest", "-q", "--db", db, dir,
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static uint64_t
+reports_in(const char *db)
+{
+    sift_store *st = open_ok(db, SIFT_STORE_READONLY);
+    sift_stats s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    /* never a half report */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports r WHERE"
+                               " record_count <> (SELECT count(*) FROM"
+                               " records c WHERE c.report_id = r.id)"),
+                     0);
+    sift_store_close(st);
+    return s.reports;
+}
+
+/* 4 and 12 `dmarcsift ingest` processes over the same corpus at once
+ * (issues 14 and 19): each report once, every process exits 0 with
+ * nothing on stderr. */
+START_TEST(test_concurrent_ingests)
+{
+    int n = _i == 0 ? 4 : 12;
+    char dir[600], errf[12][640], *e;
+    pid_t pid[12];
+    int k, status;
+
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    gen_corpus(dir, 400, 20);
+    for (k = 0; k < n; k++) {
+        snprintf(errf[k], sizeof(errf[k]), "%s/err%d", box, k);
+        pid[k] = spawn_ingest(dburi, dir, errf[k]);
+    }
+    for (k = 0; k < n; k++) {
+        ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+        e = slurp(errf[k], NULL);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "ingest %d exit %d: %s", k, WEXITSTATUS(status), e);
+        ck_assert_str_eq(e, "");
+        free(e);
+    }
+    ck_assert_uint_eq(reports_in(dburi), 400);
+}
+END_TEST
+
+/* Reads while a 3,000-report ingest runs (issue 19 against PostgreSQL):
+ * every `stats` and `report` exits 0, and the ingest stores everything. */
+START_TEST(test_reads_during_ingest)
+{
+    char dir[600], errf[640];
+    const char *stats[] = {SIFT_BINARY, "stats", "--db", dburi, NULL};
+    const char *report[] = {SIFT_BINARY, "report", "--db", dburi, NULL};
+    pid_t pid;
+    int status, i, reads = 0;
+
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    snprintf(errf, sizeof(errf), "%s/err", box);
+    gen_corpus(dir, 3000, 5);
+    sift_store_close(open_ok(dburi, 0));
+    setenv("DMARCSIFT_CONFIG", "/dev/null", 1);
+    pid = spawn_ingest(dburi, dir, errf);
+    for (i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+        char *o = NULL, *er = NULL;
+        int rc = run(i % 4 ? stats : report, NULL, &o, &er);
+        ck_assert_msg(rc == 0, "read %d exit %d: %s", i, rc, er);
+        free(o);
+        free(er);
+        reads++;
+    }
+    if (i == 200)
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_gt(reads, 5);
+    ck_assert_uint_eq(reports_in(dburi), 3000);
+}
+END_TEST
+
+/* SIGKILL of an ingest leaves no half report; the next run completes. */
+START_TEST(test_sigkill_ingest)
+{
+    char dir[600], errf[640];
+    struct timespec t = {0, 400 * 1000000L};
+    pid_t pid;
+    int status;
+    uint64_t before;
+
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    snprintf(errf, sizeof(errf), "%s/err", box);
+    gen_corpus(dir, 1500, 60);
+    sift_store_close(open_ok(dburi, 0)); /* the schema, before the kill */
+    pid = spawn_ingest(dburi, dir, errf);
+    nanosleep(&t, NULL);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    before = reports_in(dburi); /* asserts: no half report */
+    ck_assert_uint_lt(before, 1500);
+    pid = spawn_ingest(dburi, dir, errf);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_uint_eq(reports_in(dburi), 1500);
+}
+END_TEST
+
+/* A server restart mid-ingest ends that run with one line and exit 74;
+ * the next run completes. */
+START_TEST(test_server_restart)
+{
+    const char *cluster = getenv("SIFT_TEST_PG_DIR");
+    char dir[600], errf[640], *e, *nl;
+    struct timespec t = {0, 500 * 1000000L};
+    pid_t pid;
+    int status;
+
+    if (cluster == NULL || cluster[0] == '\0') {
+        printf("check_pg: server restart case skipped (no SIFT_TEST_PG_DIR)\n");
+        return;
+    }
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    snprintf(errf, sizeof(errf), "%s/err", box);
+    gen_corpus(dir, 3000, 60);
+    sift_store_close(open_ok(dburi, 0));
+    pid = spawn_ingest(dburi, dir, errf);
+    nanosleep(&t, NULL);
+    {
+        const char *argv[] = {"/bin/sh", SIFT_PG_CLUSTER, "restart", cluster,
+                              NULL};
+        char *o = NULL, *er = NULL;
+        int rc = run(argv, NULL, &o, &er);
+        ck_assert_msg(rc == 0, "restart: %s", er);
+        free(o);
+        free(er);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    e = slurp(errf, NULL);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 74, "exit %d: %s",
+                  WEXITSTATUS(status), e);
+    nl = strchr(e, '\n');
+    ck_assert_msg(nl != NULL && nl[1] == '\0', "not one line: %s", e);
+    ck_assert_ptr_nonnull(strstr(e, "lost the connection to the database"));
+    free(e);
+    pid = spawn_ingest(dburi, dir, errf);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_uint_eq(reports_in(dburi), 3000);
+}
+END_TEST
+
+static Suite *
+pg_suite(void)
+{
+    Suite *s = suite_create("pg");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_core_store, 0, 2);
+    tcase_add_loop_test(tc, test_failed_inputs, 0, 2);
+    tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
+    tcase_add_test(tc, test_typed_reads_equal);
+    tcase_add_test(tc, test_prune_under_writer);
+    tcase_add_test(tc, test_connection_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("processes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_concurrent_writers);
+    tcase_add_loop_test(tc, test_concurrent_ingests, 0, 2);
+    tcase_add_test(tc, test_reads_during_ingest);
+    tcase_add_test(tc, test_sigkill_ingest);
+    tcase_add_test(tc, test_server_restart);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    server = getenv("SIFT_TEST_PG");
+    if (server == NULL || server[0] == '\0' || strrchr(server, '/') == NULL) {
+        printf("check_pg: SKIPPED: no $SIFT_TEST_PG (start a server with "
+               "scripts/pg-cluster.sh)\n");
+        return 77;
+    }
+    sr = srunner_create(pg_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
