@@ -59,6 +59,10 @@ release_item(sift_ingest *in)
     in->item_chain = NULL;
     free(in->item_path);
     in->item_path = NULL;
+    free(in->item_base);
+    in->item_base = NULL;
+    in->item_split = NULL;
+    in->item_doc = 0;
     memset(&in->item, 0, sizeof(in->item));
     memset(&in->item_org, 0, sizeof(in->item_org));
     in->have = 0;
@@ -223,13 +227,22 @@ sift_ingest__open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
         }
         k = sift_ingest__sniff(pk->head, pk->hlen);
         switch (k) {
-        case SNIFF_XML:
+        case SNIFF_XML: {
+            split_lay *s = NULL;
             pk->cap = in->lim.max_report_size;
             if (compressed)
                 pk->capmsg = "decompressed size";
-            sift_ingest__emit(in, SIFT_ITEM_REPORT, path, chain, &pk->l.r, org,
+            /* UTF-16 (NUL bytes) is read as one document */
+            if (memchr(pk->head, 0, pk->hlen < 64 ? pk->hlen : 64) == NULL &&
+                (s = sift_ingest__split_new(&chain, &pk->l.r, path)) == NULL)
+                goto nomem;
+            sift_ingest__emit(in, SIFT_ITEM_REPORT, path, chain,
+                              s ? sift_ingest__split_reader(s) : &pk->l.r, org,
                               NULL);
+            in->item_split = s;
+            in->item_doc = 1;
             return SIFT_OK;
+        }
         case SNIFF_GZIP:
         case SNIFF_ZLIB:
             if (depth + 1 > in->lim.max_depth)
@@ -388,12 +401,54 @@ sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err)
     return SIFT_OK;
 }
 
+/* The current report item was read up to a second document in its
+ * stream: make that the item ("path#2"), on the same reader layers. Past
+ * --max-entries documents the stream fails and the rest is not read. */
+static int
+next_doc(sift_ingest *in, const sift_item **item, sift_err *err)
+{
+    const char *base = in->item_base ? in->item_base : in->item_path;
+    const char *owner = in->item.unit;
+    unsigned doc = in->item_doc + 1;
+    char num[32], *p;
+
+    snprintf(num, sizeof(num), "%u", doc);
+    if ((p = sift_ingest__join(base, "#", num)) == NULL)
+        return sift_ingest__enomem(err);
+    if (in->item_base == NULL)
+        in->item_base = in->item_path; /* unit may point to it */
+    else
+        free(in->item_path);
+    in->item_path = p;
+    in->item.path = p;
+    in->item.unit = owner;
+    in->item_doc = doc;
+    sift_err_clear(&in->item.err);
+    if (doc > in->lim.max_entries) {
+        in->item.kind = SIFT_ITEM_FAILED;
+        in->item.reader = NULL;
+        in->item_split = NULL;
+        sift_err_set(&in->item.err, SIFT_ETOOBIG,
+                     "more than %u reports in one stream (--max-entries)",
+                     in->lim.max_entries);
+        sift_err_where(&in->item.err, p);
+    } else {
+        sift_ingest__split_next(in->item_split, p);
+        in->item.reader = sift_ingest__split_reader(in->item_split);
+    }
+    *item = &in->item;
+    return SIFT_OK;
+}
+
 int
 sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
 {
     int rc;
 
     *item = NULL;
+    if (in->have && in->item_split != NULL &&
+        sift_ingest__split_more(in->item_split))
+        return next_doc(in, item, err);
     release_item(in);
     for (;;) {
         frame *f = in->top;
@@ -451,7 +506,9 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
     if (o->kind != O_SRC || o->ops->raw == NULL)
         return sift_err_set(err, SIFT_EUSAGE, "%s: no raw bytes kept",
                             in->item.path);
-    return o->ops->raw(in, o, in->item.path, buf, len, err);
+    /* a second report of a stream: the stream's bytes, under its path */
+    return o->ops->raw(in, o, in->item_base ? in->item_base : in->item.path,
+                       buf, len, err);
 }
 
 int
@@ -473,12 +530,19 @@ int
 sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
                         sift_err *err)
 {
+    int rc;
+
     fp->hi = fp->lo = 0;
     *len = 0;
     if (!in->have)
         return sift_err_set(err, SIFT_EUSAGE, "no current item");
-    return sift_ingest__origin_fingerprint(in, &in->item_org, in->item.path, fp,
-                                           len, err);
+    rc = sift_ingest__origin_fingerprint(
+        in, &in->item_org, in->item_base ? in->item_base : in->item.path, fp,
+        len, err);
+    /* the second report of a stream is not the first one's bytes */
+    if (rc == SIFT_OK && in->item_doc > 1)
+        *fp = sift_hash128_mix(*fp, in->item_doc);
+    return rc;
 }
 
 unsigned long long

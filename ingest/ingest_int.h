@@ -95,6 +95,19 @@ int sift_ingest__zip_open_path(zip_t **out, const char *path, sift_err *err);
 int sift_ingest__zip_open_mem(zip_t **out, const void *buf, size_t len,
                               sift_err *err);
 
+/* Document layer over `in` (docsplit.c): yields one XML document of the
+ * stream, then end of stream; when another document follows,
+ * split_more() says so and split_next() starts reading it (under the
+ * provenance name `name`, borrowed). NULL: out of memory. */
+typedef struct split_lay split_lay;
+split_lay *sift_ingest__split_new(lay **chain, sift_reader *in,
+                                  const char *name);
+sift_reader *sift_ingest__split_reader(split_lay *s);
+/* 1 when another document follows. A document read in part is read to
+ * its end first; one never read is left (the rest of the stream too). */
+int sift_ingest__split_more(split_lay *s);
+void sift_ingest__split_next(split_lay *s, const char *name);
+
 /* Format a size limit into a message: "the 1 GiB limit (--max-report-size)"
  */
 void sift_ingest__limit(char *buf, size_t n, uint64_t v, const char *opt);
@@ -232,6 +245,12 @@ struct sift_ingest {
     char *item_path;
     lay *item_chain;
     origin item_org;
+    /* the current report item's document layer, the document's number in
+     * its stream (1, 2, ...), and the stream's own path while a second
+     * document is read from it (items then are "path#2", ...) */
+    split_lay *item_split;
+    unsigned item_doc;
+    char *item_base;
     unsigned long long bytes;
     /* stdin as read so far, for sift_ingest_raw(): spooled to an unlinked
      * temporary file, so a large report on stdin costs disk, not memory

@@ -1456,6 +1456,81 @@ START_TEST(test_rerun_skips_only_identical_bytes)
 }
 END_TEST
 
+/* --- streams of several reports (issue 18) ----------------------------- */
+
+/* Two complete reports in one file, and two gzip members holding one
+ * each: both are stored ("path#2" for the second), none is dropped with a
+ * warning. A stream of many tiny documents stops at --max-entries. */
+START_TEST(test_concatenated_reports_are_each_stored)
+{
+    char *a = report_xml("cat.example", "cat-1");
+    char *b = report_xml("cat.example", "cat-2");
+    char *c = report_xml("cat.example", "cat-3");
+    char *d = report_xml("cat.example", "cat-4");
+    mem m = {0}, gz = {0};
+    proc p = {0};
+    char want[4400];
+
+    mem_add(&m, a, strlen(a));
+    mem_add(&m, b, strlen(b));
+    write_file(sbpath("two.xml"), m.p, m.len);
+    gzip_mem(&gz, c, strlen(c));
+    gzip_mem(&gz, d, strlen(d));
+    write_file(sbpath("two.xml.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", sbpath("two.xml"), sbpath("two.xml.gz"),
+            good, NULL);
+    ck_assert_msg(p.code == 0, "exit %d: %s", p.code, p.err);
+    ck_assert_str_eq(p.err, "");
+    ck_assert_str_eq(p.out, "ingested 5 reports (5 records, 25 messages); "
+                            "0 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    assert_reports(5);
+    /* provenance and no "Extra content" warning */
+    sift_in(&p, NULL, db, "inspect", sbpath("two.xml.gz"), NULL);
+    ck_assert_msg(p.code == 0, "inspect exit %d: %s", p.code, p.err);
+    ck_assert_uint_eq(count_lines(p.out), 2);
+    snprintf(want, sizeof(want), "{\"input\":\"%s/two.xml.gz#2\",", sb);
+    ck_assert_msg(strstr(p.out, want) != NULL, "no %s in %s", want, p.out);
+    ck_assert_msg(strstr(p.out, "cat-4") != NULL, "%s", p.out);
+    ck_assert_msg(strstr(p.out, "Extra content") == NULL, "%s", p.out);
+    proc_free(&p);
+    /* the same bytes again: both documents of each file are duplicates */
+    sift_in(&p, NULL, db, "ingest", sbpath("two.xml"), sbpath("two.xml.gz"),
+            NULL);
+    ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
+                            "2 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    free(a), free(b), free(c), free(d);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+/* 4 MiB of "<a/>" (a 1 million document stream, 4 KB gzipped): work
+ * stops after --max-entries documents with one line. */
+START_TEST(test_stream_of_tiny_documents_is_capped)
+{
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    for (i = 0; i < 1000000; i++)
+        mem_add(&m, "<a/>", 4);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("tiny.xml.gz"), gz.p, gz.len);
+    ingest_bad(&p, sbpath("tiny.xml.gz"));
+    assert_line(&p, "tiny.xml.gz#10001: more than 10000 reports in one "
+                    "stream (--max-entries)");
+    ck_assert_msg(p.secs < 20 * SLOW, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -1801,7 +1876,8 @@ hostile_suite(void)
     TCase *arch = tcase_create("archives");
     TCase *mail = tcase_create("mail");
     TCase *out = tcase_create("output");
-    TCase *all[] = {xml, bomb, arch, mail, out};
+    TCase *stream = tcase_create("streams");
+    TCase *all[] = {xml, bomb, arch, mail, out, stream};
     size_t i;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -1843,6 +1919,8 @@ hostile_suite(void)
     tcase_add_test(mail, test_large_report_on_stdin);
     tcase_add_test(mail, test_rerun_skips_only_identical_bytes);
     tcase_add_test(out, test_hostile_strings_are_escaped_on_output);
+    tcase_add_test(stream, test_concatenated_reports_are_each_stored);
+    tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
     return s;
 }
 
