@@ -1531,6 +1531,27 @@ START_TEST(test_stream_of_tiny_documents_is_capped)
 }
 END_TEST
 
+/* Files in a directory whose names hold ESC, BEL and other control bytes
+ * are opened by their real names; messages show them with '?'. */
+START_TEST(test_control_characters_in_file_names)
+{
+    char *a = report_xml("ctl.example", "ctl-1");
+    static const char bad[] = "<feedback><report_metadata>";
+    proc p = {0};
+
+    ck_assert(mkdir(sbpath("in"), 0700) == 0);
+    write_file(sbpath("in/a\033[2J\a.xml"), a, strlen(a));
+    write_file(sbpath("in/b\033]0;x\a\x01\x7f.xml"), bad, strlen(bad));
+    sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("in"), good, NULL);
+    note(&p, "control-character names", 0);
+    assert_line(&p, "in/b?]0;x???.xml:1: malformed XML: Extra content at the "
+                    "end of the document (missing <report_id>)");
+    assert_reports(2);
+    proc_free(&p);
+    free(a);
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -1921,6 +1942,7 @@ hostile_suite(void)
     tcase_add_test(out, test_hostile_strings_are_escaped_on_output);
     tcase_add_test(stream, test_concatenated_reports_are_each_stored);
     tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
+    tcase_add_test(stream, test_control_characters_in_file_names);
     return s;
 }
 
