@@ -85,6 +85,10 @@ int parse_format(sift_format *out, const char *s, const char *allowed,
  * file is not created: "no database at PATH (run 'dmarcsift ingest'
  * first, or pass --db)", EX_NOINPUT. Other failures: EX_IOERR. */
 int open_store(sift_store **st, const struct opts *o, unsigned flags);
+/* A --db that exists but is a FIFO, socket or device: its kind ("a
+ * FIFO"), which open_store() refuses (SQLite would block on a FIFO);
+ * NULL otherwise. */
+const char *db_special(const char *path);
 const char *plural(uint64_t n, const char *one, const char *many);
 
 /* dmarcsift --version (version.c). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,12 +360,33 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
     return 0;
 }
 
+const char *
+db_special(const char *path)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        return NULL;
+    return S_ISFIFO(sb.st_mode)   ? "a FIFO"
+           : S_ISSOCK(sb.st_mode) ? "a socket"
+           : S_ISCHR(sb.st_mode)  ? "a character device"
+           : S_ISBLK(sb.st_mode)  ? "a block device"
+                                  : "not a file";
+}
+
 int
 open_store(sift_store **st, const struct opts *o, unsigned flags)
 {
+    const char *special = db_special(o->db);
     sift_err err;
 
     sift_err_clear(&err);
+    if (special != NULL) {
+        sift_err_set(&err, SIFT_EIO, "not a regular file (%s)", special);
+        sift_err_where(&err, o->db);
+        die_err(&err);
+        return EX_IOERR;
+    }
     if ((flags & (SIFT_STORE_READONLY | SIFT_STORE_EXISTING)) &&
         strcmp(o->db, ":memory:") != 0 && access(o->db, F_OK) != 0 &&
         errno == ENOENT) {

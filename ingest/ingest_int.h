@@ -314,6 +314,13 @@ lay *sift_ingest__mem_new(lay **chain, const unsigned char *p, size_t len,
  * closed). */
 lay *sift_ingest__file_lay_new(lay **chain, sift_ingest *in, FILE *fp,
                                int is_stdin, const char *name);
+/* Open path for reading without ever blocking (O_NONBLOCK, then cleared):
+ * a FIFO, socket or block device (and a character device unless dev_ok)
+ * fails with SIFT_EFORMAT "not a regular file (a FIFO); give - to read
+ * standard input". *sb is its fstat; a directory opens too. */
+struct stat;
+int sift_ingest__fopen(FILE **out, struct stat *sb, const char *path,
+                       int dev_ok, sift_err *err);
 /* Open a file (or a directory) found in a directory or given by the user;
  * takes path. */
 int sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err);

@@ -1552,6 +1552,35 @@ START_TEST(test_control_characters_in_file_names)
 }
 END_TEST
 
+/* --- starved resources and odd files (issue 18) ------------------------- */
+
+/* A FIFO as an input or as --db is refused at once, never waited on. */
+START_TEST(test_fifos_are_refused_without_blocking)
+{
+    proc p = {0};
+    char want[4400];
+
+    ck_assert(mkfifo(sbpath("in.fifo"), 0600) == 0);
+    ck_assert(mkfifo(sbpath("db.fifo"), 0600) == 0);
+    ingest_bad(&p, sbpath("in.fifo"));
+    assert_line(&p, "in.fifo: not a regular file (a FIFO); give - to read "
+                    "standard input");
+    ck_assert_msg(p.secs < 10, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    sift_in(&p, NULL, sbpath("db.fifo"), "stats", NULL);
+    snprintf(want, sizeof(want),
+             "dmarcsift: %s/db.fifo: not a regular file (a FIFO)\n", sb);
+    ck_assert_int_eq(p.code, 74);
+    ck_assert_str_eq(p.err, want);
+    proc_free(&p);
+    sift_in(&p, NULL, sbpath("db.fifo"), "ingest", good, NULL);
+    ck_assert_int_eq(p.code, 74);
+    ck_assert_str_eq(p.err, want);
+    proc_free(&p);
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -1898,7 +1927,8 @@ hostile_suite(void)
     TCase *mail = tcase_create("mail");
     TCase *out = tcase_create("output");
     TCase *stream = tcase_create("streams");
-    TCase *all[] = {xml, bomb, arch, mail, out, stream};
+    TCase *starve = tcase_create("starved");
+    TCase *all[] = {xml, bomb, arch, mail, out, stream, starve};
     size_t i;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -1943,6 +1973,7 @@ hostile_suite(void)
     tcase_add_test(stream, test_concatenated_reports_are_each_stored);
     tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
     tcase_add_test(stream, test_control_characters_in_file_names);
+    tcase_add_test(starve, test_fifos_are_refused_without_blocking);
     return s;
 }
 
