@@ -28,7 +28,8 @@
 extern const char *progname;
 extern const char usage_main[];
 
-#define LIMIT_OPTS "max-report-size max-input-size max-depth max-entries"
+#define LIMIT_OPTS                                                             \
+    "max-report-size max-input-size max-depth max-entries max-messages"
 #define LIMITS_HELP                                                            \
     "limits (a bad input over one fails alone; sizes take K, M, G):\n"         \
     "  --max-report-size SIZE    decompressed XML per report (default 1G)\n"   \
@@ -38,7 +39,8 @@ extern const char usage_main[];
     "  --max-depth N             nested containers, eml > zip > gz (default "  \
     "8)\n"                                                                     \
     "  --max-entries N           zip entries or MIME parts per container\n"    \
-    "                            (default 10000)\n"
+    "                            (default 10000)\n"                            \
+    "  --max-messages N          messages per mbox (default 1000000)\n"
 
 /* Options shared by the commands; each command accepts its own subset. */
 struct opts {

@@ -24,7 +24,16 @@ enum section { SEC_NONE, SEC_DATABASE, SEC_INGEST, SEC_OWNER, SEC_SENDERS };
  * earlier files' lists on first use) and where each scalar was set (to
  * reject a key given twice). */
 enum { L_SOURCE = 1, L_NETWORK = 2, L_FORWARDER = 4, L_SENDERS = 8 };
-enum { K_DB, K_QUIET, K_MAXREPORT, K_MAXINPUT, K_MAXDEPTH, K_MAXENTRIES, K_N };
+enum {
+    K_DB,
+    K_QUIET,
+    K_MAXREPORT,
+    K_MAXINPUT,
+    K_MAXDEPTH,
+    K_MAXENTRIES,
+    K_MAXMESSAGES,
+    K_N
+};
 
 struct parse {
     sift_config *c;
@@ -266,15 +275,16 @@ set_scalar(struct parse *p, int k, const char *key)
 }
 
 static int
-count_value(struct parse *p, unsigned *out, const char *key, const char *v)
+count_value(struct parse *p, unsigned *out, const char *key, const char *v,
+            unsigned long max)
 {
     char *end;
     unsigned long n;
 
     errno = 0;
     n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > 1000000)
-        return perr(p, "%s needs a count from 1 to 1000000, not '%s'", key, v);
+    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max)
+        return perr(p, "%s needs a count from 1 to %lu, not '%s'", key, max, v);
     *out = (unsigned)n;
     return SIFT_OK;
 }
@@ -347,16 +357,26 @@ key_value(struct parse *p, enum section sec, const char *sname, char *key,
         }
         if (strcmp(key, "max-depth") == 0) {
             if ((rc = set_scalar(p, K_MAXDEPTH, key)) != SIFT_OK ||
-                (rc = count_value(p, &c->lim.max_depth, key, val)) != SIFT_OK)
+                (rc = count_value(p, &c->lim.max_depth, key, val, 1000000)) !=
+                    SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_DEPTH;
             return SIFT_OK;
         }
         if (strcmp(key, "max-entries") == 0) {
             if ((rc = set_scalar(p, K_MAXENTRIES, key)) != SIFT_OK ||
-                (rc = count_value(p, &c->lim.max_entries, key, val)) != SIFT_OK)
+                (rc = count_value(p, &c->lim.max_entries, key, val, 1000000)) !=
+                    SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_ENTRIES;
+            return SIFT_OK;
+        }
+        if (strcmp(key, "max-messages") == 0) {
+            if ((rc = set_scalar(p, K_MAXMESSAGES, key)) != SIFT_OK ||
+                (rc = count_value(p, &c->lim.max_messages, key, val,
+                                  1000000000)) != SIFT_OK)
+                return rc;
+            c->lim_set |= SIFT_CFG_MAX_MESSAGES;
             return SIFT_OK;
         }
         break;

@@ -69,6 +69,7 @@ enum {
     O_MAXINPUT,
     O_MAXDEPTH,
     O_MAXENTRIES,
+    O_MAXMESSAGES,
     O_DOMAIN,
     O_REPORTER,
     O_SINCE,
@@ -163,6 +164,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"max-input-size", required_argument, NULL, O_MAXINPUT},
         {"max-depth", required_argument, NULL, O_MAXDEPTH},
         {"max-entries", required_argument, NULL, O_MAXENTRIES},
+        {"max-messages", required_argument, NULL, O_MAXMESSAGES},
         {"domain", required_argument, NULL, O_DOMAIN},
         {"reporter", required_argument, NULL, O_REPORTER},
         {"since", required_argument, NULL, O_SINCE},
@@ -234,6 +236,16 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                 o->lim.max_depth = (unsigned)v;
             else
                 o->lim.max_entries = (unsigned)v;
+            break;
+        }
+        case O_MAXMESSAGES: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 1, 1000000000) != 0)
+                return usage_error(usage,
+                                   "--%s needs a count from 1 to "
+                                   "1000000000, not '%s'",
+                                   name, optarg);
+            o->lim.max_messages = (unsigned)v;
             break;
         }
         case O_DOMAIN:

@@ -1552,6 +1552,31 @@ START_TEST(test_control_characters_in_file_names)
 }
 END_TEST
 
+/* 3 million empty messages in 35 KB of .mbox.gz: work stops after
+ * --max-messages (default 1000000; 1000 here to keep the test short). */
+START_TEST(test_mbox_of_empty_messages_is_capped)
+{
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    for (i = 0; i < 3000000; i++)
+        mem_add(&m, "From a\n\n", 8);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("empty.mbox.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-messages", "1000",
+            sbpath("empty.mbox.gz"), good, NULL);
+    note(&p, "empty.mbox.gz", (long long)gz.len);
+    assert_line(&p, "empty.mbox.gz: mbox has more than 1000 messages "
+                    "(--max-messages); the rest is not read");
+    ck_assert_msg(p.secs < 10 * SLOW, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
 /* --- starved resources and odd files (issue 18) ------------------------- */
 
 /* A FIFO as an input or as --db is refused at once, never waited on. */
@@ -1973,6 +1998,7 @@ hostile_suite(void)
     tcase_add_test(stream, test_concatenated_reports_are_each_stored);
     tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
     tcase_add_test(stream, test_control_characters_in_file_names);
+    tcase_add_test(stream, test_mbox_of_empty_messages_is_capped);
     tcase_add_test(starve, test_fifos_are_refused_without_blocking);
     return s;
 }
