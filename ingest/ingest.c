@@ -170,12 +170,39 @@ pop(sift_ingest *in)
     frame_free(f);
 }
 
+uint64_t
+sift_ingest__held(const sift_ingest *in)
+{
+    const frame *f;
+    uint64_t n = 0;
+
+    for (f = in->top; f != NULL; f = f->up)
+        n += f->held;
+    return n;
+}
+
+int
+sift_ingest__held_fail(sift_ingest *in, sift_err *e, const char *what)
+{
+    char h[32];
+
+    sift_fmt_size(h, sizeof(h), in->lim.max_input_size);
+    return sift_err_set(e, SIFT_ETOOBIG,
+                        "%s and the containers around it would hold more than "
+                        "2 x %s in memory (--max-input-size)",
+                        what, h);
+}
+
 int
 sift_ingest__spool(sift_ingest *in, sift_reader *r, unsigned char **buf,
                    size_t *len, const char *what, sift_err *e)
 {
-    int rc = sift_reader_slurp(buf, len, r, in->lim.max_input_size, e);
+    uint64_t max = in->lim.max_input_size, held = sift_ingest__held(in);
+    uint64_t room = held >= 2 * max ? 0 : 2 * max - held;
+    int rc = sift_reader_slurp(buf, len, r, room < max ? room : max, e);
 
+    if (rc == SIFT_ETOOBIG && room < max)
+        return sift_ingest__held_fail(in, e, what);
     if (rc == SIFT_ETOOBIG) {
         char l[96];
         sift_ingest__limit(l, sizeof(l), in->lim.max_input_size,

@@ -185,6 +185,8 @@ struct frame {
     lay *chain; /* reader layers the frame reads from (freed after st) */
     origin org; /* raw bytes of the container itself */
     size_t i, n;
+    uint64_t held; /* bytes it holds in memory: a spooled message or zip,
+                      an mbox's current message, a decoded MIME part */
     void *st;
 };
 
@@ -290,8 +292,17 @@ int sift_ingest__depth_fail(sift_ingest *in, char *path, lay *chain,
 int sift_ingest__push(sift_ingest *in, const src_ops *ops, char *path,
                       unsigned depth, const origin *org, frame **out,
                       sift_err *err);
-/* Read all of r (at most max_input_size) for containers that need it
- * whole; `what` names it in the too-big message. */
+/* Bytes held by the frames on the stack (frame.held). Together they stay
+ * under 2 x max_input_size: past it, a spool or a decoded part fails with
+ * SIFT_ETOOBIG (nested containers, each under the limit, would otherwise
+ * multiply it by the nesting depth). */
+uint64_t sift_ingest__held(const sift_ingest *in);
+/* The message for that failure: "<what> and the containers around it
+ * would hold more than 2 x 8 MiB in memory (--max-input-size)". */
+int sift_ingest__held_fail(sift_ingest *in, sift_err *e, const char *what);
+/* Read all of r (at most max_input_size, and at most what the frames
+ * leave of 2 x max_input_size) for containers that need it whole; `what`
+ * names it in the too-big message. */
 int sift_ingest__spool(sift_ingest *in, sift_reader *r, unsigned char **buf,
                        size_t *len, const char *what, sift_err *e);
 

@@ -222,6 +222,7 @@ mbox_next(sift_ingest *in, frame *f, sift_err *err)
     }
     org.p = (const unsigned char *)s->msg.p;
     org.len = s->msg.len;
+    f->held = org.len;
     if (org.len == 0) {
         sift_ingest__emit(in, SIFT_ITEM_NOT_REPORT, p, NULL, NULL, &org, NULL);
         return SIFT_OK;

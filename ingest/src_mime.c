@@ -159,13 +159,67 @@ count_multipart(const unsigned char *p, size_t n)
     return c;
 }
 
+/* Is line p[0..n) a header field ("Name:" with a printable name)? */
+static int
+field_line(const unsigned char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && p[i] > ' ' && p[i] < 0x7f && p[i] != ':'; i++)
+        ;
+    return i > 0 && i < n && p[i] == ':';
+}
+
+/* Count header fields before GMime sees the bytes: GMime keeps about 500
+ * bytes per field, so 5 MiB of "X: y" lines cost 500 MiB. Fields are
+ * counted in the message's header block, after each line that may be a
+ * boundary ("--"), and in a block that looks like an embedded message's
+ * header right after another header block. Returns 1 past max. */
+static int
+too_many_fields(const unsigned char *buf, size_t len, size_t max)
+{
+    size_t i = 0, n = 0;
+    int head = 1, maybe = 0;
+
+    while (i < len) {
+        const unsigned char *p = buf + i;
+        const unsigned char *nl = memchr(p, '\n', len - i);
+        size_t ll = nl ? (size_t)(nl - p) : len - i;
+        size_t l2 = ll > 0 && p[ll - 1] == '\r' ? ll - 1 : ll;
+
+        i += ll + 1;
+        if (head) {
+            if (l2 == 0) {
+                head = 0;
+                maybe = 1; /* a message/rfc822 body starts with a header */
+            } else if (p[0] == ' ' || p[0] == '\t') {
+                continue; /* folded */
+            } else if (field_line(p, l2)) {
+                if (++n > max)
+                    return 1;
+            } else {
+                head = 0; /* GMime ends the header block here */
+            }
+            continue;
+        }
+        if ((maybe && field_line(p, l2)) ||
+            (l2 >= 2 && p[0] == '-' && p[1] == '-')) {
+            head = 1;
+            if (p[0] != '-' && ++n > max)
+                return 1;
+        }
+        maybe = 0;
+    }
+    return 0;
+}
+
 int
 sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
                         size_t len, const sift_limits *lim, sift_err *err)
 {
     mime_msg *m = NULL;
     unsigned char *fixed = NULL;
-    size_t flen = 0;
+    size_t flen = 0, fields;
     GMimeStream *st = NULL;
     GMimeParser *ps = NULL;
     int rc;
@@ -180,6 +234,17 @@ sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
                             "message has more than %u MIME parts "
                             "(--max-entries)",
                             lim->max_entries);
+    /* at most 1 field per 512 bytes of --max-input-size (1000 at least):
+     * their cost stays within the limit */
+    fields = lim->max_input_size / 512 < 1000 ? 1000
+             : lim->max_input_size / 512 > SIZE_MAX
+                 ? SIZE_MAX
+                 : (size_t)(lim->max_input_size / 512);
+    if (too_many_fields(buf, len, fields))
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "message has more than %zu header fields (1 per "
+                            "512 bytes of --max-input-size)",
+                            fields);
     if (len >= G_MAXUINT) /* GByteArray lengths are guint */
         return sift_err_set(err, SIFT_ETOOBIG, "message of 4 GiB or more");
     if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -273,6 +338,7 @@ sift_ingest__mime_free(mime_msg *m)
 typedef struct msg_st {
     mime_msg *mm;
     unsigned char *own; /* the message bytes, when the frame owns them */
+    size_t own_len;
     size_t found;       /* report-like parts seen */
 } msg_st;
 
@@ -328,12 +394,14 @@ sift_ingest__msg_start(sift_ingest *in, const unsigned char *buf, size_t len,
     }
     s->mm = mm;
     s->own = own; /* freed after mm (msg_dispose) */
+    s->own_len = own != NULL ? len : 0;
     if ((rc = sift_ingest__push(in, &sift_src_msg, path, depth, org, &f,
                                 err)) != SIFT_OK) {
         msg_dispose(&(frame){.st = s});
         return rc;
     }
     f->st = s;
+    f->held = s->own_len;
     f->n = sift_ingest__mime_count(mm);
     return SIFT_OK;
 }
@@ -390,6 +458,7 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
 
         sift_err_clear(&e);
         rc = sift_ingest__mime_decode(s->mm, i, &info, &p, &n, &e);
+        f->held = s->own_len + (rc == SIFT_OK ? n : 0);
         if (rc == SIFT_OK) {
             k = sift_ingest__sniff(p, n);
             if (k == SNIFF_XML && info.text && !sift_ingest__strict_xml(p, n))
@@ -398,6 +467,10 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
                 k != SNIFF_ZIP && k != SNIFF_TAR && k != SNIFF_XZ &&
                 k != SNIFF_BZIP2)
                 continue;
+            /* bound what nesting multiplies: a container inside */
+            if (k != SNIFF_XML &&
+                sift_ingest__held(in) > 2 * in->lim.max_input_size)
+                rc = sift_ingest__held_fail(in, &e, "decoded part");
         }
         if (info.filename != NULL && info.filename[0] != '\0') {
             path = sift_ingest__join(f->path, "/", info.filename);

@@ -154,8 +154,8 @@ zip_dispose(frame *f)
 }
 
 static int
-open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, char *path,
-         unsigned depth, const origin *org, sift_err *err)
+open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, size_t zlen,
+         char *path, unsigned depth, const origin *org, sift_err *err)
 {
     zip_int64_t n = zip_get_num_entries(za, 0);
     frame *f = NULL;
@@ -186,6 +186,7 @@ open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, char *path,
     }
     f->st = z;
     f->n = (size_t)n;
+    f->held = zbuf != NULL ? zlen : 0;
     return SIFT_OK;
 }
 
@@ -227,7 +228,7 @@ zip_unit_open(sift_ingest *in, unit *u, sift_err *err)
         return SIFT_OK;
     }
     sift_ingest__lay_free_chain(u->chain);
-    return open_zip(in, za, buf, u->path, u->depth, &u->org, err);
+    return open_zip(in, za, buf, len, u->path, u->depth, &u->org, err);
 }
 
 static uint64_t

@@ -1577,6 +1577,109 @@ START_TEST(test_mbox_of_empty_messages_is_capped)
 }
 END_TEST
 
+/* 1 million "X: y" header lines: 5 MiB of message in 7 KB of .mbox.gz,
+ * which GMime would keep at about 500 bytes a field (514 MiB). */
+START_TEST(test_many_header_fields_are_refused)
+{
+    static const char head[] = "From a\nFrom: x@example.net\n";
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    mem_add(&m, head, strlen(head));
+    for (i = 0; i < 1000000; i++)
+        mem_add(&m, "X: y\n", 5);
+    mem_add(&m, "\nbody\n", 6);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("hdr.mbox.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-input-size", "8M",
+            sbpath("hdr.mbox.gz"), good, NULL);
+    note(&p, "hdr.mbox.gz", (long long)gz.len);
+    assert_line(&p, "hdr.mbox.gz#1: message has more than 16384 header "
+                    "fields (1 per 512 bytes of --max-input-size)");
+    ck_assert_msg(SLOW > 1 || p.rss_kb < 5 * 8 * 1024 + 16 * 1024,
+                  "peak RSS %ld MiB with --max-input-size 8M", p.rss_kb / 1024);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+static void
+base64_mem(mem *out, const unsigned char *p, size_t n)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, col = 0;
+
+    for (i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        char q[4];
+        if (i + 1 < n)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        q[0] = a[v >> 18 & 63];
+        q[1] = a[v >> 12 & 63];
+        q[2] = i + 1 < n ? a[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? a[v & 63] : '=';
+        mem_add(out, q, 4);
+        if ((col += 4) == 76) {
+            mem_add(out, "\n", 1);
+            col = 0;
+        }
+    }
+    mem_add(out, "\n", 1);
+}
+
+/* Messages nested through gzip'd base64 parts, each with 7 MiB of text:
+ * every level is under --max-input-size (8M), but together they would
+ * hold the limit times the depth. 26 KB on disk. */
+START_TEST(test_nested_messages_hold_bounded_memory)
+{
+    static const char head[] = "From: x@example.net\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/mixed; boundary=b\n\n"
+                               "--b\nContent-Type: text/plain\n\n";
+    static const char att[] = "--b\nContent-Type: application/octet-stream\n"
+                              "Content-Transfer-Encoding: base64\n\n";
+    char line[78];
+    mem gz = {0};
+    proc p = {0};
+    int lvl;
+    size_t i;
+
+    memset(line, 'a', 76);
+    line[76] = '\n';
+    for (lvl = 0; lvl < 5; lvl++) {
+        mem m = {0};
+        mem_add(&m, head, strlen(head));
+        for (i = 0; i < (7u << 20) / 77; i++)
+            mem_add(&m, line, 77);
+        if (lvl > 0) {
+            mem_add(&m, att, strlen(att));
+            base64_mem(&m, gz.p, gz.len);
+        }
+        mem_add(&m, "--b--\n", 6);
+        mem_free(&gz);
+        gzip_mem(&gz, m.p, m.len);
+        mem_free(&m);
+    }
+    write_file(sbpath("nest.eml.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-input-size", "8M",
+            sbpath("nest.eml.gz"), good, NULL);
+    note(&p, "nest.eml.gz", (long long)gz.len);
+    assert_line(&p, "nest.eml.gz/part2/part2: message and the containers "
+                    "around it would hold more than 2 x 8 MiB in memory "
+                    "(--max-input-size)");
+    ck_assert_msg(SLOW > 1 || p.rss_kb < 5 * 8 * 1024 + 16 * 1024,
+                  "peak RSS %ld MiB with --max-input-size 8M", p.rss_kb / 1024);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&gz);
+}
+END_TEST
+
 /* --- starved resources and odd files (issue 18) ------------------------- */
 
 /* A FIFO as an input or as --db is refused at once, never waited on. */
@@ -1999,6 +2102,8 @@ hostile_suite(void)
     tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
     tcase_add_test(stream, test_control_characters_in_file_names);
     tcase_add_test(stream, test_mbox_of_empty_messages_is_capped);
+    tcase_add_test(stream, test_many_header_fields_are_refused);
+    tcase_add_test(stream, test_nested_messages_hold_bounded_memory);
     tcase_add_test(starve, test_fifos_are_refused_without_blocking);
     return s;
 }
