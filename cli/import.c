@@ -43,7 +43,7 @@
 static int
 fatal(int rc)
 {
-    return rc == SIFT_EDB || rc == SIFT_ENOMEM;
+    return rc == SIFT_EDB || rc == SIFT_ENOMEM || rc == SIFT_ENOFD;
 }
 
 /* --- messages ----------------------------------------------------------- */

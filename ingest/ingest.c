@@ -6,8 +6,10 @@
  * next sift_ingest_next(), which releases it before anything else. */
 #include "sift_ingest.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "ingest_int.h"
@@ -30,6 +32,25 @@ int
 sift_ingest__enomem(sift_err *err)
 {
     return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+}
+
+int
+sift_ingest__enofd(sift_err *err, const char *path)
+{
+    struct rlimit rl;
+    int e = errno;
+
+    if (e == ENFILE)
+        sift_err_set(err, SIFT_ENOFD, "cannot open: %s (system-wide)",
+                     strerror(e));
+    else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        sift_err_set(err, SIFT_ENOFD,
+                     "cannot open: %s (the limit, ulimit -n, is %llu)",
+                     strerror(e), (unsigned long long)rl.rlim_cur);
+    else
+        sift_err_set(err, SIFT_ENOFD, "cannot open: %s", strerror(e));
+    sift_err_where(err, path);
+    return SIFT_ENOFD;
 }
 
 char *

@@ -9,6 +9,7 @@
 #ifndef SIFT_INGEST_INT_H
 #define SIFT_INGEST_INT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -276,6 +277,11 @@ extern const src_ops sift_src_stdin, sift_src_file, sift_src_dir,
     sift_src_archive, sift_src_imap;
 
 int sift_ingest__enomem(sift_err *err);
+/* errno is EMFILE or ENFILE: SIFT_ENOFD, "path: cannot open: Too many open
+ * files (the limit, ulimit -n, is 7)". Ends the run: every later input
+ * would fail the same way for a reason that is not its own. */
+#define SIFT_FD_ERRNO(e) ((e) == EMFILE || (e) == ENFILE)
+int sift_ingest__enofd(sift_err *err, const char *path);
 /* base + sep + name, control characters in name shown as '?'. */
 char *sift_ingest__join(const char *base, const char *sep, const char *name);
 

@@ -89,10 +89,11 @@ int sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
 int sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err);
 
 /* Next item. Returns SIFT_OK with *item set, SIFT_ITEROVER when every
- * input is exhausted, or SIFT_ENOMEM. Bad inputs are never errors here:
- * they are SIFT_ITEM_FAILED items, and the next call goes on with the next
- * unit. Ownership: *item is borrowed, valid until the next call; the
- * caller need not read its reader to the end. */
+ * input is exhausted, SIFT_ENOMEM, or SIFT_ENOFD (out of file
+ * descriptors: err names the file and the limit; the run should stop). Bad
+ * inputs are never errors here: they are SIFT_ITEM_FAILED items, and the next
+ * call goes on with the next unit. Ownership: *item is borrowed, valid until
+ * the next call; the caller need not read its reader to the end. */
 int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
 
 /* The raw bytes behind the current item, to keep a payload that failed:

@@ -125,6 +125,11 @@ sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err)
     size_t cap = 0, i;
     int rc, maildir;
 
+    if (d == NULL && SIFT_FD_ERRNO(errno)) {
+        rc = sift_ingest__enofd(err, path);
+        free(path);
+        return rc;
+    }
     if (d == NULL) {
         char m[300];
         snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));

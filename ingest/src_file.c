@@ -88,7 +88,8 @@ sift_ingest__fopen(FILE **out, struct stat *sb, const char *path, int dev_ok,
     *out = NULL;
     /* O_NONBLOCK: opening a FIFO without a writer must not hang */
     if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-        return sift_err_sys(err, "cannot open");
+        return SIFT_FD_ERRNO(errno) ? sift_ingest__enofd(err, path)
+                                    : sift_err_sys(err, "cannot open");
     if (fstat(fd, sb) != 0) {
         sift_err_sys(err, "cannot open");
         close(fd);
@@ -120,10 +121,16 @@ sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err)
     origin org = {.kind = O_SRC, .ops = &sift_src_file};
     FILE *fp;
     sift_err e;
+    int rc;
 
     sift_err_clear(&e);
     /* a character device given by the user is read on purpose */
-    if (sift_ingest__fopen(&fp, &sb, path, 1, &e) != SIFT_OK) {
+    if ((rc = sift_ingest__fopen(&fp, &sb, path, 1, &e)) != SIFT_OK) {
+        if (rc == SIFT_ENOFD) {
+            *err = e;
+            free(path);
+            return rc;
+        }
         sift_ingest__emit(in, SIFT_ITEM_FAILED, path, NULL, NULL, NULL, &e);
         return SIFT_OK;
     }

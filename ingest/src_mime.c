@@ -1,10 +1,22 @@
 /* src_mime.c -- RFC 5322 messages (GMime 3) and their frame.
  * A message is parsed from memory already capped at max_input_size; its
  * leaves (through message/rfc822) are decoded one at a time, so at most
- * one decoded part is held besides it. */
+ * one decoded part is held besides it.
+ *
+ * GLib aborts the process when an allocation fails (g_malloc), and GMime
+ * allocates with it: out of memory inside GMime would be SIGTRAP, not a
+ * clean exit. So GMime never grows a buffer by the size of the input:
+ * header fields are counted and sized before it parses (their cost is
+ * reserved with malloc first), and a part is decoded into a memfd, which
+ * is then mapped (mmap fails cleanly). */
+#define _GNU_SOURCE /* memfd_create */
 #include "ingest_int.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +33,8 @@ struct mime_msg {
     size_t n, cap;
     size_t objects;
     int arf;
-    GMimeStream *cur; /* the last decoded leaf */
+    void *cur; /* the last decoded leaf, mapped (cur_len bytes) */
+    size_t cur_len;
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -159,6 +172,26 @@ count_multipart(const unsigned char *p, size_t n)
     return c;
 }
 
+/* Make sure n bytes could be allocated now, then free them: GMime (GLib)
+ * aborts the process when an allocation fails, so its needs are reserved
+ * with malloc first, which fails cleanly. A heuristic (another thread may
+ * allocate in between), sized with a wide margin. */
+static void *volatile reserve_sink;
+
+static int
+reserve(size_t n)
+{
+    void *p = malloc(n);
+
+    if (p == NULL)
+        return -1;
+    reserve_sink = p; /* keep the pair from being optimised away */
+    free(p);
+    return 0;
+}
+
+#define GMIME_RESERVE (8u << 20) /* parser, objects, filters */
+
 /* Is line p[0..n) a header field ("Name:" with a printable name)? */
 static int
 field_line(const unsigned char *p, size_t n)
@@ -176,9 +209,10 @@ field_line(const unsigned char *p, size_t n)
  * boundary ("--"), and in a block that looks like an embedded message's
  * header right after another header block. Returns 1 past max. */
 static int
-too_many_fields(const unsigned char *buf, size_t len, size_t max)
+too_many_fields(const unsigned char *buf, size_t len, size_t max,
+                size_t *fields, size_t *bytes)
 {
-    size_t i = 0, n = 0;
+    size_t i = 0, n = 0, hb = 0;
     int head = 1, maybe = 0;
 
     while (i < len) {
@@ -188,6 +222,8 @@ too_many_fields(const unsigned char *buf, size_t len, size_t max)
         size_t l2 = ll > 0 && p[ll - 1] == '\r' ? ll - 1 : ll;
 
         i += ll + 1;
+        if (head)
+            hb += ll + 1;
         if (head) {
             if (l2 == 0) {
                 head = 0;
@@ -196,7 +232,7 @@ too_many_fields(const unsigned char *buf, size_t len, size_t max)
                 continue; /* folded */
             } else if (field_line(p, l2)) {
                 if (++n > max)
-                    return 1;
+                    goto over;
             } else {
                 head = 0; /* GMime ends the header block here */
             }
@@ -206,11 +242,17 @@ too_many_fields(const unsigned char *buf, size_t len, size_t max)
             (l2 >= 2 && p[0] == '-' && p[1] == '-')) {
             head = 1;
             if (p[0] != '-' && ++n > max)
-                return 1;
+                goto over;
         }
         maybe = 0;
     }
+    *fields = n;
+    *bytes = hb;
     return 0;
+over:
+    *fields = n;
+    *bytes = hb;
+    return 1;
 }
 
 int
@@ -219,7 +261,7 @@ sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
 {
     mime_msg *m = NULL;
     unsigned char *fixed = NULL;
-    size_t flen = 0, fields;
+    size_t flen = 0, fields, nf = 0, hb = 0, parts, hcap;
     GMimeStream *st = NULL;
     GMimeParser *ps = NULL;
     int rc;
@@ -229,7 +271,7 @@ sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
     pthread_once(&gmime_once, gmime_start);
     if (buf == NULL || len == 0)
         return sift_err_set(err, SIFT_EFORMAT, "empty message");
-    if (count_multipart(buf, len) > lim->max_entries)
+    if ((parts = count_multipart(buf, len)) > lim->max_entries)
         return sift_err_set(err, SIFT_ETOOBIG,
                             "message has more than %u MIME parts "
                             "(--max-entries)",
@@ -240,11 +282,29 @@ sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
              : lim->max_input_size / 512 > SIZE_MAX
                  ? SIZE_MAX
                  : (size_t)(lim->max_input_size / 512);
-    if (too_many_fields(buf, len, fields))
+    if (too_many_fields(buf, len, fields, &nf, &hb))
         return sift_err_set(err, SIFT_ETOOBIG,
                             "message has more than %zu header fields (1 per "
                             "512 bytes of --max-input-size)",
                             fields);
+    /* GMime keeps several copies of header text (a 6 MiB Subject costs
+     * 50 MiB): at most 1/64 of --max-input-size of it (1 MiB at least) */
+    hcap = lim->max_input_size / 64 < (1u << 20) ? (1u << 20)
+           : lim->max_input_size / 64 > SIZE_MAX
+               ? SIZE_MAX
+               : (size_t)(lim->max_input_size / 64);
+    if (hb > hcap) {
+        char h[32];
+        sift_fmt_size(h, sizeof(h), hcap);
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "message has more than %s of header fields (1/64 "
+                            "of --max-input-size)",
+                            h);
+    }
+    /* what GMime will allocate: ~500 bytes a field, a few copies of the
+     * header text, a few KB a part */
+    if (reserve(GMIME_RESERVE + nf * 1024 + hb * 8 + parts * 8192) != 0)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     if (len >= G_MAXUINT) /* GByteArray lengths are guint */
         return sift_err_set(err, SIFT_ETOOBIG, "message of 4 GiB or more");
     if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -297,23 +357,57 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
     GMimePart *part = GMIME_PART(m->leaf[i]);
     GMimeContentType *ct = g_mime_object_get_content_type(m->leaf[i]);
     GMimeDataWrapper *dw = g_mime_part_get_content(part);
-    GByteArray *ba;
+    GMimeStream *st;
+    struct stat sb;
+    int fd, rc;
 
     info->filename = g_mime_part_get_filename(part);
     info->text = ct != NULL && g_mime_content_type_is_type(ct, "text", "*") &&
                  !g_mime_content_type_is_type(ct, "text", "xml");
-    if (m->cur)
-        g_object_unref(m->cur);
-    m->cur = g_mime_stream_mem_new();
-    *p = NULL;
+    if (m->cur != NULL)
+        munmap(m->cur, m->cur_len);
+    m->cur = NULL;
+    m->cur_len = 0;
+    *p = (const unsigned char *)"";
     *n = 0;
-    if (dw != NULL && g_mime_data_wrapper_write_to_stream(dw, m->cur) < 0)
-        return sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
-    ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(m->cur));
-    if (ba != NULL) {
-        *p = ba->data;
-        *n = ba->len;
+    if (dw == NULL)
+        return SIFT_OK;
+    if (reserve(GMIME_RESERVE) != 0)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    /* decoded into a memfd, not a GByteArray (g_realloc aborts) */
+    if ((fd = memfd_create("sift-part", MFD_CLOEXEC)) < 0)
+        return SIFT_FD_ERRNO(errno)
+                   ? sift_ingest__enofd(err, "memfd")
+                   : sift_err_sys(err, "cannot decode MIME part");
+    st = g_mime_stream_fs_new(fd);
+    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(st), FALSE);
+    rc = g_mime_data_wrapper_write_to_stream(dw, st) < 0 ? -1 : 0;
+    g_object_unref(st);
+    if (rc != 0) {
+        rc = errno == ENOMEM || errno == ENOSPC
+                 ? sift_err_sys(err, "cannot decode MIME part")
+                 : sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
+        close(fd);
+        return rc;
     }
+    if (fstat(fd, &sb) != 0) {
+        rc = sift_err_sys(err, "cannot decode MIME part");
+        close(fd);
+        return rc;
+    }
+    if (sb.st_size > 0) {
+        void *map =
+            mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        }
+        m->cur = map;
+        m->cur_len = (size_t)sb.st_size;
+        *p = map;
+        *n = m->cur_len;
+    }
+    close(fd); /* the mapping stays */
     return SIFT_OK;
 }
 
@@ -322,8 +416,8 @@ sift_ingest__mime_free(mime_msg *m)
 {
     if (m == NULL)
         return;
-    if (m->cur)
-        g_object_unref(m->cur);
+    if (m->cur != NULL)
+        munmap(m->cur, m->cur_len);
     if (m->msg)
         g_object_unref(m->msg);
     if (m->ba) /* the parts' streams are gone with the message */
@@ -459,6 +553,12 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
         sift_err_clear(&e);
         rc = sift_ingest__mime_decode(s->mm, i, &info, &p, &n, &e);
         f->held = s->own_len + (rc == SIFT_OK ? n : 0);
+        if (rc == SIFT_ENOMEM)
+            return sift_ingest__enomem(err); /* the run stops: exit 74 */
+        if (rc == SIFT_ENOFD) {
+            *err = e;
+            return rc;
+        }
         if (rc == SIFT_OK) {
             k = sift_ingest__sniff(p, n);
             if (k == SNIFF_XML && info.text && !sift_ingest__strict_xml(p, n))

@@ -81,11 +81,14 @@ sift_ingest__zip_open_path(zip_t **out, const char *path, sift_err *err)
     zip_error_t ze;
     int code = 0;
 
+    errno = 0;
     *out = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
     if (*out == NULL && code == ZIP_ER_INCONS)
         *out = zip_open(path, ZIP_RDONLY, &code); /* macOS zips */
     if (*out != NULL)
         return SIFT_OK;
+    if (code == ZIP_ER_OPEN && SIFT_FD_ERRNO(errno))
+        return sift_ingest__enofd(err, path);
     zip_error_init_with_code(&ze, code);
     return zip_fail(err, &ze);
 }
@@ -220,6 +223,13 @@ zip_unit_open(sift_ingest *in, unit *u, sift_err *err)
         sift_ingest__lay_free_chain(u->chain);
         free(u->path);
         return sift_ingest__enomem(err);
+    }
+    if (rc == SIFT_ENOFD) {
+        free(buf);
+        sift_ingest__lay_free_chain(u->chain);
+        free(u->path);
+        *err = e;
+        return rc;
     }
     if (rc != SIFT_OK) {
         free(buf);

@@ -53,6 +53,10 @@ tsan_slack(void)
 
 /* The next spawn()'s stdin (NULL: /dev/null); reset after each. */
 static const char *stdin_path;
+/* The next spawn()'s resource limit (RLIMIT_AS or RLIMIT_NOFILE; -1:
+ * none), set in the child before exec; reset after each. */
+static int child_res = -1;
+static rlim_t child_lim;
 
 typedef struct proc {
     int code;    /* exit status, or -signal when killed */
@@ -125,10 +129,20 @@ spawn(proc *p, const char *const *argv, const char *cwd)
         dup2(fi, 0);
         dup2(fo, 1);
         dup2(fe, 2);
+        if (fi > 2)
+            close(fi);
+        close(fo);
+        close(fe);
+        if (child_res >= 0) {
+            struct rlimit rl = {child_lim, child_lim};
+            if (setrlimit(child_res, &rl) != 0)
+                _exit(125);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     stdin_path = NULL;
+    child_res = -1;
     ck_assert(wait4(pid, &st, 0, &ru) == pid);
     p->secs = (now_secs() - t0) / tsan_slack();
     p->rss_kb = (long)((double)ru.ru_maxrss / tsan_slack());
@@ -1709,6 +1723,183 @@ START_TEST(test_fifos_are_refused_without_blocking)
 }
 END_TEST
 
+/* Every stderr line is ours ("dmarcsift: ..."): no GLib-ERROR, no
+ * loader message; the process exited (no signal) with 0, 65 or 74. */
+static void
+assert_clean_exit(const proc *p, const char *what, long lim)
+{
+    const char *s = p->err;
+
+    ck_assert_msg(p->code >= 0, "%s %ld: killed by signal %d; stderr: %s", what,
+                  lim, -p->code, p->err);
+    ck_assert_msg(p->code == 0 || p->code == 65 || p->code == 74,
+                  "%s %ld: exit %d; stderr: %s", what, lim, p->code, p->err);
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        ck_assert_msg(strncmp(s, "dmarcsift: ", 11) == 0,
+                      "%s %ld: a line not ours: %s", what, lim, s);
+        if (nl == NULL)
+            break;
+        s = nl + 1;
+    }
+    if (p->code == 74)
+        ck_assert_msg(*p->err != '\0', "%s %ld: exit 74 without a word", what,
+                      lim);
+}
+
+/* Inputs that make GMime, libzip, zlib, libxml2 and SQLite allocate:
+ * a message with a base64 zip of a 3.5 MiB report (5,000 records), the
+ * same in an mbox.gz, and a 16 MiB random attachment. */
+static void
+write_starve_inputs(void)
+{
+    char *x = report_xml("starve.example", "starve-1");
+    char *tail = strstr(x, "  <record>");
+    char *end = strstr(x, "</feedback>");
+    static const char mhead[] =
+        "From: x@example.net\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: application/zip; name=\"r.zip\"\n"
+        "Content-Transfer-Encoding: base64\n\n";
+    mem big = {0}, zp = {0}, msg = {0}, mb = {0}, gz = {0}, junk = {0};
+    zipw z = {0};
+    uint32_t r = 12345;
+    unsigned i;
+
+    ck_assert(tail && end);
+    mem_add(&big, x, (size_t)(tail - x));
+    for (i = 0; i < 5000; i++)
+        mem_add(&big, tail, (size_t)(end - tail));
+    mem_add(&big, end, strlen(end));
+    write_file(sbpath("big.xml"), big.p, big.len);
+    zip_add(&z, "big.xml", big.p, big.len);
+    zip_finish(&z, &zp);
+    mem_add(&msg, mhead, strlen(mhead));
+    base64_mem(&msg, zp.p, zp.len);
+    mem_add(&msg, "--b--\n", 6);
+    write_file(sbpath("big.eml"), msg.p, msg.len);
+    mem_add(&mb, "From a\n", 7);
+    mem_add(&mb, msg.p, msg.len);
+    gzip_mem(&gz, mb.p, mb.len);
+    write_file(sbpath("big.mbox.gz"), gz.p, gz.len);
+    for (i = 0; i < (16u << 20) / 4; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        mem_add(&junk, &r, 4);
+    }
+    mem_free(&msg);
+    mem_add(&msg, mhead, strlen(mhead));
+    base64_mem(&msg, junk.p, junk.len);
+    mem_add(&msg, "--b--\n", 6);
+    write_file(sbpath("junk.eml"), msg.p, msg.len);
+    mem_free(&big), mem_free(&zp), mem_free(&msg), mem_free(&mb);
+    mem_free(&gz), mem_free(&junk);
+    free(x);
+}
+
+/* ulimit -v from where the binary starts up to where all is stored: every
+ * run ends in exit 0, 65 or 74 with our own lines, never a signal (GLib
+ * aborts inside GMime were SIGTRAP, its error path SIGSEGV). Not under
+ * sanitizers, whose shadow memory needs terabytes of address space. */
+START_TEST(test_low_memory_sweep_ends_cleanly)
+{
+    long mib, lo = 0, ok_at = 0;
+    unsigned runs = 0, oom = 0;
+    proc p = {0};
+
+    if (SLOW > 1 || tsan_slack() > 1) {
+        printf("hostile: low-memory sweep SKIPPED under sanitizers\n");
+        return;
+    }
+    write_starve_inputs();
+    /* the smallest limit the binary (its libraries, two threads) runs in */
+    for (mib = 40; mib <= 400 && lo == 0; mib += 4) {
+        const char *argv[] = {SIFT_BINARY, "--version", NULL};
+        child_res = RLIMIT_AS;
+        child_lim = (rlim_t)mib << 20;
+        spawn(&p, argv, NULL);
+        if (p.code == 0)
+            lo = mib;
+        proc_free(&p);
+    }
+    ck_assert_msg(lo > 0, "dmarcsift --version never ran");
+    for (mib = lo; mib <= lo + 72; mib += 4) {
+        unlink(db);
+        child_res = RLIMIT_AS;
+        child_lim = (rlim_t)mib << 20;
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("big.eml"),
+                sbpath("big.mbox.gz"), sbpath("junk.eml"), sbpath("big.xml"),
+                good, NULL);
+        assert_clean_exit(&p, "ulimit -v (MiB)", mib);
+        runs++;
+        oom += p.code == 74 && strstr(p.err, "out of memory") != NULL;
+        if (p.code == 0 && ok_at == 0)
+            ok_at = mib;
+        proc_free(&p);
+    }
+    printf("hostile: ulimit -v sweep %ld..%ld MiB: %u runs, %u out of "
+           "memory (exit 74), all stored from %ld MiB, no signal\n",
+           lo, lo + 72, runs, oom, ok_at);
+    ck_assert_msg(oom > 0, "the sweep never ran out of memory");
+    ck_assert_msg(ok_at > 0, "nothing was stored even at %ld MiB", lo + 72);
+}
+END_TEST
+
+/* ulimit -n from where the binary starts to 24, over a directory, a zip,
+ * a message, an mbox.gz and stdin: one line and exit 74 when descriptors
+ * run out, never a signal. */
+START_TEST(test_few_descriptors_sweep_ends_cleanly)
+{
+    char *x = report_xml("fd.example", "fd-1");
+    mem zp = {0};
+    zipw z = {0};
+    unsigned n, lo = 0, enofd = 0;
+    long ok_at = 0;
+    proc p = {0};
+
+    write_starve_inputs();
+    ck_assert(mkdir(sbpath("dir"), 0700) == 0);
+    write_file(sbpath("dir/a.xml"), x, strlen(x));
+    zip_add(&z, "r.xml", x, strlen(x));
+    zip_finish(&z, &zp);
+    write_file(sbpath("r.zip"), zp.p, zp.len);
+    mem_free(&zp);
+    free(x);
+    for (n = 3; n <= 24 && lo == 0; n++) {
+        const char *argv[] = {SIFT_BINARY, "--version", NULL};
+        child_res = RLIMIT_NOFILE;
+        child_lim = n;
+        spawn(&p, argv, NULL);
+        if (p.code == 0)
+            lo = n;
+        proc_free(&p);
+    }
+    ck_assert_msg(lo > 0, "dmarcsift --version never ran");
+    for (n = lo; n <= 24; n++) {
+        unlink(db);
+        child_res = RLIMIT_NOFILE;
+        child_lim = n;
+        stdin_path = good;
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("dir"),
+                sbpath("r.zip"), sbpath("big.eml"), sbpath("big.mbox.gz"), "-",
+                NULL);
+        assert_clean_exit(&p, "ulimit -n", (long)n);
+        if (p.code == 74 && strstr(p.err, "cannot open: Too many open files "
+                                          "(the limit, ulimit -n, is ")) {
+            ck_assert_uint_eq(count_lines(p.err), 1);
+            enofd++;
+        }
+        if (p.code == 0 && ok_at == 0)
+            ok_at = n;
+        proc_free(&p);
+    }
+    printf("hostile: ulimit -n sweep %u..24: %u runs out of descriptors "
+           "(exit 74, one line), all stored from %ld, no signal\n",
+           lo, enofd, ok_at);
+    ck_assert_msg(enofd > 0, "descriptors never ran out");
+    ck_assert_msg(ok_at > 0, "nothing stored even with 24 descriptors");
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -2105,6 +2296,8 @@ hostile_suite(void)
     tcase_add_test(stream, test_many_header_fields_are_refused);
     tcase_add_test(stream, test_nested_messages_hold_bounded_memory);
     tcase_add_test(starve, test_fifos_are_refused_without_blocking);
+    tcase_add_test(starve, test_low_memory_sweep_ends_cleanly);
+    tcase_add_test(starve, test_few_descriptors_sweep_ends_cleanly);
     return s;
 }
 
