@@ -26,6 +26,7 @@ enum {
 };
 
 #define LOOK 9 /* bytes after '<' needed to tell "<![CDATA[" */
+#define DRAIN_MAX (1u << 20)
 
 struct split_lay {
     lay l;
@@ -147,7 +148,9 @@ scan(split_lay *s)
                 s->endtag = b[p + 1] == '/';
                 s->quote = s->slash = 0;
                 s->nlen = 0;
-                s->state = S_NAME;
+                /* names matter only for the root's start and end tags */
+                s->state = (s->endtag ? s->depth == 1 : s->depth == 0) ? S_NAME
+                                                                       : S_TAG;
                 s->spos = p + 1 + (size_t)s->endtag;
             } else {
                 s->spos = p + 1; /* a stray '<': malformed, not ours */
@@ -164,6 +167,20 @@ scan(split_lay *s)
             s->state = S_TAG;
             break;
         case S_TAG:
+            /* fast path: no quote before the next '>' */
+            if (!s->quote && (q = memchr(b + p, '>', avail)) != NULL &&
+                memchr(b + p, '"', (size_t)(q - b) - p) == NULL &&
+                memchr(b + p, '\'', (size_t)(q - b) - p) == NULL) {
+                const unsigned char *t = q;
+                while (t > b + p && (t[-1] == ' ' || t[-1] == '\t' ||
+                                     t[-1] == '\r' || t[-1] == '\n'))
+                    t--;
+                if (t > b + p)
+                    s->slash = t[-1] == '/';
+                s->spos = (size_t)(q - b) + 1;
+                tag_end(s);
+                break;
+            }
             for (; p < s->len; p++) {
                 c = b[p];
                 if (s->quote) {
@@ -281,17 +298,21 @@ int
 sift_ingest__split_more(split_lay *s)
 {
     unsigned char tmp[4096];
+    size_t n, drained = 0;
     sift_err e;
-    size_t n;
 
     /* a document read only in part (not a report, or malformed) is read
-     * to its end, so the next one is not lost; one never read at all
-     * (skipped by its fingerprint) leaves the rest unread too */
+     * on for up to DRAIN_MAX bytes to find its end, so a next one is not
+     * lost; past that (a bomb of blanks after a failed report) the rest
+     * is left: that document failed, and its kept bytes are the whole
+     * stream's. One never read at all (skipped by its fingerprint)
+     * leaves the rest unread too. */
     if (!s->touched)
         return 0;
     sift_err_clear(&e);
     do {
-        if (split_read(s, tmp, sizeof(tmp), &n, &e) != SIFT_OK)
+        if (split_read(s, tmp, sizeof(tmp), &n, &e) != SIFT_OK ||
+            (drained += n) > DRAIN_MAX)
             return 0;
     } while (n > 0);
     return s->cut && s->dpos == s->spos;
