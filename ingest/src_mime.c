@@ -433,7 +433,7 @@ typedef struct msg_st {
     mime_msg *mm;
     unsigned char *own; /* the message bytes, when the frame owns them */
     size_t own_len;
-    size_t found;       /* report-like parts seen */
+    size_t found; /* report-like parts seen */
 } msg_st;
 
 static void
