@@ -46,7 +46,7 @@ amp_seeds() {
     { gzip -c "$x"; gzip -c "$x"; } >"$1/amp-two.xml.gz"
     awk 'BEGIN { for (i = 0; i < 2000; i++) printf "<a/>" }' |
         gzip -c >"$1/amp-tiny.xml.gz"
-    awk 'BEGIN { for (i = 0; i < 5000; i++) printf "From a\n\n" }' |
+    awk 'BEGIN { for (i = 0; i < 500; i++) printf "From a\n\n" }' |
         gzip -c >"$1/amp-empty.mbox.gz"
     {
         printf 'From: x@example.net\n'

@@ -7,8 +7,9 @@
  * allocates with it: out of memory inside GMime would be SIGTRAP, not a
  * clean exit. So GMime never grows a buffer by the size of the input:
  * header fields are counted and sized before it parses (their cost is
- * reserved with malloc first), and a part is decoded into a memfd, which
- * is then mapped (mmap fails cleanly). */
+ * tried first as a mapping), and a part over 1 MiB is decoded into a
+ * memfd, which is then mapped (mmap fails cleanly); a smaller one decodes
+ * in memory, inside an 8 MiB reserve. */
 #define _GNU_SOURCE /* memfd_create */
 #include "ingest_int.h"
 
@@ -35,6 +36,7 @@ struct mime_msg {
     int arf;
     void *cur; /* the last decoded leaf, mapped (cur_len bytes) */
     size_t cur_len;
+    GMimeStream *cur_mem; /* or in memory, when it was small */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -172,25 +174,25 @@ count_multipart(const unsigned char *p, size_t n)
     return c;
 }
 
-/* Make sure n bytes could be allocated now, then free them: GMime (GLib)
- * aborts the process when an allocation fails, so its needs are reserved
- * with malloc first, which fails cleanly. A heuristic (another thread may
- * allocate in between), sized with a wide margin. */
-static void *volatile reserve_sink;
-
+/* Make sure n bytes of address space could be had now, then give them
+ * back: GMime (GLib) aborts the process when an allocation fails, so its
+ * needs are tried first with an inaccessible mapping, which fails cleanly
+ * (ulimit -v counts it) and costs two system calls, never a page. A
+ * heuristic (another thread may allocate in between), sized with a wide
+ * margin. */
 static int
 reserve(size_t n)
 {
-    void *p = malloc(n);
+    void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-    if (p == NULL)
+    if (p == MAP_FAILED)
         return -1;
-    reserve_sink = p; /* keep the pair from being optimised away */
-    free(p);
+    munmap(p, n);
     return 0;
 }
 
 #define GMIME_RESERVE (8u << 20) /* parser, objects, filters */
+#define SMALL_PART (1u << 20)    /* encoded bytes decoded in memory */
 
 /* Is line p[0..n) a header field ("Name:" with a printable name)? */
 static int
@@ -359,6 +361,7 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
     GMimeDataWrapper *dw = g_mime_part_get_content(part);
     GMimeStream *st;
     struct stat sb;
+    gint64 len;
     int fd, rc;
 
     info->filename = g_mime_part_get_filename(part);
@@ -366,15 +369,33 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
                  !g_mime_content_type_is_type(ct, "text", "xml");
     if (m->cur != NULL)
         munmap(m->cur, m->cur_len);
+    if (m->cur_mem != NULL)
+        g_object_unref(m->cur_mem);
     m->cur = NULL;
     m->cur_len = 0;
+    m->cur_mem = NULL;
     *p = (const unsigned char *)"";
     *n = 0;
     if (dw == NULL)
         return SIFT_OK;
     if (reserve(GMIME_RESERVE) != 0)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    /* decoded into a memfd, not a GByteArray (g_realloc aborts) */
+    /* A small part (a report, mostly) decodes into memory: its buffer
+     * grows to at most its encoded size, well inside the reserve. */
+    if ((len = g_mime_stream_length(g_mime_data_wrapper_get_stream(dw))) >= 0 &&
+        len <= SMALL_PART) {
+        GByteArray *ba;
+        m->cur_mem = g_mime_stream_mem_new();
+        if (g_mime_data_wrapper_write_to_stream(dw, m->cur_mem) < 0)
+            return sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
+        ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(m->cur_mem));
+        if (ba != NULL && ba->len > 0) {
+            *p = ba->data;
+            *n = ba->len;
+        }
+        return SIFT_OK;
+    }
+    /* A larger one into a memfd, not a GByteArray (g_realloc aborts) */
     if ((fd = memfd_create("sift-part", MFD_CLOEXEC)) < 0)
         return SIFT_FD_ERRNO(errno)
                    ? sift_ingest__enofd(err, "memfd")
@@ -418,6 +439,8 @@ sift_ingest__mime_free(mime_msg *m)
         return;
     if (m->cur != NULL)
         munmap(m->cur, m->cur_len);
+    if (m->cur_mem != NULL)
+        g_object_unref(m->cur_mem);
     if (m->msg)
         g_object_unref(m->msg);
     if (m->ba) /* the parts' streams are gone with the message */
