@@ -464,6 +464,19 @@ if [ "$MODE" = full ] || [ "$MODE" = quickfull ]; then
     row f "report over $FR records" "$F_REPORTS" "$FR" "$W" "$M" - \
         "<2s: wall $(pf "$W < 2"), cpu $(pf "$C < 2")" \
         "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
+    # issue 13: the same model with its per-day series, in JSON and HTML;
+    # --by day adds a list of days per source (opt-in: no target)
+    for fmt in json html; do
+        measure "f-report-$fmt" /dev/null "$BIN" --db "$DB/f.db" report \
+            --format $fmt
+        row f "report --format $fmt over $FR records" "$F_REPORTS" "$FR" \
+            "$W" "$M" - "<2s: wall $(pf "$W < 2"), cpu $(pf "$C < 2")" \
+            "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
+    done
+    measure f-report-by-day /dev/null "$BIN" --db "$DB/f.db" report \
+        --format json --by day
+    row f "report --format json --by day over $FR" "$F_REPORTS" "$FR" "$W" \
+        "$M" - - "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
     measure f-export /dev/null "$BIN" --db "$DB/f.db" export --format csv
     row f "export --format csv over $FR" "$F_REPORTS" "$FR" "$W" "$M" - - \
         "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"

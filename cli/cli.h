@@ -30,6 +30,13 @@ extern const char usage_main[];
 
 #define LIMIT_OPTS                                                             \
     "max-report-size max-input-size max-depth max-entries max-messages"
+/* ingest and retry-failed: they keep failed inputs */
+#define KEEP_OPTS LIMIT_OPTS " max-keep-size"
+#define KEEP_HELP                                                              \
+    "  --max-keep-size SIZE      bytes of a failed input kept in the\n"        \
+    "                            database for retry-failed (default 512M,\n"   \
+    "                            at most 900M; streamed, not held in "         \
+    "memory)\n"
 #define LIMITS_HELP                                                            \
     "limits (a bad input over one fails alone; sizes take K, M, G):\n"         \
     "  --max-report-size SIZE    decompressed XML per report (default 1G)\n"   \
@@ -52,6 +59,9 @@ struct opts {
     const char *format;
     const char *before;
     long long fail_on_reject; /* -1: off */
+    /* --fail-on-reject N%: per domain, thousandths of a percent; -1 off */
+    long long fail_on_reject_pm;
+    int fail_on_new; /* --fail-on-new */
     /* ingest: filing and IMAP (docs/imap.md) */
     const char *move_to, *failed_to;
     const char *cacert, *netrc_file, *password_file, *oauth2_token_file;

@@ -51,7 +51,7 @@ static const char usage_ingest[] =
     "  --cacert FILE             trust the CA certificates in FILE\n"
     "  --insecure                let imap:// go without STARTTLS (plain\n"
     "                            text; certificates are still checked)\n"
-    "\n" LIMITS_HELP;
+    "\n" LIMITS_HELP KEEP_HELP;
 
 static const char usage_retry[] =
     "usage: dmarcsift [--db PATH] retry-failed [--quiet] [LIMITS]\n"
@@ -60,7 +60,7 @@ static const char usage_retry[] =
     "stored and removed from the failed list in one transaction (raise a\n"
     "limit to retry inputs that were over it). Inputs kept without their\n"
     "bytes cannot be retried: ingest them again, or 'failed forget' them.\n"
-    "\n" LIMITS_HELP;
+    "\n" LIMITS_HELP KEEP_HELP;
 
 /* --- ingest ------------------------------------------------------------ */
 
@@ -519,7 +519,7 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     if ((ex = parse_opts(o, argc, argv,
                          "db quiet move-to failed-to cacert netrc-file "
                          "password-file oauth2-token-file insecure "
-                         "password " LIMIT_OPTS,
+                         "password " KEEP_OPTS,
                          usage_ingest, &first)) != 0)
         return ex;
     if (first >= argc && o->n_sources > 0) {
@@ -737,7 +737,7 @@ cmd_retry(struct opts *o, int argc, char **argv)
     size_t n = 0;
     int first, ex, rc;
 
-    if ((ex = parse_opts(o, argc, argv, "db quiet " LIMIT_OPTS, usage_retry,
+    if ((ex = parse_opts(o, argc, argv, "db quiet " KEEP_OPTS, usage_retry,
                          &first)) != 0)
         return ex;
     if (first < argc)

@@ -32,6 +32,7 @@ enum {
     K_MAXDEPTH,
     K_MAXENTRIES,
     K_MAXMESSAGES,
+    K_MAXKEEP,
     K_N
 };
 
@@ -353,6 +354,15 @@ key_value(struct parse *p, enum section sec, const char *sname, char *key,
                 (rc = size_value(p, &c->lim.max_input_size, val)) != SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_INPUT_SIZE;
+            return SIFT_OK;
+        }
+        if (strcmp(key, "max-keep-size") == 0) {
+            if ((rc = set_scalar(p, K_MAXKEEP, key)) != SIFT_OK ||
+                (rc = size_value(p, &c->lim.max_keep_size, val)) != SIFT_OK)
+                return rc;
+            if (c->lim.max_keep_size > SIFT_MAX_KEEP_CEILING)
+                return perr(p, "max-keep-size is at most 900M, not '%s'", val);
+            c->lim_set |= SIFT_CFG_MAX_KEEP_SIZE;
             return SIFT_OK;
         }
         if (strcmp(key, "max-depth") == 0) {

@@ -26,7 +26,8 @@
 #define SIFT_CFG_MAX_INPUT_SIZE 2u
 #define SIFT_CFG_MAX_DEPTH 4u
 #define SIFT_CFG_MAX_ENTRIES 8u
-#define SIFT_CFG_MAX_MESSAGES 16u
+#define SIFT_CFG_MAX_KEEP_SIZE 16u
+#define SIFT_CFG_MAX_MESSAGES 32u
 
 /* One origin tag per list entry so that a later file's list can replace
  * an earlier file's list of the same key. */

@@ -66,6 +66,17 @@ typedef struct block {
     max_align_t data[];
 } block;
 
+/* A failed unit's bytes, kept for retry-failed: in memory up to
+ * --max-input-size, else in a temporary file up to --max-keep-size
+ * (streamed into the database from there); neither: not kept. */
+typedef struct kept {
+    unsigned char *raw; /* malloc'd */
+    size_t len;
+    FILE *spool; /* tmpfile(), or NULL */
+    uint64_t spool_len;
+    sift_hash128 spool_hash;
+} kept;
+
 typedef struct msg {
     struct msg *next;
     msg_kind kind;
@@ -74,8 +85,7 @@ typedef struct msg {
     sift_outcome_kind outcome; /* M_UNIT */
     sift_err why;              /* M_ABORT, M_UNIT failed; M_FATAL error */
     int rc;                    /* M_FATAL */
-    unsigned char *raw;        /* malloc'd: a failed unit's bytes */
-    size_t raw_len;
+    kept raw;                  /* a failed unit's bytes */
     sift_report_meta meta; /* M_BEGIN, M_END, M_UNIT conflict */
     sift_hash128 hash;     /* M_END, M_UNIT conflict/adopt, M_ABORT */
     int hash_ok;           /* M_ABORT: hash covers every byte */
@@ -243,7 +253,9 @@ msg_free(msg *m)
         free(b);
     }
     free(m->path);
-    free(m->raw);
+    free(m->raw.raw);
+    if (m->raw.spool != NULL)
+        fclose(m->raw.spool);
     free(m->recs);
     free(m->verdicts);
     free(m);
@@ -374,6 +386,32 @@ send_fatal(producer *p, int rc, const sift_err *err)
     return -1;
 }
 
+/* The bytes of the failed current item, for retry-failed: in memory up
+ * to --max-input-size, else spooled to a temporary file up to
+ * --max-keep-size. Past both, or on an error, it is kept without them. */
+static void
+keep_raw(producer *p, kept *k)
+{
+    sift_err e;
+    int rc = sift_ingest_raw(p->in, &k->raw, &k->len, &e);
+
+    if (rc == SIFT_OK && k->len <= p->lim->max_keep_size)
+        return;
+    free(k->raw);
+    k->raw = NULL;
+    if (rc == SIFT_OK) /* over --max-keep-size: its size only */
+        return;
+    k->len = 0;
+    if (rc != SIFT_ETOOBIG || (k->spool = tmpfile()) == NULL)
+        return;
+    if (sift_ingest_raw_spool(p->in, k->spool, &k->spool_len, &k->spool_hash,
+                              &e) != SIFT_OK) {
+        fclose(k->spool);
+        k->spool = NULL;
+        k->len = k->spool_len; /* its size, kept without its bytes */
+    }
+}
+
 /* Send a unit outcome. For SIFT_FAILED, why says why and the raw bytes
  * are attached when they are to be kept. */
 static int
@@ -381,7 +419,6 @@ send_unit(producer *p, sift_outcome_kind kind, const char *path,
           const sift_err *why, const sift_report_meta *meta, sift_hash128 hash)
 {
     msg *m = msg_new(M_UNIT, path);
-    sift_err rerr;
 
     if (m == NULL || (meta != NULL && msg_meta(m, meta) != SIFT_OK)) {
         msg_free(m);
@@ -394,11 +431,8 @@ send_unit(producer *p, sift_outcome_kind kind, const char *path,
     m->fp_len = p->fp_len;
     if (why != NULL)
         m->why = *why;
-    if (kind == SIFT_FAILED && p->keep_failed &&
-        sift_ingest_raw(p->in, &m->raw, &m->raw_len, &rerr) != SIFT_OK) {
-        m->raw = NULL; /* kept without its bytes */
-        m->raw_len = 0;
-    }
+    if (kind == SIFT_FAILED && p->keep_failed)
+        keep_raw(p, &m->raw);
     return put(&p->q, m);
 }
 
@@ -509,6 +543,7 @@ produce_report(producer *p, const sift_item *it)
     if ((m = msg_new(M_BEGIN, it->path)) == NULL ||
         msg_meta(m, meta) != SIFT_OK) {
         msg_free(m);
+        m = NULL; /* freed again at out otherwise */
         ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
     }
@@ -561,11 +596,8 @@ produce_report(producer *p, const sift_item *it)
          * duplicate is */
         a->hash_ok = sift_xml_hash_rest(x, NULL) == SIFT_OK;
         a->hash = sift_xml_content_hash(x);
-        if (p->keep_failed &&
-            sift_ingest_raw(p->in, &a->raw, &a->raw_len, &err) != SIFT_OK) {
-            a->raw = NULL;
-            a->raw_len = 0;
-        }
+        if (p->keep_failed)
+            keep_raw(p, &a->raw);
         ret = put(&p->q, a);
         goto out;
     }
@@ -677,11 +709,11 @@ produce(void *arg)
 
 /* --- the writer (calling thread) ---------------------------------------- */
 
-/* Keep a failed unit: its reason plus the raw bytes, when there are any. */
+/* Keep a failed unit: its reason plus the raw bytes, when there are any
+ * (raw may be NULL). */
 static int
 keep_failure(sift_store *st, const char *path, const sift_err *why,
-             const unsigned char *raw, size_t len, const sift_hash128 *fp,
-             sift_err *err)
+             const kept *raw, const sift_hash128 *fp, sift_err *err)
 {
     char reason[sizeof(why->where) + sizeof(why->msg) + 4];
 
@@ -689,7 +721,12 @@ keep_failure(sift_store *st, const char *path, const sift_err *why,
         snprintf(reason, sizeof(reason), "%s: %s", why->where, why->msg);
     else
         snprintf(reason, sizeof(reason), "%s", why->msg);
-    return sift_store_add_failed(st, path, reason, raw, len, fp, err);
+    if (raw != NULL && raw->spool != NULL)
+        return sift_store_add_failed_file(st, path, reason, raw->spool,
+                                          raw->spool_len, raw->spool_hash, fp,
+                                          err);
+    return sift_store_add_failed(st, path, reason, raw ? raw->raw : NULL,
+                                 raw ? raw->len : 0, fp, err);
 }
 
 /* Units that ended but are not yet known to be committed. */
@@ -738,8 +775,7 @@ sat_add(uint64_t a, uint64_t b)
 /* One outcome: count it, keep a failure, tell the caller. */
 static int
 outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
-        const unsigned char *raw, size_t len, const sift_hash128 *fp,
-        sift_err *err)
+        const kept *raw, const sift_hash128 *fp, sift_err *err)
 {
     sift_import_stats *s = w->s;
     int rc = SIFT_OK;
@@ -770,7 +806,7 @@ outcome(writer *w, sift_outcome_kind kind, const char *path, sift_err *why,
         w->u.failed++;
         sift_err_where(why, path);
         if (w->keep_failed)
-            rc = keep_failure(w->st, path, why, raw, len, fp, err);
+            rc = keep_failure(w->st, path, why, raw, fp, err);
         break;
     }
     if (rc == SIFT_OK && w->cb)
@@ -787,7 +823,7 @@ release_pending(writer *w)
     for (i = 0; i < w->n_pend; i++) {
         w->s->records = sat_add(w->s->records, w->pend[i].records);
         w->s->messages = sat_add(w->s->messages, w->pend[i].messages);
-        outcome(w, SIFT_IMPORTED, w->pend[i].path, NULL, NULL, 0, NULL, NULL);
+        outcome(w, SIFT_IMPORTED, w->pend[i].path, NULL, NULL, NULL, NULL);
         free(w->pend[i].path);
     }
     w->n_pend = 0;
@@ -873,7 +909,7 @@ settle_duplicate(writer *w, msg *m, sift_err *err)
     if ((rc = resolve(w, m->path, w->have_fp, w->fp, err)) != SIFT_OK)
         return rc;
     return outcome(w, conflict ? SIFT_CONFLICT : SIFT_DUPLICATE, m->path, NULL,
-                   NULL, 0, NULL, err);
+                   NULL, NULL, err);
 }
 
 /* Tell the caller about the pending units (everything before is
@@ -953,13 +989,12 @@ consume(writer *w, msg *m, sift_err *err)
         if (w->skipping && (!m->hash_ok || !w->dup.hash_known)) {
             /* stored; this copy is unreadable or cannot be compared */
             w->skipping = 0;
-            return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, 0, NULL,
-                           err);
+            return outcome(w, SIFT_DUPLICATE, m->path, NULL, NULL, NULL, err);
         }
         if (!w->skipping) {
             sift_store_rollback(w->st);
             w->open = 0;
-            return outcome(w, SIFT_FAILED, m->path, &m->why, m->raw, m->raw_len,
+            return outcome(w, SIFT_FAILED, m->path, &m->why, &m->raw,
                            m->have_fp ? &m->fp : NULL, err);
         }
         /* stored already: compare this copy by its hash */
@@ -982,7 +1017,7 @@ consume(writer *w, msg *m, sift_err *err)
         if (m->seen) { /* known from its fingerprint: nothing to store */
             if ((rc = resolve(w, m->path, m->have_fp, m->fp, err)) != SIFT_OK)
                 return rc;
-            return outcome(w, m->outcome, m->path, NULL, NULL, 0, NULL, err);
+            return outcome(w, m->outcome, m->path, NULL, NULL, NULL, err);
         }
         if (m->outcome == SIFT_CONFLICT &&
             (rc = sift_store_note_conflict(w->st, &m->meta, m->path, m->hash,
@@ -1001,7 +1036,7 @@ consume(writer *w, msg *m, sift_err *err)
         if ((m->outcome == SIFT_DUPLICATE || m->outcome == SIFT_CONFLICT) &&
             (rc = resolve(w, m->path, m->have_fp, m->fp, err)) != SIFT_OK)
             return rc;
-        return outcome(w, m->outcome, m->path, &m->why, m->raw, m->raw_len,
+        return outcome(w, m->outcome, m->path, &m->why, &m->raw,
                        m->have_fp ? &m->fp : NULL, err);
     case M_UNITEND:
         return unit_end(w, m, err);

@@ -1,7 +1,8 @@
 /* main.c -- the dmarcsift command line: argv -> options -> library calls.
  *
  * The only file that prints to stdout/stderr or chooses an exit status.
- * Exit status (sysexits): 0 success; 1 --fail-on-reject threshold passed;
+ * Exit status (sysexits): 0 success; 1 --fail-on-reject threshold passed
+ * or --fail-on-new found a new rejected sender;
  * 64 usage; 65 some input could not be parsed (the others were stored);
  * 66 a top-level input or the database of a read command is missing;
  * 74 I/O or database error; 78 configuration file. Errors are one line on
@@ -53,8 +54,9 @@ const char usage_main[] =
     "  -V, --version       print the version, commit and library versions\n"
     "  help [COMMAND]      this text, or COMMAND's (as COMMAND --help)\n"
     "\n"
-    "exit status: 0 ok, 1 --fail-on-reject threshold passed, 64 usage error,\n"
-    "65 some input could not be parsed, 66 an input or the database does\n"
+    "exit status: 0 ok, 1 --fail-on-reject threshold passed (or\n"
+    "--fail-on-new), 64 usage error, 65 some input could not be parsed,\n"
+    "66 an input or the database does\n"
     "not exist, 74 i/o or database error, 78 bad configuration file.\n"
     "Manual: man dmarcsift\n";
 
@@ -111,6 +113,8 @@ load_config(sift_config *cfg, struct opts *o, sift_owner_knowledge *owner,
         o->lim.max_entries = cfg->lim.max_entries;
     if (cfg->lim_set & SIFT_CFG_MAX_MESSAGES)
         o->lim.max_messages = cfg->lim.max_messages;
+    if (cfg->lim_set & SIFT_CFG_MAX_KEEP_SIZE)
+        o->lim.max_keep_size = cfg->lim.max_keep_size;
     o->sources = cfg->sources;
     o->n_sources = cfg->n_sources;
     o->owner = owner;
@@ -178,6 +182,7 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
 
     o.lim = lim;
     o.fail_on_reject = -1;
+    o.fail_on_reject_pm = -1;
     o.report.top = SIFT_REPORT_TOP_DEFAULT;
 
     /* global options come before the command */

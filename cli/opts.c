@@ -67,6 +67,7 @@ enum {
     O_DB = 1000,
     O_MAXSIZE,
     O_MAXINPUT,
+    O_MAXKEEP,
     O_MAXDEPTH,
     O_MAXENTRIES,
     O_MAXMESSAGES,
@@ -87,7 +88,9 @@ enum {
     O_PASSWORD,
     O_TOP,
     O_ALL,
-    O_MINMSG
+    O_MINMSG,
+    O_BY,
+    O_FAILNEW
 };
 
 /* A count in plain decimal digits (no sign, no spaces, no empty string),
@@ -151,6 +154,32 @@ has_word(const char *list, const char *word)
     return 0;
 }
 
+/* "2%", "0.5%", "100%": thousandths of a percent (0..100000); -1 when
+ * malformed. */
+static int
+parse_percent(unsigned long long *out, const char *s)
+{
+    unsigned long long v = 0;
+    int digits = 0, decimals = -1;
+
+    for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
+        v = v * 10 + (unsigned long long)(*s - '0');
+    if (digits == 0)
+        return -1;
+    if (*s == '.')
+        for (s++, decimals = 0; *s >= '0' && *s <= '9' && decimals < 3;
+             s++, decimals++)
+            v = v * 10 + (unsigned long long)(*s - '0');
+    if (decimals == 0 || s[0] != '%' || s[1] != '\0')
+        return -1;
+    for (decimals = decimals < 0 ? 0 : decimals; decimals < 3; decimals++)
+        v *= 10;
+    if (v > 100000)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* Parse a command's options; `allowed` lists the long options it takes.
  * Returns 0, or an exit status for usage errors / --help. */
 int
@@ -162,6 +191,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"quiet", no_argument, NULL, 'q'},
         {"max-report-size", required_argument, NULL, O_MAXSIZE},
         {"max-input-size", required_argument, NULL, O_MAXINPUT},
+        {"max-keep-size", required_argument, NULL, O_MAXKEEP},
         {"max-depth", required_argument, NULL, O_MAXDEPTH},
         {"max-entries", required_argument, NULL, O_MAXENTRIES},
         {"max-messages", required_argument, NULL, O_MAXMESSAGES},
@@ -184,6 +214,8 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"top", required_argument, NULL, O_TOP},
         {"all", no_argument, NULL, O_ALL},
         {"min-messages", required_argument, NULL, O_MINMSG},
+        {"by", required_argument, NULL, O_BY},
+        {"fail-on-new", no_argument, NULL, O_FAILNEW},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -223,6 +255,15 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         case O_MAXINPUT:
             if (sift_parse_size(&o->lim.max_input_size, optarg, &err))
                 return usage_error(usage, "%s", err.msg);
+            break;
+        case O_MAXKEEP:
+            if (sift_parse_size(&o->lim.max_keep_size, optarg, &err))
+                return usage_error(usage, "%s", err.msg);
+            if (o->lim.max_keep_size > SIFT_MAX_KEEP_CEILING)
+                return usage_error(usage,
+                                   "--max-keep-size is at most 900M, not "
+                                   "'%s'",
+                                   optarg);
             break;
         case O_MAXDEPTH:
         case O_MAXENTRIES: {
@@ -295,6 +336,17 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
             break;
         case O_FAILON: {
             unsigned long long v;
+            if (strchr(optarg, '%') != NULL) {
+                if (parse_percent(&v, optarg) != 0)
+                    return usage_error(usage,
+                                       "--fail-on-reject needs a percentage "
+                                       "of messages (0%% to 100%%, at most "
+                                       "3 decimals, e.g. 2%% or 0.5%%), "
+                                       "not '%s'",
+                                       optarg);
+                o->fail_on_reject_pm = (long long)v;
+                break;
+            }
             if (parse_count(&v, optarg, 0, LLONG_MAX) != 0)
                 return usage_error(usage,
                                    "--fail-on-reject needs a count of "
@@ -343,6 +395,18 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         }
         case O_ALL:
             o->report.all = 1;
+            break;
+        case O_BY:
+            if (strcmp(optarg, "day") == 0)
+                o->report.by = 1;
+            else if (strcmp(optarg, "week") == 0)
+                o->report.by = 7;
+            else
+                return usage_error(usage, "--by needs day or week, not '%s'",
+                                   optarg);
+            break;
+        case O_FAILNEW:
+            o->fail_on_new = 1;
             break;
         case O_MINMSG: {
             unsigned long long v;
@@ -426,7 +490,8 @@ parse_format(sift_format *out, const char *s, const char *allowed,
     } fmts[] = {{"text", SIFT_FMT_TEXT},
                 {"json", SIFT_FMT_JSON},
                 {"csv", SIFT_FMT_CSV},
-                {"jsonl", SIFT_FMT_JSONL}};
+                {"jsonl", SIFT_FMT_JSONL},
+                {"html", SIFT_FMT_HTML}};
     size_t i;
 
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)

@@ -551,12 +551,107 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
         *len = o->len;
         return SIFT_OK;
     }
+    if (o->kind == O_SPOOL) {
+        /* spooled because it was over --max-input-size */
+        sift_ingest__limit(l, sizeof(l), in->lim.max_input_size,
+                           "--max-input-size");
+        return sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s",
+                            in->item.path, l);
+    }
     if (o->kind != O_SRC || o->ops->raw == NULL)
         return sift_err_set(err, SIFT_EUSAGE, "%s: no raw bytes kept",
                             in->item.path);
     /* a second report of a stream: the stream's bytes, under its path */
     return o->ops->raw(in, o, in->item_base ? in->item_base : in->item.path,
                        buf, len, err);
+}
+
+int
+sift_ingest__copy(FILE *src, FILE *out, uint64_t max, uint64_t *len,
+                  sift_hasher *h, const char *path, sift_err *err)
+{
+    unsigned char buf[65536];
+    size_t got;
+    char l[96];
+
+    while ((got = fread(buf, 1, sizeof(buf), src)) > 0) {
+        if (got > max - *len) {
+            sift_ingest__limit(l, sizeof(l), max, "--max-keep-size");
+            return sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s", path,
+                                l);
+        }
+        if (fwrite(buf, 1, got, out) != got)
+            return sift_err_sys(err, "%s: cannot write a temporary file", path);
+        sift_hasher_add(h, buf, got);
+        *len += got;
+    }
+    if (ferror(src))
+        return sift_err_sys(err, "%s: read failed", path);
+    return SIFT_OK;
+}
+
+int
+sift_ingest_raw_spool(sift_ingest *in, FILE *out, uint64_t *len,
+                      sift_hash128 *hash, sift_err *err)
+{
+    const origin *o = &in->item_org;
+    uint64_t max = in->lim.max_keep_size;
+    unsigned char *buf = NULL;
+    sift_hasher h;
+    size_t n = 0;
+    char l[96];
+    int rc;
+
+    *len = 0;
+    hash->hi = hash->lo = 0;
+    if (!in->have)
+        return sift_err_set(err, SIFT_EUSAGE, "no current item");
+    sift_hasher_init(&h);
+    switch (o->kind) {
+    case O_SPOOL:
+        if (!o->spool_whole) {
+            *len = o->spool_len;
+            sift_ingest__limit(l, sizeof(l), max, "--max-keep-size");
+            return sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s",
+                                in->item.path, l);
+        }
+        rewind(o->spool);
+        rc = sift_ingest__copy(o->spool, out, max, len, &h, in->item.path, err);
+        break;
+    case O_SRC:
+        if (o->ops->raw_stream != NULL) {
+            /* a second report of a stream: the stream's bytes */
+            rc = o->ops->raw_stream(
+                in, o, in->item_base ? in->item_base : in->item.path, out, max,
+                len, &h, err);
+            break;
+        }
+        /* the source's bytes in memory */
+        /* fall through */
+    default:
+        if ((rc = sift_ingest_raw(in, &buf, &n, err)) != SIFT_OK)
+            return rc;
+        if (n > max) {
+            *len = n;
+            sift_ingest__limit(l, sizeof(l), max, "--max-keep-size");
+            rc = sift_err_set(err, SIFT_ETOOBIG, "%s: larger than %s",
+                              in->item.path, l);
+        } else if (n > 0 && fwrite(buf, 1, n, out) != n) {
+            rc = sift_err_sys(err, "%s: cannot write a temporary file",
+                              in->item.path);
+        } else {
+            sift_hasher_add(&h, buf, n);
+            *len = n;
+        }
+        free(buf);
+        break;
+    }
+    if (rc == SIFT_OK && fflush(out) != 0)
+        rc = sift_err_sys(err, "%s: cannot write a temporary file",
+                          in->item.path);
+    if (rc == SIFT_OK)
+        *hash = sift_hasher_digest(&h);
+    return rc;
 }
 
 int
@@ -567,6 +662,11 @@ sift_ingest__origin_fingerprint(sift_ingest *in, const origin *o,
     if (o->kind == O_MEM) {
         *fp = sift_hash128_of(o->p, o->len);
         *len = o->len;
+        return SIFT_OK;
+    }
+    if (o->kind == O_SPOOL && o->spool_whole) {
+        *fp = o->spool_hash;
+        *len = o->spool_len;
         return SIFT_OK;
     }
     if (o->kind != O_SRC || o->ops->fingerprint == NULL)

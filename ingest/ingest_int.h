@@ -112,6 +112,10 @@ void sift_ingest__split_next(split_lay *s, const char *name);
 /* Format a size limit into a message: "the 1 GiB limit (--max-report-size)"
  */
 void sift_ingest__limit(char *buf, size_t n, uint64_t v, const char *opt);
+/* Copy src to its end into out, adding to *len and hashing into h;
+ * SIFT_ETOOBIG when *len would pass max (err names --max-keep-size). */
+int sift_ingest__copy(FILE *src, FILE *out, uint64_t max, uint64_t *len,
+                      sift_hasher *h, const char *path, sift_err *err);
 
 /* ---- MIME (src_mime.c) ---- */
 
@@ -138,11 +142,19 @@ void sift_ingest__mime_free(mime_msg *m);
 /* mbox splitter (src_mbox.c) over a byte stream: one message at a time, the
  * From_ line dropped, ">From " unquoted. */
 typedef struct mbox_split mbox_split;
-int sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err);
+struct origin;
+/* keep: a message over its buffer's max is spooled to a temporary file,
+ * up to keep bytes, so that it can be kept for retry (0: never). */
+int sift_ingest__mbox_new(mbox_split **out, sift_reader *in, uint64_t keep,
+                          sift_err *err);
 /* Next message into b (reset first). SIFT_OK, SIFT_ITEROVER at end,
- * SIFT_ETOOBIG when the message passed b->max (it was skipped), or a
- * read error (the split cannot continue). */
+ * SIFT_ETOOBIG when the message passed b->max (it was skipped; its bytes
+ * are in the spool, see below), or a read error (the split cannot
+ * continue). */
 int sift_ingest__mbox_next(mbox_split *s, sift_buf *b, sift_err *err);
+/* After SIFT_ETOOBIG: 1 and *o = an O_SPOOL origin over the spooled
+ * message (valid until the next sift_ingest__mbox_next), else 0. */
+int sift_ingest__mbox_spool(mbox_split *s, struct origin *o);
 void sift_ingest__mbox_free(mbox_split *s);
 
 /* ---- sources, frames and the queue (ingest.c) ----
@@ -162,17 +174,26 @@ typedef struct sift_ingest_input input;
 /* Where the raw bytes of an item (or a container) can be fetched again. */
 typedef enum origin_kind {
     O_NONE = 0,
-    O_MEM, /* p[0..len), owned by a frame or the input */
-    O_SRC  /* ask ops: raw()/fingerprint() with f and idx */
+    O_MEM,  /* p[0..len), owned by a frame or the input */
+    O_SRC,  /* ask ops: raw()/fingerprint() with f and idx */
+    O_SPOOL /* spool[0..len), a temporary file owned by a frame: a unit
+               too large for memory, kept for retry (src_mbox.c) */
 } origin_kind;
 
 typedef struct origin {
     origin_kind kind;
     const unsigned char *p; /* O_MEM */
     size_t len;
-    const src_ops *ops; /* O_SRC */
-    frame *f;           /* O_SRC: the container frame, or NULL */
-    uint64_t idx;       /* O_SRC: entry number inside f */
+    const src_ops *ops;      /* O_SRC */
+    frame *f;                /* O_SRC: the container frame, or NULL */
+    uint64_t idx;            /* O_SRC: entry number inside f */
+    FILE *spool;             /* O_SPOOL */
+    uint64_t spool_len;      /* O_SPOOL: bytes in spool (the unit's size) */
+    sift_hash128 spool_hash; /* O_SPOOL: their XXH3-128 */
+    int spool_whole;         /* O_SPOOL: spool holds the whole unit (else it
+                                was cut at max_keep_size: nothing is kept,
+                                spool_len is the unit's size, spool may be
+                                NULL) */
 } origin;
 
 /* A container being walked. The common fields are the stack's; `st` is
@@ -236,6 +257,11 @@ struct sift_src_ops {
                unsigned char **buf, size_t *len, sift_err *err);
     int (*fingerprint)(sift_ingest *in, const origin *o, const char *path,
                        sift_hash128 *fp, uint64_t *len, sift_err *err);
+    /* O_SRC origins: the raw bytes streamed into out, at most max bytes
+     * (SIFT_ETOOBIG past it), hashed into h. NULL: raw() is used. */
+    int (*raw_stream)(sift_ingest *in, const origin *o, const char *path,
+                      FILE *out, uint64_t max, uint64_t *len, sift_hasher *h,
+                      sift_err *err);
 };
 
 struct sift_ingest {

@@ -100,12 +100,26 @@ int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
  * the innermost file, MIME part (decoded) or archive entry holding it,
  * still compressed, such that sift_ingest_add_memory(name = item->path)
  * reproduces the item. Capped at lim->max_input_size.
- * Returns SIFT_OK, SIFT_ETOOBIG (over the cap), SIFT_EUSAGE (no current
- * item, or nothing kept: an mbox message over the size limit) or the read
- * error. For stdin items it reads the rest of stdin.
- * Ownership: *buf is the caller's, free() it. */
+ * Returns SIFT_OK, SIFT_ETOOBIG (over the cap: see sift_ingest_raw_spool),
+ * SIFT_EUSAGE (no current item, or nothing kept) or the read error. For stdin
+ * items it reads the rest of stdin. Ownership: *buf is the caller's, free() it.
+ */
 int sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
                     sift_err *err);
+
+/* The same bytes streamed into out (a temporary file), for a failed input
+ * too large to hold in memory: not capped at max_input_size but at
+ * lim->max_keep_size. An mbox message over max_input_size is spooled to a
+ * temporary file as it is split, so its bytes are here too; the rest come
+ * from the source (a file is read again) or, when the source can only
+ * give them in memory, from sift_ingest_raw(). *len and *hash (XXH3-128)
+ * describe what was written. Returns SIFT_OK, SIFT_ETOOBIG past
+ * max_keep_size ("PATH: larger than the N MiB limit (--max-keep-size)";
+ * out then holds a prefix, and *len is the input's size when known, else
+ * what was written), SIFT_EUSAGE (nothing kept) or an i/o error.
+ * out is written from its current position; the caller owns it. */
+int sift_ingest_raw_spool(sift_ingest *in, FILE *out, uint64_t *len,
+                          sift_hash128 *hash, sift_err *err);
 
 /* A fingerprint of the current item's raw bytes, for skipping inputs
  * already stored without decompressing them: *fp = XXH3-128 (sift_hash.h)

@@ -187,6 +187,26 @@ file_raw(sift_ingest *in, const origin *o, const char *path,
     return rc;
 }
 
+/* The file read again, streamed (not capped at max_input_size). */
+static int
+file_raw_stream(sift_ingest *in, const origin *o, const char *path, FILE *out,
+                uint64_t max, uint64_t *len, sift_hasher *h, sift_err *err)
+{
+    struct stat sb;
+    FILE *fp;
+    int rc;
+
+    (void)in;
+    (void)o;
+    if ((rc = sift_ingest__fopen(&fp, &sb, path, 1, err)) != SIFT_OK) {
+        sift_err_where(err, path);
+        return rc;
+    }
+    rc = sift_ingest__copy(fp, out, max, len, h, path, err);
+    fclose(fp);
+    return rc;
+}
+
 int
 sift_ingest__fingerprint_file(const char *path, sift_hash128 *fp, uint64_t *len,
                               sift_err *err)
@@ -233,4 +253,5 @@ const src_ops sift_src_file = {
     .start = file_start,
     .raw = file_raw,
     .fingerprint = file_fingerprint,
+    .raw_stream = file_raw_stream,
 };

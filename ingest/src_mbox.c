@@ -2,32 +2,102 @@
  * loaded whole), one message at a time; the From_ line is dropped and
  * mboxrd's ">From " unquoted. Each message is parsed by src_mime.c from
  * the frame's buffer (capped at --max-input-size). Messages are numbered
- * from 1 in provenance paths ("export.mbox#17"). */
+ * from 1 in provenance paths ("export.mbox#17").
+ *
+ * A message over the buffer's cap (--max-input-size) is not held in
+ * memory: its bytes go to a temporary file (the spool), up to `keep`
+ * bytes (--max-keep-size), so that the failed input can still be kept for
+ * retry-failed; the store streams it from there (docs/security.md). */
 #include "ingest_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct mbox_split {
     sift_reader *in;
     size_t len, off;
     int eof, started, pending;
+    /* the spool of the current oversized message */
+    uint64_t keep;      /* most bytes spooled; 0: none */
+    FILE *spool;        /* reused from message to message */
+    uint64_t spool_len; /* bytes of the current message in it */
+    uint64_t msg_len;   /* bytes of the current message, cut or not */
+    int spooling;       /* the current message is being spooled */
+    int spool_cut;      /* ... and passed keep (or a write failed) */
+    sift_hasher h;      /* of the spooled bytes */
     unsigned char buf[65536];
 };
 
 int
-sift_ingest__mbox_new(mbox_split **out, sift_reader *in, sift_err *err)
+sift_ingest__mbox_new(mbox_split **out, sift_reader *in, uint64_t keep,
+                      sift_err *err)
 {
     if ((*out = calloc(1, sizeof(**out))) == NULL)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     (*out)->in = in;
+    (*out)->keep = keep;
     return SIFT_OK;
 }
 
 void
 sift_ingest__mbox_free(mbox_split *s)
 {
+    if (s != NULL && s->spool != NULL)
+        fclose(s->spool);
     free(s);
+}
+
+/* Append p[0..n) to the spool of the current message; past keep (or on a
+ * write error) the message is marked cut and nothing more is written. */
+static void
+spool_add(mbox_split *s, const void *p, size_t n)
+{
+    s->msg_len += n;
+    if (s->spool_cut || n == 0)
+        return;
+    if (s->spool_len + n > s->keep || fwrite(p, 1, n, s->spool) != n) {
+        s->spool_cut = 1;
+        return;
+    }
+    sift_hasher_add(&s->h, p, n);
+    s->spool_len += n;
+}
+
+/* The message outgrew b: spool what b holds, then the rest as it comes. */
+static void
+spool_start(mbox_split *s, const sift_buf *b)
+{
+    s->spooling = 1;
+    s->spool_len = 0;
+    s->msg_len = 0;
+    s->spool_cut = 0;
+    if (s->keep == 0 || (s->spool == NULL && (s->spool = tmpfile()) == NULL)) {
+        s->spool_cut = 1;
+    } else {
+        rewind(s->spool);
+        if (ftruncate(fileno(s->spool), 0) != 0)
+            s->spool_cut = 1;
+        sift_hasher_init(&s->h);
+    }
+    spool_add(s, b->p, b->len);
+}
+
+int
+sift_ingest__mbox_spool(mbox_split *s, origin *o)
+{
+    if (!s->spooling)
+        return 0;
+    if (s->spool == NULL || fflush(s->spool) != 0)
+        s->spool_cut = 1;
+    memset(o, 0, sizeof(*o));
+    o->kind = O_SPOOL;
+    o->spool = s->spool;
+    o->spool_len = s->spool_cut ? s->msg_len : s->spool_len;
+    if (!s->spool_cut) /* h is initialised only for a spool in use */
+        o->spool_hash = sift_hasher_digest(&s->h);
+    o->spool_whole = !s->spool_cut;
+    return 1;
 }
 
 /* Make sure a whole line, or at least 256 bytes of it, is buffered. */
@@ -56,7 +126,8 @@ mb_fill(mbox_split *s, sift_err *err)
 }
 
 /* Consume the rest of the current line, appending it to b unless b is
- * NULL. *big is set when b overflowed. */
+ * NULL. *big is set when b overflowed; from then on the message goes to
+ * the spool. */
 static int
 mb_line(mbox_split *s, sift_buf *b, int *big, sift_err *err)
 {
@@ -77,8 +148,13 @@ mb_line(mbox_split *s, sift_buf *b, int *big, sift_err *err)
         p = s->buf + s->off;
         nl = memchr(p, '\n', s->len - s->off);
         seg = nl ? (size_t)(nl - p) + 1 : s->len - s->off;
-        if (b != NULL && !*big && sift_buf_add(b, p, seg, NULL) != SIFT_OK)
+        if (b != NULL && *big)
+            spool_add(s, p, seg);
+        else if (b != NULL && sift_buf_add(b, p, seg, NULL) != SIFT_OK) {
             *big = 1;
+            spool_start(s, b);
+            spool_add(s, p, seg);
+        }
         s->off += seg;
         if (nl)
             return SIFT_OK;
@@ -91,6 +167,7 @@ sift_ingest__mbox_next(mbox_split *s, sift_buf *b, sift_err *err)
     int rc, big = 0;
 
     sift_buf_reset(b);
+    s->spooling = 0;
     if (!s->started) {
         s->started = 1;
         if ((rc = mb_fill(s, err)) != SIFT_OK)
@@ -172,7 +249,8 @@ mbox_open(sift_ingest *in, unit *u, sift_err *err)
         return sift_ingest__enomem(err);
     }
     sift_buf_init(&s->msg, (size_t)in->lim.max_input_size);
-    if ((rc = sift_ingest__mbox_new(&s->mb, &u->pk->l.r, err)) != SIFT_OK)
+    if ((rc = sift_ingest__mbox_new(&s->mb, &u->pk->l.r, in->lim.max_keep_size,
+                                    err)) != SIFT_OK)
         f->done = 1;
     return rc;
 }
@@ -215,9 +293,14 @@ mbox_next(sift_ingest *in, frame *f, sift_err *err)
         return sift_ingest__enomem(err);
     }
     if (rc != SIFT_OK) {
-        if (rc != SIFT_ETOOBIG)
+        origin spool;
+        int kept = 0;
+        if (rc == SIFT_ETOOBIG)
+            kept = sift_ingest__mbox_spool(s->mb, &spool);
+        else
             f->done = 1; /* a read error: the rest is unreachable */
-        sift_ingest__emit(in, SIFT_ITEM_FAILED, p, NULL, NULL, NULL, &e);
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, p, NULL, NULL,
+                          kept ? &spool : NULL, &e);
         return SIFT_OK;
     }
     org.p = (const unsigned char *)s->msg.p;

@@ -155,8 +155,8 @@ sift_report__csv(FILE *fp, const char *str)
     free(buf);
 }
 
-static void *
-grow(void *p, size_t *cap, size_t need, size_t size)
+void *
+sift_report__grow(void *p, size_t *cap, size_t need, size_t size)
 {
     size_t n = *cap ? *cap : 64;
     void *q;
@@ -170,6 +170,8 @@ grow(void *p, size_t *cap, size_t need, size_t size)
     *cap = n;
     return q;
 }
+
+#define grow sift_report__grow
 
 static int
 oom(ctx *c)
@@ -224,8 +226,8 @@ atom_hash(ctx *c, size_t i)
 }
 
 /* Index of the atom for s, added when new; -1 when out of memory. */
-static long
-intern(ctx *c, const char *s)
+long
+sift_report__intern(ctx *c, const char *s)
 {
     size_t j, mask;
     uint32_t *t;
@@ -251,6 +253,8 @@ intern(ctx *c, const char *s)
     c->atab[j] = (uint32_t)(c->n_atoms + 1);
     return (long)c->n_atoms++;
 }
+
+#define intern sift_report__intern
 
 static uint64_t
 src_hash(ctx *c, size_t i)
@@ -460,17 +464,24 @@ cx_add(source *s, unsigned cat, uint64_t count, const char *from,
 static void
 ctx_free(ctx *c)
 {
-    size_t i;
+    size_t i, j;
 
+    if (c->hist != NULL) {
+        ctx_free(c->hist);
+        free(c->hist);
+    }
     for (i = 0; i < c->n_src; i++) {
         free(c->src[i].ip);
         strset_free(&c->src[i].sfrom);
         strset_free(&c->src[i].senv);
         strset_free(&c->src[i].sdkim);
         cx_free(&c->src[i]);
+        sift_report__series_free(&c->src[i].days);
     }
     free(c->src);
     free(c->stab);
+    for (i = 0; i < c->n_snd; i++)
+        sift_report__series_free(&c->snd[i].days);
     free(c->snd);
     free(c->sord);
     for (i = 0; i < c->n_dom; i++) {
@@ -482,12 +493,21 @@ ctx_free(ctx *c)
         free(d->adkim);
         free(d->aspf);
         free(d->policy_org);
+        free(d->silent);
+        free(d->absent);
+        for (j = 0; j < d->n_reasons; j++)
+            free(d->reasons[j]);
+        free(d->reasons);
+        free(d->next_step);
     }
     free(c->dom);
     for (i = 0; i < c->n_atoms; i++) {
-        free(c->atoms[i].s);
+        if (i >= c->n_shared_atoms)
+            free(c->atoms[i].s);
         example_free(&c->atoms[i].ex);
+        sift_report__series_free(&c->atoms[i].days);
     }
+    free(c->spans);
     free(c->atoms);
     free(c->atab);
     free(c->reps);
@@ -709,11 +729,27 @@ is_sub(const char *from, const char *d)
            strcmp(from + lf - ld, d) == 0;
 }
 
+static int record_into(ctx *c, const rep *r, sift_row *row);
+
+/* A record of a report in the window goes to c, one of a report before
+ * it to the history (c->hist); others are skipped. */
 static int
 on_record(void *payload, sift_row *row)
 {
     ctx *c = payload;
-    const rep *r = find_rep(c, sift_row_int(row, 0));
+    int64_t id = sift_row_int(row, 0);
+    const rep *r = find_rep(c, id);
+
+    if (r != NULL)
+        return record_into(c, r, row);
+    if (c->hist != NULL && (r = find_rep(c->hist, id)) != NULL)
+        return record_into(c->hist, r, row);
+    return 0;
+}
+
+static int
+record_into(ctx *c, const rep *r, sift_row *row)
+{
     atom *da;
     uint64_t count;
     uint32_t flags;
@@ -722,8 +758,6 @@ on_record(void *payload, sift_row *row)
     source *s;
     int outcome, primary;
 
-    if (r == NULL) /* report outside the filter */
-        return 0;
     da = &c->atoms[r->dom];
     if ((s = find_source(c, da->s, txt(row, 1))) == NULL)
         return c->err ? c->err->code : SIFT_ENOMEM;
@@ -750,6 +784,13 @@ on_record(void *payload, sift_row *row)
                 da->exempted[i] = sift_sat_add(da->exempted[i], count);
     } else if (outcome == SIFT_OUT_DNS_ERROR)
         s->dns_error = sift_sat_add(s->dns_error, count);
+    if (outcome == SIFT_OUT_WOULD_REJECT && r->end > s->last_wr)
+        s->last_wr = r->end;
+    if (!c->series_off &&
+        (sift_report__spread(&da->days, r->begin, r->end, count, outcome) ||
+         (c->opts != NULL && c->opts->by &&
+          sift_report__spread(&s->days, r->begin, r->end, count, outcome))))
+        return oom(c);
     s->flags |= flags;
     s->cats |= (uint32_t)sift_row_int(row, 5);
     if (r->begin < s->first)
@@ -834,28 +875,67 @@ scan_half(void *arg)
     return NULL;
 }
 
+/* x: a copy of c for the upper half: c's read-only tables (reports,
+ * reasons, strings) shared, its own sources and atom counts. */
 static int
-half_init(half *h, const ctx *c, const char *path)
+half_ctx(ctx *x, const ctx *c, sift_err *err)
 {
     size_t i;
 
-    memset(h, 0, sizeof(*h));
-    h->c = *c;
-    h->c.src = NULL;
-    h->c.n_src = h->c.cap_src = 0;
-    h->c.stab = NULL;
-    h->c.stab_size = 0;
-    h->c.last_rep = 0;
-    h->c.dom = NULL;
-    h->c.n_dom = h->c.cap_dom = 0;
-    h->c.err = &h->err;
-    sift_err_clear(&h->err);
-    if ((h->c.atoms =
-             calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*h->c.atoms))) == NULL)
+    *x = *c;
+    x->src = NULL;
+    x->n_src = x->cap_src = 0;
+    x->stab = NULL;
+    x->stab_size = 0;
+    x->last_rep = 0;
+    x->dom = NULL;
+    x->n_dom = x->cap_dom = 0;
+    x->hist = NULL;
+    x->err = err;
+    if ((x->atoms = calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*x->atoms))) ==
+        NULL)
         return SIFT_ENOMEM;
     for (i = 0; i < c->n_atoms; i++)
-        h->c.atoms[i].s = c->atoms[i].s; /* shared: never freed here */
-    h->c.cap_atoms = c->n_atoms;
+        x->atoms[i].s = c->atoms[i].s; /* shared: never freed here */
+    x->cap_atoms = c->n_atoms;
+    return SIFT_OK;
+}
+
+static void
+half_ctx_free(ctx *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->n_src; i++) {
+        free(x->src[i].ip);
+        strset_free(&x->src[i].sfrom);
+        strset_free(&x->src[i].senv);
+        strset_free(&x->src[i].sdkim);
+        cx_free(&x->src[i]);
+        sift_report__series_free(&x->src[i].days);
+    }
+    free(x->src);
+    free(x->stab);
+    for (i = 0; x->atoms != NULL && i < x->n_atoms; i++) {
+        example_free(&x->atoms[i].ex);
+        sift_report__series_free(&x->atoms[i].days);
+    }
+    free(x->atoms);
+}
+
+/* The upper half's models: the window's, and the history's when there is
+ * one (--since: records before the window feed it). */
+static int
+half_init(half *h, const ctx *c, const char *path)
+{
+    memset(h, 0, sizeof(*h));
+    sift_err_clear(&h->err);
+    if (half_ctx(&h->c, c, &h->err) != SIFT_OK)
+        return SIFT_ENOMEM;
+    if (c->hist != NULL &&
+        ((h->c.hist = calloc(1, sizeof(*h->c.hist))) == NULL ||
+         half_ctx(h->c.hist, c->hist, &h->err) != SIFT_OK))
+        return SIFT_ENOMEM;
     return sift_store_open(&h->st, path, SIFT_STORE_READONLY | SIFT_STORE_SCAN,
                            &h->err);
 }
@@ -863,20 +943,11 @@ half_init(half *h, const ctx *c, const char *path)
 static void
 half_free(half *h)
 {
-    size_t i;
-
-    for (i = 0; i < h->c.n_src; i++) {
-        free(h->c.src[i].ip);
-        strset_free(&h->c.src[i].sfrom);
-        strset_free(&h->c.src[i].senv);
-        strset_free(&h->c.src[i].sdkim);
-        cx_free(&h->c.src[i]);
+    half_ctx_free(&h->c);
+    if (h->c.hist != NULL) {
+        half_ctx_free(h->c.hist);
+        free(h->c.hist);
     }
-    free(h->c.src);
-    free(h->c.stab);
-    for (i = 0; h->c.atoms != NULL && i < h->c.n_atoms; i++)
-        example_free(&h->c.atoms[i].ex);
-    free(h->c.atoms);
     sift_store_close(h->st);
 }
 
@@ -893,15 +964,15 @@ strset_merge(strset *to, const strset *from)
     return SIFT_OK;
 }
 
-/* Fold the upper half h into c, which holds the lower half. */
+/* Fold the upper half hc into c, which holds the lower half. */
 static int
-merge_half(ctx *c, half *h)
+merge_ctx(ctx *c, ctx *hc)
 {
     size_t i;
     uint32_t k;
 
     for (i = 0; i < c->n_atoms; i++) {
-        atom *a = &c->atoms[i], *b = &h->c.atoms[i];
+        atom *a = &c->atoms[i], *b = &hc->atoms[i];
         for (k = 0; k < N_EXEMPT; k++)
             a->exempted[k] = sift_sat_add(a->exempted[k], b->exempted[k]);
         for (k = 0; k < DISP__COUNT; k++)
@@ -910,6 +981,8 @@ merge_half(ctx *c, half *h)
         a->sub_would_reject =
             sift_sat_add(a->sub_would_reject, b->sub_would_reject);
         a->pe_missing = sift_sat_add(a->pe_missing, b->pe_missing);
+        if (sift_report__series_merge(&a->days, &b->days) != SIFT_OK)
+            return oom(c);
         if (b->ex.has && better_example(&a->ex, b->ex.count, b->ex.begin,
                                         b->ex.org, b->ex.rec_id)) {
             example_free(&a->ex);
@@ -917,8 +990,8 @@ merge_half(ctx *c, half *h)
             memset(&b->ex, 0, sizeof(b->ex));
         }
     }
-    for (i = 0; i < h->c.n_src; i++) {
-        const source *t = &h->c.src[i];
+    for (i = 0; i < hc->n_src; i++) {
+        const source *t = &hc->src[i];
         source *s = find_source(c, t->domain, t->ip);
 
         if (s == NULL)
@@ -955,6 +1028,10 @@ merge_half(ctx *c, half *h)
             s->first = t->first;
         if (t->last > s->last)
             s->last = t->last;
+        if (t->last_wr > s->last_wr)
+            s->last_wr = t->last_wr;
+        if (sift_report__series_merge(&s->days, &t->days) != SIFT_OK)
+            return oom(c);
         if (strset_merge(&s->sfrom, &t->sfrom) != SIFT_OK ||
             strset_merge(&s->senv, &t->senv) != SIFT_OK ||
             strset_merge(&s->sdkim, &t->sdkim) != SIFT_OK)
@@ -1009,7 +1086,9 @@ scan_records(ctx *c, sift_store *st, sift_err *err)
         rc = h.rc;
     }
     if (rc == SIFT_OK)
-        rc = merge_half(c, &h);
+        rc = merge_ctx(c, &h.c);
+    if (rc == SIFT_OK && c->hist != NULL)
+        rc = merge_ctx(c->hist, h.c.hist);
     half_free(&h);
     return rc;
 }
@@ -1440,8 +1519,19 @@ build_senders(ctx *c)
                 t->service = s->sender;
                 t->label = s->label;
                 t->own_net = s->own_net;
+                t->first = INT64_MAX;
+                t->last = INT64_MIN;
             }
             t = &c->snd[k];
+            if (s->first < t->first)
+                t->first = s->first;
+            if (s->last > t->last)
+                t->last = s->last;
+            if (s->last_wr > t->last_wr)
+                t->last_wr = s->last_wr;
+            if (s->days.n > 0 &&
+                sift_report__series_merge(&t->days, &s->days) != SIFT_OK)
+                return oom(c);
             t->messages = sift_sat_add(t->messages, s->messages);
             t->dmarc_fail = sift_sat_add(t->dmarc_fail, s->dmarc_fail);
             t->would_reject = sift_sat_add(t->would_reject, s->would_reject);
@@ -1506,6 +1596,37 @@ sift_report__percent(char *buf, size_t n, uint64_t part, uint64_t whole)
     snprintf(buf, n, "%" PRIu64 ".%" PRIu64, t / 10, t % 10);
 }
 
+/* The history model after its scan: senders per domain, as for the
+ * window. */
+int
+sift_report__hist_finish(ctx *h)
+{
+    int rc;
+
+    if ((rc = finish_sources(h)) != SIFT_OK)
+        return rc;
+    if (h->n_src > 1)
+        qsort(h->src, h->n_src, sizeof(*h->src), src_order);
+    if ((rc = build_domains(h)) != SIFT_OK)
+        return rc;
+    return build_senders(h);
+}
+
+/* 1 if domain d's would-reject share is above that of the totals' worst
+ * domain so far. */
+static int
+worse(const domain *d, const sift_report_totals *t)
+{
+    __extension__ typedef unsigned __int128 u128;
+
+    if (d->messages == 0)
+        return 0;
+    if (t->worst_messages == 0)
+        return 1;
+    return (u128)d->would_reject * t->worst_messages >
+           (u128)t->worst_would_reject * d->messages;
+}
+
 /* --- entry point --------------------------------------------------------- */
 
 static int
@@ -1518,6 +1639,8 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
                                on_report, c, err)) != SIFT_OK)
         return rc;
     c->rm_sorted = 1;
+    if ((rc = sift_report__load_history(c, st)) != SIFT_OK)
+        return rc;
     if (c->n_reps > 0 && (rc = sift_store_query(st, q_reasons, NULL, 0,
                                                 on_reason, c, err)) != SIFT_OK)
         return rc;
@@ -1536,6 +1659,10 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
     if ((rc = sift_store_query(st, q_policy, p, SIFT_REPORT_FILTER_NPARAMS,
                                on_policy, c, err)) != SIFT_OK)
         return rc;
+    if ((c->hist != NULL &&
+         (rc = sift_report__hist_finish(c->hist)) != SIFT_OK) ||
+        (rc = sift_report__over_time(c)) != SIFT_OK)
+        return rc;
     for (i = 0; i < c->n_dom; i++) {
         uint64_t m = c->tot.messages, w = c->tot.would_reject;
         c->tot.messages = sift_sat_add(m, c->dom[i].messages);
@@ -1544,7 +1671,16 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
         c->tot.would_reject = sift_sat_add(w, c->dom[i].would_reject);
         if (c->tot.messages == UINT64_MAX || c->tot.would_reject == UINT64_MAX)
             c->tot.saturated = 1;
+        if (worse(&c->dom[i], &c->tot)) {
+            snprintf(c->tot.worst_domain, sizeof(c->tot.worst_domain), "%s",
+                     c->dom[i].name);
+            c->tot.worst_messages = c->dom[i].messages;
+            c->tot.worst_would_reject = c->dom[i].would_reject;
+        }
     }
+    for (i = 0; i < c->n_snd; i++)
+        if (c->snd[i].is_new && c->snd[i].would_reject > 0)
+            c->tot.new_rejecting++;
     return SIFT_OK;
 }
 
@@ -1572,15 +1708,19 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                   const sift_filter *f, const sift_report_opts *o,
                   sift_format fmt, sift_err *err)
 {
-    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL};
+    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
     ctx c;
     int rc;
 
     if (totals != NULL)
         memset(totals, 0, sizeof(*totals));
-    if (fmt != SIFT_FMT_TEXT && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV)
+    if (fmt != SIFT_FMT_TEXT && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV &&
+        fmt != SIFT_FMT_HTML)
         return sift_err_set(err, SIFT_EUSAGE,
-                            "report format must be text, json or csv");
+                            "report format must be text, json, csv or html");
+    if (o != NULL && o->by != 0 && fmt != SIFT_FMT_JSON && fmt != SIFT_FMT_CSV)
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "--by needs --format json or csv");
     if (o == NULL) {
         def.generated_at = (int64_t)time(NULL);
         o = &def;
@@ -1594,8 +1734,12 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
         case SIFT_FMT_JSON:
             rc = sift_report__json(fp, &c);
             break;
+        case SIFT_FMT_HTML:
+            rc = sift_report__html(fp, &c);
+            break;
         default:
-            rc = sift_report__csv_all(fp, &c);
+            rc = c.opts->by ? sift_report__csv_series(fp, &c)
+                            : sift_report__csv_all(fp, &c);
             break;
         }
         if (rc != SIFT_OK)

@@ -49,7 +49,8 @@ sift_report__csv_all(FILE *fp, const ctx *c)
     fputs("domain,p,source_ip,sender,messages,dmarc_fail,would_reject,"
           "exempted,dns_errors,categories,header_from,envelope_domains,"
           "dkim_domains,reporters,first_seen,last_seen,advice,"
-          "sender_kind,sender_name,category_messages\r\n",
+          "sender_kind,sender_name,category_messages,sender_first_seen,"
+          "sender_new\r\n",
           fp);
     for (i = 0; i < c->n_dom; i++) {
         const domain *d = &c->dom[i];
@@ -93,8 +94,61 @@ sift_report__csv_all(FILE *fp, const ctx *c)
                 fprintf(fp, "%s%s=%" PRIu64, x ? ";" : "",
                         sift_category_code((sift_category)s->cx[x].cat),
                         s->cx[x].messages);
+            if (s->sender_idx < c->n_snd) {
+                const sender *t = &c->snd[s->sender_idx];
+                sift_report__date(d1, sizeof(d1), t->first_seen, 1);
+                fprintf(fp, ",%s,%d", d1, t->is_new);
+            } else {
+                fputs(",,0", fp);
+            }
             fputs("\r\n", fp);
         }
+    }
+    return SIFT_OK;
+}
+
+/* One series row per period: domain and (empty for the domain's total)
+ * sender kind and name. */
+static int
+series_rows(FILE *fp, const ctx *c, const domain *d, const sender *t,
+            const series *s)
+{
+    dayc *v;
+    size_t n = sift_report__by(&v, s, c->opts->by), i;
+    char d1[24];
+
+    if (n == SIZE_MAX)
+        return SIFT_ENOMEM;
+    for (i = 0; i < n; i++) {
+        sift_report__csv(fp, d->name);
+        fprintf(fp, ",%s,", t ? sift_kind_code(t->kind) : "");
+        sift_report__csv(fp, t ? t->name : NULL);
+        sift_report__date(d1, sizeof(d1), v[i].day * DAY_SECONDS, 0);
+        fprintf(fp,
+                ",%d,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%" PRIu64 "\r\n",
+                t ? t->is_new : 0, d1, v[i].messages, v[i].pass, v[i].fail,
+                v[i].would_reject, v[i].exempted);
+    }
+    free(v);
+    return SIFT_OK;
+}
+
+int
+sift_report__csv_series(FILE *fp, const ctx *c)
+{
+    size_t i, k;
+
+    fputs("domain,sender_kind,sender_name,sender_new,date,messages,"
+          "dmarc_pass,dmarc_fail,would_reject,exempted\r\n",
+          fp);
+    for (i = 0; i < c->n_dom; i++) {
+        const domain *d = &c->dom[i];
+        if (series_rows(fp, c, d, NULL, &d->a->days) != SIFT_OK)
+            return SIFT_ENOMEM;
+        for (k = d->first_snd; k < d->first_snd + d->n_snd; k++)
+            if (series_rows(fp, c, d, &c->snd[k], &c->snd[k].days) != SIFT_OK)
+                return SIFT_ENOMEM;
     }
     return SIFT_OK;
 }

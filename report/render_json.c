@@ -3,6 +3,7 @@
 #include "report_int.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sift_json.h"
@@ -76,7 +77,36 @@ sender_cats(const sender *s, sift_category *v, int failing_only)
     return n;
 }
 
-static void
+static void date_json(FILE *fp, int64_t t, int have);
+static void strs_json(FILE *fp, const char *const *v, size_t n);
+
+/* "series": [{date, messages, dmarc_pass, dmarc_fail, would_reject,
+ * exempted}] by day or week (--by); SIFT_ENOMEM */
+static int
+series_json(FILE *fp, const ctx *c, const series *s, const char *indent)
+{
+    dayc *v;
+    size_t n = sift_report__by(&v, s, c->opts->by), i;
+    char d1[24];
+
+    if (n == SIZE_MAX)
+        return SIFT_ENOMEM;
+    fputs("\"series\": [", fp);
+    for (i = 0; i < n; i++) {
+        sift_report__date(d1, sizeof(d1), v[i].day * DAY_SECONDS, 0);
+        fprintf(fp,
+                "%s%s{\"date\": \"%s\", \"messages\": %" PRIu64
+                ", \"dmarc_pass\": %" PRIu64 ", \"dmarc_fail\": %" PRIu64
+                ", \"would_reject\": %" PRIu64 ", \"exempted\": %" PRIu64 "}",
+                i ? "," : "", indent, d1, v[i].messages, v[i].pass, v[i].fail,
+                v[i].would_reject, v[i].exempted);
+    }
+    fputs(n ? "]" : "]", fp);
+    free(v);
+    return SIFT_OK;
+}
+
+static int
 sender_json(FILE *fp, const ctx *c, const domain *d, const sender *s)
 {
     sift_category v[SIFT_CAT__COUNT];
@@ -89,9 +119,15 @@ sender_json(FILE *fp, const ctx *c, const domain *d, const sender *s)
             ", \"kind\": \"%s\", \"messages\": %" PRIu64
             ", \"dmarc_fail\": %" PRIu64 ", \"would_reject\": %" PRIu64
             ", \"exempted\": %" PRIu64 ", \"dns_errors\": %" PRIu64
-            ", \"inconsistent\": %" PRIu64 ",\n          \"ips\": [",
+            ", \"inconsistent\": %" PRIu64 ",\n          ",
             sift_kind_code(s->kind), s->messages, s->dmarc_fail,
             s->would_reject, s->overridden, s->dns_error, s->inconsistent);
+    fputs("\"first_seen\": ", fp);
+    date_json(fp, s->first_seen, 1);
+    fputs(", \"last_seen\": ", fp);
+    date_json(fp, s->last, 1);
+    fprintf(fp, ", \"new\": %s,\n          \"ips\": [",
+            s->is_new ? "true" : "false");
     for (i = 0; i < s->n_src; i++) {
         const source *t = &c->src[c->sord[s->first_src + i]];
         fputs(i ? ", {\"ip\": " : "{\"ip\": ", fp);
@@ -113,7 +149,59 @@ sender_json(FILE *fp, const ctx *c, const domain *d, const sender *s)
         sift_json_str(fp, adv);
         fputc('}', fp);
     }
-    fputs("]}", fp);
+    fputc(']', fp);
+    if (c->opts->by) {
+        fputs(",\n          ", fp);
+        if (series_json(fp, c, &s->days, "\n            ") != SIFT_OK)
+            return SIFT_ENOMEM;
+    }
+    fputc('}', fp);
+    return SIFT_OK;
+}
+
+/* readiness, reporting, absent senders, series (--by) of a domain */
+static int
+over_time_json(FILE *fp, const ctx *c, const domain *d)
+{
+    size_t i;
+
+    fprintf(fp, ",\n      \"readiness\": {\"state\": \"%s\", \"reasons\": ",
+            sift_report__ready_code(d->ready));
+    strs_json(fp, (const char *const *)d->reasons, d->n_reasons);
+    fputs(",\n        \"next_step\": ", fp);
+    sift_json_str(fp, d->next_step);
+    fputs("},\n      \"reporting\": {\"last_report\": ", fp);
+    date_json(fp, d->last_report, d->last_report > 0);
+    fprintf(fp,
+            ", \"days_without_reports\": %" PRId64 ", \"silent_reporters\": [",
+            d->quiet_days);
+    for (i = 0; i < d->n_silent; i++) {
+        fputs(i ? ", {\"reporter\": " : "{\"reporter\": ", fp);
+        sift_json_str(fp, d->silent[i].org);
+        fputs(", \"last_report\": ", fp);
+        date_json(fp, d->silent[i].last, 1);
+        fprintf(fp, ", \"usual_interval_seconds\": %" PRId64 "}",
+                d->silent[i].gap);
+    }
+    fputs("]},\n      \"absent_senders\": [", fp);
+    for (i = 0; i < d->n_absent; i++) {
+        const sender *h = d->absent[i];
+        fputs(i ? ", {\"name\": " : "{\"name\": ", fp);
+        sift_json_str(fp, h->name);
+        fprintf(fp, ", \"kind\": \"%s\", \"first_seen\": ",
+                sift_kind_code(h->kind));
+        date_json(fp, h->first, 1);
+        fputs(", \"last_seen\": ", fp);
+        date_json(fp, h->last, 1);
+        fprintf(fp, ", \"failing\": %s}",
+                h->last_wr > 0 && h->last_wr >= h->last ? "true" : "false");
+    }
+    fputc(']', fp);
+    if (c->opts->by) {
+        fputs(",\n      ", fp);
+        return series_json(fp, c, &d->a->days, "\n        ");
+    }
+    return SIFT_OK;
 }
 
 static void
@@ -167,6 +255,12 @@ meta_json(FILE *fp, const ctx *c)
     fprintf(
         fp, ", \"top\": %u, \"all\": %s, \"min_messages\": %" PRIu64 "}},\n",
         c->opts->top, c->opts->all ? "true" : "false", c->opts->min_messages);
+    fputs("  \"over_time\": {\"now\": ", fp);
+    date_json(fp, c->now, 1);
+    fprintf(fp, ", \"by\": %s},\n",
+            c->opts->by == 7   ? "\"week\""
+            : c->opts->by == 1 ? "\"day\""
+                               : "null");
 }
 
 int
@@ -311,9 +405,13 @@ sift_report__json(FILE *fp, const ctx *c)
                 d->a->sub_would_reject, d->a->pe_missing);
         for (k = 0; k < d->n_snd; k++) {
             fputs(k ? ",\n        " : "\n        ", fp);
-            sender_json(fp, c, d, &c->snd[d->first_snd + k]);
+            if (sender_json(fp, c, d, &c->snd[d->first_snd + k]) != SIFT_OK)
+                return SIFT_ENOMEM;
         }
-        fputs(d->n_snd ? "\n      ]\n    }" : "]\n    }", fp);
+        fputs(d->n_snd ? "\n      ]" : "]", fp);
+        if (over_time_json(fp, c, d) != SIFT_OK)
+            return SIFT_ENOMEM;
+        fputs("\n    }", fp);
     }
     fprintf(fp,
             c->n_dom ? "\n  ],\n  \"saturated\": %s\n}\n"

@@ -304,6 +304,138 @@ strictness(const char *p)
     return -1;
 }
 
+/* "daily", "every 3 days", "every 6 hours" */
+static void
+interval(char *b, size_t n, int64_t gap)
+{
+    int64_t days = (gap + DAY_SECONDS / 2) / DAY_SECONDS;
+
+    if (gap < DAY_SECONDS * 3 / 4)
+        snprintf(b, n, "every %" PRId64 " hours", (gap + 1800) / 3600);
+    else if (days <= 1)
+        snprintf(b, n, "daily");
+    else if (days == 7)
+        snprintf(b, n, "weekly");
+    else
+        snprintf(b, n, "every %" PRId64 " days", days);
+}
+
+/* What the domain's reporting says: no report for days, silent
+ * reporters. */
+static int
+reporting(FILE *fp, const domain *d)
+{
+    char d1[24], iv[48];
+    size_t i;
+    line l;
+
+    if (d->quiet_days >= 2) {
+        sift_report__date(d1, sizeof(d1), d->last_report - 1, 0);
+        fprintf(fp, "No report for %" PRId64 " days: the last one ended %s\n",
+                d->quiet_days, d1);
+    }
+    if (d->n_silent == 0)
+        return SIFT_OK;
+    if (line_open(&l))
+        return SIFT_ENOMEM;
+    fputs("Silent reporters: ", l.fp);
+    for (i = 0; i < d->n_silent; i++) {
+        sift_report__date(d1, sizeof(d1), d->silent[i].last - 1, 0);
+        interval(iv, sizeof(iv), d->silent[i].gap);
+        if (i)
+            fputs("; ", l.fp);
+        sift_text_safe(l.fp, d->silent[i].org);
+        fprintf(l.fp, ": last report %s, usually %s", d1, iv);
+    }
+    line_flush(&l, fp, "", "  ");
+    return SIFT_OK;
+}
+
+/* The last 14 days of would-reject per day: a sparkline in UTF-8, else
+ * digits (0 none, 1..9 scaled to the largest day). */
+#define TREND_DAYS 14
+static void
+trend(FILE *fp, const ctx *c, const domain *d)
+{
+    /* middle dot, then U+2581..U+2588 */
+    static const char *const bar[] = {
+        "\xc2\xb7",     "\xe2\x96\x81", "\xe2\x96\x82",
+        "\xe2\x96\x83", "\xe2\x96\x84", "\xe2\x96\x85",
+        "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"};
+    uint64_t v[TREND_DAYS] = {0}, max = 0;
+    /* to the domain's last day with messages (c: the period's end) */
+    int64_t last = d->a->days.n > 0 ? d->a->days.v[d->a->days.n - 1].day
+                                    : sift_day_of(c->period_to - 1);
+    int64_t first = last - TREND_DAYS + 1;
+    char d1[24], a[32];
+    uint32_t k;
+    int i;
+
+    for (k = 0; k < d->a->days.n; k++) {
+        const dayc *x = &d->a->days.v[k];
+        if (x->day >= first && x->day <= last)
+            v[x->day - first] = x->would_reject;
+    }
+    for (i = 0; i < TREND_DAYS; i++)
+        if (v[i] > max)
+            max = v[i];
+    sift_report__date(d1, sizeof(d1), last * DAY_SECONDS, 0);
+    fprintf(fp, "Would reject per day, %d days to %s: ", TREND_DAYS, d1);
+    for (i = 0; i < TREND_DAYS; i++) {
+        unsigned lv = 0;
+        if (v[i] > 0) /* 1..8 (sparkline), 1..9 (digits) */
+            lv = 1 + (unsigned)((__extension__(unsigned __int128) v[i] *
+                                 (c->opts->utf8 ? 7 : 8)) /
+                                max);
+        if (c->opts->utf8)
+            fputs(bar[lv], fp);
+        else
+            fputc('0' + (int)lv, fp);
+    }
+    fprintf(fp, " (max %s)\n", num(a, sizeof(a), max));
+}
+
+/* Readiness, its reasons and the next step; legitimate senders seen
+ * before but not in this period. */
+static int
+ready(FILE *fp, const domain *d)
+{
+    char d1[24];
+    size_t i;
+    line l;
+
+    if (line_open(&l))
+        return SIFT_ENOMEM;
+    fprintf(l.fp, "Readiness: %s", sift_report__ready_code(d->ready));
+    for (i = 0; i < d->n_reasons; i++) {
+        fputs(i ? "; " : ": ", l.fp);
+        sift_text_safe(l.fp, d->reasons[i]);
+    }
+    line_flush(&l, fp, "", "  ");
+    if (line_open(&l))
+        return SIFT_ENOMEM;
+    fputs("Next step: ", l.fp);
+    sift_text_safe(l.fp, d->next_step ? d->next_step : "-");
+    line_flush(&l, fp, "", "  ");
+    if (d->n_absent == 0)
+        return SIFT_OK;
+    if (line_open(&l))
+        return SIFT_ENOMEM;
+    fputs("Seen before, not in this period: ", l.fp);
+    for (i = 0; i < d->n_absent; i++) {
+        const sender *h = d->absent[i];
+        if (i)
+            fputs("; ", l.fp);
+        sift_text_safe(l.fp, h->name);
+        sift_report__date(d1, sizeof(d1), h->last - 1, 0);
+        fprintf(l.fp, " (last %s, %s)", d1,
+                h->last_wr > 0 && h->last_wr >= h->last ? "failing"
+                                                        : "passing");
+    }
+    line_flush(&l, fp, "", "  ");
+    return SIFT_OK;
+}
+
 static int
 domain_head(FILE *fp, const domain *d)
 {
@@ -316,6 +448,8 @@ domain_head(FILE *fp, const domain *d)
     fputs("\n== ", fp);
     sift_text_safe(fp, d->name[0] ? d->name : "(no policy domain)");
     fputs(" ==\n", fp);
+    if (reporting(fp, d) != SIFT_OK)
+        return SIFT_ENOMEM;
     if (d->has_policy) {
         if (line_open(&l))
             return SIFT_ENOMEM;
@@ -473,10 +607,15 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
     sift_text_safe(l.fp, s->name);
     /* own servers, forwarders and unauthenticated sources say what they
      * are by their name */
-    fprintf(l.fp, "%s: %s %s, DMARC fail %s, would reject %s",
-            s->kind == SIFT_KIND_SERVICE   ? " (service)"
-            : s->kind == SIFT_KIND_UNKNOWN ? " (unknown sender)"
-                                           : "",
+    fputs(s->kind == SIFT_KIND_SERVICE   ? " (service)"
+          : s->kind == SIFT_KIND_UNKNOWN ? " (unknown sender)"
+                                         : "",
+          l.fp);
+    if (s->is_new) {
+        sift_report__date(adv, sizeof(adv), s->first_seen, 0);
+        fprintf(l.fp, " NEW (first seen %s)", adv);
+    }
+    fprintf(l.fp, ": %s %s, DMARC fail %s, would reject %s",
             num(a, sizeof(a), s->messages),
             plural(s->messages, "message", "messages"),
             num(b, sizeof(b), s->dmarc_fail),
@@ -560,6 +699,9 @@ sift_report__text(FILE *fp, const ctx *c)
 
         if ((rc = domain_head(fp, d)) != SIFT_OK)
             return rc;
+        trend(fp, c, d);
+        if ((rc = ready(fp, d)) != SIFT_OK)
+            return rc;
         for (k = d->first_snd; k < d->first_snd + d->n_snd; k++) {
             const sender *s = &c->snd[k];
             int problem = sift_report__problem(s);
@@ -614,7 +756,8 @@ sift_report__text(FILE *fp, const ctx *c)
                 if (n++)
                     fputs(", ", l.fp);
                 sift_text_safe(l.fp, s->name);
-                fprintf(l.fp, " %s", num(a, sizeof(a), s->messages));
+                fprintf(l.fp, "%s %s", s->is_new ? " NEW" : "",
+                        num(a, sizeof(a), s->messages));
             }
             fputs(")", l.fp);
             line_flush(&l, fp, "\n  ", "    ");

@@ -44,6 +44,62 @@ void sift_report__date(char *buf, size_t n, int64_t t, int full);
  * CR and LF, DEL, C1 controls and invalid UTF-8 bytes become "\\xHH". */
 void sift_report__csv(FILE *fp, const char *s);
 
+/* --- over time (trend.c; docs/report.md "Over time") --------------------- */
+
+#define DAY_SECONDS 86400
+/* A report longer than this is spread over its last MAX_SPREAD_DAYS */
+#define MAX_SPREAD_DAYS 92
+
+/* One UTC day's messages (day: days since 1970-01-01). */
+typedef struct dayc {
+    int64_t day;
+    uint64_t messages, pass, fail, would_reject, exempted;
+} dayc;
+
+/* Days in ascending order; `hint` is the cell used last. */
+typedef struct series {
+    dayc *v;
+    uint32_t n, cap, hint;
+} series;
+
+/* Add `count` messages of one record (outcome SIFT_OUT_*) of a report
+ * over [begin, end) to s, spread over the UTC days it overlaps in
+ * proportion to the overlap (largest remainder: the days' shares add up
+ * to count exactly). SIFT_OK or SIFT_ENOMEM. */
+int sift_report__spread(series *s, int64_t begin, int64_t end, uint64_t count,
+                        int outcome);
+/* Fold `from` into `to` (cell by cell). SIFT_OK or SIFT_ENOMEM. */
+int sift_report__series_merge(series *to, const series *from);
+void sift_report__series_free(series *s);
+/* The shares of count over the days of [begin, end): k days from
+ * *first_day, share[0..k), k <= MAX_SPREAD_DAYS. Returns k. */
+size_t sift_report__shares(int64_t *first_day, uint64_t *share, int64_t begin,
+                           int64_t end, uint64_t count);
+
+/* Readiness states, in docs/report.md order. */
+typedef enum ready_state {
+    READY_NOT_ENOUGH_DATA = 0,
+    READY_NOT_READY,
+    READY_QUARANTINE,
+    READY_REJECT,
+    READY_ENFORCED
+} ready_state;
+const char *sift_report__ready_code(ready_state s);
+
+/* A reporter of a domain that stopped reporting. */
+typedef struct silent {
+    const char *org; /* interned */
+    int64_t last;    /* its newest report's end */
+    int64_t gap;     /* its usual interval (median gap), seconds */
+} silent;
+
+/* A report of the whole history that passes the domain and reporter
+ * filters (dates aside): for silence and the history scan. */
+typedef struct span {
+    int64_t id, begin, end;
+    uint32_t dom, org; /* atoms */
+} span;
+
 /* --- the summary model --------------------------------------------------- */
 
 #define LIST_MAX 5  /* domains shown per list */
@@ -106,6 +162,8 @@ typedef struct source {
     size_t sender_idx;       /* into ctx.snd */
     sift_sender_label label; /* from the owner's configuration */
     int own_net;             /* in an [owner] network */
+    int64_t last_wr;         /* newest report end with would-reject mail */
+    series days;             /* per day, with --by only */
 } source;
 
 /* The example inconsistency of a domain: the record with the most
@@ -139,6 +197,7 @@ typedef struct atom {
     uint64_t disp[DISP__COUNT];  /* messages, by reported disposition */
     uint64_t sub_messages, sub_would_reject; /* From a subdomain */
     uint64_t pe_missing; /* no <dkim>/<spf> in policy_evaluated */
+    series days;         /* per day (policy domains) */
 } atom;
 
 /* A sender: the sources of one domain that are one service, the
@@ -156,6 +215,11 @@ typedef struct sender {
     const catx *cat_ex[SIFT_CAT__COUNT];    /* biggest record's identifiers */
     const source *cat_src[SIFT_CAT__COUNT]; /* and its source */
     size_t first_src, n_src;                /* into ctx.sord */
+    /* over time: first and last report begin/end of its sources in the
+     * window, first seen over the whole history, NEW */
+    int64_t first, last, last_wr, first_seen;
+    int is_new;
+    series days; /* with --by only */
 } sender;
 
 typedef struct rep {
@@ -177,6 +241,19 @@ typedef struct domain {
     size_t first_src, n_src;            /* into ctx.src, after sorting */
     size_t first_snd, n_snd;            /* into ctx.snd, worst first */
     const example *example;             /* borrowed from the atom */
+    /* over time (trend.c) */
+    int has_history;     /* reports before the window (NEW needs them) */
+    int64_t last_report; /* newest report end up to now, whole history */
+    int64_t quiet_days;  /* whole days since then (shown from 2) */
+    silent *silent;      /* reporters that stopped, by name */
+    size_t n_silent;
+    const sender **absent; /* legitimate senders seen before, not now */
+    size_t n_absent;
+    uint64_t data_days; /* days with messages in the window */
+    ready_state ready;
+    char **reasons; /* readiness reasons (owned) */
+    size_t n_reasons;
+    char *next_step;
 } domain;
 
 typedef struct ctx {
@@ -198,6 +275,13 @@ typedef struct ctx {
     struct rmask *rm;
     size_t n_rm, cap_rm;
     int rm_sorted;
+    /* over time */
+    struct ctx *hist;      /* senders of the reports before the window */
+    size_t n_shared_atoms; /* hist: atoms[0..n) are the window's strings */
+    span *spans;           /* the filtered history, by id */
+    size_t n_spans, cap_spans;
+    int64_t now;    /* docs/report.md "Over time": what "now" is */
+    int series_off; /* hist: no per-day counts */
     int64_t period_from, period_to; /* over the reports in the filter */
     sift_report_totals tot;
     const sift_filter *filter;
@@ -222,10 +306,40 @@ void sift_report__source_advice(char *buf, size_t n, const domain *d,
 /* "x.y" percent of part in whole, rounded half up (integer arithmetic). */
 void sift_report__percent(char *buf, size_t n, uint64_t part, uint64_t whole);
 
+/* The history, before the scan: spans and the history ctx (trend.c). */
+int sift_report__load_history(ctx *c, sift_store *st);
+/* After the model is built: first_seen, NEW, absent senders, silent
+ * reporters, readiness (trend.c). */
+int sift_report__over_time(ctx *c);
+/* The model's helpers trend.c uses (model.c). */
+long sift_report__intern(ctx *c, const char *s);
+void *sift_report__grow(void *p, size_t *cap, size_t need, size_t size);
+int sift_report__hist_finish(ctx *h);
+/* The day `t` is in (floor division). */
+static inline int64_t
+sift_day_of(int64_t t)
+{
+    return t >= 0 ? t / DAY_SECONDS : -((-(t + 1)) / DAY_SECONDS) - 1;
+}
+
 /* Text, JSON and CSV writers of the model. */
 int sift_report__text(FILE *fp, const ctx *c);
 int sift_report__json(FILE *fp, const ctx *c);
 int sift_report__csv_all(FILE *fp, const ctx *c);
+int sift_report__html(FILE *fp, const ctx *c);
+/* --by: the CSV of the series (one row per domain or sender and day or
+ * week). */
+int sift_report__csv_series(FILE *fp, const ctx *c);
+/* s by period (1 day, 7 week): *out (malloc'd, days without messages
+ * left out) and its length; SIZE_MAX when out of memory. */
+size_t sift_report__by(dayc **out, const series *s, int by);
+/* Series cell of the period `by` (1 day, 7 week: Monday) that day is in. */
+static inline int64_t
+sift_period_of(int64_t day, int by)
+{
+    /* 1970-01-01 was a Thursday: day 4 was a Monday */
+    return by == 7 ? day - (((day - 4) % 7) + 7) % 7 : day;
+}
 
 /* Does this sender belong in the digest (would-reject, DNS errors or
  * reporter inconsistencies)? */

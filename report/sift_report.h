@@ -119,7 +119,8 @@ typedef enum sift_format {
     SIFT_FMT_TEXT = 0,
     SIFT_FMT_JSON,
     SIFT_FMT_CSV,
-    SIFT_FMT_JSONL
+    SIFT_FMT_JSONL,
+    SIFT_FMT_HTML
 } sift_format;
 
 typedef struct sift_filter {
@@ -139,6 +140,12 @@ typedef struct sift_filter {
 typedef struct sift_report_totals {
     uint64_t messages, dmarc_fail, would_reject;
     int saturated;
+    /* --fail-on-new: NEW senders with would-reject messages */
+    uint64_t new_rejecting;
+    /* --fail-on-reject N%: the domain with the highest would-reject
+     * share ("" when there are no messages) */
+    char worst_domain[256];
+    uint64_t worst_messages, worst_would_reject;
 } sift_report_totals;
 
 /* What the digest shows (NULL options: the defaults). */
@@ -151,10 +158,14 @@ typedef struct sift_report_opts {
      * or NULL: a source in an own network is the owner's; a labelled one
      * is grouped and advised as labelled */
     const sift_owner_knowledge *owner;
+    /* --by: series per domain and sender in JSON and CSV: 0 none, 1 per
+     * day, 7 per week (Monday to Sunday) */
+    int by;
+    int utf8; /* the text digest may use UTF-8 (the trend's sparkline) */
 } sift_report_opts;
 #define SIFT_REPORT_TOP_DEFAULT 10
 
-/* The failure summary (`dmarcsift report`): text, json or csv. */
+/* The failure summary (`dmarcsift report`): text, json, csv or html. */
 int sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                       const sift_filter *f, const sift_report_opts *o,
                       sift_format fmt, sift_err *err);

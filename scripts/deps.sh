@@ -10,7 +10,7 @@ libarchive-dev libcurl4-openssl-dev check
 libsubunit-dev scdoc"
 if [ "${1:-}" = test ]; then
     pkgs="$pkgs clang libclang-rt-14-dev llvm libxml2-utils zip gzip tar xz-utils
-bzip2 mandoc man-db bash-completion git dovecot-imapd openssl"
+bzip2 mandoc man-db bash-completion git dovecot-imapd openssl chromium"
 fi
 missing=""
 for p in $pkgs; do

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sift_err.h"
 #include "sift_hash.h"
@@ -154,10 +155,20 @@ int sift_store_note_conflict(sift_store *st, const sift_report_meta *meta,
  * NULL when unknown) so that it is resolved when the same input later
  * imports (sift_store_resolve_failed). A failed input with the same path
  * and bytes is kept once (its reason and last_seen are updated). Bytes
- * above 64 MiB are not kept: only path, reason and size. */
+ * above SIFT_MAX_KEEP_CEILING are not kept: only path, reason and size. */
 int sift_store_add_failed(sift_store *st, const char *path, const char *reason,
                           const void *raw, size_t len, const sift_hash128 *fp,
                           sift_err *err);
+/* The same for bytes too large to hold in memory: len bytes read from f
+ * (from its start; the caller keeps f) are streamed into the new row with
+ * SQLite's incremental blob I/O, inside the open or a new batch. hash is
+ * their XXH3-128 (the caller computed it while writing f). Above
+ * SIFT_MAX_KEEP_CEILING (util/sift_limits.h) nothing is kept but path,
+ * reason and size. */
+int sift_store_add_failed_file(sift_store *st, const char *path,
+                               const char *reason, FILE *f, uint64_t len,
+                               sift_hash128 hash, const sift_hash128 *fp,
+                               sift_err *err);
 /* The input at path with fingerprint fp was used (imported, or found
  * stored): delete its failed rows. *resolved (may be NULL) = rows deleted.
  * Joins the open batch, opening one if needed. */
@@ -294,5 +305,19 @@ int sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
                                 int64_t *last, unsigned *done,
                                 sift_verdict_fn fn, void *payload,
                                 sift_err *err);
+
+/* --- the whole history (history.c) ------------------------------------- */
+
+/* One stored report's identity for report/'s history: strings borrowed
+ * for the call ("" when absent). */
+typedef struct sift_report_span {
+    int64_t id, begin, end;
+    const char *domain, *org;
+} sift_report_span;
+/* Call cb for every stored report, by id (unfiltered: the caller keeps
+ * what it wants); cb returns 0 to go on, non-zero to stop (returned). */
+typedef int (*sift_span_cb)(void *payload, const sift_report_span *r);
+int sift_store_report_spans(sift_store *st, sift_span_cb cb, void *payload,
+                            sift_err *err);
 
 #endif

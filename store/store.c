@@ -84,6 +84,8 @@ static const char *const stmt_sql[Q__COUNT] = {
                      " WHERE org_name = ?1 AND report_id = ?2"
                      " AND policy_domain = ?3 AND date_begin = ?4"
                      " AND date_end = ?5 AND content_hash IS NULL",
+    [Q_FAILED_FIND] = "SELECT id FROM failed_inputs WHERE path = ?1"
+                      " AND raw_hash = ?2",
     [Q_RESOLVE_FIND] = "SELECT 1 FROM failed_inputs WHERE path = ?1"
                        " AND fp = ?2",
     [Q_RESOLVE_FAILED] = "DELETE FROM failed_inputs WHERE path = ?1"
@@ -1084,6 +1086,73 @@ sift_store_add_failed(sift_store *st, const char *path, const char *reason,
     if (fp != NULL)
         bind_hash(s, 7, *fp);
     return sift_store__write(st, s, err);
+}
+
+int
+sift_store_add_failed_file(sift_store *st, const char *path, const char *reason,
+                           FILE *f, uint64_t len, sift_hash128 hash,
+                           const sift_hash128 *fp, sift_err *err)
+{
+    sqlite3_stmt *s = st->q[Q_INS_FAILED], *q = st->q[Q_FAILED_FIND];
+    sqlite3_blob *blob = NULL;
+    unsigned char buf[65536];
+    sqlite3_int64 id;
+    uint64_t off = 0;
+    int rc, found;
+
+    if (len > SIFT_STORE_MAX_FAILED_RAW)
+        return sift_store_add_failed(st, path, reason, NULL, len, fp, err);
+    /* kept before (same path and bytes): only reason and last_seen change,
+     * and the upsert below writes no bytes */
+    bind_key(q, 1, path);
+    bind_hash(q, 2, hash);
+    rc = sqlite3_step(q);
+    found = rc == SQLITE_ROW;
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                                  "failed inputs");
+    bind_key(s, 1, path);
+    bind_key(s, 2, reason);
+    sqlite3_bind_zeroblob64(s, 3, len);
+    sqlite3_bind_int64(s, 4, clamp64(len));
+    bind_hash(s, 5, hash);
+    sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
+    if (fp != NULL)
+        bind_hash(s, 7, *fp);
+    if ((rc = sift_store__write(st, s, err)) != SIFT_OK || found || len == 0)
+        return rc;
+    /* a new row: stream the bytes into its zero-filled blob, in the same
+     * transaction, never holding them whole */
+    id = sqlite3_last_insert_rowid(st->db);
+    if (sqlite3_blob_open(st->db, "main", "failed_inputs", "raw", id, 1,
+                          &blob) != SQLITE_OK)
+        goto db_fail;
+    rewind(f);
+    while (off < len) {
+        size_t want =
+            len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+        if (fread(buf, 1, want, f) != want) {
+            sqlite3_blob_close(blob);
+            return sift_err_sys(err, "%s: cannot read the temporary copy",
+                                path);
+        }
+        if (sqlite3_blob_write(blob, buf, (int)want, (int)off) != SQLITE_OK)
+            goto db_fail;
+        off += want;
+    }
+    if (sqlite3_blob_close(blob) != SQLITE_OK) {
+        blob = NULL;
+        goto db_fail;
+    }
+    return SIFT_OK;
+db_fail:
+    rc = sift_store__db_err(st, sqlite3_extended_errcode(st->db), err,
+                            "failed inputs");
+    if (blob != NULL)
+        sqlite3_blob_close(blob);
+    return rc;
 }
 
 int

@@ -10,14 +10,15 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "sift_limits.h"
 #include "sift_store.h"
 #include "sift_util.h"
 
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
- * 4 = IMAP state (issue 15; v5 once the DNS-cache step is in)
- * (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 4
+ * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
+ * bytes) (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 5
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -29,9 +30,10 @@
 #define SIFT_STORE_BATCH_MS 250
 #endif
 
-/* Raw bytes of a failed input above this are not kept (path and reason
- * are); retry-failed then re-reads the path. */
-#define SIFT_STORE_MAX_FAILED_RAW (64u << 20)
+/* Raw bytes of a failed input above this are never kept (path and reason
+ * are): below SQLite's largest value (SQLITE_MAX_LENGTH, 10^9 bytes). The
+ * caller's --max-keep-size is at most this (SIFT_MAX_KEEP_CEILING). */
+#define SIFT_STORE_MAX_FAILED_RAW SIFT_MAX_KEEP_CEILING
 
 /* Ceiling of the JSON text of `errors` or `warnings` of one report. */
 #define SIFT_STORE_MAX_JSON (1u << 20)
@@ -57,6 +59,7 @@ enum stmt_id {
     Q_ADOPT_HASH,
     Q_RESOLVE_FIND,
     Q_RESOLVE_FAILED,
+    Q_FAILED_FIND,
     Q_PRUNE_FAILED,
     Q_LIST_FAILED,
     Q_FORGET_ALL,

@@ -579,6 +579,181 @@ START_TEST(test_failed_lifecycle)
 }
 END_TEST
 
+/* --- 11.6: failed inputs over --max-input-size keep their bytes ------- */
+
+/* A message of about `pad` bytes: a text part of padding and the report
+ * `doc` as an attachment. Returned without the mbox From_ line. */
+static char *
+big_message(const char *doc, size_t pad)
+{
+    static const char head[] =
+        "From: rua@big.example\nTo: dmarc@example.com\nSubject: Report\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n"
+        "\n--B\nContent-Type: text/plain\n\n";
+    static const char mid[] =
+        "\n--B\nContent-Type: application/xml\nContent-Disposition:"
+        " attachment; filename=\"r.xml\"\n\n";
+    size_t n = strlen(head) + pad + strlen(mid) + strlen(doc) + 16, len, i;
+    char *m = malloc(n);
+
+    ck_assert_ptr_nonnull(m);
+    len = (size_t)snprintf(m, n, "%s", head);
+    for (i = 0; i + 64 <= pad; i += 64) {
+        memset(m + len, 'p', 63);
+        m[len + 63] = '\n';
+        len += 64;
+    }
+    len += (size_t)snprintf(m + len, n - len, "%s%s\n--B--\n\n", mid, doc);
+    return m;
+}
+
+/* An mbox message over --max-input-size is spooled to a temporary file as
+ * it is split and streamed into the database (failed_inputs.raw, last
+ * column: schema 5), whole and exact; retry-failed with a raised limit
+ * stores its report. Over --max-keep-size it is kept without its bytes.
+ * 0.1.0 kept none of it ("cannot retry, its bytes were not kept"). */
+START_TEST(test_oversized_message_kept_whole)
+{
+    const char *db = sbpath("k.db"), *db2 = sbpath("k2.db");
+    const char *mbox = sbpath("big.mbox");
+    unsigned c[3] = {1, 2, 3};
+    char *doc = report_doc("big.example", "b-1", 0, c, 3);
+    char *doc2 = report_doc("big.example", "b-2", 0, c, 3);
+    char *m = big_message(doc, 3u << 20), *out, *err, sql[200];
+    size_t mlen = strlen(m);
+    unsigned char want[16];
+    FILE *f;
+    int rc;
+
+    ck_assert_ptr_nonnull(f = fopen(mbox, "wb"));
+    fprintf(f, "From rua@big.example Mon Jan  1 00:00:00 2024\n%s", m);
+    fprintf(f,
+            "From rua@big.example Mon Jan  1 00:00:00 2024\n"
+            "From: rua@big.example\nSubject: Report\n"
+            "Content-Type: application/xml\n\n%s",
+            doc2);
+    ck_assert_int_eq(fclose(f), 0);
+
+    rc = sift_run(&out, &err, "--db", db, "ingest", "--max-input-size", "1M",
+                  mbox, NULL);
+    ck_assert_msg(rc == 65, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(
+        strstr(err, "big.mbox#1: message larger than the 1 MiB limit"
+                    " (--max-input-size)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "ingested 1 report (3 records, 6"
+                                      " messages)"));
+    free(out);
+    free(err);
+    /* kept whole: its size, its bytes, their hash */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM failed_inputs WHERE path LIKE"
+             " '%%big.mbox#1' AND size = %zu AND length(raw) = %zu",
+             mlen, mlen);
+    ck_assert_int_eq(sql_int(db, sql), 1);
+    sift_hash128_put(want, sift_hash128_of(m, mlen));
+    {
+        sqlite3 *h;
+        sqlite3_stmt *s;
+        ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(h,
+                                            "SELECT raw_hash, raw FROM"
+                                            " failed_inputs",
+                                            -1, &s, NULL),
+                         SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+        ck_assert_mem_eq(sqlite3_column_blob(s, 0), want, 16);
+        ck_assert_int_eq(sqlite3_column_bytes(s, 1), (int)mlen);
+        ck_assert_mem_eq(sqlite3_column_blob(s, 1), m, mlen);
+        sqlite3_finalize(s);
+        sqlite3_close(h);
+    }
+    /* a raised limit stores it */
+    rc = sift_run(&out, &err, "--db", db, "retry-failed", "--max-input-size",
+                  "8M", NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_str_eq(out, "retried 1 failed input: ingested 1 report (3"
+                          " records, 6 messages); 0 duplicates (0"
+                          " conflicting); 0 not a report; 0 failure"
+                          " reports; 0 failed\n");
+    free(out);
+    free(err);
+    ck_assert_int_eq(db_counts(db).reports, 2);
+    ck_assert_int_eq(db_counts(db).failed, 0);
+
+    /* over --max-keep-size: its size only */
+    rc = sift_run(&out, &err, "--db", db2, "ingest", "--max-input-size", "1M",
+                  "--max-keep-size", "2M", mbox, NULL);
+    ck_assert_msg(rc == 65, "exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM failed_inputs WHERE size = %zu"
+             " AND raw IS NULL",
+             mlen);
+    ck_assert_int_eq(sql_int(db2, sql), 1);
+    rc = sift_run(&out, &err, "--db", db2, "retry-failed", NULL);
+    ck_assert_int_eq(rc, 65);
+    ck_assert_ptr_nonnull(
+        strstr(err, "big.mbox#1: cannot retry, its bytes were not kept"
+                    " (message larger than the 1 MiB limit"
+                    " (--max-input-size))\n"));
+    free(out);
+    free(err);
+    rc = sift_run(&out, &err, "--db", db2, "ingest", "--max-keep-size", "901M",
+                  mbox, NULL);
+    ck_assert_int_eq(rc, 64);
+    ck_assert_ptr_nonnull(
+        strstr(err, "dmarcsift: --max-keep-size is at most 900M, not '901M'"));
+    free(out);
+    free(err);
+    free(m);
+    free(doc);
+    free(doc2);
+}
+END_TEST
+
+/* Schema 4 -> 5 rebuilds failed_inputs with raw as its last column and
+ * keeps every row, id and byte. */
+START_TEST(test_v4_failed_inputs_rebuilt)
+{
+    const char *db = sbpath("v4.db");
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store__open_at(&st, db, 4, &err), SIFT_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(sift_store__db(st),
+                     "INSERT INTO failed_inputs (id, path, reason, raw, size,"
+                     " raw_hash, fp, first_seen, last_seen) VALUES (7,"
+                     " 'a.xml', 'truncated', x'3c666565', 4, x'01', x'02',"
+                     " 1700000000, 1700000001), (9, 'b.xml', 'too big', NULL,"
+                     " 99, x'03', NULL, 1700000002, 1700000003);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sift_store_close(st);
+    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 4);
+    ck_assert_int_eq(sift_store_open(&st, db, 0, &err), SIFT_OK);
+    sift_store_close(st);
+    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(sql_int(db, "SELECT cid FROM pragma_table_info("
+                                 "'failed_inputs') WHERE name = 'raw'"),
+                     8);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM failed_inputs WHERE"
+                                 " id = 7 AND path = 'a.xml' AND raw ="
+                                 " x'3c666565' AND size = 4 AND raw_hash ="
+                                 " x'01' AND fp = x'02' AND first_seen ="
+                                 " 1700000000 AND last_seen = 1700000001"),
+                     1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM failed_inputs WHERE"
+                                 " id = 9 AND raw IS NULL AND size = 99"),
+                     1);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+                                 " name = 'failed_inputs_fp'"),
+                     1);
+}
+END_TEST
+
 START_TEST(test_failed_forget_all_and_prune)
 {
     const char *db = sbpath("f.db");
@@ -1033,6 +1208,8 @@ integrity_suite(void)
     tcase_add_test(f, test_failed_lifecycle);
     tcase_add_test(f, test_failed_forget_all_and_prune);
     tcase_add_test(f, test_missing_input_is_noinput);
+    tcase_add_test(f, test_oversized_message_kept_whole);
+    tcase_add_test(f, test_v4_failed_inputs_rebuilt);
     suite_add_tcase(s, f);
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_set_timeout(c, 600);

@@ -1656,8 +1656,8 @@ store_teardown(void)
 }
 
 /* The digest's options in tests: defaults, a fixed generation time. */
-static sift_report_opts ropts = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000,
-                                 NULL};
+static sift_report_opts ropts = {
+    SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000, NULL, 0, 0};
 
 /* Render into memory. */
 static char *
@@ -2006,8 +2006,12 @@ END_TEST
  * scan_records); the result must be the one-pass result, byte for byte. */
 START_TEST(test_two_core_scan_equals_one_pass)
 {
-    static const sift_format fmts[] = {SIFT_FMT_TEXT, SIFT_FMT_JSON,
-                                       SIFT_FMT_CSV};
+    /* per-day and per-sender series (--by) merge too */
+    static const struct {
+        sift_format f;
+        int by;
+    } fmts[] = {{SIFT_FMT_TEXT, 0}, {SIFT_FMT_JSON, 0}, {SIFT_FMT_CSV, 0},
+                {SIFT_FMT_JSON, 1}, {SIFT_FMT_CSV, 7},  {SIFT_FMT_HTML, 0}};
     char path[4096];
     sift_store *ro = NULL;
     sift_err err;
@@ -2022,15 +2026,17 @@ START_TEST(test_two_core_scan_equals_one_pass)
         SIFT_OK);
     for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         sift_report_totals t1, t2;
-        char *one = render(0, fmts[i], NULL, &t1, SIFT_OK, &err), *two;
-        char *buf = NULL;
+        char *one, *two, *buf = NULL;
         size_t n = 0;
-        FILE *fp = open_memstream(&buf, &n);
+        FILE *fp;
 
-        ck_assert_ptr_nonnull(fp);
+        ropts.by = fmts[i].by;
+        one = render(0, fmts[i].f, NULL, &t1, SIFT_OK, &err);
+        ck_assert_ptr_nonnull(fp = open_memstream(&buf, &n));
         ck_assert_int_eq(
-            sift_report_write(fp, &t2, ro, NULL, &ropts, fmts[i], &err),
+            sift_report_write(fp, &t2, ro, NULL, &ropts, fmts[i].f, &err),
             SIFT_OK);
+        ropts.by = 0;
         fclose(fp);
         two = buf;
         ck_assert_str_eq(one, two);
@@ -2049,7 +2055,7 @@ START_TEST(test_bad_format_is_usage_error)
     char *out;
 
     out = render(0, SIFT_FMT_JSONL, NULL, NULL, SIFT_EUSAGE, &err);
-    ck_assert_str_eq(err.msg, "report format must be text, json or csv");
+    ck_assert_str_eq(err.msg, "report format must be text, json, csv or html");
     free(out);
     out = render(1, SIFT_FMT_TEXT, NULL, NULL, SIFT_EUSAGE, &err);
     ck_assert_str_eq(err.msg, "export format must be csv or jsonl");
@@ -2082,6 +2088,59 @@ END_TEST
 
 /* Attacker-controlled strings: formula injection and terminal escapes in
  * org_name, a reason comment, header_from and a DKIM domain. */
+/* The HTML page of the data set: escaped strings, the readiness, the
+ * senders, the chart (fixtures/report/expected.html). */
+START_TEST(test_report_html_golden)
+{
+    sift_err err;
+    char *out;
+
+    populate(st);
+    out = render(0, SIFT_FMT_HTML, NULL, NULL, SIFT_OK, &err);
+    golden("report/expected.html", out);
+    /* Yahoo! Inc. and the JSON of reasons are escaped, never raw */
+    ck_assert_ptr_nonnull(
+        strstr(out, "<span class=\"org\">Yahoo! Inc.</span>"));
+    free(out);
+}
+END_TEST
+
+/* Markup in a report's strings (org_name, policy domain, a DKIM d= that
+ * names an unknown sender) is text in the HTML page. */
+START_TEST(test_html_escapes_markup)
+{
+    sift_report_meta m;
+    trec t;
+    sift_err err;
+    char *out;
+
+    meta_init(&m);
+    m.org_name = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    m.domain = "<b>x</b>.example";
+    m.report_id = "<img src=x onerror=alert(3)>";
+    rec_init(&t, "<b>x</b>.example", "evil.example", "fail", "fail");
+    t.r.source_ip = "192.0.2.1\x1b[2J";
+    dkim(&t, "'onmouseover='alert(4)'.example", "pass");
+    spf(&t, "evil.example", "mfrom", "pass");
+    {
+        trec *const recs[] = {&t};
+        store_report(st, &m, recs, 1);
+    }
+    out = render(0, SIFT_FMT_HTML, NULL, NULL, SIFT_OK, &err);
+    ck_assert_ptr_null(strstr(out, "<script"));
+    ck_assert_ptr_null(strstr(out, "<img"));
+    ck_assert_ptr_null(strstr(out, "<b>"));
+    ck_assert_ptr_null(strstr(out, "'onmouseover"));
+    ck_assert_ptr_null(strchr(out, '\x1b'));
+    ck_assert_ptr_nonnull(
+        strstr(out, "<span class=\"org\">&lt;script&gt;alert(1)&lt;/script&gt;"
+                    "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;</span>"));
+    ck_assert_ptr_nonnull(strstr(out, "<h2>&lt;b&gt;x&lt;/b&gt;.example</h2>"));
+    ck_assert_ptr_nonnull(strstr(out, "&#39;onmouseover=&#39;alert(4)&#39;"));
+    free(out);
+}
+END_TEST
+
 START_TEST(test_hostile_strings_are_neutralised)
 {
     sift_report_meta m;
@@ -2194,6 +2253,8 @@ report_suite(void)
     tcase_add_test(tc, test_bad_format_is_usage_error);
     tcase_add_test(tc, test_export_golden);
     tcase_add_test(tc, test_hostile_strings_are_neutralised);
+    tcase_add_test(tc, test_report_html_golden);
+    tcase_add_test(tc, test_html_escapes_markup);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("names");

@@ -86,7 +86,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
     want='ingest inspect report export stats prune retry-failed failed reevaluate help 
 --db 
 --format 
-text json csv 
+text json csv html 
 --max-report-size '
     [ "$got" = "$want" ] || { no "completion:"; echo "$got"; }
 else

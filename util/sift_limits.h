@@ -23,14 +23,22 @@ typedef struct sift_limits {
     unsigned max_xml_depth;   /* element nesting in a report */
     size_t max_text;          /* bytes of one XML text value */
     uint64_t max_records;     /* records per report */
+    uint64_t max_keep_size;   /* bytes of a failed input kept in the
+                                 database for retry-failed (streamed, never
+                                 held in memory whole) */
 } sift_limits;
+
+/* The highest --max-keep-size: below SQLite's largest value (10^9 bytes,
+ * SQLITE_MAX_LENGTH). */
+#define SIFT_MAX_KEEP_CEILING (UINT64_C(900) << 20)
 
 #define SIFT_LIMITS_INIT                                                       \
     {                                                                          \
         .max_report_size = UINT64_C(1) << 30,                                  \
         .max_input_size = UINT64_C(256) << 20, .max_depth = 8,                 \
         .max_entries = 10000, .max_messages = 1000000, .max_xml_depth = 32,    \
-        .max_text = 64 * 1024, .max_records = 10000000                         \
+        .max_text = 64 * 1024, .max_records = 10000000,                        \
+        .max_keep_size = UINT64_C(512) << 20                                   \
     }
 
 #endif
