@@ -71,6 +71,11 @@ struct opts {
     char **sources; /* [ingest] source: ingest's INPUTs when none */
     size_t n_sources;
     const sift_owner_knowledge *owner; /* [owner], [senders]: for report */
+    /* DNS (docs/dns.md): resolve, and --dns on ingest/report */
+    int dns;                  /* --dns: resolve source names first */
+    const char **dns_servers; /* --dns-server, repeated; opts_free() */
+    size_t n_dns_servers;
+    int dns_timeout_ms; /* --dns-timeout; 0: the default */
 };
 
 /* One line on stderr: "dmarcsift: <where>: <msg>". */
@@ -116,6 +121,19 @@ int cmd_stats(struct opts *o, int argc, char **argv);
 int cmd_prune(struct opts *o, int argc, char **argv);
 int cmd_failed(struct opts *o, int argc, char **argv);
 int cmd_reevaluate(struct opts *o, int argc, char **argv);
+int cmd_resolve(struct opts *o, int argc, char **argv);
+
+/* Look up the names of the stored source addresses that are not cached
+ * (or expired), in parallel, and cache them (cmd_resolve.c): resolve,
+ * and ingest/report --dns. A resolver that does not answer is one line on
+ * stderr and EX_OK; EX_IOERR only for a database error. */
+int resolve_sources(sift_store *st, const struct opts *o);
+
+#define DNS_HELP                                                               \
+    "  --dns-server ADDR[:PORT]  ask this server (repeatable; default: the\n"  \
+    "                            servers of /etc/resolv.conf)\n"               \
+    "  --dns-timeout MS          first try of a query (default 2000; two\n"    \
+    "                            tries, the second twice as long)\n"
 
 /* Stored verdicts follow the code (cmd_reevaluate.c): recompute them when
  * the database's evaluation version is behind; on an open writer, or by

@@ -51,6 +51,10 @@ static const char usage_ingest[] =
     "  --cacert FILE             trust the CA certificates in FILE\n"
     "  --insecure                let imap:// go without STARTTLS (plain\n"
     "                            text; certificates are still checked)\n"
+    "DNS (docs/dns.md; off unless asked for):\n"
+    "  --dns                     then look up the names of new source\n"
+    "                            addresses (as 'dmarcsift resolve'; the\n"
+    "                            two options below imply it)\n" DNS_HELP
     "\n" LIMITS_HELP KEEP_HELP;
 
 static const char usage_retry[] =
@@ -519,7 +523,7 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     if ((ex = parse_opts(o, argc, argv,
                          "db quiet move-to failed-to cacert netrc-file "
                          "password-file oauth2-token-file insecure "
-                         "password " KEEP_OPTS,
+                         "password dns dns-server dns-timeout " KEEP_OPTS,
                          usage_ingest, &first)) != 0)
         return ex;
     if (first >= argc && o->n_sources > 0) {
@@ -652,6 +656,11 @@ cmd_ingest(struct opts *o, int argc, char **argv)
     }
     if (!o->quiet)
         print_summary(&s);
+    if (o->dns && ex != EX_IOERR) { /* the new sources' names (docs/dns.md) */
+        int dx = resolve_sources(st, o);
+        if (dx != EX_OK)
+            ex = dx;
+    }
     if (ex == EX_OK && f.trouble)
         ex = EX_IOERR;
     if (ex == EX_OK && s.failed > 0)

@@ -12,12 +12,19 @@
 
 #include "cli.h"
 
+#define DNS_HELP_REPORT                                                        \
+    "  --dns-server ADDR[:PORT]\n"                                             \
+    "                       ask this server (repeatable; implies --dns;\n"     \
+    "                       default: the servers of /etc/resolv.conf)\n"       \
+    "  --dns-timeout MS     first try of a query (default 2000)\n"
+
 static const char usage_report[] =
     "usage: dmarcsift [--db PATH] report [--domain D] [--reporter ORG]\n"
     "                 [--since DATE] [--until DATE]\n"
     "                 [--format text|json|csv|html] [--by day|week]\n"
     "                 [--top N] [--all] [--min-messages N]\n"
-    "                 [--fail-on-reject N|N%] [--fail-on-new]\n"
+    "                 [--fail-on-reject N|N%] [--fail-on-new] [--dns]\n"
+    "                 [--dns-server ADDR[:PORT]]... [--dns-timeout MS]\n"
     "\n"
     "A digest per policy domain: a table of the domains, then the senders\n"
     "(services, own servers, forwarders, unknown signers, unauthenticated\n"
@@ -45,8 +52,13 @@ static const char usage_report[] =
     "  --fail-on-reject N   exit with status 1 when more than N messages\n"
     "                       would be rejected (for nightly alerts); N% when\n"
     "                       more than N percent of a domain's messages would\n"
+    "                       be rejected\n"
     "  --fail-on-new        exit with status 1 when a NEW sender would be\n"
-    "                       rejected\n";
+    "                       rejected\n"
+    "  --dns                first look up the source addresses' names that\n"
+    "                       are not cached (as 'dmarcsift resolve'); without\n"
+    "                       it the cached names are shown and nothing is\n"
+    "                       looked up\n" DNS_HELP_REPORT;
 
 /* The header's time: $SOURCE_DATE_EPOCH (digits only) or now. */
 static int64_t
@@ -88,12 +100,17 @@ utf8_locale(void)
 
 static const char usage_export[] =
     "usage: dmarcsift [--db PATH] export [--format csv|jsonl] [--domain D]\n"
-    "                 [--reporter ORG] [--since DATE] [--until DATE]\n"
+    "                 [--reporter ORG] [--since DATE] [--until DATE] [--dns]\n"
+    "                 [--dns-server ADDR[:PORT]]... [--dns-timeout MS]\n"
     "\n"
     "One row per stored record with its report, auth results and verdict.\n"
     "Columns: docs/report.md. Filters as for report: --domain and\n"
     "--reporter repeat for any of several; DATE is YYYY-MM-DD,\n"
-    "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or @EPOCH-SECONDS.\n";
+    "YYYY-MM-DDTHH:MM:SS[Z] (UTC) or @EPOCH-SECONDS. The columns ptr,\n"
+    "ptr_unconfirmed and ptr_org are the source's cached name (resolve).\n"
+    "\n"
+    "  --dns                first look up the names that are not cached\n"
+    "                       (as 'dmarcsift resolve')\n" DNS_HELP_REPORT;
 
 static int
 report_or_export(struct opts *o, int argc, char **argv, int export)
@@ -106,10 +123,11 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     int first, ex, rc;
 
     ex = parse_opts(o, argc, argv,
-                    export ? "db domain reporter since until format"
+                    export ? "db domain reporter since until format "
+                             "dns dns-server dns-timeout"
                            : "db domain reporter since until format "
                              "fail-on-reject top all min-messages by "
-                             "fail-on-new",
+                             "fail-on-new dns dns-server dns-timeout",
                     usage, &first);
     if (ex != 0)
         return ex;
@@ -125,6 +143,15 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
     /* verdicts written by an older evaluation are recomputed first */
     if ((ex = reevaluate_path_if_behind(o)) != EX_OK)
         return ex;
+    if (o->dns) { /* names first, on a writer of its own (docs/dns.md) */
+        if ((ex = open_store(&st, o, SIFT_STORE_EXISTING)) != EX_OK)
+            return ex;
+        ex = resolve_sources(st, o);
+        sift_store_close(st);
+        st = NULL;
+        if (ex != EX_OK)
+            return ex;
+    }
     if ((ex = open_store(
              &st, o, SIFT_STORE_READONLY | (export ? 0 : SIFT_STORE_SCAN))) !=
         EX_OK)

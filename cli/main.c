@@ -41,6 +41,8 @@ const char usage_main[] =
     "  retry-failed        re-parse the stored inputs that failed\n"
     "  failed list|forget  show the failed inputs, or forget some or all\n"
     "  reevaluate          recompute stored verdicts with this version\n"
+    "  resolve             look up and cache the source addresses' names\n"
+    "                      (DNS; report and export show them)\n"
     "\n"
     "options:\n"
     "  --db PATH           database (default: $DMARCSIFT_DB, else "
@@ -168,11 +170,11 @@ run(int argc, char **argv, struct opts *op, sift_config *cfg)
     static const struct {
         const char *name;
         int (*fn)(struct opts *, int, char **);
-    } cmds[] = {{"ingest", cmd_ingest},        {"inspect", cmd_inspect},
-                {"report", cmd_report},        {"export", cmd_export},
-                {"stats", cmd_stats},          {"prune", cmd_prune},
-                {"retry-failed", cmd_retry},   {"failed", cmd_failed},
-                {"reevaluate", cmd_reevaluate}};
+    } cmds[] = {{"ingest", cmd_ingest},         {"inspect", cmd_inspect},
+                {"report", cmd_report},         {"export", cmd_export},
+                {"stats", cmd_stats},           {"prune", cmd_prune},
+                {"retry-failed", cmd_retry},    {"failed", cmd_failed},
+                {"reevaluate", cmd_reevaluate}, {"resolve", cmd_resolve}};
     struct opts o = *op;
     sift_limits lim = SIFT_LIMITS_INIT;
     static sift_owner_knowledge owner; /* o.owner outlives run() */

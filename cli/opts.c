@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sift_dns.h"
 
 /* Paths and messages can carry bytes from a report or an archive entry:
  * written as the text report writes values (controls as \xHH). */
@@ -90,7 +91,10 @@ enum {
     O_ALL,
     O_MINMSG,
     O_BY,
-    O_FAILNEW
+    O_FAILNEW,
+    O_DNS,
+    O_DNSSERVER,
+    O_DNSTIMEOUT
 };
 
 /* A count in plain decimal digits (no sign, no spaces, no empty string),
@@ -137,7 +141,8 @@ opts_free(struct opts *o)
 {
     free(o->domains);
     free(o->reporters);
-    o->domains = o->reporters = NULL;
+    free(o->dns_servers);
+    o->domains = o->reporters = o->dns_servers = NULL;
 }
 
 /* Whether the space-separated list holds word exactly ("json" is not in
@@ -216,6 +221,9 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"min-messages", required_argument, NULL, O_MINMSG},
         {"by", required_argument, NULL, O_BY},
         {"fail-on-new", no_argument, NULL, O_FAILNEW},
+        {"dns", no_argument, NULL, O_DNS},
+        {"dns-server", required_argument, NULL, O_DNSSERVER},
+        {"dns-timeout", required_argument, NULL, O_DNSTIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sift_err err;
@@ -416,6 +424,33 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                    "messages, not '%s'",
                                    optarg);
             o->report.min_messages = (uint64_t)v;
+            break;
+        }
+        case O_DNS:
+            o->dns = 1;
+            break;
+        case O_DNSSERVER: {
+            size_t nl = o->n_dns_servers;
+            sift_err_clear(&err);
+            if (sift_dns_check_server(optarg, &err) != SIFT_OK)
+                return usage_error(usage, "%s", err.msg);
+            if (list_add(&o->dns_servers, &nl, argc, optarg)) {
+                fprintf(stderr, "%s: out of memory\n", progname);
+                return EX_IOERR;
+            }
+            o->n_dns_servers = nl;
+            o->dns = 1; /* implies --dns */
+            break;
+        }
+        case O_DNSTIMEOUT: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 10, 60000))
+                return usage_error(usage,
+                                   "--dns-timeout needs milliseconds "
+                                   "(10..60000), not '%s'",
+                                   optarg);
+            o->dns_timeout_ms = (int)v;
+            o->dns = 1;
             break;
         }
         default:

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "sift_dns.h"
 
 #ifndef SIFT_GIT_COMMIT
 #define SIFT_GIT_COMMIT "unknown"
@@ -95,5 +96,6 @@ print_version(void)
                c->ssl_version ? c->ssl_version : "no TLS");
     }
     printf("libpsl:             %s\n", psl_get_version());
+    printf("c-ares:             %s\n", sift_dns_version());
     printf("public suffix list: %s\n", psl);
 }

@@ -255,7 +255,26 @@ static void
 w_own_mailfrom(char *b, size_t n, const sift_advice_in *in)
 {
     const char *from = or_(in->from, in->domain);
+    int own = strcasecmp(from, in->domain) == 0; /* the record looked up */
 
+    if (own && in->spf_include_published == 1) {
+        snprintf(b, n,
+                 "%s: %s; %s is already in %s's SPF, so SPF aligns once "
+                 "the mail goes out with your own MAIL FROM",
+                 in->service->name, in->service->fix, in->service->spf_include,
+                 from);
+        return;
+    }
+    if (own && in->spf_include_published == 0 &&
+        in->spf_lookups_published >= 10) {
+        snprintf(b, n,
+                 "%s: %s; for SPF, %s would be lookup %d of %s's SPF, over "
+                 "the limit of 10: flatten or drop an include first",
+                 in->service->name, in->service->fix,
+                 or_(in->service->spf_include, "its SPF include"),
+                 in->spf_lookups_published + 1, from);
+        return;
+    }
     snprintf(b, n,
              "%s: %s; for SPF, add %s to the SPF record of %s: %s "
              "sends with your own MAIL FROM, so it aligns",
@@ -295,6 +314,16 @@ w_cname_rp(char *b, size_t n, const sift_advice_in *in)
     char note[256];
 
     strict_note(note, sizeof(note), in);
+    if (in->spf_include_published == 1) { /* resolve looked: it is there */
+        snprintf(b, n,
+                 "%s: %s is already in %s's SPF; what is missing is the "
+                 "custom return-path: %s (a CNAME under %s pointing to "
+                 "%s)%s",
+                 in->service->name, in->service->spf_include, in->domain,
+                 in->service->fix, or_(in->from, in->domain), in->service->name,
+                 note);
+        return;
+    }
     snprintf(b, n,
              "%s: %s; the custom return-path is a CNAME under %s "
              "pointing to %s, so %s in your own SPF record does "
@@ -585,6 +614,11 @@ fill_in(sift_advice_in *in, const domain *d, sift_category cat,
     in->own_net = s ? s->own_net : 0;
     in->aspf_strict = d->aspf != NULL && strcasecmp(d->aspf, "s") == 0;
     in->adkim_strict = d->adkim != NULL && strcasecmp(d->adkim, "s") == 0;
+    in->spf_include_published =
+        d->pub == NULL || svc == NULL || svc->spf_include == NULL
+            ? -1
+            : sift_report__includes_has(d->pub, svc->spf_include);
+    in->spf_lookups_published = d->pub ? d->pub->spf_lookups : -1;
 }
 
 void

@@ -58,6 +58,9 @@ static const char *const columns[] = {
     "outcome",      "spf_aligned",  "dkim_aligned", "categories",
 };
 
+/* After the stored columns: the source's cached name (ptr.c) */
+static const char *const ptr_columns[] = {"ptr", "ptr_unconfirmed", "ptr_org"};
+
 static const char *const child_keys[3][4] = {
     {"type", "comment", NULL, NULL},
     {"domain", "selector", "result", "human_result"},
@@ -82,7 +85,21 @@ typedef struct exp_ctx {
     char *tmp; /* scratch for one encoded cell, grown as needed */
     size_t cap;
     sift_err *err;
+    sift_report_ptrs ptrs; /* cached source names */
 } exp_ctx;
+
+/* The three ptr values of a row's source: confirmed name, unconfirmed
+ * name, organisational domain (each NULL when there is none). */
+static void
+ptr_values(const exp_ctx *c, sift_row *row, const char *v[3])
+{
+    const sift_report_ptr *p =
+        sift_report__ptr_find(&c->ptrs, sift_row_text(row, C_IP));
+
+    v[0] = p && p->confirmed ? p->name : NULL;
+    v[1] = p && !p->confirmed ? p->name : NULL;
+    v[2] = p ? p->org : NULL;
+}
 
 /* Next field of an encoded child list: sets *val (NULL for SQL NULL) as a
  * NUL-terminated copy in scratch and advances *pp. Returns 0 at the end of
@@ -244,6 +261,15 @@ on_row_csv(exp_ctx *c, sift_row *row)
         default: sift_report__csv(fp, sift_row_text(row, col)); break;
         }
     }
+    {
+        const char *v[3];
+        ptr_values(c, row, v);
+        for (i = 0; i < 3; i++) {
+            fputc(',', fp);
+            if (v[i] != NULL)
+                sift_report__csv(fp, v[i]);
+        }
+    }
     fputs("\r\n", fp);
     return 0;
 }
@@ -299,6 +325,14 @@ on_row_jsonl(exp_ctx *c, sift_row *row)
         default: sift_json_str(fp, sift_row_text(row, col)); break;
         }
     }
+    {
+        const char *v[3];
+        ptr_values(c, row, v);
+        for (i = 0; i < 3; i++) {
+            fprintf(fp, ", \"%s\": ", ptr_columns[i]);
+            sift_json_str(fp, v[i]);
+        }
+    }
     fputs("}\n", fp);
     return 0;
 }
@@ -343,9 +377,14 @@ sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
     if (fmt == SIFT_FMT_CSV) {
         for (i = 0; i < sizeof(columns) / sizeof(columns[0]); i++)
             fprintf(fp, "%s%s", i ? "," : "", columns[i]);
+        for (i = 0; i < sizeof(ptr_columns) / sizeof(ptr_columns[0]); i++)
+            fprintf(fp, ",%s", ptr_columns[i]);
         fputs("\r\n", fp);
     }
-    rc = sift_report__params(&fpar, f, err);
+    memset(&fpar, 0, sizeof(fpar));
+    rc = sift_report__ptrs_load(&c.ptrs, st, err);
+    if (rc == SIFT_OK)
+        rc = sift_report__params(&fpar, f, err);
     if (rc == SIFT_OK)
         rc = sift_store_query(st, q_export, fpar.p, SIFT_REPORT_FILTER_NPARAMS,
                               on_row, &c, err);
@@ -353,5 +392,6 @@ sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
     if (rc == SIFT_OK && (fflush(fp) != 0 || ferror(fp)))
         rc = sift_err_sys(err, "cannot write the export");
     free(c.tmp);
+    sift_report__ptrs_free(&c.ptrs);
     return rc;
 }

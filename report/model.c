@@ -512,6 +512,8 @@ ctx_free(ctx *c)
     free(c->atab);
     free(c->reps);
     free(c->rm);
+    sift_report__ptrs_free(&c->ptrs);
+    sift_report__pubs_free(&c->pubs);
     memset(c, 0, sizeof(*c));
 }
 
@@ -1304,6 +1306,11 @@ classify(ctx *c, source *s, sift_eval *ev)
     } else if (fwd > 0) {
         s->kind = SIFT_KIND_FORWARDER;
         s->sender_name = "forwarders and mailing lists";
+    } else if (s->ptr_sender != NULL) {
+        /* its forward-confirmed name is a known service's (docs/dns.md) */
+        s->sender = s->ptr_sender;
+        s->kind = SIFT_KIND_SERVICE;
+        s->sender_name = s->sender->name;
     } else if (tp != NULL) {
         s->kind = SIFT_KIND_UNKNOWN;
         name = tp->cat == SIFT_CAT_DKIM_THIRD_PARTY ||
@@ -1351,6 +1358,9 @@ finish_sources(ctx *c)
         if (s->n_cx > 1)
             qsort(s->cx, s->n_cx, sizeof(*s->cx), cx_order);
         s->sender = identify(s);
+        s->ptr = sift_report__ptr_find(&c->ptrs, s->ip);
+        if (s->ptr != NULL && s->ptr->confirmed)
+            s->ptr_sender = sift_sender_lookup(s->ptr->name);
         rc = classify(c, s, ev);
     }
     sift_eval_free(ev);
@@ -1649,6 +1659,9 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
         return rc;
     if ((rc = fill_examples(c, st, err)) != SIFT_OK)
         return rc;
+    if (c->n_src > 0 &&
+        (rc = sift_report__ptrs_load(&c->ptrs, st, err)) != SIFT_OK)
+        return rc;
     if ((rc = finish_sources(c)) != SIFT_OK)
         return rc;
     if (c->n_src > 1)
@@ -1663,6 +1676,11 @@ model_run(ctx *c, sift_store *st, const sift_param *p, sift_err *err)
          (rc = sift_report__hist_finish(c->hist)) != SIFT_OK) ||
         (rc = sift_report__over_time(c)) != SIFT_OK)
         return rc;
+    if (c->n_dom > 0 &&
+        (rc = sift_report__pubs_load(&c->pubs, st, err)) != SIFT_OK)
+        return rc;
+    for (i = 0; i < c->n_dom; i++)
+        c->dom[i].pub = sift_report__pub_find(&c->pubs, c->dom[i].name);
     for (i = 0; i < c->n_dom; i++) {
         uint64_t m = c->tot.messages, w = c->tot.would_reject;
         c->tot.messages = sift_sat_add(m, c->dom[i].messages);

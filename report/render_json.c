@@ -263,6 +263,20 @@ meta_json(FILE *fp, const ctx *c)
                                : "null");
 }
 
+/* The source's cached name (docs/dns.md): ptr is the forward-confirmed
+ * name, ptr_unconfirmed one that did not confirm, ptr_org the
+ * organisational domain of the confirmed one. */
+static void
+ptr_json(FILE *fp, const sift_report_ptr *p)
+{
+    fputs(",\n         \"ptr\": ", fp);
+    sift_json_str(fp, p && p->confirmed ? p->name : NULL);
+    fputs(", \"ptr_unconfirmed\": ", fp);
+    sift_json_str(fp, p && !p->confirmed ? p->name : NULL);
+    fputs(", \"ptr_org\": ", fp);
+    sift_json_str(fp, p ? p->org : NULL);
+}
+
 int
 sift_report__json(FILE *fp, const ctx *c)
 {
@@ -306,6 +320,7 @@ sift_report__json(FILE *fp, const ctx *c)
         } else {
             fputs(",\n      \"policy\": null", fp);
         }
+        sift_report__pub_json(fp, d);
         sift_report__percent(p1, sizeof(p1), d->messages - d->dmarc_fail,
                              d->messages);
         fprintf(fp,
@@ -387,6 +402,7 @@ sift_report__json(FILE *fp, const ctx *c)
             sift_report__date(d2, sizeof(d2), s->last, 1);
             fprintf(fp, ", \"first_seen\": \"%s\", \"last_seen\": \"%s\"", d1,
                     d2);
+            ptr_json(fp, s->ptr);
             sift_report__source_advice(adv, sizeof(adv), d, s);
             fputs(",\n         \"advice\": ", fp);
             sift_json_str(fp, adv);

@@ -86,6 +86,30 @@ line_flush(line *l, FILE *out, const char *lead, const char *indent)
     l->p = NULL;
 }
 
+/* What the domain publishes now, where it differs from what the reports
+ * saw (published.c; only after `dmarcsift resolve`). */
+static int
+pub_text(FILE *fp, const domain *d)
+{
+    char lines[24][512], day[32];
+    size_t n = sift_report__pub_lines(lines, 24, d), k;
+    line l;
+
+    sift_report__date(day, sizeof(day), d->pub->looked_up, 0);
+    if (n == 0) {
+        fprintf(fp, "Published now (DNS, %s): no differences\n", day);
+        return SIFT_OK;
+    }
+    fprintf(fp, "Published now (DNS, %s):\n", day);
+    for (k = 0; k < n; k++) {
+        if (line_open(&l))
+            return SIFT_ENOMEM;
+        sift_text_safe(l.fp, lines[k]);
+        line_flush(&l, fp, "  ", "    ");
+    }
+    return SIFT_OK;
+}
+
 static const char *
 or_dash(const char *s)
 {
@@ -475,6 +499,8 @@ domain_head(FILE *fp, const domain *d)
         fputs(")", l.fp);
         line_flush(&l, fp, "", "  ");
     }
+    if (d->pub != NULL && pub_text(fp, d) != SIFT_OK)
+        return SIFT_ENOMEM;
     sift_report__percent(p1, sizeof(p1), d->messages - d->dmarc_fail,
                          d->messages);
     fprintf(fp, "Messages: %s, DMARC pass: %s (%s%%), DMARC fail: %s\n",
@@ -633,6 +659,10 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
         if (i)
             fputs(", ", l.fp);
         sift_text_safe(l.fp, t->ip[0] ? t->ip : "(no source ip)");
+        if (t->ptr != NULL && t->ptr->confirmed) { /* resolve's name */
+            fputc(' ', l.fp);
+            sift_text_safe(l.fp, t->ptr->name);
+        }
         fprintf(l.fp, " (%s)", num(a, sizeof(a), t->messages));
     }
     if (s->n_src > IPS_SHOWN)

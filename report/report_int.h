@@ -99,6 +99,57 @@ typedef struct span {
     int64_t id, begin, end;
     uint32_t dom, org; /* atoms */
 } span;
+/* --- cached source names (ptr.c; store/dns_cache.c) ---------------------- */
+
+typedef struct sift_report_ptr {
+    char *ip, *name; /* owned */
+    int confirmed;   /* name's A/AAAA holds ip */
+    char *org;       /* organisational domain of a confirmed name, or NULL */
+} sift_report_ptr;
+
+typedef struct sift_report_ptrs {
+    sift_report_ptr *v; /* sorted by ip (strcmp) */
+    size_t n, cap;
+} sift_report_ptrs;
+
+/* Read every cached name (expired ones too). A store without the cache
+ * gives none. SIFT_OK or an error; free with sift_report__ptrs_free()
+ * either way. */
+int sift_report__ptrs_load(sift_report_ptrs *m, sift_store *st, sift_err *err);
+const sift_report_ptr *sift_report__ptr_find(const sift_report_ptrs *m,
+                                             const char *ip);
+void sift_report__ptrs_free(sift_report_ptrs *m);
+
+/* --- what the policy domains publish (published.c) ---------------------- */
+
+typedef struct sift_report_key {
+    char *domain, *selector, *status, *type; /* owned; NULL absent */
+    int present, bits;
+} sift_report_key;
+
+typedef struct sift_report_pub {
+    char *domain; /* owned, like every string here; NULL absent */
+    char *tree_at, *tree_record, *psl_at, *psl_record;
+    char *spf_record, *spf_includes, *spf_error;
+    int differ, spf_records, spf_lookups, spf_all;
+    int64_t looked_up;
+    sift_report_key *dkim;
+    size_t n_dkim;
+} sift_report_pub;
+
+typedef struct sift_report_pubs {
+    sift_report_pub *v;
+    size_t n, cap;
+} sift_report_pubs;
+
+/* Read every published row with its DKIM keys (none from a store without
+ * the cache). Free with sift_report__pubs_free() either way. */
+int sift_report__pubs_load(sift_report_pubs *m, sift_store *st, sift_err *err);
+const sift_report_pub *sift_report__pub_find(const sift_report_pubs *m,
+                                             const char *name);
+void sift_report__pubs_free(sift_report_pubs *m);
+/* Whether the published SPF (any level) holds this include: term. */
+int sift_report__includes_has(const sift_report_pub *p, const char *include);
 
 /* --- the summary model --------------------------------------------------- */
 
@@ -164,6 +215,10 @@ typedef struct source {
     int own_net;             /* in an [owner] network */
     int64_t last_wr;         /* newest report end with would-reject mail */
     series days;             /* per day, with --by only */
+    /* its cached name (ctx.ptrs) or NULL, and the known service its
+     * confirmed name belongs to or NULL (docs/dns.md) */
+    const sift_report_ptr *ptr;
+    const sift_sender *ptr_sender;
 } source;
 
 /* The example inconsistency of a domain: the record with the most
@@ -254,6 +309,8 @@ typedef struct domain {
     char **reasons; /* readiness reasons (owned) */
     size_t n_reasons;
     char *next_step;
+    /* what it publishes now (ctx.pubs), or NULL: not looked up */
+    const sift_report_pub *pub;
 } domain;
 
 typedef struct ctx {
@@ -287,6 +344,8 @@ typedef struct ctx {
     const sift_filter *filter;
     const sift_report_opts *opts;
     sift_err *err;
+    sift_report_ptrs ptrs; /* cached source names */
+    sift_report_pubs pubs; /* what the policy domains publish */
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with
@@ -321,6 +380,12 @@ sift_day_of(int64_t t)
 {
     return t >= 0 ? t / DAY_SECONDS : -((-(t + 1)) / DAY_SECONDS) - 1;
 }
+/* The differences between what d publishes now and what the reports saw,
+ * one line each (at most max), for the digest and JSON; 0 when nothing was
+ * looked up. */
+size_t sift_report__pub_lines(char lines[][512], size_t max, const domain *d);
+/* ",\n      \"published\": {...}" (or null) of d's JSON object. */
+void sift_report__pub_json(FILE *fp, const domain *d);
 
 /* Text, JSON and CSV writers of the model. */
 int sift_report__text(FILE *fp, const ctx *c);

@@ -106,6 +106,11 @@ typedef struct sift_advice_in {
      * SIFT_LABEL_*, and whether its IP is in an [owner] network */
     sift_sender_label label;
     int own_net;
+    /* the service's SPF include is in the policy domain's published SPF
+     * now: 1 yes, 0 no, -1 not looked up (dmarcsift resolve) */
+    int spf_include_published;
+    /* the DNS lookups the published SPF needs now; -1 not looked up */
+    int spf_lookups_published;
 } sift_advice_in;
 
 /* One line of advice into buf (bounded, NUL-terminated; strings from the

@@ -6,11 +6,11 @@
 set -eu
 pkgs="build-essential cmake pkg-config libxml2-dev libsqlite3-dev zlib1g-dev
 libzip-dev libpsl-dev libxxhash-dev publicsuffix libgmime-3.0-dev
-libarchive-dev libcurl4-openssl-dev check
+libarchive-dev libcurl4-openssl-dev libc-ares-dev check
 libsubunit-dev scdoc"
 if [ "${1:-}" = test ]; then
     pkgs="$pkgs clang libclang-rt-14-dev llvm libxml2-utils zip gzip tar xz-utils
-bzip2 mandoc man-db bash-completion git dovecot-imapd openssl chromium"
+bzip2 mandoc man-db bash-completion git dovecot-imapd openssl chromium nsd"
 fi
 missing=""
 for p in $pkgs; do

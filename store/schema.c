@@ -264,6 +264,47 @@ static const char schema_keep[] =
     "ALTER TABLE failed_inputs_v5 RENAME TO failed_inputs;"
     "CREATE INDEX failed_inputs_fp ON failed_inputs(path, fp);";
 
+/* Version 5 -> 6: the DNS cache (dns/, store/dns_cache.c; docs/schema.md).
+ * dns_ptr, one row per source address: the PTR name (confirmed: its
+ * A/AAAA holds the address; else the first PTR name, or NULL when there
+ * is none), the lookup's status ("ok", "nxdomain", "nodata"), the
+ * answer's TTL and when it was looked up. Only answers are kept:
+ * timeouts are looked up again. dns_published and dns_dkim: what each
+ * policy domain publishes now. */
+static const char schema_dns[] = "CREATE TABLE dns_ptr ("
+                                 " ip TEXT PRIMARY KEY,"
+                                 " name TEXT,"
+                                 " confirmed INTEGER NOT NULL,"
+                                 " status TEXT NOT NULL,"
+                                 " ttl INTEGER NOT NULL,"
+                                 " looked_up INTEGER NOT NULL"
+                                 ") WITHOUT ROWID;"
+                                 "CREATE TABLE dns_published ("
+                                 " domain TEXT PRIMARY KEY,"
+                                 " tree_at TEXT, tree_record TEXT,"
+                                 " psl_at TEXT, psl_record TEXT,"
+                                 " differ INTEGER NOT NULL,"
+                                 " spf_record TEXT,"
+                                 " spf_records INTEGER NOT NULL,"
+                                 " spf_lookups INTEGER NOT NULL,"
+                                 " spf_all INTEGER NOT NULL,"
+                                 " spf_includes TEXT,"
+                                 " spf_error TEXT,"
+                                 " ttl INTEGER NOT NULL,"
+                                 " looked_up INTEGER NOT NULL"
+                                 ") WITHOUT ROWID;"
+                                 "CREATE TABLE dns_dkim ("
+                                 " domain TEXT NOT NULL,"
+                                 " selector TEXT NOT NULL,"
+                                 " status TEXT NOT NULL,"
+                                 " present INTEGER NOT NULL,"
+                                 " key_type TEXT,"
+                                 " key_bits INTEGER NOT NULL,"
+                                 " ttl INTEGER NOT NULL,"
+                                 " looked_up INTEGER NOT NULL,"
+                                 " PRIMARY KEY (domain, selector)"
+                                 ") WITHOUT ROWID;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,   /* 0 -> 1 */
@@ -271,6 +312,7 @@ static const char *const migrations[] = {
     schema_eval, /* 2 -> 3: evaluation version, primary category */
     schema_imap, /* 3 -> 4: IMAP state */
     schema_keep, /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
+    schema_dns,  /* 5 -> 6: DNS cache (source names) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

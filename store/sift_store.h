@@ -253,6 +253,87 @@ int sift_store_imap_settle(sift_store *st, int64_t mailbox,
 int sift_store_imap_forget(sift_store *st, int64_t mailbox,
                            const uint32_t *uids, size_t n, sift_err *err);
 
+/* --- the DNS cache (dns_cache.c; docs/dns.md) -------------------------- */
+
+/* One source address's cached name. Strings are borrowed (for the call
+ * that passes the row). */
+typedef struct sift_ptr_row {
+    const char *ip;
+    const char *name;   /* confirmed name, or the unconfirmed PTR; NULL none */
+    int confirmed;      /* name's A/AAAA holds ip */
+    const char *status; /* "ok", "nxdomain", "nodata" (sift_dns_status) */
+    int64_t ttl, looked_up; /* seconds; epoch seconds */
+} sift_ptr_row;
+
+/* cb for each distinct stored source address (records.source_ip) that
+ * has no cache row, or whose row expired (looked_up + ttl <= now), in
+ * address order; cb returns 0 to go on, else that value is returned.
+ * Reads only; cb must not write to st. */
+int sift_store_dns_ptr_todo(sift_store *st, int64_t now,
+                            int (*cb)(void *payload, const char *ip),
+                            void *payload, sift_err *err);
+/* Insert or replace n cache rows in one savepoint (joins an open batch,
+ * else its own transaction). SIFT_EUSAGE while a report is open. */
+int sift_store_dns_ptr_put(sift_store *st, const sift_ptr_row *rows, size_t n,
+                           sift_err *err);
+/* cb for each cache row (expired ones too: a stale name beats none when
+ * offline), in address order. cb returns 0 to go on. Reads only. */
+int sift_store_dns_ptr_each(sift_store *st,
+                            int (*cb)(void *payload, const sift_ptr_row *r),
+                            void *payload, sift_err *err);
+/* Cache rows in all, and of those expired at now. */
+int sift_store_dns_ptr_count(sift_store *st, int64_t now, uint64_t *total,
+                             uint64_t *expired, sift_err *err);
+
+/* What a policy domain publishes (sift_dns_published, flattened). Strings
+ * borrowed; NULL or "" for none. */
+typedef struct sift_published_row {
+    const char *domain;
+    const char *tree_at, *tree_record; /* RFC 9989 tree walk */
+    const char *psl_at, *psl_record;   /* RFC 7489, by the PSL */
+    int differ;
+    const char *spf_record;
+    int spf_records, spf_lookups, spf_all;
+    const char *spf_includes, *spf_error;
+    int64_t ttl, looked_up;
+} sift_published_row;
+
+/* A DKIM key of a (d=, selector) seen in the reports. */
+typedef struct sift_dkim_row {
+    const char *domain, *selector;
+    const char *status;   /* of the TXT lookup: "ok", "nxdomain", "nodata" */
+    int present;          /* a key with a non-empty p= */
+    const char *key_type; /* "rsa", "ed25519"; NULL when no key */
+    int key_bits;         /* 0: unknown */
+    int64_t ttl, looked_up;
+} sift_dkim_row;
+
+/* cb for each stored policy domain (lowercase) whose published row is
+ * missing or expired at now; cb returns 0 to go on. Reads only. */
+int sift_store_dns_domains_todo(sift_store *st, int64_t now,
+                                int (*cb)(void *payload, const char *domain),
+                                void *payload, sift_err *err);
+/* cb for each distinct (d=, selector) of the stored DKIM results whose d=
+ * is domain or under it (lowercase), at most `max`. Reads only. */
+int sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
+                             int (*cb)(void *payload, const char *d,
+                                       const char *selector),
+                             void *payload, sift_err *err);
+/* Replace the domain's published row and write its n DKIM rows, in one
+ * savepoint. */
+int sift_store_dns_published_put(sift_store *st, const sift_published_row *p,
+                                 const sift_dkim_row *k, size_t n,
+                                 sift_err *err);
+/* cb for each published row, by domain; cb for each DKIM row of a domain
+ * (d= equal to or under it), by d= and selector. Reads only. */
+int sift_store_dns_published_each(sift_store *st,
+                                  int (*cb)(void *payload,
+                                            const sift_published_row *p),
+                                  void *payload, sift_err *err);
+int sift_store_dns_dkim_each(sift_store *st, const char *domain,
+                             int (*cb)(void *payload, const sift_dkim_row *k),
+                             void *payload, sift_err *err);
+
 /* --- generic read queries, for report/ (which never sees sqlite3) ------ */
 
 typedef struct sift_row sift_row;

@@ -17,8 +17,8 @@
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
- * bytes) (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 5
+ * bytes); 6 = DNS cache (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 6
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is

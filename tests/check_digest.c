@@ -286,7 +286,9 @@ START_TEST(test_old_database_is_reevaluated)
         " categories = categories | (1 << 20) WHERE count = 40;"
         "ALTER TABLE records DROP COLUMN primary_cat;"
         "DROP TABLE evaluation; DROP TABLE IF EXISTS imap_settled;"
-        " DROP TABLE IF EXISTS imap_mailboxes; PRAGMA user_version = 1;");
+        " DROP TABLE IF EXISTS imap_mailboxes; DROP TABLE IF EXISTS dns_ptr;"
+        " DROP TABLE IF EXISTS dns_published; DROP TABLE IF EXISTS dns_dkim;"
+        " PRAGMA user_version = 1;");
     ck_assert_int_eq(run(report_argv, NULL, &out, &err), 0);
     ck_assert_msg(strstr(err, "reevaluated 2 records (evaluation version 0 "
                               "-> ") != NULL,

@@ -1093,7 +1093,8 @@ START_TEST(test_imap_state_migration)
     sift_store_close(st);
     snprintf(sql, sizeof(sql),
              "DROP TABLE imap_settled; DROP TABLE imap_mailboxes;"
-             " PRAGMA user_version = %d;",
+             " DROP TABLE dns_ptr; DROP TABLE dns_published;"
+             " DROP TABLE dns_dkim; PRAGMA user_version = %d;",
              3); /* the IMAP step is 3 -> 4 */
     raw_sql(dbpath, sql);
     st = open_ok(dbpath, 0);
@@ -1122,7 +1123,8 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     11); /* v3 (issue 12): evaluation; v4: imap_* */
+                     14); /* v3 (issue 12): evaluation; v4: imap_*; v6:
+                            dns_ptr, dns_published, dns_dkim */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);

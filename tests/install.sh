@@ -83,7 +83,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
         complete_words "$2" report --format ""
         complete_words "$2" --db x ingest --max-r
     ' sh "$comp" "$bin" 2>&1)
-    want='ingest inspect report export stats prune retry-failed failed reevaluate help 
+    want='ingest inspect report export stats prune retry-failed failed reevaluate resolve help 
 --db 
 --format 
 text json csv html 
