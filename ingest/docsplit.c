@@ -295,6 +295,12 @@ sift_ingest__split_reader(split_lay *s)
 }
 
 int
+sift_ingest__split_cut(const split_lay *s)
+{
+    return s->cut;
+}
+
+int
 sift_ingest__split_more(split_lay *s)
 {
     unsigned char tmp[4096];

@@ -687,8 +687,13 @@ sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
     rc = sift_ingest__origin_fingerprint(
         in, &in->item_org, in->item_base ? in->item_base : in->item.path, fp,
         len, err);
-    /* the second report of a stream is not the first one's bytes */
-    if (rc == SIFT_OK && in->item_doc > 1)
+    /* The reports of a stream of several are told apart: the Nth gets
+     * the stream's fingerprint mixed with N. The first one only once the
+     * second has been met (read to its end, it knows), so a single report
+     * keeps its file's fingerprint; see sift_ingest.h. */
+    if (rc == SIFT_OK &&
+        (in->item_doc > 1 ||
+         (in->item_split != NULL && sift_ingest__split_cut(in->item_split))))
         *fp = sift_hash128_mix(*fp, in->item_doc);
     return rc;
 }

@@ -108,6 +108,8 @@ sift_reader *sift_ingest__split_reader(split_lay *s);
  * its end first; one never read is left (the rest of the stream too). */
 int sift_ingest__split_more(split_lay *s);
 void sift_ingest__split_next(split_lay *s, const char *name);
+/* 1 once the reader has met the start of another document. */
+int sift_ingest__split_cut(const split_lay *s);
 
 /* Format a size limit into a message: "the 1 GiB limit (--max-report-size)"
  */

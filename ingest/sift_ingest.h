@@ -125,7 +125,12 @@ int sift_ingest_raw_spool(sift_ingest *in, FILE *out, uint64_t *len,
  * already stored without decompressing them: *fp = XXH3-128 (sift_hash.h)
  * of the bytes sift_ingest_raw() would return, *len their length. For a
  * zip entry, sift_hash128_mix() of the whole archive's hash and the
- * entry's index. Reads a
+ * entry's index. For the Nth report of a stream of several ("path#N"),
+ * the stream's hash mixed with N; the first report learns that it has
+ * followers when its reader meets the second, so ask again after reading
+ * it to its end before noting it (a stream whose first report was noted
+ * under the stream's own hash would be skipped whole on a re-run, its
+ * later reports unread). Reads a
  * file again but never inflates. SIFT_EUSAGE when there is none (stdin,
  * or no current item); a read error otherwise. */
 int sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,

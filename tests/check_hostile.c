@@ -1509,16 +1509,54 @@ START_TEST(test_concatenated_reports_are_each_stored)
     ck_assert_msg(strstr(p.out, "cat-4") != NULL, "%s", p.out);
     ck_assert_msg(strstr(p.out, "Extra content") == NULL, "%s", p.out);
     proc_free(&p);
-    /* the same bytes again: both documents of each file are duplicates */
+    /* the same bytes again: every report of each file is a duplicate (the
+     * first is read, as its own fingerprint is not the file's; the
+     * second is skipped by its fingerprint) */
     sift_in(&p, NULL, db, "ingest", sbpath("two.xml"), sbpath("two.xml.gz"),
             NULL);
     ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
-                            "2 duplicates (0 conflicting); 0 not a report; "
+                            "4 duplicates (0 conflicting); 0 not a report; "
                             "0 failure reports; 0 failed\n");
     proc_free(&p);
     free(a), free(b), free(c), free(d);
     mem_free(&m);
     mem_free(&gz);
+}
+END_TEST
+
+/* The second report of a stream fails: it is kept (with the stream's
+ * bytes), retry-failed does not resolve it by skipping the stream as
+ * seen, and a re-run still reaches it. */
+START_TEST(test_failed_second_report_stays_failed)
+{
+    char *a = report_xml("half.example", "half-1");
+    static const char bad[] = "<feedback><report_metadata>";
+    static const char why[] = "half.xml#2:1: malformed XML: Extra content at "
+                              "the end of the document (missing <report_id>)";
+    mem m = {0};
+    proc p = {0};
+    int i;
+
+    mem_add(&m, a, strlen(a));
+    mem_add(&m, bad, strlen(bad));
+    write_file(sbpath("half.xml"), m.p, m.len);
+    for (i = 0; i < 2; i++) { /* the first run, then a re-run */
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("half.xml"), NULL);
+        assert_line(&p, "%s", why);
+        proc_free(&p);
+    }
+    assert_reports(1);
+    sift_in(&p, NULL, db, "retry-failed", NULL);
+    ck_assert_int_eq(p.code, 65);
+    ck_assert_msg(strstr(p.out, "1 duplicate") && strstr(p.out, "1 failed"),
+                  "%s", p.out);
+    proc_free(&p);
+    sift_in(&p, NULL, db, "failed", "list", NULL);
+    ck_assert_msg(strstr(p.out, why) != NULL, "not kept: %s", p.out);
+    ck_assert_msg(strstr(p.out, " kept ") != NULL, "no bytes: %s", p.out);
+    proc_free(&p);
+    mem_free(&m);
+    free(a);
 }
 END_TEST
 
@@ -2291,6 +2329,7 @@ hostile_suite(void)
     tcase_add_test(out, test_hostile_strings_are_escaped_on_output);
     tcase_add_test(stream, test_concatenated_reports_are_each_stored);
     tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
+    tcase_add_test(stream, test_failed_second_report_stays_failed);
     tcase_add_test(stream, test_control_characters_in_file_names);
     tcase_add_test(stream, test_mbox_of_empty_messages_is_capped);
     tcase_add_test(stream, test_many_header_fields_are_refused);
