@@ -28,7 +28,8 @@
 extern const char *progname;
 extern const char usage_main[];
 
-#define LIMIT_OPTS "max-report-size max-input-size max-depth max-entries"
+#define LIMIT_OPTS                                                             \
+    "max-report-size max-input-size max-depth max-entries max-messages"
 /* ingest and retry-failed: they keep failed inputs */
 #define KEEP_OPTS LIMIT_OPTS " max-keep-size"
 #define KEEP_HELP                                                              \
@@ -45,7 +46,8 @@ extern const char usage_main[];
     "  --max-depth N             nested containers, eml > zip > gz (default "  \
     "8)\n"                                                                     \
     "  --max-entries N           zip entries or MIME parts per container\n"    \
-    "                            (default 10000)\n"
+    "                            (default 10000)\n"                            \
+    "  --max-messages N          messages per mbox (default 1000000)\n"
 
 /* Options shared by the commands; each command accepts its own subset. */
 struct opts {
@@ -100,6 +102,10 @@ int parse_format(sift_format *out, const char *s, const char *allowed,
  * file is not created: "no database at PATH (run 'dmarcsift ingest'
  * first, or pass --db)", EX_NOINPUT. Other failures: EX_IOERR. */
 int open_store(sift_store **st, const struct opts *o, unsigned flags);
+/* A --db that exists but is a FIFO, socket or device: its kind ("a
+ * FIFO"), which open_store() refuses (SQLite would block on a FIFO);
+ * NULL otherwise. */
+const char *db_special(const char *path);
 const char *plural(uint64_t n, const char *one, const char *many);
 
 /* dmarcsift --version (version.c). */

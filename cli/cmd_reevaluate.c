@@ -91,6 +91,8 @@ reevaluate_path_if_behind(const struct opts *o)
     /* a quick look with a reader; a writer only when there is work (or a
      * schema upgrade, which a reader cannot do) */
     sift_err_clear(&err);
+    if (db_special(o->db) != NULL) /* the caller's open_store() says so */
+        return EX_OK;
     if (sift_store_open(&st, o->db, SIFT_STORE_READONLY, &err) == SIFT_OK) {
         ex = sift_store_eval_version(st, &v, &err);
         sift_store_close(st);

@@ -31,6 +31,7 @@ enum {
     K_MAXINPUT,
     K_MAXDEPTH,
     K_MAXENTRIES,
+    K_MAXMESSAGES,
     K_MAXKEEP,
     K_N
 };
@@ -275,15 +276,16 @@ set_scalar(struct parse *p, int k, const char *key)
 }
 
 static int
-count_value(struct parse *p, unsigned *out, const char *key, const char *v)
+count_value(struct parse *p, unsigned *out, const char *key, const char *v,
+            unsigned long max)
 {
     char *end;
     unsigned long n;
 
     errno = 0;
     n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > 1000000)
-        return perr(p, "%s needs a count from 1 to 1000000, not '%s'", key, v);
+    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max)
+        return perr(p, "%s needs a count from 1 to %lu, not '%s'", key, max, v);
     *out = (unsigned)n;
     return SIFT_OK;
 }
@@ -365,16 +367,26 @@ key_value(struct parse *p, enum section sec, const char *sname, char *key,
         }
         if (strcmp(key, "max-depth") == 0) {
             if ((rc = set_scalar(p, K_MAXDEPTH, key)) != SIFT_OK ||
-                (rc = count_value(p, &c->lim.max_depth, key, val)) != SIFT_OK)
+                (rc = count_value(p, &c->lim.max_depth, key, val, 1000000)) !=
+                    SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_DEPTH;
             return SIFT_OK;
         }
         if (strcmp(key, "max-entries") == 0) {
             if ((rc = set_scalar(p, K_MAXENTRIES, key)) != SIFT_OK ||
-                (rc = count_value(p, &c->lim.max_entries, key, val)) != SIFT_OK)
+                (rc = count_value(p, &c->lim.max_entries, key, val, 1000000)) !=
+                    SIFT_OK)
                 return rc;
             c->lim_set |= SIFT_CFG_MAX_ENTRIES;
+            return SIFT_OK;
+        }
+        if (strcmp(key, "max-messages") == 0) {
+            if ((rc = set_scalar(p, K_MAXMESSAGES, key)) != SIFT_OK ||
+                (rc = count_value(p, &c->lim.max_messages, key, val,
+                                  1000000000)) != SIFT_OK)
+                return rc;
+            c->lim_set |= SIFT_CFG_MAX_MESSAGES;
             return SIFT_OK;
         }
         break;

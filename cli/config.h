@@ -27,6 +27,7 @@
 #define SIFT_CFG_MAX_DEPTH 4u
 #define SIFT_CFG_MAX_ENTRIES 8u
 #define SIFT_CFG_MAX_KEEP_SIZE 16u
+#define SIFT_CFG_MAX_MESSAGES 32u
 
 /* One origin tag per list entry so that a later file's list can replace
  * an earlier file's list of the same key. */

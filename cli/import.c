@@ -43,7 +43,7 @@
 static int
 fatal(int rc)
 {
-    return rc == SIFT_EDB || rc == SIFT_ENOMEM;
+    return rc == SIFT_EDB || rc == SIFT_ENOMEM || rc == SIFT_ENOFD;
 }
 
 /* --- messages ----------------------------------------------------------- */
@@ -438,6 +438,20 @@ send_unit(producer *p, sift_outcome_kind kind, const char *path,
 
 static const sift_hash128 no_hash;
 
+/* The input's fingerprint asked again once its report was read to the
+ * end: the first report of a stream of several only then gets its own
+ * (sift_ingest_fingerprint), and that is the one to note as seen. */
+static void
+refresh_fp(producer *p)
+{
+    sift_err err;
+
+    sift_err_clear(&err);
+    if (p->have_fp &&
+        sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) != SIFT_OK)
+        p->have_fp = 0;
+}
+
 /* A copy of a report stored by schema 1, whose 64-bit content hash the
  * upgrade dropped: parse it and compare its record count and message
  * total with what is stored. Equal: a re-send, whose hash the stored
@@ -459,6 +473,7 @@ settle_unknown(producer *p, const sift_item *it, sift_xml *x,
     }
     if (fatal(rc))
         return send_fatal(p, rc, &why);
+    refresh_fp(p);
     if (rc != SIFT_ITEROVER) /* stored; this copy is damaged */
         return send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
     if (sum > (uint64_t)INT64_MAX) /* stored clamped */
@@ -529,15 +544,21 @@ produce_report(producer *p, const sift_item *it)
      * content hash is needed, to tell a re-send from a conflicting one. */
     if (p->reader != NULL &&
         sift_store_lookup(p->reader, &stored, meta, &err) == SIFT_EDUP) {
-        if (!stored.hash_known)
+        if (!stored.hash_known) {
             ret = settle_unknown(p, it, x, meta, &stored);
-        else if (sift_xml_drain(x, &why) != SIFT_OK) /* stored; damaged */
-            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
-        else if (sift_hash128_eq(sift_xml_content_hash(x), stored.hash))
-            ret = send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, no_hash);
-        else
-            ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
-                            sift_xml_content_hash(x));
+        } else {
+            int drc = sift_xml_drain(x, &why);
+            refresh_fp(p);
+            if (drc != SIFT_OK) /* stored; damaged */
+                ret =
+                    send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
+            else if (sift_hash128_eq(sift_xml_content_hash(x), stored.hash))
+                ret =
+                    send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, no_hash);
+            else
+                ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
+                                sift_xml_content_hash(x));
+        }
         goto out;
     }
     if ((m = msg_new(M_BEGIN, it->path)) == NULL ||
@@ -616,6 +637,10 @@ produce_report(producer *p, const sift_item *it)
         goto out;
     }
     m->hash = sift_xml_content_hash(x);
+    refresh_fp(p); /* read to its end: the fingerprint to note */
+    m->have_fp = p->have_fp;
+    m->fp = p->fp;
+    m->fp_len = p->fp_len;
     ret = put(&p->q, m);
     m = NULL;
 out:
@@ -1000,6 +1025,11 @@ consume(writer *w, msg *m, sift_err *err)
         /* stored already: compare this copy by its hash */
         return settle_duplicate(w, m, err);
     case M_END:
+        /* the fingerprint as known at the end (the first report of a
+         * stream of several has its own) */
+        w->have_fp = w->have_fp && m->have_fp;
+        w->fp = m->fp;
+        w->fp_len = m->fp_len;
         if (w->skipping)
             return settle_duplicate(w, m, err);
         if ((rc = sift_store_commit(w->st, &m->meta, m->hash, err)) != SIFT_OK)

@@ -114,6 +114,8 @@ load_config(sift_config *cfg, struct opts *o, sift_owner_knowledge *owner,
         o->lim.max_depth = cfg->lim.max_depth;
     if (cfg->lim_set & SIFT_CFG_MAX_ENTRIES)
         o->lim.max_entries = cfg->lim.max_entries;
+    if (cfg->lim_set & SIFT_CFG_MAX_MESSAGES)
+        o->lim.max_messages = cfg->lim.max_messages;
     if (cfg->lim_set & SIFT_CFG_MAX_KEEP_SIZE)
         o->lim.max_keep_size = cfg->lim.max_keep_size;
     o->sources = cfg->sources;

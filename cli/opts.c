@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ enum {
     O_MAXKEEP,
     O_MAXDEPTH,
     O_MAXENTRIES,
+    O_MAXMESSAGES,
     O_DOMAIN,
     O_REPORTER,
     O_SINCE,
@@ -197,6 +199,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"max-keep-size", required_argument, NULL, O_MAXKEEP},
         {"max-depth", required_argument, NULL, O_MAXDEPTH},
         {"max-entries", required_argument, NULL, O_MAXENTRIES},
+        {"max-messages", required_argument, NULL, O_MAXMESSAGES},
         {"domain", required_argument, NULL, O_DOMAIN},
         {"reporter", required_argument, NULL, O_REPORTER},
         {"since", required_argument, NULL, O_SINCE},
@@ -282,6 +285,16 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                 o->lim.max_depth = (unsigned)v;
             else
                 o->lim.max_entries = (unsigned)v;
+            break;
+        }
+        case O_MAXMESSAGES: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 1, 1000000000) != 0)
+                return usage_error(usage,
+                                   "--%s needs a count from 1 to "
+                                   "1000000000, not '%s'",
+                                   name, optarg);
+            o->lim.max_messages = (unsigned)v;
             break;
         }
         case O_DOMAIN:
@@ -458,12 +471,33 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
     return 0;
 }
 
+const char *
+db_special(const char *path)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        return NULL;
+    return S_ISFIFO(sb.st_mode)   ? "a FIFO"
+           : S_ISSOCK(sb.st_mode) ? "a socket"
+           : S_ISCHR(sb.st_mode)  ? "a character device"
+           : S_ISBLK(sb.st_mode)  ? "a block device"
+                                  : "not a file";
+}
+
 int
 open_store(sift_store **st, const struct opts *o, unsigned flags)
 {
+    const char *special = db_special(o->db);
     sift_err err;
 
     sift_err_clear(&err);
+    if (special != NULL) {
+        sift_err_set(&err, SIFT_EIO, "not a regular file (%s)", special);
+        sift_err_where(&err, o->db);
+        die_err(&err);
+        return EX_IOERR;
+    }
     if ((flags & (SIFT_STORE_READONLY | SIFT_STORE_EXISTING)) &&
         !sift_store_is_uri(o->db) && strcmp(o->db, ":memory:") != 0 &&
         access(o->db, F_OK) != 0 && errno == ENOENT) {

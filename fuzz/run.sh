@@ -35,7 +35,40 @@ cmake --build build-fuzz --target fuzz_xml fuzz_ingest fuzz_mime \
 tmp=$(mktemp -d /tmp/sift-fuzz-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# seed_corpus DIR: every fixture under 1 MiB, under a unique name.
+# amp_seeds DIR: small generated cousins of the amplification inputs of
+# issue 18 (docs/security.md): reports concatenated in one file and in two
+# gzip members, a stream of tiny documents, an mbox.gz of empty messages,
+# a message with thousands of header fields, messages nested through
+# gzip'd base64 parts. Written here, not kept in fixtures/.
+amp_seeds() {
+    x="$root/fixtures/xml/ns-0.1.xml"
+    cat "$x" "$x" >"$1/amp-two.xml"
+    { gzip -c "$x"; gzip -c "$x"; } >"$1/amp-two.xml.gz"
+    awk 'BEGIN { for (i = 0; i < 2000; i++) printf "<a/>" }' |
+        gzip -c >"$1/amp-tiny.xml.gz"
+    awk 'BEGIN { for (i = 0; i < 500; i++) printf "From a\n\n" }' |
+        gzip -c >"$1/amp-empty.mbox.gz"
+    {
+        printf 'From: x@example.net\n'
+        awk 'BEGIN { for (i = 0; i < 3000; i++) print "X: y" }'
+        printf '\nbody\n'
+    } >"$1/amp-headers.eml"
+    inner="$x"
+    for lvl in 1 2 3; do
+        {
+            printf 'From: x@example.net\nMIME-Version: 1.0\n'
+            printf 'Content-Type: multipart/mixed; boundary=b\n\n'
+            printf -- '--b\nContent-Type: application/octet-stream\n'
+            printf 'Content-Transfer-Encoding: base64\n\n'
+            gzip -c "$inner" | base64
+            printf -- '--b--\n'
+        } >"$1/amp-nest$lvl.eml"
+        inner="$1/amp-nest$lvl.eml"
+    done
+}
+
+# seed_corpus DIR: every fixture under 1 MiB, under a unique name, and
+# the amplification seeds.
 seed_corpus() {
     mkdir -p "$1"
     i=0
@@ -43,6 +76,7 @@ seed_corpus() {
         i=$((i + 1))
         cp "$f" "$1/seed-$i"
     done
+    amp_seeds "$1"
 }
 
 failed=0

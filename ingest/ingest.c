@@ -6,8 +6,10 @@
  * next sift_ingest_next(), which releases it before anything else. */
 #include "sift_ingest.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "ingest_int.h"
@@ -30,6 +32,25 @@ int
 sift_ingest__enomem(sift_err *err)
 {
     return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+}
+
+int
+sift_ingest__enofd(sift_err *err, const char *path)
+{
+    struct rlimit rl;
+    int e = errno;
+
+    if (e == ENFILE)
+        sift_err_set(err, SIFT_ENOFD, "cannot open: %s (system-wide)",
+                     strerror(e));
+    else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        sift_err_set(err, SIFT_ENOFD,
+                     "cannot open: %s (the limit, ulimit -n, is %llu)",
+                     strerror(e), (unsigned long long)rl.rlim_cur);
+    else
+        sift_err_set(err, SIFT_ENOFD, "cannot open: %s", strerror(e));
+    sift_err_where(err, path);
+    return SIFT_ENOFD;
 }
 
 char *
@@ -59,6 +80,10 @@ release_item(sift_ingest *in)
     in->item_chain = NULL;
     free(in->item_path);
     in->item_path = NULL;
+    free(in->item_base);
+    in->item_base = NULL;
+    in->item_split = NULL;
+    in->item_doc = 0;
     memset(&in->item, 0, sizeof(in->item));
     memset(&in->item_org, 0, sizeof(in->item_org));
     in->have = 0;
@@ -166,12 +191,39 @@ pop(sift_ingest *in)
     frame_free(f);
 }
 
+uint64_t
+sift_ingest__held(const sift_ingest *in)
+{
+    const frame *f;
+    uint64_t n = 0;
+
+    for (f = in->top; f != NULL; f = f->up)
+        n += f->held;
+    return n;
+}
+
+int
+sift_ingest__held_fail(sift_ingest *in, sift_err *e, const char *what)
+{
+    char h[32];
+
+    sift_fmt_size(h, sizeof(h), in->lim.max_input_size);
+    return sift_err_set(e, SIFT_ETOOBIG,
+                        "%s and the containers around it would hold more than "
+                        "2 x %s in memory (--max-input-size)",
+                        what, h);
+}
+
 int
 sift_ingest__spool(sift_ingest *in, sift_reader *r, unsigned char **buf,
                    size_t *len, const char *what, sift_err *e)
 {
-    int rc = sift_reader_slurp(buf, len, r, in->lim.max_input_size, e);
+    uint64_t max = in->lim.max_input_size, held = sift_ingest__held(in);
+    uint64_t room = held >= 2 * max ? 0 : 2 * max - held;
+    int rc = sift_reader_slurp(buf, len, r, room < max ? room : max, e);
 
+    if (rc == SIFT_ETOOBIG && room < max)
+        return sift_ingest__held_fail(in, e, what);
     if (rc == SIFT_ETOOBIG) {
         char l[96];
         sift_ingest__limit(l, sizeof(l), in->lim.max_input_size,
@@ -223,13 +275,22 @@ sift_ingest__open_unit(sift_ingest *in, lay *chain, sift_reader *r, char *path,
         }
         k = sift_ingest__sniff(pk->head, pk->hlen);
         switch (k) {
-        case SNIFF_XML:
+        case SNIFF_XML: {
+            split_lay *s = NULL;
             pk->cap = in->lim.max_report_size;
             if (compressed)
                 pk->capmsg = "decompressed size";
-            sift_ingest__emit(in, SIFT_ITEM_REPORT, path, chain, &pk->l.r, org,
+            /* UTF-16 (NUL bytes) is read as one document */
+            if (memchr(pk->head, 0, pk->hlen < 64 ? pk->hlen : 64) == NULL &&
+                (s = sift_ingest__split_new(&chain, &pk->l.r, path)) == NULL)
+                goto nomem;
+            sift_ingest__emit(in, SIFT_ITEM_REPORT, path, chain,
+                              s ? sift_ingest__split_reader(s) : &pk->l.r, org,
                               NULL);
+            in->item_split = s;
+            in->item_doc = 1;
             return SIFT_OK;
+        }
         case SNIFF_GZIP:
         case SNIFF_ZLIB:
             if (depth + 1 > in->lim.max_depth)
@@ -388,12 +449,54 @@ sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err)
     return SIFT_OK;
 }
 
+/* The current report item was read up to a second document in its
+ * stream: make that the item ("path#2"), on the same reader layers. Past
+ * --max-entries documents the stream fails and the rest is not read. */
+static int
+next_doc(sift_ingest *in, const sift_item **item, sift_err *err)
+{
+    const char *base = in->item_base ? in->item_base : in->item_path;
+    const char *owner = in->item.unit;
+    unsigned doc = in->item_doc + 1;
+    char num[32], *p;
+
+    snprintf(num, sizeof(num), "%u", doc);
+    if ((p = sift_ingest__join(base, "#", num)) == NULL)
+        return sift_ingest__enomem(err);
+    if (in->item_base == NULL)
+        in->item_base = in->item_path; /* unit may point to it */
+    else
+        free(in->item_path);
+    in->item_path = p;
+    in->item.path = p;
+    in->item.unit = owner;
+    in->item_doc = doc;
+    sift_err_clear(&in->item.err);
+    if (doc > in->lim.max_entries) {
+        in->item.kind = SIFT_ITEM_FAILED;
+        in->item.reader = NULL;
+        in->item_split = NULL;
+        sift_err_set(&in->item.err, SIFT_ETOOBIG,
+                     "more than %u reports in one stream (--max-entries)",
+                     in->lim.max_entries);
+        sift_err_where(&in->item.err, p);
+    } else {
+        sift_ingest__split_next(in->item_split, p);
+        in->item.reader = sift_ingest__split_reader(in->item_split);
+    }
+    *item = &in->item;
+    return SIFT_OK;
+}
+
 int
 sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err)
 {
     int rc;
 
     *item = NULL;
+    if (in->have && in->item_split != NULL &&
+        sift_ingest__split_more(in->item_split))
+        return next_doc(in, item, err);
     release_item(in);
     for (;;) {
         frame *f = in->top;
@@ -458,7 +561,9 @@ sift_ingest_raw(sift_ingest *in, unsigned char **buf, size_t *len,
     if (o->kind != O_SRC || o->ops->raw == NULL)
         return sift_err_set(err, SIFT_EUSAGE, "%s: no raw bytes kept",
                             in->item.path);
-    return o->ops->raw(in, o, in->item.path, buf, len, err);
+    /* a second report of a stream: the stream's bytes, under its path */
+    return o->ops->raw(in, o, in->item_base ? in->item_base : in->item.path,
+                       buf, len, err);
 }
 
 int
@@ -515,8 +620,10 @@ sift_ingest_raw_spool(sift_ingest *in, FILE *out, uint64_t *len,
         break;
     case O_SRC:
         if (o->ops->raw_stream != NULL) {
-            rc = o->ops->raw_stream(in, o, in->item.path, out, max, len, &h,
-                                    err);
+            /* a second report of a stream: the stream's bytes */
+            rc = o->ops->raw_stream(
+                in, o, in->item_base ? in->item_base : in->item.path, out, max,
+                len, &h, err);
             break;
         }
         /* the source's bytes in memory */
@@ -571,12 +678,24 @@ int
 sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,
                         sift_err *err)
 {
+    int rc;
+
     fp->hi = fp->lo = 0;
     *len = 0;
     if (!in->have)
         return sift_err_set(err, SIFT_EUSAGE, "no current item");
-    return sift_ingest__origin_fingerprint(in, &in->item_org, in->item.path, fp,
-                                           len, err);
+    rc = sift_ingest__origin_fingerprint(
+        in, &in->item_org, in->item_base ? in->item_base : in->item.path, fp,
+        len, err);
+    /* The reports of a stream of several are told apart: the Nth gets
+     * the stream's fingerprint mixed with N. The first one only once the
+     * second has been met (read to its end, it knows), so a single report
+     * keeps its file's fingerprint; see sift_ingest.h. */
+    if (rc == SIFT_OK &&
+        (in->item_doc > 1 ||
+         (in->item_split != NULL && sift_ingest__split_cut(in->item_split))))
+        *fp = sift_hash128_mix(*fp, in->item_doc);
+    return rc;
 }
 
 unsigned long long

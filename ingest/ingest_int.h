@@ -9,6 +9,7 @@
 #ifndef SIFT_INGEST_INT_H
 #define SIFT_INGEST_INT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +95,21 @@ lay *sift_ingest__zipent_new(lay **chain, zip_file_t *zf, uint64_t declared,
 int sift_ingest__zip_open_path(zip_t **out, const char *path, sift_err *err);
 int sift_ingest__zip_open_mem(zip_t **out, const void *buf, size_t len,
                               sift_err *err);
+
+/* Document layer over `in` (docsplit.c): yields one XML document of the
+ * stream, then end of stream; when another document follows,
+ * split_more() says so and split_next() starts reading it (under the
+ * provenance name `name`, borrowed). NULL: out of memory. */
+typedef struct split_lay split_lay;
+split_lay *sift_ingest__split_new(lay **chain, sift_reader *in,
+                                  const char *name);
+sift_reader *sift_ingest__split_reader(split_lay *s);
+/* 1 when another document follows. A document read in part is read to
+ * its end first; one never read is left (the rest of the stream too). */
+int sift_ingest__split_more(split_lay *s);
+void sift_ingest__split_next(split_lay *s, const char *name);
+/* 1 once the reader has met the start of another document. */
+int sift_ingest__split_cut(const split_lay *s);
 
 /* Format a size limit into a message: "the 1 GiB limit (--max-report-size)"
  */
@@ -193,6 +209,8 @@ struct frame {
     lay *chain; /* reader layers the frame reads from (freed after st) */
     origin org; /* raw bytes of the container itself */
     size_t i, n;
+    uint64_t held; /* bytes it holds in memory: a spooled message or zip,
+                      an mbox's current message, a decoded MIME part */
     void *st;
 };
 
@@ -258,6 +276,12 @@ struct sift_ingest {
     char *item_path;
     lay *item_chain;
     origin item_org;
+    /* the current report item's document layer, the document's number in
+     * its stream (1, 2, ...), and the stream's own path while a second
+     * document is read from it (items then are "path#2", ...) */
+    split_lay *item_split;
+    unsigned item_doc;
+    char *item_base;
     unsigned long long bytes;
     /* stdin as read so far, for sift_ingest_raw(): spooled to an unlinked
      * temporary file, so a large report on stdin costs disk, not memory
@@ -281,6 +305,11 @@ extern const src_ops sift_src_stdin, sift_src_file, sift_src_dir,
     sift_src_archive, sift_src_imap;
 
 int sift_ingest__enomem(sift_err *err);
+/* errno is EMFILE or ENFILE: SIFT_ENOFD, "path: cannot open: Too many open
+ * files (the limit, ulimit -n, is 7)". Ends the run: every later input
+ * would fail the same way for a reason that is not its own. */
+#define SIFT_FD_ERRNO(e) ((e) == EMFILE || (e) == ENFILE)
+int sift_ingest__enofd(sift_err *err, const char *path);
 /* base + sep + name, control characters in name shown as '?'. */
 char *sift_ingest__join(const char *base, const char *sep, const char *name);
 
@@ -297,8 +326,17 @@ int sift_ingest__depth_fail(sift_ingest *in, char *path, lay *chain,
 int sift_ingest__push(sift_ingest *in, const src_ops *ops, char *path,
                       unsigned depth, const origin *org, frame **out,
                       sift_err *err);
-/* Read all of r (at most max_input_size) for containers that need it
- * whole; `what` names it in the too-big message. */
+/* Bytes held by the frames on the stack (frame.held). Together they stay
+ * under 2 x max_input_size: past it, a spool or a decoded part fails with
+ * SIFT_ETOOBIG (nested containers, each under the limit, would otherwise
+ * multiply it by the nesting depth). */
+uint64_t sift_ingest__held(const sift_ingest *in);
+/* The message for that failure: "<what> and the containers around it
+ * would hold more than 2 x 8 MiB in memory (--max-input-size)". */
+int sift_ingest__held_fail(sift_ingest *in, sift_err *e, const char *what);
+/* Read all of r (at most max_input_size, and at most what the frames
+ * leave of 2 x max_input_size) for containers that need it whole; `what`
+ * names it in the too-big message. */
 int sift_ingest__spool(sift_ingest *in, sift_reader *r, unsigned char **buf,
                        size_t *len, const char *what, sift_err *e);
 
@@ -321,6 +359,13 @@ lay *sift_ingest__mem_new(lay **chain, const unsigned char *p, size_t len,
  * closed). */
 lay *sift_ingest__file_lay_new(lay **chain, sift_ingest *in, FILE *fp,
                                int is_stdin, const char *name);
+/* Open path for reading without ever blocking (O_NONBLOCK, then cleared):
+ * a FIFO, socket or block device (and a character device unless dev_ok)
+ * fails with SIFT_EFORMAT "not a regular file (a FIFO); give - to read
+ * standard input". *sb is its fstat; a directory opens too. */
+struct stat;
+int sift_ingest__fopen(FILE **out, struct stat *sb, const char *path,
+                       int dev_ok, sift_err *err);
 /* Open a file (or a directory) found in a directory or given by the user;
  * takes path. */
 int sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err);

@@ -89,10 +89,11 @@ int sift_ingest_add_memory(sift_ingest *in, const char *name, const void *buf,
 int sift_ingest_skip(sift_ingest *in, const char *path, sift_err *err);
 
 /* Next item. Returns SIFT_OK with *item set, SIFT_ITEROVER when every
- * input is exhausted, or SIFT_ENOMEM. Bad inputs are never errors here:
- * they are SIFT_ITEM_FAILED items, and the next call goes on with the next
- * unit. Ownership: *item is borrowed, valid until the next call; the
- * caller need not read its reader to the end. */
+ * input is exhausted, SIFT_ENOMEM, or SIFT_ENOFD (out of file
+ * descriptors: err names the file and the limit; the run should stop). Bad
+ * inputs are never errors here: they are SIFT_ITEM_FAILED items, and the next
+ * call goes on with the next unit. Ownership: *item is borrowed, valid until
+ * the next call; the caller need not read its reader to the end. */
 int sift_ingest_next(sift_ingest *in, const sift_item **item, sift_err *err);
 
 /* The raw bytes behind the current item, to keep a payload that failed:
@@ -124,7 +125,12 @@ int sift_ingest_raw_spool(sift_ingest *in, FILE *out, uint64_t *len,
  * already stored without decompressing them: *fp = XXH3-128 (sift_hash.h)
  * of the bytes sift_ingest_raw() would return, *len their length. For a
  * zip entry, sift_hash128_mix() of the whole archive's hash and the
- * entry's index. Reads a
+ * entry's index. For the Nth report of a stream of several ("path#N"),
+ * the stream's hash mixed with N; the first report learns that it has
+ * followers when its reader meets the second, so ask again after reading
+ * it to its end before noting it (a stream whose first report was noted
+ * under the stream's own hash would be skipped whole on a re-run, its
+ * later reports unread). Reads a
  * file again but never inflates. SIFT_EUSAGE when there is none (stdin,
  * or no current item); a read error otherwise. */
 int sift_ingest_fingerprint(sift_ingest *in, sift_hash128 *fp, uint64_t *len,

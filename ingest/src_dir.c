@@ -23,10 +23,28 @@ cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* dir/name with the name's bytes as they are: it is opened. (Control
+ * characters reach the terminal only through the CLI's escaper.) */
+static char *
+join_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), c = strlen(name);
+    char *s = malloc(a + c + 2);
+
+    if (s == NULL)
+        return NULL;
+    if (a > 0 && dir[a - 1] == '/')
+        a--;
+    memcpy(s, dir, a);
+    s[a] = '/';
+    memcpy(s + a + 1, name, c + 1);
+    return s;
+}
+
 static int
 is_dir(const char *dir, const char *name)
 {
-    char *p = sift_ingest__join(dir, "/", name);
+    char *p = join_path(dir, name);
     struct stat sb;
     int r = p != NULL && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 
@@ -107,6 +125,11 @@ sift_ingest__dir_open(sift_ingest *in, char *path, sift_err *err)
     size_t cap = 0, i;
     int rc, maildir;
 
+    if (d == NULL && SIFT_FD_ERRNO(errno)) {
+        rc = sift_ingest__enofd(err, path);
+        free(path);
+        return rc;
+    }
     if (d == NULL) {
         char m[300];
         snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));
@@ -166,7 +189,7 @@ dir_next(sift_ingest *in, frame *f, sift_err *err)
 
         if (name[0] == '\0')
             continue;
-        if ((p = sift_ingest__join(f->path, "/", name)) == NULL)
+        if ((p = join_path(f->path, name)) == NULL)
             return sift_ingest__enomem(err);
         if (lstat(p, &sb) != 0) {
             char m[300];

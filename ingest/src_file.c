@@ -4,6 +4,7 @@
 #include "ingest_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,6 +60,59 @@ sift_ingest__file_lay_new(lay **chain, sift_ingest *in, FILE *fp, int is_stdin,
     return &fl->l;
 }
 
+static const char *
+kind_of(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISBLK(m)  ? "a block device"
+                         : "not a file";
+}
+
+/* /dev/stdin, /dev/fd/0: the same file as our standard input */
+static int
+is_stdin(const struct stat *sb)
+{
+    struct stat in;
+
+    return fstat(0, &in) == 0 && in.st_dev == sb->st_dev &&
+           in.st_ino == sb->st_ino;
+}
+
+int
+sift_ingest__fopen(FILE **out, struct stat *sb, const char *path, int dev_ok,
+                   sift_err *err)
+{
+    int fd, fl;
+
+    *out = NULL;
+    /* O_NONBLOCK: opening a FIFO without a writer must not hang */
+    if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return SIFT_FD_ERRNO(errno) ? sift_ingest__enofd(err, path)
+                                    : sift_err_sys(err, "cannot open");
+    if (fstat(fd, sb) != 0) {
+        sift_err_sys(err, "cannot open");
+        close(fd);
+        return SIFT_EIO;
+    }
+    if (!S_ISREG(sb->st_mode) && !S_ISDIR(sb->st_mode) &&
+        !(dev_ok && S_ISCHR(sb->st_mode)) && !is_stdin(sb)) {
+        close(fd);
+        return sift_err_set(err, SIFT_EFORMAT,
+                            "not a regular file (%s); give - to read "
+                            "standard input",
+                            kind_of(sb->st_mode));
+    }
+    if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+        (*out = fdopen(fd, "rb")) == NULL) {
+        sift_err_sys(err, "cannot open");
+        close(fd);
+        return SIFT_EIO;
+    }
+    return SIFT_OK;
+}
+
 int
 sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err)
 {
@@ -66,14 +120,21 @@ sift_ingest__file_open(sift_ingest *in, char *path, sift_err *err)
     lay *chain = NULL, *l;
     origin org = {.kind = O_SRC, .ops = &sift_src_file};
     FILE *fp;
+    sift_err e;
+    int rc;
 
-    if ((fp = fopen(path, "rb")) == NULL) {
-        char m[300];
-        snprintf(m, sizeof(m), "cannot open: %s", strerror(errno));
-        sift_ingest__emit_fail(in, path, NULL, NULL, SIFT_EIO, m);
+    sift_err_clear(&e);
+    /* a character device given by the user is read on purpose */
+    if ((rc = sift_ingest__fopen(&fp, &sb, path, 1, &e)) != SIFT_OK) {
+        if (rc == SIFT_ENOFD) {
+            *err = e;
+            free(path);
+            return rc;
+        }
+        sift_ingest__emit(in, SIFT_ITEM_FAILED, path, NULL, NULL, NULL, &e);
         return SIFT_OK;
     }
-    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (S_ISDIR(sb.st_mode)) {
         fclose(fp);
         return sift_ingest__dir_open(in, path, err);
     }
@@ -108,9 +169,13 @@ file_raw(sift_ingest *in, const origin *o, const char *path,
     FILE *fp;
     int rc;
 
+    struct stat sb;
+
     (void)o;
-    if ((fp = fopen(path, "rb")) == NULL)
-        return sift_err_sys(err, "%s: cannot open", path);
+    if ((rc = sift_ingest__fopen(&fp, &sb, path, 1, err)) != SIFT_OK) {
+        sift_err_where(err, path);
+        return rc;
+    }
     rc = sift_reader_slurp(buf, len, sift_filereader_init(&fr, fp, path),
                            in->lim.max_input_size, err);
     fclose(fp);
@@ -127,13 +192,16 @@ static int
 file_raw_stream(sift_ingest *in, const origin *o, const char *path, FILE *out,
                 uint64_t max, uint64_t *len, sift_hasher *h, sift_err *err)
 {
+    struct stat sb;
     FILE *fp;
     int rc;
 
     (void)in;
     (void)o;
-    if ((fp = fopen(path, "rb")) == NULL)
-        return sift_err_sys(err, "%s: cannot open", path);
+    if ((rc = sift_ingest__fopen(&fp, &sb, path, 1, err)) != SIFT_OK) {
+        sift_err_where(err, path);
+        return rc;
+    }
     rc = sift_ingest__copy(fp, out, max, len, h, path, err);
     fclose(fp);
     return rc;
@@ -146,11 +214,15 @@ sift_ingest__fingerprint_file(const char *path, sift_hash128 *fp, uint64_t *len,
     unsigned char buf[65536];
     sift_hasher h;
     uint64_t n = 0;
+    struct stat sb;
     size_t got;
     FILE *f;
+    int rc;
 
-    if ((f = fopen(path, "rb")) == NULL)
-        return sift_err_sys(err, "%s: cannot open", path);
+    if ((rc = sift_ingest__fopen(&f, &sb, path, 1, err)) != SIFT_OK) {
+        sift_err_where(err, path);
+        return rc;
+    }
     sift_hasher_init(&h);
     while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
         sift_hasher_add(&h, buf, got);

@@ -1,10 +1,23 @@
 /* src_mime.c -- RFC 5322 messages (GMime 3) and their frame.
  * A message is parsed from memory already capped at max_input_size; its
  * leaves (through message/rfc822) are decoded one at a time, so at most
- * one decoded part is held besides it. */
+ * one decoded part is held besides it.
+ *
+ * GLib aborts the process when an allocation fails (g_malloc), and GMime
+ * allocates with it: out of memory inside GMime would be SIGTRAP, not a
+ * clean exit. So GMime never grows a buffer by the size of the input:
+ * header fields are counted and sized before it parses (their cost is
+ * tried first as a mapping), and a part over 1 MiB is decoded into a
+ * memfd, which is then mapped (mmap fails cleanly); a smaller one decodes
+ * in memory, inside an 8 MiB reserve. */
+#define _GNU_SOURCE /* memfd_create */
 #include "ingest_int.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +34,9 @@ struct mime_msg {
     size_t n, cap;
     size_t objects;
     int arf;
-    GMimeStream *cur; /* the last decoded leaf */
+    void *cur; /* the last decoded leaf, mapped (cur_len bytes) */
+    size_t cur_len;
+    GMimeStream *cur_mem; /* or in memory, when it was small */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -159,13 +174,96 @@ count_multipart(const unsigned char *p, size_t n)
     return c;
 }
 
+/* Make sure n bytes of address space could be had now, then give them
+ * back: GMime (GLib) aborts the process when an allocation fails, so its
+ * needs are tried first with an inaccessible mapping, which fails cleanly
+ * (ulimit -v counts it) and costs two system calls, never a page. A
+ * heuristic (another thread may allocate in between), sized with a wide
+ * margin. */
+static int
+reserve(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return -1;
+    munmap(p, n);
+    return 0;
+}
+
+#define GMIME_RESERVE (8u << 20) /* parser, objects, filters */
+#define SMALL_PART (1u << 20)    /* encoded bytes decoded in memory */
+
+/* Is line p[0..n) a header field ("Name:" with a printable name)? */
+static int
+field_line(const unsigned char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && p[i] > ' ' && p[i] < 0x7f && p[i] != ':'; i++)
+        ;
+    return i > 0 && i < n && p[i] == ':';
+}
+
+/* Count header fields before GMime sees the bytes: GMime keeps about 500
+ * bytes per field, so 5 MiB of "X: y" lines cost 500 MiB. Fields are
+ * counted in the message's header block, after each line that may be a
+ * boundary ("--"), and in a block that looks like an embedded message's
+ * header right after another header block. Returns 1 past max. */
+static int
+too_many_fields(const unsigned char *buf, size_t len, size_t max,
+                size_t *fields, size_t *bytes)
+{
+    size_t i = 0, n = 0, hb = 0;
+    int head = 1, maybe = 0;
+
+    while (i < len) {
+        const unsigned char *p = buf + i;
+        const unsigned char *nl = memchr(p, '\n', len - i);
+        size_t ll = nl ? (size_t)(nl - p) : len - i;
+        size_t l2 = ll > 0 && p[ll - 1] == '\r' ? ll - 1 : ll;
+
+        i += ll + 1;
+        if (head)
+            hb += ll + 1;
+        if (head) {
+            if (l2 == 0) {
+                head = 0;
+                maybe = 1; /* a message/rfc822 body starts with a header */
+            } else if (p[0] == ' ' || p[0] == '\t') {
+                continue; /* folded */
+            } else if (field_line(p, l2)) {
+                if (++n > max)
+                    goto over;
+            } else {
+                head = 0; /* GMime ends the header block here */
+            }
+            continue;
+        }
+        if ((maybe && field_line(p, l2)) ||
+            (l2 >= 2 && p[0] == '-' && p[1] == '-')) {
+            head = 1;
+            if (p[0] != '-' && ++n > max)
+                goto over;
+        }
+        maybe = 0;
+    }
+    *fields = n;
+    *bytes = hb;
+    return 0;
+over:
+    *fields = n;
+    *bytes = hb;
+    return 1;
+}
+
 int
 sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
                         size_t len, const sift_limits *lim, sift_err *err)
 {
     mime_msg *m = NULL;
     unsigned char *fixed = NULL;
-    size_t flen = 0;
+    size_t flen = 0, fields, nf = 0, hb = 0, parts, hcap;
     GMimeStream *st = NULL;
     GMimeParser *ps = NULL;
     int rc;
@@ -175,11 +273,40 @@ sift_ingest__mime_parse(mime_msg **out, int *arf, const unsigned char *buf,
     pthread_once(&gmime_once, gmime_start);
     if (buf == NULL || len == 0)
         return sift_err_set(err, SIFT_EFORMAT, "empty message");
-    if (count_multipart(buf, len) > lim->max_entries)
+    if ((parts = count_multipart(buf, len)) > lim->max_entries)
         return sift_err_set(err, SIFT_ETOOBIG,
                             "message has more than %u MIME parts "
                             "(--max-entries)",
                             lim->max_entries);
+    /* at most 1 field per 512 bytes of --max-input-size (1000 at least):
+     * their cost stays within the limit */
+    fields = lim->max_input_size / 512 < 1000 ? 1000
+             : lim->max_input_size / 512 > SIZE_MAX
+                 ? SIZE_MAX
+                 : (size_t)(lim->max_input_size / 512);
+    if (too_many_fields(buf, len, fields, &nf, &hb))
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "message has more than %zu header fields (1 per "
+                            "512 bytes of --max-input-size)",
+                            fields);
+    /* GMime keeps several copies of header text (a 6 MiB Subject costs
+     * 50 MiB): at most 1/64 of --max-input-size of it (1 MiB at least) */
+    hcap = lim->max_input_size / 64 < (1u << 20) ? (1u << 20)
+           : lim->max_input_size / 64 > SIZE_MAX
+               ? SIZE_MAX
+               : (size_t)(lim->max_input_size / 64);
+    if (hb > hcap) {
+        char h[32];
+        sift_fmt_size(h, sizeof(h), hcap);
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "message has more than %s of header fields (1/64 "
+                            "of --max-input-size)",
+                            h);
+    }
+    /* what GMime will allocate: ~500 bytes a field, a few copies of the
+     * header text, a few KB a part */
+    if (reserve(GMIME_RESERVE + nf * 1024 + hb * 8 + parts * 8192) != 0)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     if (len >= G_MAXUINT) /* GByteArray lengths are guint */
         return sift_err_set(err, SIFT_ETOOBIG, "message of 4 GiB or more");
     if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -232,23 +359,76 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
     GMimePart *part = GMIME_PART(m->leaf[i]);
     GMimeContentType *ct = g_mime_object_get_content_type(m->leaf[i]);
     GMimeDataWrapper *dw = g_mime_part_get_content(part);
-    GByteArray *ba;
+    GMimeStream *st;
+    struct stat sb;
+    gint64 len;
+    int fd, rc;
 
     info->filename = g_mime_part_get_filename(part);
     info->text = ct != NULL && g_mime_content_type_is_type(ct, "text", "*") &&
                  !g_mime_content_type_is_type(ct, "text", "xml");
-    if (m->cur)
-        g_object_unref(m->cur);
-    m->cur = g_mime_stream_mem_new();
-    *p = NULL;
+    if (m->cur != NULL)
+        munmap(m->cur, m->cur_len);
+    if (m->cur_mem != NULL)
+        g_object_unref(m->cur_mem);
+    m->cur = NULL;
+    m->cur_len = 0;
+    m->cur_mem = NULL;
+    *p = (const unsigned char *)"";
     *n = 0;
-    if (dw != NULL && g_mime_data_wrapper_write_to_stream(dw, m->cur) < 0)
-        return sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
-    ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(m->cur));
-    if (ba != NULL) {
-        *p = ba->data;
-        *n = ba->len;
+    if (dw == NULL)
+        return SIFT_OK;
+    if (reserve(GMIME_RESERVE) != 0)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    /* A small part (a report, mostly) decodes into memory: its buffer
+     * grows to at most its encoded size, well inside the reserve. */
+    if ((len = g_mime_stream_length(g_mime_data_wrapper_get_stream(dw))) >= 0 &&
+        len <= SMALL_PART) {
+        GByteArray *ba;
+        m->cur_mem = g_mime_stream_mem_new();
+        if (g_mime_data_wrapper_write_to_stream(dw, m->cur_mem) < 0)
+            return sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
+        ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(m->cur_mem));
+        if (ba != NULL && ba->len > 0) {
+            *p = ba->data;
+            *n = ba->len;
+        }
+        return SIFT_OK;
     }
+    /* A larger one into a memfd, not a GByteArray (g_realloc aborts) */
+    if ((fd = memfd_create("sift-part", MFD_CLOEXEC)) < 0)
+        return SIFT_FD_ERRNO(errno)
+                   ? sift_ingest__enofd(err, "memfd")
+                   : sift_err_sys(err, "cannot decode MIME part");
+    st = g_mime_stream_fs_new(fd);
+    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(st), FALSE);
+    rc = g_mime_data_wrapper_write_to_stream(dw, st) < 0 ? -1 : 0;
+    g_object_unref(st);
+    if (rc != 0) {
+        rc = errno == ENOMEM || errno == ENOSPC
+                 ? sift_err_sys(err, "cannot decode MIME part")
+                 : sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
+        close(fd);
+        return rc;
+    }
+    if (fstat(fd, &sb) != 0) {
+        rc = sift_err_sys(err, "cannot decode MIME part");
+        close(fd);
+        return rc;
+    }
+    if (sb.st_size > 0) {
+        void *map =
+            mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        }
+        m->cur = map;
+        m->cur_len = (size_t)sb.st_size;
+        *p = map;
+        *n = m->cur_len;
+    }
+    close(fd); /* the mapping stays */
     return SIFT_OK;
 }
 
@@ -257,8 +437,10 @@ sift_ingest__mime_free(mime_msg *m)
 {
     if (m == NULL)
         return;
-    if (m->cur)
-        g_object_unref(m->cur);
+    if (m->cur != NULL)
+        munmap(m->cur, m->cur_len);
+    if (m->cur_mem != NULL)
+        g_object_unref(m->cur_mem);
     if (m->msg)
         g_object_unref(m->msg);
     if (m->ba) /* the parts' streams are gone with the message */
@@ -273,7 +455,8 @@ sift_ingest__mime_free(mime_msg *m)
 typedef struct msg_st {
     mime_msg *mm;
     unsigned char *own; /* the message bytes, when the frame owns them */
-    size_t found;       /* report-like parts seen */
+    size_t own_len;
+    size_t found; /* report-like parts seen */
 } msg_st;
 
 static void
@@ -328,12 +511,14 @@ sift_ingest__msg_start(sift_ingest *in, const unsigned char *buf, size_t len,
     }
     s->mm = mm;
     s->own = own; /* freed after mm (msg_dispose) */
+    s->own_len = own != NULL ? len : 0;
     if ((rc = sift_ingest__push(in, &sift_src_msg, path, depth, org, &f,
                                 err)) != SIFT_OK) {
         msg_dispose(&(frame){.st = s});
         return rc;
     }
     f->st = s;
+    f->held = s->own_len;
     f->n = sift_ingest__mime_count(mm);
     return SIFT_OK;
 }
@@ -390,6 +575,13 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
 
         sift_err_clear(&e);
         rc = sift_ingest__mime_decode(s->mm, i, &info, &p, &n, &e);
+        f->held = s->own_len + (rc == SIFT_OK ? n : 0);
+        if (rc == SIFT_ENOMEM)
+            return sift_ingest__enomem(err); /* the run stops: exit 74 */
+        if (rc == SIFT_ENOFD) {
+            *err = e;
+            return rc;
+        }
         if (rc == SIFT_OK) {
             k = sift_ingest__sniff(p, n);
             if (k == SNIFF_XML && info.text && !sift_ingest__strict_xml(p, n))
@@ -398,6 +590,10 @@ msg_next(sift_ingest *in, frame *f, sift_err *err)
                 k != SNIFF_ZIP && k != SNIFF_TAR && k != SNIFF_XZ &&
                 k != SNIFF_BZIP2)
                 continue;
+            /* bound what nesting multiplies: a container inside */
+            if (k != SNIFF_XML &&
+                sift_ingest__held(in) > 2 * in->lim.max_input_size)
+                rc = sift_ingest__held_fail(in, &e, "decoded part");
         }
         if (info.filename != NULL && info.filename[0] != '\0') {
             path = sift_ingest__join(f->path, "/", info.filename);

@@ -81,11 +81,14 @@ sift_ingest__zip_open_path(zip_t **out, const char *path, sift_err *err)
     zip_error_t ze;
     int code = 0;
 
+    errno = 0;
     *out = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
     if (*out == NULL && code == ZIP_ER_INCONS)
         *out = zip_open(path, ZIP_RDONLY, &code); /* macOS zips */
     if (*out != NULL)
         return SIFT_OK;
+    if (code == ZIP_ER_OPEN && SIFT_FD_ERRNO(errno))
+        return sift_ingest__enofd(err, path);
     zip_error_init_with_code(&ze, code);
     return zip_fail(err, &ze);
 }
@@ -154,8 +157,8 @@ zip_dispose(frame *f)
 }
 
 static int
-open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, char *path,
-         unsigned depth, const origin *org, sift_err *err)
+open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, size_t zlen,
+         char *path, unsigned depth, const origin *org, sift_err *err)
 {
     zip_int64_t n = zip_get_num_entries(za, 0);
     frame *f = NULL;
@@ -186,6 +189,7 @@ open_zip(sift_ingest *in, zip_t *za, unsigned char *zbuf, char *path,
     }
     f->st = z;
     f->n = (size_t)n;
+    f->held = zbuf != NULL ? zlen : 0;
     return SIFT_OK;
 }
 
@@ -220,6 +224,13 @@ zip_unit_open(sift_ingest *in, unit *u, sift_err *err)
         free(u->path);
         return sift_ingest__enomem(err);
     }
+    if (rc == SIFT_ENOFD) {
+        free(buf);
+        sift_ingest__lay_free_chain(u->chain);
+        free(u->path);
+        *err = e;
+        return rc;
+    }
     if (rc != SIFT_OK) {
         free(buf);
         sift_ingest__emit(in, SIFT_ITEM_FAILED, u->path, u->chain, NULL,
@@ -227,7 +238,7 @@ zip_unit_open(sift_ingest *in, unit *u, sift_err *err)
         return SIFT_OK;
     }
     sift_ingest__lay_free_chain(u->chain);
-    return open_zip(in, za, buf, u->path, u->depth, &u->org, err);
+    return open_zip(in, za, buf, len, u->path, u->depth, &u->org, err);
 }
 
 static uint64_t

@@ -30,9 +30,11 @@ START_TEST(test_full_file)
                      SIFT_OK);
     ck_assert_str_eq(c.db, "/nonexistent/from-config/dmarcsift.db");
     ck_assert_int_eq(c.quiet, 0);
-    ck_assert_uint_eq(c.lim_set, SIFT_CFG_MAX_DEPTH | SIFT_CFG_MAX_ENTRIES);
+    ck_assert_uint_eq(c.lim_set, SIFT_CFG_MAX_DEPTH | SIFT_CFG_MAX_ENTRIES |
+                                     SIFT_CFG_MAX_MESSAGES);
     ck_assert_uint_eq(c.lim.max_depth, 2);
     ck_assert_uint_eq(c.lim.max_entries, 500);
+    ck_assert_uint_eq(c.lim.max_messages, 2000000); /* above max-entries' cap */
     ck_assert_int_eq(sift_config_owner(&c, &k, &err), SIFT_OK);
     ck_assert_uint_eq(k.n_own_nets, 2);
     ck_assert_int_eq(k.own_nets[0].family, 4);

@@ -53,6 +53,10 @@ tsan_slack(void)
 
 /* The next spawn()'s stdin (NULL: /dev/null); reset after each. */
 static const char *stdin_path;
+/* The next spawn()'s resource limit (RLIMIT_AS or RLIMIT_NOFILE; -1:
+ * none), set in the child before exec; reset after each. */
+static int child_res = -1;
+static rlim_t child_lim;
 
 typedef struct proc {
     int code;    /* exit status, or -signal when killed */
@@ -125,10 +129,20 @@ spawn(proc *p, const char *const *argv, const char *cwd)
         dup2(fi, 0);
         dup2(fo, 1);
         dup2(fe, 2);
+        if (fi > 2)
+            close(fi);
+        close(fo);
+        close(fe);
+        if (child_res >= 0) {
+            struct rlimit rl = {child_lim, child_lim};
+            if (setrlimit(child_res, &rl) != 0)
+                _exit(125);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     stdin_path = NULL;
+    child_res = -1;
     ck_assert(wait4(pid, &st, 0, &ru) == pid);
     p->secs = (now_secs() - t0) / tsan_slack();
     p->rss_kb = (long)((double)ru.ru_maxrss / tsan_slack());
@@ -1456,6 +1470,474 @@ START_TEST(test_rerun_skips_only_identical_bytes)
 }
 END_TEST
 
+/* --- streams of several reports (issue 18) ----------------------------- */
+
+/* Two complete reports in one file, and two gzip members holding one
+ * each: both are stored ("path#2" for the second), none is dropped with a
+ * warning. A stream of many tiny documents stops at --max-entries. */
+START_TEST(test_concatenated_reports_are_each_stored)
+{
+    char *a = report_xml("cat.example", "cat-1");
+    char *b = report_xml("cat.example", "cat-2");
+    char *c = report_xml("cat.example", "cat-3");
+    char *d = report_xml("cat.example", "cat-4");
+    mem m = {0}, gz = {0};
+    proc p = {0};
+    char want[4400];
+
+    mem_add(&m, a, strlen(a));
+    mem_add(&m, b, strlen(b));
+    write_file(sbpath("two.xml"), m.p, m.len);
+    gzip_mem(&gz, c, strlen(c));
+    gzip_mem(&gz, d, strlen(d));
+    write_file(sbpath("two.xml.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", sbpath("two.xml"), sbpath("two.xml.gz"),
+            good, NULL);
+    ck_assert_msg(p.code == 0, "exit %d: %s", p.code, p.err);
+    ck_assert_str_eq(p.err, "");
+    ck_assert_str_eq(p.out, "ingested 5 reports (5 records, 25 messages); "
+                            "0 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    assert_reports(5);
+    /* provenance and no "Extra content" warning */
+    sift_in(&p, NULL, db, "inspect", sbpath("two.xml.gz"), NULL);
+    ck_assert_msg(p.code == 0, "inspect exit %d: %s", p.code, p.err);
+    ck_assert_uint_eq(count_lines(p.out), 2);
+    snprintf(want, sizeof(want), "{\"input\":\"%s/two.xml.gz#2\",", sb);
+    ck_assert_msg(strstr(p.out, want) != NULL, "no %s in %s", want, p.out);
+    ck_assert_msg(strstr(p.out, "cat-4") != NULL, "%s", p.out);
+    ck_assert_msg(strstr(p.out, "Extra content") == NULL, "%s", p.out);
+    proc_free(&p);
+    /* the same bytes again: every report of each file is a duplicate (the
+     * first is read, as its own fingerprint is not the file's; the
+     * second is skipped by its fingerprint) */
+    sift_in(&p, NULL, db, "ingest", sbpath("two.xml"), sbpath("two.xml.gz"),
+            NULL);
+    ck_assert_str_eq(p.out, "ingested 0 reports (0 records, 0 messages); "
+                            "4 duplicates (0 conflicting); 0 not a report; "
+                            "0 failure reports; 0 failed\n");
+    proc_free(&p);
+    free(a), free(b), free(c), free(d);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+/* The second report of a stream fails: it is kept (with the stream's
+ * bytes), retry-failed does not resolve it by skipping the stream as
+ * seen, and a re-run still reaches it. */
+START_TEST(test_failed_second_report_stays_failed)
+{
+    char *a = report_xml("half.example", "half-1");
+    static const char bad[] = "<feedback><report_metadata>";
+    static const char why[] = "half.xml#2:1: malformed XML: Extra content at "
+                              "the end of the document (missing <report_id>)";
+    mem m = {0};
+    proc p = {0};
+    int i;
+
+    mem_add(&m, a, strlen(a));
+    mem_add(&m, bad, strlen(bad));
+    write_file(sbpath("half.xml"), m.p, m.len);
+    for (i = 0; i < 2; i++) { /* the first run, then a re-run */
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("half.xml"), NULL);
+        assert_line(&p, "%s", why);
+        proc_free(&p);
+    }
+    assert_reports(1);
+    sift_in(&p, NULL, db, "retry-failed", NULL);
+    ck_assert_int_eq(p.code, 65);
+    ck_assert_msg(strstr(p.out, "1 duplicate") && strstr(p.out, "1 failed"),
+                  "%s", p.out);
+    proc_free(&p);
+    sift_in(&p, NULL, db, "failed", "list", NULL);
+    ck_assert_msg(strstr(p.out, why) != NULL, "not kept: %s", p.out);
+    ck_assert_msg(strstr(p.out, " kept ") != NULL, "no bytes: %s", p.out);
+    proc_free(&p);
+    mem_free(&m);
+    free(a);
+}
+END_TEST
+
+/* 4 MiB of "<a/>" (a 1 million document stream, 4 KB gzipped): work
+ * stops after --max-entries documents with one line. */
+START_TEST(test_stream_of_tiny_documents_is_capped)
+{
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    for (i = 0; i < 1000000; i++)
+        mem_add(&m, "<a/>", 4);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("tiny.xml.gz"), gz.p, gz.len);
+    ingest_bad(&p, sbpath("tiny.xml.gz"));
+    assert_line(&p, "tiny.xml.gz#10001: more than 10000 reports in one "
+                    "stream (--max-entries)");
+    ck_assert_msg(p.secs < 20 * SLOW, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+/* Files in a directory whose names hold ESC, BEL and other control bytes
+ * are opened by their real names; messages show them with '?'. */
+START_TEST(test_control_characters_in_file_names)
+{
+    char *a = report_xml("ctl.example", "ctl-1");
+    static const char bad[] = "<feedback><report_metadata>";
+    proc p = {0};
+
+    ck_assert(mkdir(sbpath("in"), 0700) == 0);
+    write_file(sbpath("in/a\033[2J\a.xml"), a, strlen(a));
+    write_file(sbpath("in/b\033]0;x\a\x01\x7f.xml"), bad, strlen(bad));
+    sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("in"), good, NULL);
+    note(&p, "control-character names", 0);
+    assert_line(&p, "in/b?]0;x???.xml:1: malformed XML: Extra content at the "
+                    "end of the document (missing <report_id>)");
+    assert_reports(2);
+    proc_free(&p);
+    free(a);
+}
+END_TEST
+
+/* 3 million empty messages in 35 KB of .mbox.gz: work stops after
+ * --max-messages (default 1000000; 1000 here to keep the test short). */
+START_TEST(test_mbox_of_empty_messages_is_capped)
+{
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    for (i = 0; i < 3000000; i++)
+        mem_add(&m, "From a\n\n", 8);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("empty.mbox.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-messages", "1000",
+            sbpath("empty.mbox.gz"), good, NULL);
+    note(&p, "empty.mbox.gz", (long long)gz.len);
+    assert_line(&p, "empty.mbox.gz: mbox has more than 1000 messages "
+                    "(--max-messages); the rest is not read");
+    ck_assert_msg(p.secs < 10 * SLOW, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+/* 1 million "X: y" header lines: 5 MiB of message in 7 KB of .mbox.gz,
+ * which GMime would keep at about 500 bytes a field (514 MiB). */
+START_TEST(test_many_header_fields_are_refused)
+{
+    static const char head[] = "From a\nFrom: x@example.net\n";
+    mem m = {0}, gz = {0};
+    unsigned i;
+    proc p = {0};
+
+    mem_add(&m, head, strlen(head));
+    for (i = 0; i < 1000000; i++)
+        mem_add(&m, "X: y\n", 5);
+    mem_add(&m, "\nbody\n", 6);
+    gzip_mem(&gz, m.p, m.len);
+    write_file(sbpath("hdr.mbox.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-input-size", "8M",
+            sbpath("hdr.mbox.gz"), good, NULL);
+    note(&p, "hdr.mbox.gz", (long long)gz.len);
+    assert_line(&p, "hdr.mbox.gz#1: message has more than 16384 header "
+                    "fields (1 per 512 bytes of --max-input-size)");
+    ck_assert_msg(SLOW > 1 || p.rss_kb < 5 * 8 * 1024 + 16 * 1024,
+                  "peak RSS %ld MiB with --max-input-size 8M", p.rss_kb / 1024);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&m);
+    mem_free(&gz);
+}
+END_TEST
+
+static void
+base64_mem(mem *out, const unsigned char *p, size_t n)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, col = 0;
+
+    for (i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        char q[4];
+        if (i + 1 < n)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        q[0] = a[v >> 18 & 63];
+        q[1] = a[v >> 12 & 63];
+        q[2] = i + 1 < n ? a[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? a[v & 63] : '=';
+        mem_add(out, q, 4);
+        if ((col += 4) == 76) {
+            mem_add(out, "\n", 1);
+            col = 0;
+        }
+    }
+    mem_add(out, "\n", 1);
+}
+
+/* Messages nested through gzip'd base64 parts, each with 7 MiB of text:
+ * every level is under --max-input-size (8M), but together they would
+ * hold the limit times the depth. 26 KB on disk. */
+START_TEST(test_nested_messages_hold_bounded_memory)
+{
+    static const char head[] = "From: x@example.net\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/mixed; boundary=b\n\n"
+                               "--b\nContent-Type: text/plain\n\n";
+    static const char att[] = "--b\nContent-Type: application/octet-stream\n"
+                              "Content-Transfer-Encoding: base64\n\n";
+    char line[78];
+    mem gz = {0};
+    proc p = {0};
+    int lvl;
+    size_t i;
+
+    memset(line, 'a', 76);
+    line[76] = '\n';
+    for (lvl = 0; lvl < 5; lvl++) {
+        mem m = {0};
+        mem_add(&m, head, strlen(head));
+        for (i = 0; i < (7u << 20) / 77; i++)
+            mem_add(&m, line, 77);
+        if (lvl > 0) {
+            mem_add(&m, att, strlen(att));
+            base64_mem(&m, gz.p, gz.len);
+        }
+        mem_add(&m, "--b--\n", 6);
+        mem_free(&gz);
+        gzip_mem(&gz, m.p, m.len);
+        mem_free(&m);
+    }
+    write_file(sbpath("nest.eml.gz"), gz.p, gz.len);
+    sift_in(&p, NULL, db, "ingest", "--quiet", "--max-input-size", "8M",
+            sbpath("nest.eml.gz"), good, NULL);
+    note(&p, "nest.eml.gz", (long long)gz.len);
+    assert_line(&p, "nest.eml.gz/part2/part2: message and the containers "
+                    "around it would hold more than 2 x 8 MiB in memory "
+                    "(--max-input-size)");
+    ck_assert_msg(SLOW > 1 || p.rss_kb < 5 * 8 * 1024 + 16 * 1024,
+                  "peak RSS %ld MiB with --max-input-size 8M", p.rss_kb / 1024);
+    assert_reports(1);
+    proc_free(&p);
+    mem_free(&gz);
+}
+END_TEST
+
+/* --- starved resources and odd files (issue 18) ------------------------- */
+
+/* A FIFO as an input or as --db is refused at once, never waited on. */
+START_TEST(test_fifos_are_refused_without_blocking)
+{
+    proc p = {0};
+    char want[4400];
+
+    ck_assert(mkfifo(sbpath("in.fifo"), 0600) == 0);
+    ck_assert(mkfifo(sbpath("db.fifo"), 0600) == 0);
+    ingest_bad(&p, sbpath("in.fifo"));
+    assert_line(&p, "in.fifo: not a regular file (a FIFO); give - to read "
+                    "standard input");
+    ck_assert_msg(p.secs < 10, "took %.1f s", p.secs);
+    assert_reports(1);
+    proc_free(&p);
+    sift_in(&p, NULL, sbpath("db.fifo"), "stats", NULL);
+    snprintf(want, sizeof(want),
+             "dmarcsift: %s/db.fifo: not a regular file (a FIFO)\n", sb);
+    ck_assert_int_eq(p.code, 74);
+    ck_assert_str_eq(p.err, want);
+    proc_free(&p);
+    sift_in(&p, NULL, sbpath("db.fifo"), "ingest", good, NULL);
+    ck_assert_int_eq(p.code, 74);
+    ck_assert_str_eq(p.err, want);
+    proc_free(&p);
+}
+END_TEST
+
+/* Every stderr line is ours ("dmarcsift: ..."): no GLib-ERROR, no
+ * loader message; the process exited (no signal) with 0, 65 or 74. */
+static void
+assert_clean_exit(const proc *p, const char *what, long lim)
+{
+    const char *s = p->err;
+
+    ck_assert_msg(p->code >= 0, "%s %ld: killed by signal %d; stderr: %s", what,
+                  lim, -p->code, p->err);
+    ck_assert_msg(p->code == 0 || p->code == 65 || p->code == 74,
+                  "%s %ld: exit %d; stderr: %s", what, lim, p->code, p->err);
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        ck_assert_msg(strncmp(s, "dmarcsift: ", 11) == 0,
+                      "%s %ld: a line not ours: %s", what, lim, s);
+        if (nl == NULL)
+            break;
+        s = nl + 1;
+    }
+    if (p->code == 74)
+        ck_assert_msg(*p->err != '\0', "%s %ld: exit 74 without a word", what,
+                      lim);
+}
+
+/* Inputs that make GMime, libzip, zlib, libxml2 and SQLite allocate:
+ * a message with a base64 zip of a 3.5 MiB report (5,000 records), the
+ * same in an mbox.gz, and a 16 MiB random attachment. */
+static void
+write_starve_inputs(void)
+{
+    char *x = report_xml("starve.example", "starve-1");
+    char *tail = strstr(x, "  <record>");
+    char *end = strstr(x, "</feedback>");
+    static const char mhead[] =
+        "From: x@example.net\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: application/zip; name=\"r.zip\"\n"
+        "Content-Transfer-Encoding: base64\n\n";
+    mem big = {0}, zp = {0}, msg = {0}, mb = {0}, gz = {0}, junk = {0};
+    zipw z = {0};
+    uint32_t r = 12345;
+    unsigned i;
+
+    ck_assert(tail && end);
+    mem_add(&big, x, (size_t)(tail - x));
+    for (i = 0; i < 5000; i++)
+        mem_add(&big, tail, (size_t)(end - tail));
+    mem_add(&big, end, strlen(end));
+    write_file(sbpath("big.xml"), big.p, big.len);
+    zip_add(&z, "big.xml", big.p, big.len);
+    zip_finish(&z, &zp);
+    mem_add(&msg, mhead, strlen(mhead));
+    base64_mem(&msg, zp.p, zp.len);
+    mem_add(&msg, "--b--\n", 6);
+    write_file(sbpath("big.eml"), msg.p, msg.len);
+    mem_add(&mb, "From a\n", 7);
+    mem_add(&mb, msg.p, msg.len);
+    gzip_mem(&gz, mb.p, mb.len);
+    write_file(sbpath("big.mbox.gz"), gz.p, gz.len);
+    for (i = 0; i < (16u << 20) / 4; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        mem_add(&junk, &r, 4);
+    }
+    mem_free(&msg);
+    mem_add(&msg, mhead, strlen(mhead));
+    base64_mem(&msg, junk.p, junk.len);
+    mem_add(&msg, "--b--\n", 6);
+    write_file(sbpath("junk.eml"), msg.p, msg.len);
+    mem_free(&big), mem_free(&zp), mem_free(&msg), mem_free(&mb);
+    mem_free(&gz), mem_free(&junk);
+    free(x);
+}
+
+/* ulimit -v from where the binary starts up to where all is stored: every
+ * run ends in exit 0, 65 or 74 with our own lines, never a signal (GLib
+ * aborts inside GMime were SIGTRAP, its error path SIGSEGV). Not under
+ * sanitizers, whose shadow memory needs terabytes of address space. */
+START_TEST(test_low_memory_sweep_ends_cleanly)
+{
+    long mib, lo = 0, ok_at = 0;
+    unsigned runs = 0, oom = 0;
+    proc p = {0};
+
+    if (SLOW > 1 || tsan_slack() > 1) {
+        printf("hostile: low-memory sweep SKIPPED under sanitizers\n");
+        return;
+    }
+    write_starve_inputs();
+    /* the smallest limit the binary (its libraries, two threads) runs in */
+    for (mib = 40; mib <= 400 && lo == 0; mib += 4) {
+        const char *argv[] = {SIFT_BINARY, "--version", NULL};
+        child_res = RLIMIT_AS;
+        child_lim = (rlim_t)mib << 20;
+        spawn(&p, argv, NULL);
+        if (p.code == 0)
+            lo = mib;
+        proc_free(&p);
+    }
+    ck_assert_msg(lo > 0, "dmarcsift --version never ran");
+    for (mib = lo; mib <= lo + 72; mib += 4) {
+        unlink(db);
+        child_res = RLIMIT_AS;
+        child_lim = (rlim_t)mib << 20;
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("big.eml"),
+                sbpath("big.mbox.gz"), sbpath("junk.eml"), sbpath("big.xml"),
+                good, NULL);
+        assert_clean_exit(&p, "ulimit -v (MiB)", mib);
+        runs++;
+        oom += p.code == 74 && strstr(p.err, "out of memory") != NULL;
+        if (p.code == 0 && ok_at == 0)
+            ok_at = mib;
+        proc_free(&p);
+    }
+    printf("hostile: ulimit -v sweep %ld..%ld MiB: %u runs, %u out of "
+           "memory (exit 74), all stored from %ld MiB, no signal\n",
+           lo, lo + 72, runs, oom, ok_at);
+    ck_assert_msg(oom > 0, "the sweep never ran out of memory");
+    ck_assert_msg(ok_at > 0, "nothing was stored even at %ld MiB", lo + 72);
+}
+END_TEST
+
+/* ulimit -n from where the binary starts to 24, over a directory, a zip,
+ * a message, an mbox.gz and stdin: one line and exit 74 when descriptors
+ * run out, never a signal. */
+START_TEST(test_few_descriptors_sweep_ends_cleanly)
+{
+    char *x = report_xml("fd.example", "fd-1");
+    mem zp = {0};
+    zipw z = {0};
+    unsigned n, lo = 0, enofd = 0;
+    long ok_at = 0;
+    proc p = {0};
+
+    write_starve_inputs();
+    ck_assert(mkdir(sbpath("dir"), 0700) == 0);
+    write_file(sbpath("dir/a.xml"), x, strlen(x));
+    zip_add(&z, "r.xml", x, strlen(x));
+    zip_finish(&z, &zp);
+    write_file(sbpath("r.zip"), zp.p, zp.len);
+    mem_free(&zp);
+    free(x);
+    for (n = 3; n <= 24 && lo == 0; n++) {
+        const char *argv[] = {SIFT_BINARY, "--version", NULL};
+        child_res = RLIMIT_NOFILE;
+        child_lim = n;
+        spawn(&p, argv, NULL);
+        if (p.code == 0)
+            lo = n;
+        proc_free(&p);
+    }
+    ck_assert_msg(lo > 0, "dmarcsift --version never ran");
+    for (n = lo; n <= 24; n++) {
+        unlink(db);
+        child_res = RLIMIT_NOFILE;
+        child_lim = n;
+        stdin_path = good;
+        sift_in(&p, NULL, db, "ingest", "--quiet", sbpath("dir"),
+                sbpath("r.zip"), sbpath("big.eml"), sbpath("big.mbox.gz"), "-",
+                NULL);
+        assert_clean_exit(&p, "ulimit -n", (long)n);
+        if (p.code == 74 && strstr(p.err, "cannot open: Too many open files "
+                                          "(the limit, ulimit -n, is ")) {
+            ck_assert_uint_eq(count_lines(p.err), 1);
+            enofd++;
+        }
+        if (p.code == 0 && ok_at == 0)
+            ok_at = n;
+        proc_free(&p);
+    }
+    printf("hostile: ulimit -n sweep %u..24: %u runs out of descriptors "
+           "(exit 74, one line), all stored from %ld, no signal\n",
+           lo, enofd, ok_at);
+    ck_assert_msg(enofd > 0, "descriptors never ran out");
+    ck_assert_msg(ok_at > 0, "nothing stored even with 24 descriptors");
+}
+END_TEST
+
 /* --- output safety ----------------------------------------------------- */
 
 /* A strict JSON (RFC 8259) validator: 1 if [p, end) is exactly one value
@@ -1801,7 +2283,9 @@ hostile_suite(void)
     TCase *arch = tcase_create("archives");
     TCase *mail = tcase_create("mail");
     TCase *out = tcase_create("output");
-    TCase *all[] = {xml, bomb, arch, mail, out};
+    TCase *stream = tcase_create("streams");
+    TCase *starve = tcase_create("starved");
+    TCase *all[] = {xml, bomb, arch, mail, out, stream, starve};
     size_t i;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -1843,6 +2327,16 @@ hostile_suite(void)
     tcase_add_test(mail, test_large_report_on_stdin);
     tcase_add_test(mail, test_rerun_skips_only_identical_bytes);
     tcase_add_test(out, test_hostile_strings_are_escaped_on_output);
+    tcase_add_test(stream, test_concatenated_reports_are_each_stored);
+    tcase_add_test(stream, test_stream_of_tiny_documents_is_capped);
+    tcase_add_test(stream, test_failed_second_report_stays_failed);
+    tcase_add_test(stream, test_control_characters_in_file_names);
+    tcase_add_test(stream, test_mbox_of_empty_messages_is_capped);
+    tcase_add_test(stream, test_many_header_fields_are_refused);
+    tcase_add_test(stream, test_nested_messages_hold_bounded_memory);
+    tcase_add_test(starve, test_fifos_are_refused_without_blocking);
+    tcase_add_test(starve, test_low_memory_sweep_ends_cleanly);
+    tcase_add_test(starve, test_few_descriptors_sweep_ends_cleanly);
     return s;
 }
 

@@ -235,6 +235,65 @@ START_TEST(test_xml_file_is_one_report)
 }
 END_TEST
 
+/* Several documents in one stream: split where the root element closed
+ * and an element or an XML declaration begins; comments, CDATA, quoted
+ * '>' and stray end tags do not split; whatever follows a root stays with
+ * it. Each case: the stream, then the exact bytes of each item. */
+START_TEST(test_stream_of_documents_is_split)
+{
+    static const struct {
+        const char *in;
+        const char *out[4];
+    } cases[] = {
+        {"<?xml version=\"1.0\"?>\n<feedback><a>1</a></feedback>\n"
+         "<?xml version=\"1.0\"?>\n<feedback><a>2</a></feedback>\n",
+         {"<?xml version=\"1.0\"?>\n<feedback><a>1</a></feedback>\n",
+          "<?xml version=\"1.0\"?>\n<feedback><a>2</a></feedback>\n"}},
+        /* no declaration; a prefixed root; a self-closing root */
+        {"<d:feedback x='>'><d:a/></d:feedback><feedback/>  <x>3</x>",
+         {"<d:feedback x='>'><d:a/></d:feedback>", "<feedback/>  ",
+          "<x>3</x>"}},
+        /* after the root: a comment and a PI that look like documents */
+        {"<feedback></feedback><!-- <feedback> --><?pi <x> ?>\n"
+         "</feedback>junk",
+         {"<feedback></feedback><!-- <feedback> --><?pi <x> ?>\n"
+          "</feedback>junk"}},
+        /* inside: CDATA with tags, a stray end tag, a nested same name */
+        {"<feedback><![CDATA[</feedback><x>]]></x><feedback></feedback>"
+         "</feedback><feedback/>",
+         {"<feedback><![CDATA[</feedback><x>]]></x><feedback></feedback>"
+          "</feedback>",
+          "<feedback/>"}},
+    };
+    size_t c, i;
+
+    for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        sift_limits lim = SIFT_LIMITS_INIT;
+        sift_ingest *in;
+        sift_err err;
+        run_t r;
+
+        ck_assert_int_eq(sift_ingest_new(&in, &lim, &err), SIFT_OK);
+        ck_assert_int_eq(sift_ingest_add_memory(in, "s.xml", cases[c].in,
+                                                strlen(cases[c].in), &err),
+                         SIFT_OK);
+        collect(in, &r);
+        sift_ingest_free(in);
+        for (i = 0; cases[c].out[i] != NULL; i++) {
+            const char *want = cases[c].out[i];
+            ck_item(&r, i, SIFT_ITEM_REPORT,
+                    i == 0 ? "s.xml" : fmt("s.xml#%zu", i + 1));
+            ck_assert_msg(r.g[i].len == strlen(want) &&
+                              memcmp(r.g[i].data, want, r.g[i].len) == 0,
+                          "case %zu item %zu: '%.*s'", c, i, (int)r.g[i].len,
+                          (const char *)r.g[i].data);
+        }
+        ck_assert_uint_eq(r.n, i);
+        run_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(test_xml_with_bom_and_whitespace_and_utf16)
 {
     const char *paths[3] = {NULL, NULL, NULL};
@@ -1762,6 +1821,7 @@ ingest_suite(void)
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_xml_file_is_one_report);
+    tcase_add_test(tc, test_stream_of_documents_is_split);
     tcase_add_test(tc, test_xml_with_bom_and_whitespace_and_utf16);
     tcase_add_test(tc, test_gzip_variants);
     tcase_add_test(tc, test_truncated_and_corrupt_gzip);

@@ -102,6 +102,8 @@ sift_code_name(int code)
         return "usage error";
     case SIFT_ENOTREPORT:
         return "not a report";
+    case SIFT_ENOFD:
+        return "out of file descriptors";
     case SIFT_ITEROVER:
         return "end of iteration";
     default:

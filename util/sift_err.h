@@ -21,6 +21,8 @@ typedef enum sift_code {
     SIFT_EDB = -7,        /* database error (open, corrupt, read-only, full) */
     SIFT_EUSAGE = -8,     /* caller asked for something invalid (bad option) */
     SIFT_ENOTREPORT = -9, /* well-formed input of another kind: not a failure */
+    SIFT_ENOFD = -10,     /* out of file descriptors (EMFILE, ENFILE): the
+                             process's problem, not the input's */
     SIFT_ITEROVER = -100  /* normal end of an iteration */
 } sift_code;
 

@@ -15,7 +15,11 @@ typedef struct sift_limits {
     uint64_t max_input_size;  /* bytes ingest holds in memory for one unit:
                                  a message, a MIME part, a zip from a stream */
     unsigned max_depth;       /* container nesting (eml > zip > gz > ...) */
-    unsigned max_entries;     /* zip entries or MIME parts per container */
+    unsigned max_entries;     /* zip entries or MIME parts per container,
+                                 reports in one XML stream */
+    unsigned max_messages;    /* messages per mbox (each costs work even
+                                 when empty: 3 million fit in 27 KB of
+                                 .mbox.gz) */
     unsigned max_xml_depth;   /* element nesting in a report */
     size_t max_text;          /* bytes of one XML text value */
     uint64_t max_records;     /* records per report */
@@ -32,8 +36,9 @@ typedef struct sift_limits {
     {                                                                          \
         .max_report_size = UINT64_C(1) << 30,                                  \
         .max_input_size = UINT64_C(256) << 20, .max_depth = 8,                 \
-        .max_entries = 10000, .max_xml_depth = 32, .max_text = 64 * 1024,      \
-        .max_records = 10000000, .max_keep_size = UINT64_C(512) << 20          \
+        .max_entries = 10000, .max_messages = 1000000, .max_xml_depth = 32,    \
+        .max_text = 64 * 1024, .max_records = 10000000,                        \
+        .max_keep_size = UINT64_C(512) << 20                                   \
     }
 
 #endif
