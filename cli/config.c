@@ -284,7 +284,8 @@ count_value(struct parse *p, unsigned *out, const char *key, const char *v,
 
     errno = 0;
     n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max)
+    /* digits only, as on the command line (strtoul takes "+5", " 5") */
+    if (errno || *v < '0' || *v > '9' || *end || n < 1 || n > max)
         return perr(p, "%s needs a count from 1 to %lu, not '%s'", key, max, v);
     *out = (unsigned)n;
     return SIFT_OK;

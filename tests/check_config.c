@@ -164,6 +164,10 @@ START_TEST(test_errors_name_file_line_problem)
         "'10.0.0.1/8x' is not an IP address or range");
     bad("[ingest]\nmax-depth = 0\n", "t.conf:2",
         "max-depth needs a count from 1 to 1000000, not '0'");
+    bad("[ingest]\nmax-depth = +5\n", "t.conf:2",
+        "max-depth needs a count from 1 to 1000000, not '+5'");
+    bad("[ingest]\nmax-entries = \" 5\"\n", "t.conf:2",
+        "max-entries needs a count from 1 to 1000000, not ' 5'");
     bad("[ingest]\nsource =\n", "t.conf:2", "'source' needs a value");
     bad("[ingest]\n = x\n", "t.conf:2", "'=' without a key before it");
     bad("[database]\npath = \"/a b\n", "t.conf:2",
