@@ -66,15 +66,13 @@ typedef struct block {
     max_align_t data[];
 } block;
 
-/* A failed unit's bytes, kept for retry-failed: in memory up to
- * --max-input-size, else in a temporary file up to --max-keep-size
- * (streamed into the database from there); neither: not kept. */
+/* A failed unit's bytes, kept for retry-failed: copied to a temporary
+ * file (up to --max-keep-size) that the writer streams into the database.
+ * spool NULL: kept without its bytes; len is then its size when known. */
 typedef struct kept {
-    unsigned char *raw; /* malloc'd */
-    size_t len;
     FILE *spool; /* tmpfile(), or NULL */
-    uint64_t spool_len;
-    sift_hash128 spool_hash;
+    uint64_t len;
+    sift_hash128 hash;
 } kept;
 
 typedef struct msg {
@@ -253,7 +251,6 @@ msg_free(msg *m)
         free(b);
     }
     free(m->path);
-    free(m->raw.raw);
     if (m->raw.spool != NULL)
         fclose(m->raw.spool);
     free(m->recs);
@@ -386,29 +383,21 @@ send_fatal(producer *p, int rc, const sift_err *err)
     return -1;
 }
 
-/* The bytes of the failed current item, for retry-failed: in memory up
- * to --max-input-size, else spooled to a temporary file up to
- * --max-keep-size. Past both, or on an error, it is kept without them. */
+/* The bytes of the failed current item, for retry-failed, spooled to a
+ * temporary file up to --max-keep-size (one path for every size: a file
+ * over --max-input-size is read once, never into memory). Past it, or on
+ * an error, it is kept without them. */
 static void
 keep_raw(producer *p, kept *k)
 {
     sift_err e;
-    int rc = sift_ingest_raw(p->in, &k->raw, &k->len, &e);
 
-    if (rc == SIFT_OK && k->len <= p->lim->max_keep_size)
+    if ((k->spool = tmpfile()) == NULL)
         return;
-    free(k->raw);
-    k->raw = NULL;
-    if (rc == SIFT_OK) /* over --max-keep-size: its size only */
-        return;
-    k->len = 0;
-    if (rc != SIFT_ETOOBIG || (k->spool = tmpfile()) == NULL)
-        return;
-    if (sift_ingest_raw_spool(p->in, k->spool, &k->spool_len, &k->spool_hash,
-                              &e) != SIFT_OK) {
+    if (sift_ingest_raw_spool(p->in, k->spool, &k->len, &k->hash, &e) !=
+        SIFT_OK) {
         fclose(k->spool);
-        k->spool = NULL;
-        k->len = k->spool_len; /* its size, kept without its bytes */
+        k->spool = NULL; /* k->len: its size, when known */
     }
 }
 
@@ -748,10 +737,9 @@ keep_failure(sift_store *st, const char *path, const sift_err *why,
         snprintf(reason, sizeof(reason), "%s", why->msg);
     if (raw != NULL && raw->spool != NULL)
         return sift_store_add_failed_file(st, path, reason, raw->spool,
-                                          raw->spool_len, raw->spool_hash, fp,
-                                          err);
-    return sift_store_add_failed(st, path, reason, raw ? raw->raw : NULL,
-                                 raw ? raw->len : 0, fp, err);
+                                          raw->len, raw->hash, fp, err);
+    return sift_store_add_failed(st, path, reason, NULL, raw ? raw->len : 0, fp,
+                                 err);
 }
 
 /* Units that ended but are not yet known to be committed. */
