@@ -737,6 +737,22 @@ copy_flush(sift_pg *pg, sift_err *err)
     return rc;
 }
 
+int
+sift_pg__send_buffered(sift_pg *pg, sift_err *err)
+{
+    int rc;
+
+    if (!pg->in_batch)
+        return SIFT_OK;
+    if (pg->in_report) /* its rows are in the tables now */
+        pg->report_flushed = 1;
+    if ((rc = copy_flush(pg, err)) != SIFT_OK) {
+        sift_pg__batch_drop(pg);
+        pg->report_failed = 1;
+    }
+    return rc;
+}
+
 static int
 batch_commit(sift_pg *pg, sift_err *err)
 {

@@ -111,6 +111,10 @@ int sift_pg__write(sift_pg *pg, const char *sql, pp *p, uint64_t *changed,
 int sift_pg__batch_open(sift_pg *pg, sift_err *err);
 /* Lose the open batch (after an error: the transaction is aborted). */
 void sift_pg__batch_drop(sift_pg *pg);
+/* Send the rows of the open batch that are still buffered here (COPY
+ * text), so that a statement in the batch sees them, as a SQLite handle
+ * sees its own uncommitted rows. On failure the batch is dropped. */
+int sift_pg__send_buffered(sift_pg *pg, sift_err *err);
 
 int sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err);
 void sift_pg_close(sift_pg *st);

@@ -1233,6 +1233,9 @@ sift_pg_query(sift_pg *pg, const char *sql, const sift_param *params, int n,
 
     if (n < 0 || n > PP_MAX)
         return sift_err_set(err, SIFT_EUSAGE, "bad query: too many parameters");
+    /* the open batch's rows, visible to its own statements */
+    if ((rc = sift_pg__send_buffered(pg, err)) != SIFT_OK)
+        return rc;
     /* ?N placeholders become $N */
     if ((q = malloc(len + 1)) == NULL)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
