@@ -622,6 +622,153 @@ START_TEST(test_sigkill_ingest)
 }
 END_TEST
 
+/* `dmarcsift ARGS...` in a child, stderr into errfile (NULL: /dev/null). */
+static pid_t
+spawn_sift(const char *const *args, const char *errfile)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        const char *argv[16];
+        size_t i;
+
+        if (freopen(errfile ? errfile : "/dev/null", "w", stderr) == NULL ||
+            freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        setenv("DMARCSIFT_CONFIG", "/dev/null", 1);
+        argv[0] = SIFT_BINARY;
+        for (i = 0; args[i] != NULL && i < 14; i++)
+            argv[i + 1] = args[i];
+        argv[i + 1] = NULL;
+        execv(SIFT_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Exit code of pid, or -signal. */
+static int
+wait_code(pid_t pid)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static double
+now_s(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Reports and failed inputs in db; no input both stored and failed. */
+static void
+retry_counts(const char *db, uint64_t *reports, uint64_t *failed)
+{
+    sift_store *st = open_ok(db, SIFT_STORE_READONLY);
+    sift_stats s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM failed_inputs f"
+                               " JOIN reports r ON f.path = r.input_path"),
+                     0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports r WHERE"
+                               " record_count <> (SELECT count(*) FROM"
+                               " records c WHERE c.report_id = r.id)"),
+                     0);
+    sift_store_close(st);
+    *reports = s.reports;
+    *failed = s.failed_inputs;
+}
+
+/* Issue 19 against PostgreSQL: a SIGKILL at any point of retry-failed
+ * leaves every input either stored or still failed, never both and
+ * never neither; the next retry completes. Each kill lands in a whole
+ * retry of all n inputs (the database is made again from a template of
+ * the failed state). */
+START_TEST(test_kill_during_retry)
+{
+    enum { N = 120, KILLS = 8 };
+    char dir[600], sql[256], pristine[80], copy[80], curi[1024];
+    const char *ing[] = {
+        "ingest", "--quiet", "--db", dburi, "--max-report-size",
+        "1K",     dir,       NULL};
+    const char *retry[] = {"retry-failed", "--quiet", "--db", dburi, NULL};
+    const char *retry2[] = {"retry-failed", "--quiet", "--db", curi, NULL};
+    uint64_t reports, failed;
+    double t0, clean;
+    int i, killed = 0;
+
+    snprintf(dir, sizeof(dir), "%s/gen", box);
+    snprintf(pristine, sizeof(pristine), "%s_pristine", dbname);
+    snprintf(copy, sizeof(copy), "%s_copy", dbname);
+    gen_corpus(dir, N, 12); /* each over 1K */
+    ck_assert_int_eq(wait_code(spawn_sift(ing, NULL)), 65);
+    retry_counts(dburi, &reports, &failed);
+    ck_assert_uint_eq(reports, 0);
+    ck_assert_uint_eq(failed, N);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", pristine,
+             dbname);
+    admin(sql);
+    /* how long a whole retry takes, on a copy */
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", copy,
+             pristine);
+    admin(sql);
+    uri_for(curi, sizeof(curi), copy);
+    t0 = now_s();
+    ck_assert_int_eq(wait_code(spawn_sift(retry2, NULL)), 0);
+    clean = now_s() - t0;
+    retry_counts(curi, &reports, &failed);
+    ck_assert_uint_eq(reports, N);
+    ck_assert_uint_eq(failed, 0);
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", copy);
+    admin(sql);
+
+    srand(19);
+    for (i = 0; i < KILLS; i++) {
+        double at = 0.02 + 0.8 * clean * (double)rand() / RAND_MAX;
+        struct timespec d;
+        pid_t pid;
+
+        if (i > 0) {
+            snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", dbname);
+            admin(sql);
+            snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", dbname,
+                     pristine);
+            admin(sql);
+        }
+        pid = spawn_sift(retry, NULL);
+        d.tv_sec = (time_t)at;
+        d.tv_nsec = (long)((at - (double)d.tv_sec) * 1e9);
+        nanosleep(&d, NULL);
+        kill(pid, SIGKILL);
+        killed += wait_code(pid) == -SIGKILL;
+        retry_counts(dburi, &reports, &failed);
+        ck_assert_msg(reports + failed == N,
+                      "after a kill at %.3f s: %llu reports + %llu failed"
+                      " != %d",
+                      at, (unsigned long long)reports,
+                      (unsigned long long)failed, N);
+    }
+    ck_assert_int_eq(wait_code(spawn_sift(retry, NULL)), 0);
+    retry_counts(dburi, &reports, &failed);
+    printf("check_pg: retry-failed killed %d of %d times (clean run %.2f s);"
+           " counts added up after each\n",
+           killed, KILLS, clean);
+    ck_assert_uint_eq(reports, N);
+    ck_assert_uint_eq(failed, 0);
+    ck_assert_int_ge(killed, KILLS / 2);
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s", pristine);
+    admin(sql);
+}
+END_TEST
+
 /* A server restart mid-ingest ends that run with one line and exit 74;
  * the next run completes. */
 START_TEST(test_server_restart)
@@ -686,6 +833,11 @@ pg_suite(void)
     tcase_add_test(tc, test_reads_during_ingest);
     tcase_add_test(tc, test_sigkill_ingest);
     tcase_add_test(tc, test_server_restart);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("retry");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_kill_during_retry);
     suite_add_tcase(s, tc);
     return s;
 }
