@@ -1474,7 +1474,7 @@ sift_pg_add_failed(sift_pg *pg, const char *path, const char *reason,
     sift_pg__pp_init(&p);
     sift_pg__p_key(&p, path);
     sift_pg__p_key(&p, reason);
-    if (raw != NULL && len <= SIFT_PG_KEEP_MAX)
+    if (raw != NULL && len <= SIFT_STORE_MAX_FAILED_RAW)
         sift_pg__p_bin(&p, raw, len);
     else
         sift_pg__p_null(&p);
@@ -1497,29 +1497,162 @@ sift_pg_add_failed(sift_pg *pg, const char *path, const char *reason,
     return rc;
 }
 
-/* Bytes too large for memory: PostgreSQL keeps up to SIFT_PG_KEEP_MAX of
- * them (read into memory and sent as one bytea), above that only path,
- * reason and size (retry-failed then re-reads the path). */
+/* COPY's binary format: big-endian integers of n bytes. */
+static void
+be_put(unsigned char *o, uint64_t v, int n)
+{
+    int i;
+
+    for (i = n - 1; i >= 0; i--, v >>= 8)
+        o[i] = (unsigned char)v;
+}
+
+static int
+copy_put(sift_pg *pg, const void *p, size_t n, sift_err *err)
+{
+    if (n > 0 && PQputCopyData(pg->conn, p, (int)n) != 1)
+        return sift_pg__res_err(pg, NULL, err, "failed input");
+    return SIFT_OK;
+}
+
+/* One field of a binary COPY row: its length (-1: NULL), its bytes. */
+static int
+copy_field(sift_pg *pg, const void *p, int64_t len, sift_err *err)
+{
+    unsigned char l[4];
+    int rc;
+
+    be_put(l, (uint64_t)len, 4);
+    if ((rc = copy_put(pg, l, 4, err)) != SIFT_OK || len <= 0)
+        return rc;
+    return copy_put(pg, p, (size_t)len, err);
+}
+
+/* The new row of a failed input whose len bytes are in f, as one binary
+ * COPY row: the bytes go to the server in 64 KiB pieces, never whole
+ * here. */
+static int
+copy_failed_row(sift_pg *pg, const char *path, const char *reason, FILE *f,
+                uint64_t len, sift_hash128 hash, const sift_hash128 *fp,
+                sift_err *err)
+{
+    /* signature, flags, header extension length; the row's field count */
+    static const unsigned char head[] = {'P',  'G',  'C',  'O', 'P', 'Y', '\n',
+                                         0xff, '\r', '\n', 0,   0,   0,   0,
+                                         0,    0,    0,    0,   0,   0,   8};
+    static const unsigned char trailer[] = {0xff, 0xff};
+    unsigned char buf[65536], num[8], hb[16], fb[16];
+    const char *text[2] = {path ? path : "", reason ? reason : ""};
+    char *fixed[2] = {NULL, NULL};
+    int64_t now = (int64_t)time(NULL);
+    uint64_t off = 0;
+    PGresult *r;
+    size_t i;
+    int rc;
+
+    r = PQexec(pg->conn, "COPY failed_inputs (path, reason, raw, size,"
+                         " raw_hash, fp, first_seen, last_seen)"
+                         " FROM STDIN (FORMAT binary)");
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return sift_pg__res_err(pg, r, err, "failed input");
+    PQclear(r);
+    rc = copy_put(pg, head, sizeof(head), err);
+    for (i = 0; i < 2 && rc == SIFT_OK; i++) {
+        if ((fixed[i] = utf8_fix(text[i])) != NULL)
+            text[i] = fixed[i];
+        rc = copy_field(pg, text[i], (int64_t)strlen(text[i]), err);
+    }
+    free(fixed[0]);
+    free(fixed[1]);
+    if (rc == SIFT_OK) {
+        be_put(num, len, 4);
+        rc = copy_put(pg, num, 4, err);
+    }
+    rewind(f);
+    while (rc == SIFT_OK && off < len) {
+        size_t want =
+            len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+        if (fread(buf, 1, want, f) != want)
+            rc = sift_err_sys(err, "%s: cannot read the temporary copy",
+                              text[0]);
+        else
+            rc = copy_put(pg, buf, want, err);
+        off += want;
+    }
+    sift_hash128_put(hb, hash);
+    if (fp != NULL)
+        sift_hash128_put(fb, *fp);
+    be_put(num, (uint64_t)clamp64(len), 8);
+    if (rc == SIFT_OK && (rc = copy_field(pg, num, 8, err)) == SIFT_OK &&
+        (rc = copy_field(pg, hb, 16, err)) == SIFT_OK &&
+        (rc = copy_field(pg, fb, fp != NULL ? 16 : -1, err)) == SIFT_OK) {
+        be_put(num, (uint64_t)now, 8);
+        if ((rc = copy_field(pg, num, 8, err)) == SIFT_OK &&
+            (rc = copy_field(pg, num, 8, err)) == SIFT_OK)
+            rc = copy_put(pg, trailer, sizeof(trailer), err);
+    }
+    if (PQputCopyEnd(pg->conn, rc == SIFT_OK ? NULL : "failed") != 1 &&
+        rc == SIFT_OK)
+        rc = sift_pg__res_err(pg, NULL, err, "failed input");
+    while ((r = PQgetResult(pg->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK)
+            rc = sift_pg__res_err(pg, r, err, "failed input");
+        else
+            PQclear(r);
+    }
+    return rc;
+}
+
+/* Bytes too large for memory: streamed into the new row (binary COPY) up
+ * to SIFT_STORE_MAX_FAILED_RAW, as SQLite's incremental blob I/O does,
+ * inside the open or a new batch (under its writer lock: the look-up and
+ * the insert cannot race another host's); a failure drops the row only
+ * (a savepoint). Above the ceiling only path, reason and size. */
 int
 sift_pg_add_failed_file(sift_pg *pg, const char *path, const char *reason,
                         FILE *f, uint64_t len, sift_hash128 hash,
                         const sift_hash128 *fp, sift_err *err)
 {
-    unsigned char *buf;
+    uint64_t found = 0;
+    pp p;
     int rc;
 
-    (void)hash; /* recomputed by sift_pg_add_failed from the bytes */
-    if (len > SIFT_PG_KEEP_MAX)
+    if (len > SIFT_STORE_MAX_FAILED_RAW)
         return sift_pg_add_failed(pg, path, reason, NULL, (size_t)len, fp, err);
-    if ((buf = malloc(len ? (size_t)len : 1)) == NULL)
-        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    rewind(f);
-    if (len > 0 && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        return sift_err_sys(err, "%s: cannot read the temporary copy", path);
+    if (!pg->in_report && (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
+        return rc;
+    /* kept before (same path and bytes): only reason, last_seen and fp
+     * change, and no bytes are sent */
+    sift_pg__pp_init(&p);
+    sift_pg__p_key(&p, path);
+    sift_pg__p_hash(&p, hash);
+    sift_pg__p_key(&p, reason);
+    sift_pg__p_int(&p, (int64_t)time(NULL));
+    if (fp != NULL)
+        sift_pg__p_hash(&p, *fp);
+    else
+        sift_pg__p_null(&p);
+    rc = sift_pg__write(pg,
+                        "UPDATE failed_inputs SET reason = $3,"
+                        " last_seen = $4, fp = coalesce($5, fp)"
+                        " WHERE path = $1 AND raw_hash = $2",
+                        &p, &found, err, "failed input");
+    sift_pg__pp_free(&p);
+    if (rc != SIFT_OK || found > 0)
+        return rc;
+    if ((rc = sift_pg__exec(pg, NULL, "SAVEPOINT sift_keep", NULL, err,
+                            "failed input")) != SIFT_OK) {
+        sift_pg__batch_drop(pg);
+        return rc;
     }
-    rc = sift_pg_add_failed(pg, path, reason, buf, (size_t)len, fp, err);
-    free(buf);
+    rc = copy_failed_row(pg, path, reason, f, len, hash, fp, err);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        sift_pg__batch_drop(pg);
+        return rc;
+    }
+    PQclear(PQexec(pg->conn, rc == SIFT_OK
+                                 ? "RELEASE SAVEPOINT sift_keep"
+                                 : "ROLLBACK TO SAVEPOINT sift_keep"));
     return rc;
 }
 

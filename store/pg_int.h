@@ -25,7 +25,6 @@
 #define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
-#define SIFT_PG_KEEP_MAX (64u << 20) /* bytes of a failed input kept */
 
 enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
 

@@ -934,34 +934,31 @@ int
 sift_pg_next_failed(sift_pg *pg, int64_t after, sift_failed_cb cb,
                     void *payload, sift_err *err)
 {
-    PGresult *r = NULL;
-    unsigned char *raw = NULL;
-    size_t len = 0;
+    static const char sql[] =
+        "SELECT id::text AS id_text, path, reason, raw FROM failed_inputs"
+        " WHERE id > $1 ORDER BY id LIMIT 1";
+    PGresult *r;
     pp p;
     int rc;
 
+    /* binary results: the kept bytes arrive as they are (a hex text of
+     * them would be twice their size here, and over 1 GB the server
+     * refuses to build it); id is cast to text, under another name
+     * (ORDER BY id would sort that text); path and reason are text
+     * either way */
     sift_pg__pp_init(&p);
     sift_pg__p_int(&p, after);
-    rc = sift_pg__exec(pg, &r,
-                       "SELECT id, path, reason, raw, size FROM failed_inputs"
-                       " WHERE id > $1 ORDER BY id LIMIT 1",
-                       &p, err, "failed inputs");
+    r = PQexecParams(pg->conn, sql, p.n, NULL, p.v, p.len, p.fmt, 1);
     sift_pg__pp_free(&p);
-    if (rc != SIFT_OK)
-        return rc;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return sift_pg__res_err(pg, r, err, "failed inputs");
     if (PQntuples(r) == 0) {
         PQclear(r);
         return SIFT_ITEROVER;
     }
-    if (!PQgetisnull(r, 0, 3) &&
-        (raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 3),
-                               &len)) == NULL) {
-        PQclear(r);
-        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    }
-    rc = cb(payload, sift_pg__int(r, 0, 0), key(r, 0, 1), key(r, 0, 2), raw,
-            raw ? len : 0);
-    PQfreemem(raw);
+    rc = cb(payload, sift_pg__int(r, 0, 0), key(r, 0, 1), key(r, 0, 2),
+            PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3),
+            PQgetisnull(r, 0, 3) ? 0 : (size_t)PQgetlength(r, 0, 3));
     PQclear(r);
     return rc;
 }

@@ -1120,6 +1120,141 @@ START_TEST(test_failed_inputs_listed_and_resolved)
 }
 END_TEST
 
+static int
+id_cb(void *payload, int64_t id, const char *path, const char *reason,
+      const void *raw, size_t len)
+{
+    int64_t *last = payload;
+
+    (void)path;
+    (void)reason;
+    (void)raw;
+    (void)len;
+    *last = id;
+    return 0;
+}
+
+/* retry-failed's walk, one row at a time by id, visits every row in id
+ * order past id 9 and 99 (PostgreSQL: an id read as text once sorted
+ * "10" before "9", and the walk stopped early) */
+START_TEST(test_failed_inputs_walked_in_id_order)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    int64_t after = 0, last = 0;
+    char path[32];
+    sift_err err;
+    int i, rc, n = 0;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 120; i++) {
+        snprintf(path, sizeof(path), "in/%03d.xml", i);
+        ck_assert_int_eq(
+            sift_store_add_failed(st, path, "bad", path, 6, NULL, &err),
+            SIFT_OK);
+    }
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    while ((rc = sift_store_next_failed(st, after, id_cb, &last, &err)) ==
+           SIFT_OK) {
+        ck_assert_int_gt(last, after);
+        after = last;
+        n++;
+    }
+    ck_assert_int_eq(rc, SIFT_ITEROVER);
+    ck_assert_int_eq(n, 120);
+    sift_store_close(st);
+}
+END_TEST
+
+/* A failed input too large for memory is streamed into the store from
+ * its temporary file, whole, up to the keep ceiling, on both backends
+ * (PostgreSQL kept at most 64 MiB of it before; 70 MiB here), and read
+ * back byte for byte; the same bytes again are kept once; over the
+ * ceiling only path, reason and size. */
+struct big_seen {
+    int n;
+    size_t len;
+    int same;
+    char reason[64];
+    const unsigned char *want;
+};
+
+static int
+big_cb(void *payload, int64_t id, const char *path, const char *reason,
+       const void *raw, size_t len)
+{
+    struct big_seen *b = payload;
+
+    (void)id;
+    (void)path;
+    b->n++;
+    b->len = len;
+    b->same = raw != NULL && memcmp(raw, b->want, len) == 0;
+    snprintf(b->reason, sizeof(b->reason), "%s", reason);
+    return 0;
+}
+
+START_TEST(test_big_failed_input_streamed_whole)
+{
+    const size_t len = (size_t)70 << 20;
+    sift_store *st = open_ok(dbpath, 0);
+    struct big_seen b;
+    struct failed_one f;
+    unsigned char *buf = malloc(len);
+    sift_hash128 h, fp = {1, 2};
+    char path[1100];
+    FILE *fpf;
+    size_t i;
+    sift_err err;
+
+    ck_assert_ptr_nonnull(buf);
+    for (i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i * 31 ^ i >> 9);
+    h = sift_hash128_of(buf, len);
+    snprintf(path, sizeof(path), "%s/big.tmp", box);
+    ck_assert_int_eq(spit(path, buf, len), 0);
+    fpf = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fpf);
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed_file(st, "in/big.mbox#1", "too big",
+                                                fpf, len, h, &fp, &err),
+                     SIFT_OK);
+    /* again: the row is found, nothing is sent */
+    ck_assert_int_eq(sift_store_add_failed_file(st, "in/big.mbox#1",
+                                                "still too big", fpf, len, h,
+                                                NULL, &err),
+                     SIFT_OK);
+    /* over the ceiling: not kept (the file is not read) */
+    ck_assert_int_eq(sift_store_add_failed_file(st, "in/huge.xml", "huge", fpf,
+                                                SIFT_MAX_KEEP_CEILING + 1, h,
+                                                NULL, &err),
+                     SIFT_OK);
+    fclose(fpf);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    sift_store_close(st);
+
+    st = open_ok(dbpath, 0);
+    memset(&b, 0, sizeof(b));
+    b.want = buf;
+    ck_assert_int_eq(sift_store_next_failed(st, 0, big_cb, &b, &err), SIFT_OK);
+    ck_assert_int_eq(b.n, 1);
+    ck_assert_uint_eq(b.len, len);
+    ck_assert(b.same);
+    ck_assert_str_eq(b.reason, "still too big");
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_list_failed(st, list_cb, &f, &err), SIFT_OK);
+    ck_assert_int_eq(f.n, 2);
+    ck_assert_str_eq(f.path, "in/huge.xml");
+    ck_assert_int_eq(f.kept, 0);
+    ck_assert_uint_eq(f.size, SIFT_MAX_KEEP_CEILING + 1);
+    /* its fingerprint was kept: the input resolves */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM failed_inputs"
+                               " WHERE fp IS NOT NULL"),
+                     1);
+    free(buf);
+    sift_store_close(st);
+}
+END_TEST
+
 /* Held work (retry-failed's one transaction per input): given up, none
  * of it remains; released, all of it. */
 START_TEST(test_hold_gives_up_or_keeps_all)
@@ -2124,6 +2259,8 @@ store_suite(void)
     tcase_add_test(tc, test_seen_inputs_follow_their_report);
     tcase_add_test(tc, test_failed_inputs_kept_once);
     tcase_add_test(tc, test_failed_inputs_listed_and_resolved);
+    tcase_add_test(tc, test_big_failed_input_streamed_whole);
+    tcase_add_test(tc, test_failed_inputs_walked_in_id_order);
     tcase_add_test(tc, test_eval_version_kept);
     suite_add_tcase(s, tc);
 
