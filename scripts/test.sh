@@ -49,12 +49,14 @@ if [ -z "${SIFT_NO_TSAN:-}" ]; then
         >/dev/null
     cmake --build build-tsan -j"$jobs" >/dev/null
     # The suites where the import's two threads run (check_import when it
-    # exists), and check_integrity's concurrent readers and writers (issue
-    # 19). SIFT_TSAN=1 relaxes their time and RSS bounds only.
+    # exists), check_integrity's concurrent readers and writers (issue
+    # 19), and check_pg's (the same against PostgreSQL, with the report
+    # scan's two streams; skipped without the cluster started above).
+    # SIFT_TSAN=1 relaxes their time and RSS bounds only.
     echo "== tests with threads under TSan"
     SIFT_TSAN=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         ctest --test-dir build-tsan --output-on-failure -j"$jobs" -LE slow \
-        -R '^(check_import|check_faults|check_hostile|check_integrity)$'
+        -R '^(check_import|check_faults|check_hostile|check_integrity|check_pg)$'
 fi
 
 if [ -n "${SIFT_FUZZ_SECONDS:-}" ] && [ -f fuzz/CMakeLists.txt ]; then
