@@ -789,6 +789,10 @@ sift_pg__batch_open(sift_pg *pg, sift_err *err)
     snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
              (long long)SIFT_PG_WRITE_LOCK);
     if ((rc = sift_pg__exec(pg, NULL, sql, NULL, err, "begin")) != SIFT_OK) {
+        /* BEGIN ran and the lock wait failed (lock_timeout): roll the
+         * aborted transaction back, or every later statement on this
+         * connection fails ("current transaction is aborted") */
+        pg->in_batch = 1;
         sift_pg__batch_drop(pg);
         return rc;
     }

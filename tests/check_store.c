@@ -2007,7 +2007,7 @@ START_TEST(test_busy_writer_gets_locked_message)
     ck_assert_int_eq(sift_store_begin(b, NULL, &s.m, "b", &err), SIFT_EDB);
     ck_assert_str_eq(err.msg, "database is locked by another process");
     ck_assert_str_eq(err.where, dbpath);
-    /* readers are not blocked by the writer (WAL) */
+    /* readers are not blocked by the writer (WAL; PostgreSQL: MVCC) */
     ck_assert_int_eq(q_int(b, "SELECT count(*) FROM reports"), 0);
     sift_store_rollback(a);
     ck_assert_int_eq(sift_store_flush(a, &err), SIFT_OK);
@@ -2278,6 +2278,7 @@ store_suite(void)
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_foreign_database_refused);
     tcase_add_test(tc, test_readonly_handle_refuses_writes);
+    tcase_add_test(tc, test_busy_writer_gets_locked_message);
     tcase_add_test(tc, test_huge_warning_list_is_capped);
     suite_add_tcase(s, tc);
 
@@ -2298,7 +2299,6 @@ store_suite(void)
     tcase_add_test(tc, test_non_sqlite_file_refused);
     tcase_add_test(tc, test_readonly_file_refuses_writes);
     tcase_add_test(tc, test_corrupt_database_detected);
-    tcase_add_test(tc, test_busy_writer_gets_locked_message);
     tcase_add_test(tc, test_disk_full_keeps_whole_reports);
     suite_add_tcase(s, tc);
     return s;
