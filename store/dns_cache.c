@@ -7,22 +7,7 @@
 
 #include <string.h>
 
-static int
-prep(sift_sq *st, sqlite3_stmt **s, const char *sql, sift_err *err)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-
-    if (rc != SQLITE_OK)
-        return sift_sq__db_err(st, rc, err, "dns cache");
-    return SIFT_OK;
-}
-
-static int
-step_err(sift_sq *st, sift_err *err)
-{
-    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
-                           "dns cache");
-}
+#define WHAT "dns cache" /* names a failed step in errors */
 
 int
 sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
@@ -39,7 +24,7 @@ sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -49,7 +34,7 @@ sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -75,7 +60,7 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
         return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
-    if ((rc = prep(st, &s, ins, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins, WHAT, err)) != SIFT_OK)
         return rc;
     if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK) {
         sqlite3_finalize(s);
@@ -92,7 +77,7 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
         sqlite3_bind_int64(s, 5, rows[i].ttl);
         sqlite3_bind_int64(s, 6, rows[i].looked_up);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = step_err(st, err);
+            rc = sift_sq__step_err(st, WHAT, err);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
     }
@@ -116,7 +101,7 @@ sift_sq_dns_ptr_each(sift_store *base,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sift_ptr_row r;
@@ -132,7 +117,7 @@ sift_sq_dns_ptr_each(sift_store *base,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -149,7 +134,7 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
     int rc;
 
     *total = *expired = 0;
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -157,7 +142,7 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
         *expired = (uint64_t)sqlite3_column_int64(s, 1);
         rc = SIFT_OK;
     } else {
-        rc = step_err(st, err);
+        rc = sift_sq__step_err(st, WHAT, err);
     }
     sqlite3_finalize(s);
     return rc;
@@ -179,7 +164,7 @@ sift_sq_dns_domains_todo(sift_store *base, int64_t now,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -189,7 +174,7 @@ sift_sq_dns_domains_todo(sift_store *base, int64_t now,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -210,7 +195,7 @@ sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)max);
@@ -222,7 +207,7 @@ sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -260,7 +245,7 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
     if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK)
         return rc;
-    if ((rc = prep(st, &s, ins_p, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins_p, WHAT, err)) != SIFT_OK)
         goto fail;
     sqlite3_bind_text(s, 1, p->domain, -1, SQLITE_STATIC);
     bind_opt(s, 2, p->tree_at);
@@ -276,12 +261,13 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
     bind_opt(s, 12, p->spf_error);
     sqlite3_bind_int64(s, 13, p->ttl);
     sqlite3_bind_int64(s, 14, p->looked_up);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK
+                                        : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     s = NULL;
     if (rc != SIFT_OK || n == 0)
         goto end;
-    if ((rc = prep(st, &s, ins_k, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins_k, WHAT, err)) != SIFT_OK)
         goto fail;
     for (i = 0; i < n && rc == SIFT_OK; i++) {
         sqlite3_bind_text(s, 1, k[i].domain, -1, SQLITE_STATIC);
@@ -293,7 +279,7 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
         sqlite3_bind_int64(s, 7, k[i].ttl);
         sqlite3_bind_int64(s, 8, k[i].looked_up);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = step_err(st, err);
+            rc = sift_sq__step_err(st, WHAT, err);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
     }
@@ -328,7 +314,7 @@ sift_sq_dns_published_each(sift_store *base,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sift_published_row p;
@@ -352,7 +338,7 @@ sift_sq_dns_published_each(sift_store *base,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -371,7 +357,7 @@ sift_sq_dns_dkim_each(sift_store *base, const char *domain,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -390,7 +376,7 @@ sift_sq_dns_dkim_each(sift_store *base, const char *domain,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }

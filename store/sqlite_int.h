@@ -98,6 +98,12 @@ int sift_sq__db_err(sift_sq *st, int rc, sift_err *err, const char *what);
 /* A SIFT_EDB error with a formatted message and where = the path. */
 int sift_sq__fail(sift_sq *st, sift_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Prepare sql on st's connection; a failure is sift_sq__db_err(.., what). */
+int sift_sq__prep(sift_sq *st, sqlite3_stmt **s, const char *sql,
+                  const char *what, sift_err *err);
+/* The error of the last failed step on st's connection, as
+ * sift_sq__db_err(.., what). */
+int sift_sq__step_err(sift_sq *st, const char *what, sift_err *err);
 /* Run SQL without results (sqlite3_exec). */
 int sift_sq__exec(sift_sq *st, const char *sql, sift_err *err);
 /* Bring the schema to SIFT_STORE_SCHEMA (schema.c). */

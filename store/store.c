@@ -159,6 +159,21 @@ write_trouble(const char *path, char *buf, size_t n)
 }
 
 int
+sift_sq__prep(sift_sq *st, sqlite3_stmt **s, const char *sql, const char *what,
+              sift_err *err)
+{
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+
+    return rc == SQLITE_OK ? SIFT_OK : sift_sq__db_err(st, rc, err, what);
+}
+
+int
+sift_sq__step_err(sift_sq *st, const char *what, sift_err *err)
+{
+    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err, what);
+}
+
+int
 sift_sq__db_err(sift_sq *st, int rc, sift_err *err, const char *what)
 {
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "unknown";
