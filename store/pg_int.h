@@ -188,7 +188,7 @@ int sift_pg_export_records(sift_pg *st, const sift_store_filter *f,
 const char *sift_pg_path(const sift_pg *st);
 int sift_pg_is_readonly(const sift_pg *st);
 
-/* Every report's span, by id (history.c). */
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
 int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
                          sift_err *err);
 
