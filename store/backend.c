@@ -330,16 +330,17 @@ sift_store_query(sift_store *st, const char *sql, const sift_param *params,
     return st->ops->query(st, sql, params, n, cb, payload, err);
 }
 
-int
-sift_store_eval_version(sift_store *st, int *version, sift_err *err)
+void
+sift_store_set_eval_stamp(sift_store *st, int version)
 {
-    return st->ops->eval_version(st, version, err);
+    st->eval_stamp = version;
 }
 
 int
-sift_store_set_eval_version(sift_store *st, int version, sift_err *err)
+sift_store_eval_versions(sift_store *st, const sift_store_filter *f,
+                         sift_eval_version_cb cb, void *payload, sift_err *err)
 {
-    return st->ops->set_eval_version(st, version, err);
+    return st->ops->eval_versions(st, f, cb, payload, err);
 }
 
 int
@@ -349,12 +350,13 @@ sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err)
 }
 
 int
-sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
-                            int64_t *last, unsigned *done, sift_verdict_fn fn,
-                            void *payload, sift_err *err)
+sift_store_rewrite_verdicts(sift_store *st, int version, int redo,
+                            int64_t after, unsigned limit, int64_t *last,
+                            unsigned *done, sift_verdict_fn fn, void *payload,
+                            sift_err *err)
 {
-    return st->ops->rewrite_verdicts(st, after, limit, last, done, fn, payload,
-                                     err);
+    return st->ops->rewrite_verdicts(st, version, redo, after, limit, last,
+                                     done, fn, payload, err);
 }
 
 int

@@ -387,10 +387,16 @@ static const struct {
     /* 5 -> 6: SQLite's DNS cache. Not kept in PostgreSQL yet (the store
      * calls say so, backend.c): the version moves in step only. */
     {6, "SELECT 1"},
+    /* 6 -> 7: the evaluation version per report (SQLite's step 7) */
+    {7, "ALTER TABLE reports ADD COLUMN eval_version integer NOT NULL"
+        " DEFAULT 0;"
+        "UPDATE reports SET eval_version ="
+        " coalesce((SELECT version FROM evaluation), 0);"
+        "DROP TABLE evaluation;"},
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 6,
+_Static_assert(SIFT_STORE_SCHEMA == 7,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */
@@ -1055,14 +1061,15 @@ sift_pg_begin(sift_pg *pg, sift_stored *dup, const sift_report_meta *m,
     sift_pg__p_text(&p, m->discovery_method);
     sift_pg__p_text(&p, input_path);
     sift_pg__p_int(&p, (int64_t)time(NULL));
+    sift_pg__p_int(&p, pg->base.eval_stamp);
     rc = sift_pg__exec(
         pg, &r,
         "INSERT INTO reports (org_name, report_id, policy_domain,"
         " date_begin, date_end, email, extra_contact_info, errors, version,"
         " namespace, generator, adkim, aspf, p, sp, np, pct, fo, testing,"
-        " discovery_method, input_path, ingested_at)"
+        " discovery_method, input_path, ingested_at, eval_version)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         " ON CONFLICT DO NOTHING RETURNING id",
         &p, err, "insert report");
     sift_pg__pp_free(&p);
@@ -1618,37 +1625,6 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
     if (failed != NULL)
         *failed = nf;
     return SIFT_OK;
-}
-
-/* --- the evaluation version ----------------------------------------------- */
-
-int
-sift_pg_eval_version(sift_pg *pg, int *version, sift_err *err)
-{
-    PGresult *r = NULL;
-    int rc;
-
-    *version = 0;
-    rc = sift_pg__exec(pg, &r, "SELECT version FROM evaluation", NULL, err,
-                       "evaluation");
-    if (rc == SIFT_OK && PQntuples(r) > 0)
-        *version = (int)sift_pg__int(r, 0, 0);
-    PQclear(r);
-    return rc;
-}
-
-int
-sift_pg_set_eval_version(sift_pg *pg, int version, sift_err *err)
-{
-    pp p;
-    int rc;
-
-    sift_pg__pp_init(&p);
-    sift_pg__p_int(&p, version);
-    rc = sift_pg__write(pg, "UPDATE evaluation SET version = $1", &p, NULL, err,
-                        "evaluation");
-    sift_pg__pp_free(&p);
-    return rc;
 }
 
 int

@@ -167,12 +167,13 @@ int sift_pg_imap_forget(sift_pg *st, int64_t mailbox, const uint32_t *uids,
                         size_t n, sift_err *err);
 int sift_pg_query(sift_pg *st, const char *sql, const sift_param *params, int n,
                   sift_row_cb cb, void *payload, sift_err *err);
-int sift_pg_eval_version(sift_pg *st, int *version, sift_err *err);
-int sift_pg_set_eval_version(sift_pg *st, int version, sift_err *err);
+int sift_pg_eval_versions(sift_pg *st, const sift_store_filter *f,
+                          sift_eval_version_cb cb, void *payload,
+                          sift_err *err);
 int sift_pg_count_records(sift_pg *st, uint64_t *n, sift_err *err);
-int sift_pg_rewrite_verdicts(sift_pg *st, int64_t after, unsigned limit,
-                             int64_t *last, unsigned *done, sift_verdict_fn fn,
-                             void *payload, sift_err *err);
+int sift_pg_rewrite_verdicts(sift_pg *st, int version, int redo, int64_t after,
+                             unsigned limit, int64_t *last, unsigned *done,
+                             sift_verdict_fn fn, void *payload, sift_err *err);
 int sift_pg_read_reports(sift_pg *st, const sift_store_filter *f,
                          sift_report_row_cb cb, void *payload, sift_err *err);
 int sift_pg_read_reasons(sift_pg *st, sift_reason_row_cb cb, void *payload,

@@ -178,12 +178,13 @@ int sift_sq_imap_forget(sift_sq *st, int64_t mailbox, const uint32_t *uids,
                         size_t n, sift_err *err);
 int sift_sq_query(sift_sq *st, const char *sql, const sift_param *params, int n,
                   sift_row_cb cb, void *payload, sift_err *err);
-int sift_sq_eval_version(sift_sq *st, int *version, sift_err *err);
-int sift_sq_set_eval_version(sift_sq *st, int version, sift_err *err);
+int sift_sq_eval_versions(sift_sq *st, const sift_store_filter *f,
+                          sift_eval_version_cb cb, void *payload,
+                          sift_err *err);
 int sift_sq_count_records(sift_sq *st, uint64_t *n, sift_err *err);
-int sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
-                             int64_t *last, unsigned *done, sift_verdict_fn fn,
-                             void *payload, sift_err *err);
+int sift_sq_rewrite_verdicts(sift_sq *st, int version, int redo, int64_t after,
+                             unsigned limit, int64_t *last, unsigned *done,
+                             sift_verdict_fn fn, void *payload, sift_err *err);
 int sift_sq_read_reports(sift_sq *st, const sift_store_filter *f,
                          sift_report_row_cb cb, void *payload, sift_err *err);
 int sift_sq_read_reasons(sift_sq *st, sift_reason_row_cb cb, void *payload,

@@ -145,6 +145,37 @@ sift_sq_read_reports(sift_sq *st, const sift_store_filter *f,
     return rc;
 }
 
+/* --- evaluation versions ------------------------------------------------ */
+
+static int
+on_eval_version(void *payload, sift_row *row)
+{
+    struct cbs *c = payload;
+
+    return ((sift_eval_version_cb)c->cb)(c->payload, (int)sift_row_int(row, 0),
+                                         (uint64_t)sift_row_int(row, 1),
+                                         (uint64_t)sift_row_int(row, 2));
+}
+
+int
+sift_sq_eval_versions(sift_sq *st, const sift_store_filter *f,
+                      sift_eval_version_cb cb, void *payload, sift_err *err)
+{
+    static const char q[] = "SELECT r.eval_version, count(*),"
+                            " sat_sum(r.record_count) FROM reports r"
+                            " WHERE" FILTER_SQL "GROUP BY r.eval_version"
+                            " ORDER BY r.eval_version";
+    struct cbs c = {(void *)cb, payload};
+    fparams fp;
+    int rc = params(&fp, f, err);
+
+    if (rc == SIFT_OK)
+        rc = sift_sq_query(st, q, fp.p, FILTER_NPARAMS, on_eval_version, &c,
+                           err);
+    params_free(&fp);
+    return rc;
+}
+
 /* --- reasons ------------------------------------------------------------ */
 
 static int

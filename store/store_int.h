@@ -17,8 +17,9 @@
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
- * bytes); 6 = DNS cache (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 6
+ * bytes); 6 = DNS cache; 7 = evaluation version per report
+ * (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 7
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -42,6 +43,9 @@ typedef struct sift_store_ops sift_store_ops;
 
 struct sift_store {
     const sift_store_ops *ops;
+    /* stamped on each report written (reports.eval_version):
+     * sift_store_set_eval_stamp() */
+    int eval_stamp;
 };
 
 /* One entry per public call of sift_store.h (same contract; the handle

@@ -1035,7 +1035,7 @@ START_TEST(test_v5_database_gets_cache)
                      0);
     ck_assert_int_eq(sift_store_open(&st, dbpath, 0, &err), SIFT_OK);
     sift_store_close(st);
-    ck_assert_int_eq(sql_int("PRAGMA user_version"), 6);
+    ck_assert_int_eq(sql_int("PRAGMA user_version"), SIFT_STORE_SCHEMA);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_ptr"), 0);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_table_info("
                              "'dns_ptr')"),
