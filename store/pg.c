@@ -376,6 +376,25 @@ static const char pg_schema_v5[] =
     " settled_at bigint NOT NULL,"
     " PRIMARY KEY (mailbox, uid));";
 
+/* The DNS cache (pg_dns.c; SQLite's schema_dns in schema.c, column for
+ * column): source names, what each policy domain publishes, DKIM keys. */
+static const char pg_schema_dns[] =
+    "CREATE TABLE dns_ptr ("
+    " ip text PRIMARY KEY, name text, confirmed integer NOT NULL,"
+    " status text NOT NULL, ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_published ("
+    " domain text PRIMARY KEY, tree_at text, tree_record text,"
+    " psl_at text, psl_record text, differ integer NOT NULL,"
+    " spf_record text, spf_records integer NOT NULL,"
+    " spf_lookups integer NOT NULL, spf_all integer NOT NULL,"
+    " spf_includes text, spf_error text,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_dkim ("
+    " domain text NOT NULL, selector text NOT NULL, status text NOT NULL,"
+    " present integer NOT NULL, key_type text, key_bits integer NOT NULL,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL,"
+    " PRIMARY KEY (domain, selector));";
+
 /* steps[i] brings a database to steps[i].to; append new versions here
  * (a new SQLite schema step needs its PostgreSQL step too). */
 static const struct {
@@ -387,10 +406,12 @@ static const struct {
     /* 5 -> 6: SQLite's DNS cache. Not kept in PostgreSQL yet (the store
      * calls say so, backend.c): the version moves in step only. */
     {6, "SELECT 1"},
+    /* 6 -> 7: the DNS cache, as SQLite's step 6 made it (pg_dns.c) */
+    {7, pg_schema_dns},
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 6,
+_Static_assert(SIFT_STORE_SCHEMA == 7,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */

@@ -313,6 +313,7 @@ static const char *const migrations[] = {
     schema_imap, /* 3 -> 4: IMAP state */
     schema_keep, /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
     schema_dns,  /* 5 -> 6: DNS cache (source names) */
+    "SELECT 1",  /* 6 -> 7: PLACEHOLDER until h-evalver's step 7 merges */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

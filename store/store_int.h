@@ -18,7 +18,7 @@
  * failed-input fingerprints; 3 = evaluation version, primary category;
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
  * bytes); 6 = DNS cache (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 6
+#define SIFT_STORE_SCHEMA 7
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -52,33 +52,6 @@ struct sift_store_ops {
 #include "store_ops.def"
 #undef SIFT_STORE_OP
 #undef SIFT_STORE_VOP
-    /* the DNS cache (dns_cache.c): NULL on a backend without one */
-    int (*dns_ptr_todo)(sift_store *st, int64_t now,
-                        int (*cb)(void *payload, const char *ip), void *payload,
-                        sift_err *err);
-    int (*dns_ptr_put)(sift_store *st, const sift_ptr_row *rows, size_t n,
-                       sift_err *err);
-    int (*dns_ptr_each)(sift_store *st,
-                        int (*cb)(void *payload, const sift_ptr_row *r),
-                        void *payload, sift_err *err);
-    int (*dns_ptr_count)(sift_store *st, int64_t now, uint64_t *total,
-                         uint64_t *expired, sift_err *err);
-    int (*dns_domains_todo)(sift_store *st, int64_t now,
-                            int (*cb)(void *payload, const char *domain),
-                            void *payload, sift_err *err);
-    int (*dns_selectors)(sift_store *st, const char *domain, unsigned max,
-                         int (*cb)(void *payload, const char *d,
-                                   const char *selector),
-                         void *payload, sift_err *err);
-    int (*dns_published_put)(sift_store *st, const sift_published_row *p,
-                             const sift_dkim_row *k, size_t n, sift_err *err);
-    int (*dns_published_each)(sift_store *st,
-                              int (*cb)(void *payload,
-                                        const sift_published_row *p),
-                              void *payload, sift_err *err);
-    int (*dns_dkim_each)(sift_store *st, const char *domain,
-                         int (*cb)(void *payload, const sift_dkim_row *k),
-                         void *payload, sift_err *err);
 };
 
 /* A row of sift_store_query(): a SQLite statement (stmt), or row i of a

@@ -1165,16 +1165,16 @@ END_TEST
 
 START_TEST(test_newer_schema_refused)
 {
-    static const unsigned char v7[4] = {0, 0, 0, 7};
+    const unsigned char next[4] = {0, 0, 0, SIFT_STORE_SCHEMA + 1};
     sift_store *st = open_ok(dbpath, 0);
     char msg[200];
 
     sift_store_close(st);
-    patch(dbpath, 60, v7, 4); /* header: user_version */
+    patch(dbpath, 60, next, 4); /* header: user_version */
     snprintf(msg, sizeof(msg),
-             "database was created by a newer dmarcsift (schema 7,"
+             "database was created by a newer dmarcsift (schema %d,"
              " this build knows %d)",
-             SIFT_STORE_SCHEMA);
+             SIFT_STORE_SCHEMA + 1, SIFT_STORE_SCHEMA);
     expect_open_fails(dbpath, 0, msg);
     expect_open_fails(dbpath, SIFT_STORE_READONLY, msg);
 }
