@@ -411,6 +411,13 @@ sift_store_is_readonly(const sift_store *st)
     return st->ops->is_readonly((sift_store *)st);
 }
 
+int
+sift_store_report_spans(sift_store *st, sift_span_cb cb, void *payload,
+                        sift_err *err)
+{
+    return st->ops->report_spans(st, cb, payload, err);
+}
+
 /* --- the DNS cache ------------------------------------------------------ */
 
 int

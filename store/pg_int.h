@@ -223,6 +223,10 @@ int sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
                     int (*fn)(void *payload, const PGresult *r), void *payload,
                     sift_err *err, const char *what);
 
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
+int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
+                         sift_err *err);
+
 extern const sift_store_ops sift_pg__ops;
 
 #endif

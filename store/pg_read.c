@@ -1273,3 +1273,40 @@ sift_pg_query(sift_pg *pg, const char *sql, const sift_param *params, int n,
     PQclear(r);
     return SIFT_OK;
 }
+
+/* --- the whole history (report/trend.c) --------------------------------- */
+/* Every report's date range, reporter and policy domain, by id: for
+ * first_seen, NEW senders and silent reporters (docs/report.md "Over
+ * time"). */
+
+static const char pg_q_spans[] =
+    "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
+    " ORDER BY id";
+
+typedef struct spans_ctx {
+    sift_span_cb cb;
+    void *payload;
+} spans_ctx;
+
+static int
+on_pg_span(void *payload, const PGresult *r)
+{
+    spans_ctx *s = payload;
+    sift_report_span row;
+
+    memset(&row, 0, sizeof(row));
+    row.id = sift_pg__int(r, 0, 0);
+    row.domain = PQgetvalue(r, 0, 1);
+    row.org = PQgetvalue(r, 0, 2);
+    row.begin = sift_pg__int(r, 0, 3);
+    row.end = sift_pg__int(r, 0, 4);
+    return s->cb(s->payload, &row);
+}
+
+int
+sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload, sift_err *err)
+{
+    spans_ctx s = {cb, payload};
+
+    return stream(st, pg_q_spans, NULL, on_pg_span, &s, err, "report history");
+}

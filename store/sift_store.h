@@ -500,7 +500,7 @@ int sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
                                 sift_verdict_fn fn, void *payload,
                                 sift_err *err);
 
-/* --- the whole history (history.c) ------------------------------------- */
+/* --- the whole history (sqlite_read.c, pg_read.c) ---------------------- */
 
 /* One stored report's identity for report/'s history: strings borrowed
  * for the call ("" when absent). */

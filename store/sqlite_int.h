@@ -227,6 +227,10 @@ int sift_sq_dns_dkim_each(sift_sq *st, const char *domain,
                           int (*cb)(void *payload, const sift_dkim_row *k),
                           void *payload, sift_err *err);
 
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
+int sift_sq_report_spans(sift_sq *st, sift_span_cb cb, void *payload,
+                         sift_err *err);
+
 extern const sift_store_ops sift_sq__ops;
 
 #endif
