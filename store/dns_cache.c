@@ -10,11 +10,10 @@
 #define WHAT "dns cache" /* names a failed step in errors */
 
 int
-sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
+sift_sq_dns_ptr_todo(sift_sq *st, int64_t now,
                      int (*cb)(void *payload, const char *ip), void *payload,
                      sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT r.source_ip FROM records r"
         " LEFT JOIN dns_ptr p ON p.ip = r.source_ip"
@@ -40,10 +39,9 @@ sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
 }
 
 int
-sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
+sift_sq_dns_ptr_put(sift_sq *st, const sift_ptr_row *rows, size_t n,
                     sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char ins[] =
         "INSERT INTO dns_ptr (ip, name, confirmed, status, ttl, looked_up)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ip) DO UPDATE SET"
@@ -91,11 +89,10 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
 }
 
 int
-sift_sq_dns_ptr_each(sift_store *base,
+sift_sq_dns_ptr_each(sift_sq *st,
                      int (*cb)(void *payload, const sift_ptr_row *r),
                      void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] = "SELECT ip, name, confirmed, status, ttl,"
                               " looked_up FROM dns_ptr ORDER BY ip";
     sqlite3_stmt *s = NULL;
@@ -123,10 +120,9 @@ sift_sq_dns_ptr_each(sift_store *base,
 }
 
 int
-sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
+sift_sq_dns_ptr_count(sift_sq *st, int64_t now, uint64_t *total,
                       uint64_t *expired, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT count(*), coalesce(sum(looked_up + ttl <= ?1), 0)"
         " FROM dns_ptr";
@@ -151,11 +147,10 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
 /* --- what a policy domain publishes ------------------------------------ */
 
 int
-sift_sq_dns_domains_todo(sift_store *base, int64_t now,
+sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
                          int (*cb)(void *payload, const char *domain),
                          void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(r.policy_domain) AS d FROM reports r"
         " LEFT JOIN dns_published p ON p.domain = lower(r.policy_domain)"
@@ -180,12 +175,11 @@ sift_sq_dns_domains_todo(sift_store *base, int64_t now,
 }
 
 int
-sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
+sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
                       int (*cb)(void *payload, const char *d,
                                 const char *selector),
                       void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(domain) AS d, selector FROM dkim_results"
         " WHERE selector IS NOT NULL AND selector <> ''"
@@ -222,10 +216,9 @@ bind_opt(sqlite3_stmt *s, int i, const char *v)
 }
 
 int
-sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
+sift_sq_dns_published_put(sift_sq *st, const sift_published_row *p,
                           const sift_dkim_row *k, size_t n, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char ins_p[] =
         "INSERT OR REPLACE INTO dns_published (domain, tree_at, tree_record,"
         " psl_at, psl_record, differ, spf_record, spf_records, spf_lookups,"
@@ -301,12 +294,11 @@ col(sqlite3_stmt *s, int i)
 }
 
 int
-sift_sq_dns_published_each(sift_store *base,
+sift_sq_dns_published_each(sift_sq *st,
                            int (*cb)(void *payload,
                                      const sift_published_row *p),
                            void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, tree_at, tree_record, psl_at, psl_record, differ,"
         " spf_record, spf_records, spf_lookups, spf_all, spf_includes,"
@@ -344,11 +336,10 @@ sift_sq_dns_published_each(sift_store *base,
 }
 
 int
-sift_sq_dns_dkim_each(sift_store *base, const char *domain,
+sift_sq_dns_dkim_each(sift_sq *st, const char *domain,
                       int (*cb)(void *payload, const sift_dkim_row *k),
                       void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, selector, status, present, key_type, key_bits, ttl,"
         " looked_up FROM dns_dkim WHERE domain = ?1"

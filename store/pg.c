@@ -376,6 +376,34 @@ static const char pg_schema_v5[] =
     " settled_at bigint NOT NULL,"
     " PRIMARY KEY (mailbox, uid));";
 
+/* Version 6 -> 7: the evaluation version per report (SQLite's step 7),
+ * and the DNS cache (pg_dns.c; SQLite's step 6, schema_dns in schema.c,
+ * column for column: source names, what each policy domain publishes,
+ * DKIM keys), which PostgreSQL's step 6 had left out. */
+static const char pg_schema_v7[] =
+    /* the evaluation version per report (SQLite's step 7) */
+    "ALTER TABLE reports ADD COLUMN eval_version integer NOT NULL"
+    " DEFAULT 0;"
+    "UPDATE reports SET eval_version ="
+    " coalesce((SELECT version FROM evaluation), 0);"
+    "DROP TABLE evaluation;"
+    /* the DNS cache */
+    "CREATE TABLE dns_ptr ("
+    " ip text PRIMARY KEY, name text, confirmed integer NOT NULL,"
+    " status text NOT NULL, ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_published ("
+    " domain text PRIMARY KEY, tree_at text, tree_record text,"
+    " psl_at text, psl_record text, differ integer NOT NULL,"
+    " spf_record text, spf_records integer NOT NULL,"
+    " spf_lookups integer NOT NULL, spf_all integer NOT NULL,"
+    " spf_includes text, spf_error text,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_dkim ("
+    " domain text NOT NULL, selector text NOT NULL, status text NOT NULL,"
+    " present integer NOT NULL, key_type text, key_bits integer NOT NULL,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL,"
+    " PRIMARY KEY (domain, selector));";
+
 /* steps[i] brings a database to steps[i].to; append new versions here
  * (a new SQLite schema step needs its PostgreSQL step too). */
 static const struct {
@@ -384,15 +412,10 @@ static const struct {
 } pg_steps[] = {
     {5, pg_schema_v5}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
                           raw last in failed_inputs, as here) */
-    /* 5 -> 6: SQLite's DNS cache. Not kept in PostgreSQL yet (the store
-     * calls say so, backend.c): the version moves in step only. */
+    /* 5 -> 6: SQLite's DNS cache, left out here at first: the version
+     * moved in step only (step 7 adds the tables) */
     {6, "SELECT 1"},
-    /* 6 -> 7: the evaluation version per report (SQLite's step 7) */
-    {7, "ALTER TABLE reports ADD COLUMN eval_version integer NOT NULL"
-        " DEFAULT 0;"
-        "UPDATE reports SET eval_version ="
-        " coalesce((SELECT version FROM evaluation), 0);"
-        "DROP TABLE evaluation;"},
+    {7, pg_schema_v7}, /* 6 -> 7: SQLite's 7, and SQLite's 6 at last */
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 

@@ -189,6 +189,41 @@ int sift_pg_export_records(sift_pg *st, const sift_store_filter *f,
 const char *sift_pg_path(const sift_pg *st);
 int sift_pg_is_readonly(const sift_pg *st);
 
+/* The DNS cache (pg_dns.c). */
+int sift_pg_dns_ptr_todo(sift_pg *st, int64_t now,
+                         int (*cb)(void *payload, const char *ip),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_put(sift_pg *st, const sift_ptr_row *rows, size_t n,
+                        sift_err *err);
+int sift_pg_dns_ptr_each(sift_pg *st,
+                         int (*cb)(void *payload, const sift_ptr_row *r),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_count(sift_pg *st, int64_t now, uint64_t *total,
+                          uint64_t *expired, sift_err *err);
+int sift_pg_dns_domains_todo(sift_pg *st, int64_t now,
+                             int (*cb)(void *payload, const char *domain),
+                             void *payload, sift_err *err);
+int sift_pg_dns_selectors(sift_pg *st, const char *domain, unsigned max,
+                          int (*cb)(void *payload, const char *d,
+                                    const char *selector),
+                          void *payload, sift_err *err);
+int sift_pg_dns_published_put(sift_pg *st, const sift_published_row *p,
+                              const sift_dkim_row *k, size_t n, sift_err *err);
+int sift_pg_dns_published_each(sift_pg *st,
+                               int (*cb)(void *payload,
+                                         const sift_published_row *p),
+                               void *payload, sift_err *err);
+int sift_pg_dns_dkim_each(sift_pg *st, const char *domain,
+                          int (*cb)(void *payload, const sift_dkim_row *k),
+                          void *payload, sift_err *err);
+
+/* Run sql (p may be NULL) in single-row mode: fn for each row (row 0 of
+ * the result it gets); fn returns 0 to go on, else that value is returned
+ * once the rest is drained (pg_read.c). */
+int sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                    int (*fn)(void *payload, const PGresult *r), void *payload,
+                    sift_err *err, const char *what);
+
 /* Every report's span, by id (sqlite_read.c / pg_read.c). */
 int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
                          sift_err *err);

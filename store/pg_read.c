@@ -65,6 +65,14 @@ stream(sift_pg *pg, const char *sql, pp *p,
     return stop ? stop : rc;
 }
 
+int
+sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                int (*fn)(void *payload, const PGresult *r), void *payload,
+                sift_err *err, const char *what)
+{
+    return stream(pg, sql, p, fn, payload, err, what);
+}
+
 /* A PostgreSQL array literal of the ASCII-lowercased strings v[0..n)
  * (malloc'd), NULL when n == 0 or on ENOMEM (*nomem set). */
 static char *

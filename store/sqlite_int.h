@@ -200,32 +200,31 @@ int sift_sq_export_records(sift_sq *st, const sift_store_filter *f,
 const char *sift_sq_path(const sift_sq *st);
 int sift_sq_is_readonly(const sift_sq *st);
 
-/* The DNS cache (dns_cache.c): ops entries as they are (they take the
- * neutral handle). */
-int sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
+/* The DNS cache (dns_cache.c). */
+int sift_sq_dns_ptr_todo(sift_sq *st, int64_t now,
                          int (*cb)(void *payload, const char *ip),
                          void *payload, sift_err *err);
-int sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
+int sift_sq_dns_ptr_put(sift_sq *st, const sift_ptr_row *rows, size_t n,
                         sift_err *err);
-int sift_sq_dns_ptr_each(sift_store *base,
+int sift_sq_dns_ptr_each(sift_sq *st,
                          int (*cb)(void *payload, const sift_ptr_row *r),
                          void *payload, sift_err *err);
-int sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
+int sift_sq_dns_ptr_count(sift_sq *st, int64_t now, uint64_t *total,
                           uint64_t *expired, sift_err *err);
-int sift_sq_dns_domains_todo(sift_store *base, int64_t now,
+int sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
                              int (*cb)(void *payload, const char *domain),
                              void *payload, sift_err *err);
-int sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
+int sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
                           int (*cb)(void *payload, const char *d,
                                     const char *selector),
                           void *payload, sift_err *err);
-int sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
+int sift_sq_dns_published_put(sift_sq *st, const sift_published_row *p,
                               const sift_dkim_row *k, size_t n, sift_err *err);
-int sift_sq_dns_published_each(sift_store *base,
+int sift_sq_dns_published_each(sift_sq *st,
                                int (*cb)(void *payload,
                                          const sift_published_row *p),
                                void *payload, sift_err *err);
-int sift_sq_dns_dkim_each(sift_store *base, const char *domain,
+int sift_sq_dns_dkim_each(sift_sq *st, const char *domain,
                           int (*cb)(void *payload, const sift_dkim_row *k),
                           void *payload, sift_err *err);
 

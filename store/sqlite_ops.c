@@ -24,13 +24,4 @@ const sift_store_ops sift_sq__ops = {
 #include "store_ops.def"
 #undef SIFT_STORE_OP
 #undef SIFT_STORE_VOP
-    .dns_ptr_todo = sift_sq_dns_ptr_todo,
-    .dns_ptr_put = sift_sq_dns_ptr_put,
-    .dns_ptr_each = sift_sq_dns_ptr_each,
-    .dns_ptr_count = sift_sq_dns_ptr_count,
-    .dns_domains_todo = sift_sq_dns_domains_todo,
-    .dns_selectors = sift_sq_dns_selectors,
-    .dns_published_put = sift_sq_dns_published_put,
-    .dns_published_each = sift_sq_dns_published_each,
-    .dns_dkim_each = sift_sq_dns_dkim_each,
 };

@@ -56,33 +56,6 @@ struct sift_store_ops {
 #include "store_ops.def"
 #undef SIFT_STORE_OP
 #undef SIFT_STORE_VOP
-    /* the DNS cache (dns_cache.c): NULL on a backend without one */
-    int (*dns_ptr_todo)(sift_store *st, int64_t now,
-                        int (*cb)(void *payload, const char *ip), void *payload,
-                        sift_err *err);
-    int (*dns_ptr_put)(sift_store *st, const sift_ptr_row *rows, size_t n,
-                       sift_err *err);
-    int (*dns_ptr_each)(sift_store *st,
-                        int (*cb)(void *payload, const sift_ptr_row *r),
-                        void *payload, sift_err *err);
-    int (*dns_ptr_count)(sift_store *st, int64_t now, uint64_t *total,
-                         uint64_t *expired, sift_err *err);
-    int (*dns_domains_todo)(sift_store *st, int64_t now,
-                            int (*cb)(void *payload, const char *domain),
-                            void *payload, sift_err *err);
-    int (*dns_selectors)(sift_store *st, const char *domain, unsigned max,
-                         int (*cb)(void *payload, const char *d,
-                                   const char *selector),
-                         void *payload, sift_err *err);
-    int (*dns_published_put)(sift_store *st, const sift_published_row *p,
-                             const sift_dkim_row *k, size_t n, sift_err *err);
-    int (*dns_published_each)(sift_store *st,
-                              int (*cb)(void *payload,
-                                        const sift_published_row *p),
-                              void *payload, sift_err *err);
-    int (*dns_dkim_each)(sift_store *st, const char *domain,
-                         int (*cb)(void *payload, const sift_dkim_row *k),
-                         void *payload, sift_err *err);
 };
 
 /* A row of sift_store_query(): a SQLite statement (stmt), or row i of a

@@ -626,6 +626,7 @@ START_TEST(test_pg_schema6_upgrade)
                " id integer PRIMARY KEY CHECK (id = 1),"
                " version integer NOT NULL);"
                "INSERT INTO evaluation (id, version) VALUES (1, 2);"
+               "DROP TABLE dns_ptr, dns_published, dns_dkim;"
                "UPDATE sift_meta SET schema = 6;");
     /* a reader cannot upgrade */
     {
@@ -644,6 +645,13 @@ START_TEST(test_pg_schema6_upgrade)
                                " tablename = 'evaluation'"),
                      0);
     ck_assert_str_eq(versions_of(st, NULL), "2:3:6");
+    /* and the DNS cache, which PostgreSQL's step 6 had left out */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
+                               " schemaname = current_schema() AND"
+                               " tablename IN ('dns_ptr', 'dns_published',"
+                               " 'dns_dkim')"),
+                     3);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dns_ptr"), 0);
     sift_store_close(st);
 }
 END_TEST
