@@ -4,7 +4,10 @@
  * A report is its row in `reports` (INSERT ... ON CONFLICT DO NOTHING:
  * the identity is UNIQUE) plus its records and child rows as COPY text,
  * inside the batch transaction; nothing of it is visible before the batch
- * commits, and a rollback deletes the row and drops the buffered text. */
+ * commits, and a rollback deletes the row and drops the buffered text.
+ * Its final values (counts, hash, warnings), its seen input and the
+ * failed row it resolves are deferred (pg_int.h, DQ_*): one statement
+ * of each kind per batch instead of one per report. */
 #include "pg_int.h"
 
 #include <inttypes.h>
