@@ -26,8 +26,33 @@
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
 #define SIFT_PG_KEEP_MAX (64u << 20) /* bytes of a failed input kept */
+#define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
 
 enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
+
+/* The deferred writes of the open batch, as array literals (one per
+ * column): each report's final update, its seen input, its resolved
+ * failed row. They are applied set-wise (one statement each) before the
+ * batch commits and before any other statement on the connection, so
+ * the order of writes as the connection sees them is unchanged. */
+enum {
+    DQ_FIN_ID,
+    DQ_FIN_WARN,
+    DQ_FIN_HASH,
+    DQ_FIN_REC,
+    DQ_FIN_MSG,
+    DQ_SEEN_FP,
+    DQ_SEEN_LEN,
+    DQ_SEEN_CONFLICT,
+    DQ_SEEN_ORG,
+    DQ_SEEN_RID,
+    DQ_SEEN_DOM,
+    DQ_SEEN_BEGIN,
+    DQ_SEEN_END,
+    DQ_RES_PATH,
+    DQ_RES_FP,
+    DQ__COUNT
+};
 
 typedef struct sift_pg sift_pg;
 
@@ -55,6 +80,10 @@ struct sift_pg {
     sift_buf cp[CP__COUNT];
     size_t mark[CP__COUNT];
     sift_buf json;
+    /* deferred writes (see DQ_*): how many of each kind are queued */
+    sift_buf dq[DQ__COUNT];
+    unsigned n_fin, n_seen, n_res;
+    int no_apply; /* set while a statement must not apply them first */
     /* prepared statements, by SQL text (names "sift_s<i>") */
     char *prep[SIFT_PG_PREPARED];
     /* months (year * 12 + month - 1) whose partitions exist, as seen in
@@ -111,6 +140,9 @@ int sift_pg__write(sift_pg *pg, const char *sql, pp *p, uint64_t *changed,
 int sift_pg__batch_open(sift_pg *pg, sift_err *err);
 /* Lose the open batch (after an error: the transaction is aborted). */
 void sift_pg__batch_drop(sift_pg *pg);
+/* Run the deferred writes of the open batch now (sift_pg__exec does it
+ * before any other statement). On an error the batch is dropped. */
+int sift_pg__apply(sift_pg *pg, sift_err *err);
 
 int sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err);
 void sift_pg_close(sift_pg *st);

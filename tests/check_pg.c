@@ -430,6 +430,69 @@ START_TEST(test_failed_inputs)
 }
 END_TEST
 
+/* Inside one batch (held): a report's final values, its seen input and
+ * a resolved failed row are visible to what the batch does next (a
+ * duplicate of that report gets its hash and counts), the first seen
+ * note of an input wins, and all of it commits -- or rolls back --
+ * together. (PostgreSQL defers them to one statement each per batch.) */
+START_TEST(test_batch_deferred_writes)
+{
+    static const unsigned char bytes[] = {'<', 'x', '>'};
+    sift_store *st = open_ok(db_of(_i), 0);
+    sift_hash128 fp = {5, 6}, seen_fp = {8, 9}, gone_fp = {10, 11};
+    sift_stored dup;
+    struct synth x;
+    sift_stats s;
+    sift_err err;
+    uint64_t n = 9;
+    int conflict = -1;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "in/r.xml", "bad", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 4, NULL, &err), SIFT_OK);
+    memset(&dup, 0, sizeof(dup));
+    ck_assert_int_eq(store_synth(st, 4, &dup, &err), SIFT_EDUP);
+    ck_assert(dup.hash_known);
+    ck_assert_uint_eq(dup.hash.lo, 5);
+    ck_assert_uint_eq(dup.records, 1 + 4 % MAXREC);
+    ck_assert_uint_eq(dup.messages,
+                      10 * (1 + 4 % MAXREC) * (2 + 4 % MAXREC) / 2);
+    synth(&x, 4);
+    ck_assert_int_eq(sift_store_note_seen(st, seen_fp, 77, &x.m, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_note_seen(st, seen_fp, 77, &x.m, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_resolve_failed(st, "in/r.xml", fp, NULL, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, seen_fp, 77, &err),
+                     SIFT_EDUP);
+    ck_assert_int_eq(conflict, 0);
+    ck_assert_int_eq(sift_store_forget_all_failed(st, &n, &err), SIFT_OK);
+    ck_assert_uint_eq(n, 0);
+    /* a batch rolled back takes its deferred writes with it */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 5, NULL, &err), SIFT_OK);
+    synth(&x, 5);
+    ck_assert_int_eq(sift_store_note_seen(st, gone_fp, 78, &x.m, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, -1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, gone_fp, 78, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    ck_assert_uint_eq(s.records, 1 + 4 % MAXREC);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM seen_inputs"), 1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports WHERE"
+                               " content_hash IS NULL"),
+                     0);
+    sift_store_close(st);
+}
+END_TEST
+
 static int
 on_uid(void *payload, uint32_t uid, int failed)
 {
@@ -1045,6 +1108,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
+    tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
     tcase_add_test(tc, test_prune_under_writer);
     tcase_add_test(tc, test_connection_errors);
