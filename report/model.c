@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,7 +20,16 @@
 #include "sift_json.h"
 #include "sift_util.h"
 
-#define MAX_SOURCES 4000000u /* (domain, source) rows held in memory */
+/* The scan's callback result when a ctx holds --max-sources rows: the
+ * scan stops and starts again, bounded (scan_records). Not a sift_code. */
+#define OVER_CAP 1
+
+/* What the ctxs of one scan share: rows made (a ctx and its upper half
+ * count together), and whether any of them went past its cap. */
+typedef struct scan_cap {
+    atomic_size_t rows;
+    atomic_int *over;
+} scan_cap;
 
 const char *const sift_report__exempt_types[N_EXEMPT] = {
     "forwarded", "local_policy", "mailing_list", "other", "trusted_forwarder"};
@@ -181,7 +191,10 @@ sift_report__intern(ctx *c, const char *s)
     uint32_t *t;
 
     if (c->atab_size == 0 || (c->n_atoms + 1) * 2 > c->atab_size) {
-        size_t size = c->atab_size ? c->atab_size * 2 : 64;
+        size_t size = c->atab_size ? c->atab_size : 64;
+        /* the history's table starts empty over the window's atoms */
+        while ((c->n_atoms + 1) * 2 > size)
+            size *= 2;
         if ((t = rehash(size, c->n_atoms, atom_hash, c)) == NULL)
             return -1;
         free(c->atab);
@@ -210,14 +223,26 @@ src_hash(ctx *c, size_t i)
     return hash_str(c->src[i].ip, (uint64_t)(uintptr_t)c->src[i].domain);
 }
 
-/* The source (domain, ip), added when new; NULL with err set. */
+/* The source (domain, ip), added when new; NULL with err set, or with
+ * *over set past the cap (the scan stops: OVER_CAP). A bounded scan adds
+ * none: a source without a row goes to its domain's other sources. */
 static source *
-find_source(ctx *c, const char *dname, const char *ip)
+find_source(ctx *c, const char *dname, const char *ip, int *over)
 {
     size_t j, mask;
     uint32_t *t;
     source *s;
 
+    if (c->bounded) {
+        mask = c->stab_size - 1;
+        for (j = hash_str(ip, (uint64_t)(uintptr_t)dname) & mask; c->stab[j];
+             j = (j + 1) & mask) {
+            s = &c->src[c->stab[j] - 1];
+            if (s->domain == dname && strcmp(s->ip, ip) == 0)
+                return s;
+        }
+        return NULL;
+    }
     if (c->stab_size == 0 || (c->n_src + 1) * 2 > c->stab_size) {
         size_t size = c->stab_size ? c->stab_size * 2 : 1024;
         if ((t = rehash(size, c->n_src, src_hash, c)) == NULL) {
@@ -235,11 +260,11 @@ find_source(ctx *c, const char *dname, const char *ip)
         if (s->domain == dname && strcmp(s->ip, ip) == 0)
             return s;
     }
-    if (c->n_src >= MAX_SOURCES) {
-        sift_err_set(c->err, SIFT_ETOOBIG,
-                     "more than %u sources: narrow the report with a "
-                     "domain, reporter or date filter",
-                     MAX_SOURCES);
+    if (c->cap != NULL &&
+        atomic_fetch_add_explicit(&c->cap->rows, 1, memory_order_relaxed) >=
+            c->max_src) {
+        atomic_store(c->cap->over, 1);
+        *over = 1;
         return NULL;
     }
     if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
@@ -299,18 +324,28 @@ strset_free(strset *set)
     free(set->v);
 }
 
-static void
+static int
 ptrset_add(ptrset *set, const char *v)
 {
     uint32_t i;
 
     for (i = 0; i < set->n; i++)
         if (set->v[i] == v)
-            return;
-    if (set->n == SET_CAP)
+            return SIFT_OK;
+    if (set->n == SET_CAP) {
         set->overflow = 1;
-    else
-        set->v[set->n++] = v;
+        return SIFT_OK;
+    }
+    if (set->n == set->cap) {
+        uint32_t cap = set->cap ? set->cap * 2 : 2;
+        const char **p = realloc(set->v, cap * sizeof(*p));
+        if (p == NULL)
+            return SIFT_ENOMEM;
+        set->v = p;
+        set->cap = cap;
+    }
+    set->v[set->n++] = v;
+    return SIFT_OK;
 }
 
 static int
@@ -323,15 +358,12 @@ cmp_str(const void *a, const void *b)
 static void
 show(strlist *l, const char **v, uint32_t n, int overflow)
 {
-    size_t i;
-
     if (n > 1)
         qsort(v, n, sizeof(*v), cmp_str);
+    l->v = v;
     l->total = n;
     l->more = overflow;
     l->n = n < LIST_MAX ? n : LIST_MAX;
-    for (i = 0; i < l->n; i++)
-        l->v[i] = v[i];
 }
 
 static void
@@ -409,6 +441,31 @@ cx_add(source *s, unsigned cat, uint64_t count, const char *from,
     return SIFT_OK;
 }
 
+/* Free c's sources (their ips and table unless borrowed). */
+static void
+sources_free(ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_src; i++) {
+        if (!c->borrowed || c->src[i].folded)
+            free(c->src[i].ip);
+        strset_free(&c->src[i].sfrom);
+        strset_free(&c->src[i].senv);
+        strset_free(&c->src[i].sdkim);
+        free(c->src[i].srep.v);
+        cx_free(&c->src[i]);
+        sift_report__series_free(&c->src[i].days);
+    }
+    free(c->src);
+    if (!c->borrowed)
+        free(c->stab);
+    c->src = NULL;
+    c->n_src = c->cap_src = 0;
+    c->stab = NULL;
+    c->stab_size = 0;
+}
+
 static void
 ctx_free(ctx *c)
 {
@@ -418,16 +475,7 @@ ctx_free(ctx *c)
         ctx_free(c->hist);
         free(c->hist);
     }
-    for (i = 0; i < c->n_src; i++) {
-        free(c->src[i].ip);
-        strset_free(&c->src[i].sfrom);
-        strset_free(&c->src[i].senv);
-        strset_free(&c->src[i].sdkim);
-        cx_free(&c->src[i]);
-        sift_report__series_free(&c->src[i].days);
-    }
-    free(c->src);
-    free(c->stab);
+    sources_free(c);
     for (i = 0; i < c->n_snd; i++)
         sift_report__series_free(&c->snd[i].days);
     free(c->snd);
@@ -651,7 +699,12 @@ static int
 on_record(void *payload, const sift_scan_row *row)
 {
     ctx *c = payload;
-    const rep *r = find_rep(c, row->report);
+    const rep *r;
+
+    if (c->cap != NULL &&
+        atomic_load_explicit(c->cap->over, memory_order_relaxed))
+        return OVER_CAP; /* another part went past the cap */
+    r = find_rep(c, row->report);
 
     if (r != NULL)
         return record_into(c, r, row);
@@ -669,11 +722,20 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
     const char *env, *from;
     unsigned disp;
     source *s;
-    int outcome, primary;
+    int outcome, primary, over = 0;
 
     da = &c->atoms[r->dom];
-    if ((s = find_source(c, da->s, txt(row->source_ip))) == NULL)
-        return c->err ? c->err->code : SIFT_ENOMEM;
+    if ((s = find_source(c, da->s, txt(row->source_ip), &over)) == NULL) {
+        if (over)
+            return OVER_CAP;
+        if (!c->bounded)
+            return c->err ? c->err->code : SIFT_ENOMEM;
+        if (da->other == 0) /* the records changed since they were counted */
+            return sift_err_set(c->err, SIFT_EDB,
+                                "the records changed during the report: "
+                                "run it again");
+        s = &c->src[da->other - 1];
+    }
     /* the stored 64-bit pattern of the reported unsigned value */
     count = row->count;
     outcome = row->outcome;
@@ -713,11 +775,13 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
         s->last = r->end;
     from = row->header_from;
     env = row->spf_domain; /* NULL: absent; "": null reverse-path */
-    if (strset_add(&s->sfrom, from) ||
-        strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
-        strset_add(&s->sdkim, row->dkim_domain))
+    /* the other sources row names no domains: its lists would name a
+     * few of many sources */
+    if (!s->folded && (strset_add(&s->sfrom, from) ||
+                       strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
+                       strset_add(&s->sdkim, row->dkim_domain) ||
+                       ptrset_add(&s->srep, c->atoms[r->org].s)))
         return oom(c);
-    ptrset_add(&s->srep, c->atoms[r->org].s);
     /* a record stored before primary categories existed has none (-1):
      * `dmarcsift reevaluate` gives it one; until then it counts under
      * its outcome's broadest category */
@@ -788,6 +852,7 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     x->n_src = x->cap_src = 0;
     x->stab = NULL;
     x->stab_size = 0;
+    x->borrowed = 0;
     x->last_rep = 0;
     x->dom = NULL;
     x->n_dom = x->cap_dom = 0;
@@ -796,9 +861,32 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     if ((x->atoms = calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*x->atoms))) ==
         NULL)
         return SIFT_ENOMEM;
-    for (i = 0; i < c->n_atoms; i++)
+    for (i = 0; i < c->n_atoms; i++) {
         x->atoms[i].s = c->atoms[i].s; /* shared: never freed here */
+        x->atoms[i].other = c->atoms[i].other;
+    }
     x->cap_atoms = c->n_atoms;
+    if (!c->bounded || c->n_src == 0)
+        return SIFT_OK;
+    /* bounded: the same rows, c's table and ips (read-only while both
+     * scan), counts of its own */
+    if ((x->src = calloc(c->n_src, sizeof(*x->src))) == NULL)
+        return SIFT_ENOMEM;
+    x->borrowed = 1;
+    x->stab = c->stab;
+    x->stab_size = c->stab_size;
+    for (i = 0; i < c->n_src; i++) {
+        x->src[i].domain = c->src[i].domain;
+        x->src[i].ip = c->src[i].ip;
+        x->src[i].first = INT64_MAX;
+        x->src[i].last = INT64_MIN;
+        x->n_src = x->cap_src = i + 1;
+        if (c->src[i].folded) { /* its own copy: freed as folded */
+            x->src[i].folded = c->src[i].folded;
+            if ((x->src[i].ip = strdup(c->src[i].ip)) == NULL)
+                return SIFT_ENOMEM;
+        }
+    }
     return SIFT_OK;
 }
 
@@ -807,16 +895,7 @@ half_ctx_free(ctx *x)
 {
     size_t i;
 
-    for (i = 0; i < x->n_src; i++) {
-        free(x->src[i].ip);
-        strset_free(&x->src[i].sfrom);
-        strset_free(&x->src[i].senv);
-        strset_free(&x->src[i].sdkim);
-        cx_free(&x->src[i]);
-        sift_report__series_free(&x->src[i].days);
-    }
-    free(x->src);
-    free(x->stab);
+    sources_free(x);
     for (i = 0; x->atoms != NULL && i < x->n_atoms; i++) {
         example_free(&x->atoms[i].ex);
         sift_report__series_free(&x->atoms[i].days);
@@ -891,7 +970,10 @@ merge_ctx(ctx *c, ctx *hc)
     }
     for (i = 0; i < hc->n_src; i++) {
         const source *t = &hc->src[i];
-        source *s = find_source(c, t->domain, t->ip);
+        int over = 0;
+        /* bounded: the same rows in the same order */
+        source *s = c->bounded ? &c->src[i]
+                               : find_source(c, t->domain, t->ip, &over);
 
         if (s == NULL)
             return c->err->code != SIFT_OK ? c->err->code : SIFT_ENOMEM;
@@ -936,29 +1018,44 @@ merge_ctx(ctx *c, ctx *hc)
             strset_merge(&s->sdkim, &t->sdkim) != SIFT_OK)
             return oom(c);
         for (k = 0; k < t->srep.n; k++)
-            ptrset_add(&s->srep, t->srep.v[k]);
+            if (ptrset_add(&s->srep, t->srep.v[k]) != SIFT_OK)
+                return oom(c);
         if (t->srep.overflow)
             s->srep.overflow = 1;
     }
     return SIFT_OK;
 }
 
-/* Scan every record into c: in two parts when the store splits the scan
- * (the upper part into a second ctx, merged after), else in one pass. */
+/* One scan of every record into c: in two parts when the store splits
+ * the scan (the upper part into a second ctx, merged after), else in one
+ * pass. OVER_CAP when an unbounded ctx went past its cap. */
 static int
-scan_records(ctx *c, sift_store *st, sift_err *err)
+scan_pass(ctx *c, sift_store *st, sift_err *err)
 {
+    atomic_int over = 0;
+    scan_cap wc, hc;
     void *payloads[2];
     half h;
     int rc, used = 1, parts = 2;
 
+    atomic_init(&wc.rows, 0);
+    atomic_init(&hc.rows, 0);
+    wc.over = hc.over = &over;
+    if (!c->bounded) { /* a ctx and its upper half count together */
+        c->cap = &wc;
+        if (c->hist != NULL)
+            c->hist->cap = &hc;
+    }
     if (half_init(&h, c) != SIFT_OK)
         parts = 1; /* no second ctx: one pass */
     payloads[0] = c;
     payloads[1] = &h.c;
     rc = sift_store_scan_records(st, parts, on_record, payloads, &used, err);
-    if (rc != SIFT_OK && used > 1 && h.err.code != SIFT_OK && err != NULL &&
-        err->code == SIFT_OK)
+    c->cap = NULL; /* the merge below counts no rows */
+    if (c->hist != NULL)
+        c->hist->cap = NULL;
+    if (rc != SIFT_OK && rc != OVER_CAP && used > 1 &&
+        h.err.code != SIFT_OK && err != NULL && err->code == SIFT_OK)
         *err = h.err; /* the upper part's callback failed */
     if (rc == SIFT_OK && used > 1)
         rc = merge_ctx(c, &h.c);
@@ -966,6 +1063,123 @@ scan_records(ctx *c, sift_store *st, sift_err *err)
         rc = merge_ctx(c->hist, h.c.hist);
     half_free(&h);
     return rc;
+}
+
+/* Forget what a scan counted in c (its sources, the atoms' counts). */
+static void
+scan_reset(ctx *c)
+{
+    size_t i;
+
+    sources_free(c);
+    for (i = 0; i < c->n_atoms; i++) {
+        atom *a = &c->atoms[i];
+        example_free(&a->ex);
+        memset(&a->ex, 0, sizeof(a->ex));
+        memset(a->exempted, 0, sizeof(a->exempted));
+        memset(a->disp, 0, sizeof(a->disp));
+        a->sub_messages = a->sub_would_reject = a->pe_missing = 0;
+        sift_report__series_free(&a->days);
+        a->kept = a->folded = 0;
+        a->other = 0;
+    }
+}
+
+static int
+on_top_pair(void *payload, const char *dname, const char *ip)
+{
+    ctx *c = payload;
+    long a = intern(c, dname);
+    int over = 0;
+
+    if (a < 0 || find_source(c, c->atoms[a].s, ip, &over) == NULL)
+        return oom(c);
+    c->atoms[a].kept++;
+    return 0;
+}
+
+static int
+on_domain_sources(void *payload, const char *dname, uint64_t sources)
+{
+    ctx *c = payload;
+    long a = intern(c, dname);
+
+    if (a < 0)
+        return oom(c);
+    if (sources > c->atoms[a].kept)
+        c->atoms[a].folded = sources - c->atoms[a].kept;
+    return 0;
+}
+
+/* c's rows for a bounded scan: the max_src (domain, source) pairs of its
+ * reports with the most messages (the store groups them), then one other
+ * sources row per domain that has more. */
+static int
+bound(ctx *c, sift_store *st, sift_err *err)
+{
+    int64_t *ids;
+    size_t i, n = c->n_atoms;
+    char buf[64];
+    int rc;
+
+    scan_reset(c);
+    if (c->n_reps == 0)
+        return SIFT_OK;
+    if ((ids = malloc(c->n_reps * sizeof(*ids))) == NULL)
+        return oom(c);
+    for (i = 0; i < c->n_reps; i++)
+        ids[i] = c->reps[i].id;
+    rc = sift_store_top_sources(st, ids, c->n_reps, c->max_src, on_top_pair,
+                                on_domain_sources, c, err);
+    free(ids);
+    if (rc != SIFT_OK)
+        return rc == SIFT_ENOMEM ? oom(c) : rc;
+    for (i = 0; i < c->n_atoms && i < n; i++) {
+        atom *a = &c->atoms[i];
+        source *s;
+        if (a->folded == 0)
+            continue;
+        if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1,
+                           sizeof(*c->src))) == NULL)
+            return oom(c);
+        s = &c->src[c->n_src];
+        memset(s, 0, sizeof(*s));
+        s->domain = a->s;
+        s->folded = a->folded;
+        s->first = INT64_MAX;
+        s->last = INT64_MIN;
+        snprintf(buf, sizeof(buf), "(%" PRIu64 " other sources)", a->folded);
+        if ((s->ip = strdup(buf)) == NULL)
+            return oom(c);
+        a->other = ++c->n_src;
+        c->folded = sift_sat_add(c->folded, a->folded);
+    }
+    c->bounded = 1;
+    return SIFT_OK;
+}
+
+/* Scan every record into c (and its history). Past max_src rows in
+ * either, the scan stops and runs again bounded: only the sources with
+ * the most messages get a row, the others of a domain count together in
+ * its other sources row, so that memory stays within max_src rows while
+ * every total stays exact (docs/report.md "Many sources"). */
+static int
+scan_records(ctx *c, sift_store *st, sift_err *err)
+{
+    int rc;
+
+    c->max_src = c->opts != NULL && c->opts->max_sources > 0
+                     ? c->opts->max_sources
+                     : SIFT_REPORT_MAX_SOURCES_DEFAULT;
+    if (c->hist != NULL)
+        c->hist->max_src = c->max_src;
+    if ((rc = scan_pass(c, st, err)) != OVER_CAP)
+        return rc;
+    if ((rc = bound(c, st, err)) != SIFT_OK ||
+        (c->hist != NULL && (rc = bound(c->hist, st, err)) != SIFT_OK))
+        return rc;
+    rc = scan_pass(c, st, err);
+    return rc == OVER_CAP ? sift_err_set(err, SIFT_ERR, "source cap") : rc;
 }
 
 /* The verdict columns of a domain's example record. */
@@ -1163,6 +1377,13 @@ classify(ctx *c, source *s, sift_eval *ev)
     uint32_t i;
     long a;
 
+    if (s->folded) { /* many sources: what they are is not known */
+        s->kind = SIFT_KIND_UNKNOWN;
+        if ((a = intern(c, OTHER_SOURCES)) < 0)
+            return oom(c);
+        s->sender_name = c->atoms[a].s;
+        return SIFT_OK;
+    }
     for (i = 0; i < s->n_cx; i++) /* largest first */
         if (third_party(s->cx[i].cat) && tp == NULL)
             tp = &s->cx[i];
@@ -1397,6 +1618,7 @@ build_senders(ctx *c)
                 t->last = INT64_MIN;
             }
             t = &c->snd[k];
+            t->folded = sift_sat_add(t->folded, s->folded);
             if (s->first < t->first)
                 t->first = s->first;
             if (s->last > t->last)
@@ -1585,7 +1807,7 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                   const sift_filter *f, const sift_report_opts *o,
                   sift_format fmt, sift_err *err)
 {
-    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     ctx c;
     int rc;
 

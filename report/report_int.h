@@ -133,6 +133,9 @@ int sift_report__includes_has(const sift_report_pub *p, const char *include);
 #define LIST_MAX 5  /* domains shown per list */
 #define SET_CAP 32  /* distinct domains tracked per list */
 #define IPS_SHOWN 3 /* IPs named per sender in the text digest */
+/* The name of the sender that counts a domain's other sources together
+ * past --max-sources (kind unknown). */
+#define OTHER_SOURCES "other sources"
 
 /* a + b, saturating at UINT64_MAX: a count never wraps (issue 18) */
 static inline uint64_t
@@ -149,16 +152,18 @@ typedef struct strset {
     int overflow;
 } strset;
 
-/* Distinct interned strings (borrowed, compared by pointer). */
+/* Distinct interned strings (borrowed, compared by pointer), at most
+ * SET_CAP of them. */
 typedef struct ptrset {
-    const char *v[SET_CAP];
-    uint32_t n;
+    const char **v;
+    uint32_t n, cap;
     int overflow;
 } ptrset;
 
-/* What a list shows: the LIST_MAX smallest of a set (borrowed). */
+/* What a list shows: the LIST_MAX smallest of a set (borrowed: the set's
+ * array, sorted in place). */
 typedef struct strlist {
-    const char *v[LIST_MAX];
+    const char *const *v;
     size_t n;     /* shown, <= LIST_MAX */
     size_t total; /* distinct values kept (<= SET_CAP) */
     int more;     /* and more than that were seen */
@@ -174,7 +179,10 @@ typedef struct catx {
 
 typedef struct source {
     const char *domain; /* interned */
-    char *ip;
+    char *ip; /* the other sources row: "(N other sources)" */
+    /* past --max-sources: the number of sources a domain's "other
+     * sources" row counts together, 0 for a source of its own */
+    uint64_t folded;
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint32_t cats, flags;
@@ -230,6 +238,10 @@ typedef struct atom {
     uint64_t sub_messages, sub_would_reject; /* From a subdomain */
     uint64_t pe_missing; /* no <dkim>/<spf> in policy_evaluated */
     series days;         /* per day (policy domains) */
+    /* past --max-sources (a policy domain): its sources with a row of
+     * their own, the ones counted together, that row (index + 1) */
+    uint64_t kept, folded;
+    size_t other;
 } atom;
 
 /* A sender: the sources of one domain that are one service, the
@@ -241,6 +253,7 @@ typedef struct sender {
     const sift_sender *service;
     sift_sender_label label;
     int own_net;
+    uint64_t folded; /* "other sources": the sources it counts together */
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint64_t cat_msgs[SIFT_CAT__COUNT];
@@ -323,6 +336,13 @@ typedef struct ctx {
     sift_err *err;
     sift_report_ptrs ptrs; /* cached source names */
     sift_report_pubs pubs; /* what the policy domains publish */
+    /* --max-sources (docs/report.md "Many sources"): past max_src rows
+     * the scan starts again with only the sources with the most messages
+     * (bounded); the rest of a domain goes to its "other sources" row */
+    uint64_t max_src, folded;
+    int bounded;
+    int borrowed;       /* a bounded upper half: src ips and stab are c's */
+    struct scan_cap *cap; /* shared by the scan's ctxs (model.c) */
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with

@@ -251,6 +251,15 @@ a_scan_records(sift_store *st, int parts, sift_scan_cb cb,
 }
 
 static int
+a_top_sources(sift_store *st, const int64_t *ids, size_t n, uint64_t limit,
+              sift_top_pair_cb pair, sift_domain_sources_cb domain,
+              void *payload, sift_err *err)
+{
+    return sift_pg_top_sources((sift_pg *)st, ids, n, limit, pair, domain, payload,
+                               err);
+}
+
+static int
 a_record_verdict(sift_store *st, int64_t id, sift_verdict_row_cb cb,
                  void *payload, sift_err *err)
 {
@@ -321,6 +330,7 @@ const sift_store_ops sift_pg__ops = {
     .read_reasons = a_read_reasons,
     .scan_records = a_scan_records,
     .record_verdict = a_record_verdict,
+    .top_sources = a_top_sources,
     .read_policies = a_read_policies,
     .export_records = a_export_records,
     .path = a_path,

@@ -114,6 +114,10 @@ struct sift_store_ops {
                         void *const *payloads, int *used, sift_err *err);
     int (*record_verdict)(sift_store *st, int64_t id, sift_verdict_row_cb cb,
                           void *payload, sift_err *err);
+    int (*top_sources)(sift_store *st, const int64_t *ids, size_t n,
+                       uint64_t limit, sift_top_pair_cb pair,
+                       sift_domain_sources_cb domain, void *payload,
+                       sift_err *err);
     int (*read_policies)(sift_store *st, const sift_store_filter *f,
                          sift_policy_row_cb cb, void *payload, sift_err *err);
     int (*export_records)(sift_store *st, const sift_store_filter *f,

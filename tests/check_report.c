@@ -1657,7 +1657,7 @@ store_teardown(void)
 
 /* The digest's options in tests: defaults, a fixed generation time. */
 static sift_report_opts ropts = {
-    SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000, NULL, 0, 0};
+    SIFT_REPORT_TOP_DEFAULT, 0, 0, 1700600000, NULL, 0, 0, 0};
 
 /* Render into memory. */
 static char *

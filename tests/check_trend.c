@@ -166,7 +166,7 @@ static char *
 render_from(sift_store *from, sift_format fmt, int by, int since_day,
             int now_day, sift_report_totals *t)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     sift_filter f;
     sift_err err;
     char *buf = NULL;
