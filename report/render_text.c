@@ -742,10 +742,12 @@ sift_report__text(FILE *fp, const ctx *c)
             if (line_open(&l))
                 return SIFT_ENOMEM;
             fprintf(l.fp,
-                    "Sources: %s more with fewer messages each are counted "
-                    "together as \"" OTHER_SOURCES "\" (--max-sources %" PRIu64
-                    ")",
-                    num(a, sizeof(a), d->a->folded), c->max_src);
+                    "Sources: the %s with the most messages are named, %s "
+                    "more %s counted together as \"" OTHER_SOURCES
+                    "\" (--max-sources %" PRIu64 ")",
+                    num(a, sizeof(a), d->a->kept),
+                    num(b, sizeof(b), d->a->folded),
+                    plural(d->a->folded, "is", "are"), c->max_src);
             line_flush(&l, fp, "", "  ");
         }
         trend(fp, c, d);
