@@ -285,66 +285,87 @@ find_source(ctx *c, const char *dname, const char *ip, int *over)
     return s;
 }
 
-/* Add v to the set unless present; SIFT_ENOMEM on failure. */
+/* s from c's string pool (added when new); NULL when out of memory. The
+ * sources hold the same few domains many times: one copy each. */
+static const char *
+pooled(ctx *c, const char *s)
+{
+    size_t j, mask;
+
+    if ((c->n_pool + 1) * 2 > c->pool_size) {
+        size_t size = c->pool_size ? c->pool_size * 2 : 256, i;
+        char **t = calloc(size, sizeof(*t));
+
+        if (t == NULL)
+            return NULL;
+        for (i = 0; i < c->pool_size; i++) {
+            if (c->pool[i] == NULL)
+                continue;
+            for (j = hash_str(c->pool[i], 0) & (size - 1); t[j];
+                 j = (j + 1) & (size - 1))
+                ;
+            t[j] = c->pool[i];
+        }
+        free(c->pool);
+        c->pool = t;
+        c->pool_size = size;
+    }
+    mask = c->pool_size - 1;
+    for (j = hash_str(s, 0) & mask; c->pool[j]; j = (j + 1) & mask)
+        if (strcmp(c->pool[j], s) == 0)
+            return c->pool[j];
+    if ((c->pool[j] = strdup(s)) == NULL)
+        return NULL;
+    c->n_pool++;
+    return c->pool[j];
+}
+
+static void
+pool_free(ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->pool_size; i++)
+        free(c->pool[i]);
+    free(c->pool);
+    c->pool = NULL;
+    c->n_pool = c->pool_size = 0;
+}
+
+/* Add v to the list unless present (interned: v is an atom's string,
+ * compared by pointer; else compared by value and pooled when new);
+ * SIFT_ENOMEM on failure. */
 static int
-strset_add(strset *set, const char *v)
+list_add(ctx *c, strlist *l, const char *v, int interned)
 {
     uint32_t i;
 
     if (v == NULL || v[0] == '\0')
         return SIFT_OK;
-    for (i = set->n; i-- > 0;) /* newest first: runs repeat */
-        if (strcmp(set->v[i], v) == 0)
-            return SIFT_OK;
-    if (set->n == SET_CAP) {
-        set->overflow = 1;
+    if (interned) {
+        for (i = 0; i < l->total; i++)
+            if (l->v[i] == v)
+                return SIFT_OK;
+    } else {
+        for (i = l->total; i-- > 0;) /* newest first: runs repeat */
+            if (strcmp(l->v[i], v) == 0)
+                return SIFT_OK;
+    }
+    if (l->total == SET_CAP) {
+        l->more = 1;
         return SIFT_OK;
     }
-    if (set->n == set->cap) {
-        uint32_t cap = set->cap ? set->cap * 2 : 2;
-        char **p = realloc(set->v, cap * sizeof(*p));
+    if (l->total == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 2;
+        const char **p = realloc(l->v, cap * sizeof(*p));
         if (p == NULL)
             return SIFT_ENOMEM;
-        set->v = p;
-        set->cap = cap;
+        l->v = p;
+        l->cap = cap;
     }
-    if ((set->v[set->n] = strdup(v)) == NULL)
+    if (!interned && (v = pooled(c, v)) == NULL)
         return SIFT_ENOMEM;
-    set->n++;
-    return SIFT_OK;
-}
-
-static void
-strset_free(strset *set)
-{
-    uint32_t i;
-
-    for (i = 0; i < set->n; i++)
-        free(set->v[i]);
-    free(set->v);
-}
-
-static int
-ptrset_add(ptrset *set, const char *v)
-{
-    uint32_t i;
-
-    for (i = 0; i < set->n; i++)
-        if (set->v[i] == v)
-            return SIFT_OK;
-    if (set->n == SET_CAP) {
-        set->overflow = 1;
-        return SIFT_OK;
-    }
-    if (set->n == set->cap) {
-        uint32_t cap = set->cap ? set->cap * 2 : 2;
-        const char **p = realloc(set->v, cap * sizeof(*p));
-        if (p == NULL)
-            return SIFT_ENOMEM;
-        set->v = p;
-        set->cap = cap;
-    }
-    set->v[set->n++] = v;
+    l->v[l->total++] = v;
     return SIFT_OK;
 }
 
@@ -354,16 +375,13 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sort the set's values in place and show the LIST_MAX smallest. */
+/* Sort the list's values in place and show the LIST_MAX smallest. */
 static void
-show(strlist *l, const char **v, uint32_t n, int overflow)
+show(strlist *l)
 {
-    if (n > 1)
-        qsort(v, n, sizeof(*v), cmp_str);
-    l->v = v;
-    l->total = n;
-    l->more = overflow;
-    l->n = n < LIST_MAX ? n : LIST_MAX;
+    if (l->total > 1)
+        qsort(l->v, l->total, sizeof(*l->v), cmp_str);
+    l->n = l->total < LIST_MAX ? l->total : LIST_MAX;
 }
 
 static void
@@ -378,44 +396,29 @@ example_free(example *e)
 static void
 cx_free(source *s)
 {
-    uint32_t i;
-
-    for (i = 0; i < s->n_cx; i++) {
-        free(s->cx[i].from);
-        free(s->cx[i].env);
-        free(s->cx[i].dkim);
-    }
-    free(s->cx);
+    free(s->cx); /* its strings are pooled */
     s->cx = NULL;
     s->n_cx = 0;
 }
 
+/* x's identifiers, pooled. */
 static int
-dup3(catx *x, const char *from, const char *env, const char *dkim)
+dup3(ctx *c, catx *x, const char *from, const char *env, const char *dkim)
 {
-    char *a = NULL, *b = NULL, *k = NULL;
-
-    if ((from && (a = strdup(from)) == NULL) ||
-        (env && (b = strdup(env)) == NULL) ||
-        (dkim && (k = strdup(dkim)) == NULL)) {
-        free(a);
-        free(b);
-        free(k);
+    if ((from && (from = pooled(c, from)) == NULL) ||
+        (env && (env = pooled(c, env)) == NULL) ||
+        (dkim && (dkim = pooled(c, dkim)) == NULL))
         return SIFT_ENOMEM;
-    }
-    free(x->from);
-    free(x->env);
-    free(x->dkim);
-    x->from = a;
-    x->env = b;
-    x->dkim = k;
+    x->from = from;
+    x->env = env;
+    x->dkim = dkim;
     return SIFT_OK;
 }
 
 /* Count `count` messages of primary category cat at s; the biggest
  * record's identifiers are kept (ties: the first seen, in id order). */
 static int
-cx_add(source *s, unsigned cat, uint64_t count, const char *from,
+cx_add(ctx *c, source *s, unsigned cat, uint64_t count, const char *from,
        const char *env, const char *dkim)
 {
     uint32_t i;
@@ -436,7 +439,7 @@ cx_add(source *s, unsigned cat, uint64_t count, const char *from,
     x->messages = sift_sat_add(x->messages, count);
     if (x->messages == count || count > x->best) {
         x->best = count;
-        return dup3(x, from, env, dkim);
+        return dup3(c, x, from, env, dkim);
     }
     return SIFT_OK;
 }
@@ -450,10 +453,10 @@ sources_free(ctx *c)
     for (i = 0; i < c->n_src; i++) {
         if (!c->borrowed || c->src[i].folded)
             free(c->src[i].ip);
-        strset_free(&c->src[i].sfrom);
-        strset_free(&c->src[i].senv);
-        strset_free(&c->src[i].sdkim);
-        free(c->src[i].srep.v);
+        free(c->src[i].from.v);
+        free(c->src[i].env.v);
+        free(c->src[i].dkim.v);
+        free(c->src[i].reporters.v);
         cx_free(&c->src[i]);
         sift_report__series_free(&c->src[i].days);
     }
@@ -476,6 +479,7 @@ ctx_free(ctx *c)
         free(c->hist);
     }
     sources_free(c);
+    pool_free(c);
     for (i = 0; i < c->n_snd; i++)
         sift_report__series_free(&c->snd[i].days);
     free(c->snd);
@@ -777,10 +781,11 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
     env = row->spf_domain; /* NULL: absent; "": null reverse-path */
     /* the other sources row names no domains: its lists would name a
      * few of many sources */
-    if (!s->folded && (strset_add(&s->sfrom, from) ||
-                       strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
-                       strset_add(&s->sdkim, row->dkim_domain) ||
-                       ptrset_add(&s->srep, c->atoms[r->org].s)))
+    if (!s->folded &&
+        (list_add(c, &s->from, from, 0) ||
+         list_add(c, &s->env, env == NULL || env[0] ? env : "<>", 0) ||
+         list_add(c, &s->dkim, row->dkim_domain, 0) ||
+         list_add(c, &s->reporters, c->atoms[r->org].s, 1)))
         return oom(c);
     /* a record stored before primary categories existed has none (-1):
      * `dmarcsift reevaluate` gives it one; until then it counts under
@@ -788,7 +793,7 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
     if (primary < 0 || primary >= SIFT_CAT__COUNT)
         primary = outcome == SIFT_OUT_PASS ? SIFT_CAT_PASS_DKIM_ALIGNED
                                            : SIFT_CAT_UNAUTHENTICATED;
-    if (cx_add(s, (unsigned)primary, count, from, env, row->dkim_domain) !=
+    if (cx_add(c, s, (unsigned)primary, count, from, env, row->dkim_domain) !=
         SIFT_OK)
         return oom(c);
     if (disp > 0) /* 1 none, 2 quarantine, 3 reject */
@@ -853,6 +858,8 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     x->stab = NULL;
     x->stab_size = 0;
     x->borrowed = 0;
+    x->pool = NULL; /* its own: the threads add to their pools */
+    x->n_pool = x->pool_size = 0;
     x->last_rep = 0;
     x->dom = NULL;
     x->n_dom = x->cap_dom = 0;
@@ -896,6 +903,7 @@ half_ctx_free(ctx *x)
     size_t i;
 
     sources_free(x);
+    pool_free(x);
     for (i = 0; x->atoms != NULL && i < x->n_atoms; i++) {
         example_free(&x->atoms[i].ex);
         sift_report__series_free(&x->atoms[i].days);
@@ -930,15 +938,15 @@ half_free(half *h)
 }
 
 static int
-strset_merge(strset *to, const strset *from)
+list_merge(ctx *c, strlist *to, const strlist *from, int interned)
 {
     uint32_t i;
 
-    for (i = 0; i < from->n; i++)
-        if (strset_add(to, from->v[i]) != SIFT_OK)
+    for (i = 0; i < from->total; i++)
+        if (list_add(c, to, from->v[i], interned) != SIFT_OK)
             return SIFT_ENOMEM;
-    if (from->overflow)
-        to->overflow = 1;
+    if (from->more)
+        to->more = 1;
     return SIFT_OK;
 }
 
@@ -991,12 +999,12 @@ merge_ctx(ctx *c, ctx *hc)
             for (m = 0; m < s->n_cx && s->cx[m].cat != y->cat; m++)
                 ;
             if (m == s->n_cx || y->best > s->cx[m].best) {
-                if (cx_add(s, y->cat, 0, NULL, NULL, NULL) != SIFT_OK)
+                if (cx_add(c, s, y->cat, 0, NULL, NULL, NULL) != SIFT_OK)
                     return oom(c);
                 for (m = 0; s->cx[m].cat != y->cat; m++)
                     ;
                 s->cx[m].best = y->best;
-                if (dup3(&s->cx[m], y->from, y->env, y->dkim) != SIFT_OK)
+                if (dup3(c, &s->cx[m], y->from, y->env, y->dkim) != SIFT_OK)
                     return oom(c);
             }
             for (m = 0; s->cx[m].cat != y->cat; m++)
@@ -1013,15 +1021,12 @@ merge_ctx(ctx *c, ctx *hc)
             s->last_wr = t->last_wr;
         if (sift_report__series_merge(&s->days, &t->days) != SIFT_OK)
             return oom(c);
-        if (strset_merge(&s->sfrom, &t->sfrom) != SIFT_OK ||
-            strset_merge(&s->senv, &t->senv) != SIFT_OK ||
-            strset_merge(&s->sdkim, &t->sdkim) != SIFT_OK)
+        /* the reporters are the shared atoms' strings */
+        if (list_merge(c, &s->from, &t->from, 0) != SIFT_OK ||
+            list_merge(c, &s->env, &t->env, 0) != SIFT_OK ||
+            list_merge(c, &s->dkim, &t->dkim, 0) != SIFT_OK ||
+            list_merge(c, &s->reporters, &t->reporters, 1) != SIFT_OK)
             return oom(c);
-        for (k = 0; k < t->srep.n; k++)
-            if (ptrset_add(&s->srep, t->srep.v[k]) != SIFT_OK)
-                return oom(c);
-        if (t->srep.overflow)
-            s->srep.overflow = 1;
     }
     return SIFT_OK;
 }
@@ -1441,12 +1446,10 @@ finish_sources(ctx *c)
         ev = NULL;
     for (i = 0; i < c->n_src && rc == SIFT_OK; i++) {
         source *s = &c->src[i];
-        show(&s->from, (const char **)s->sfrom.v, s->sfrom.n,
-             s->sfrom.overflow);
-        show(&s->env, (const char **)s->senv.v, s->senv.n, s->senv.overflow);
-        show(&s->dkim, (const char **)s->sdkim.v, s->sdkim.n,
-             s->sdkim.overflow);
-        show(&s->reporters, s->srep.v, s->srep.n, s->srep.overflow);
+        show(&s->from);
+        show(&s->env);
+        show(&s->dkim);
+        show(&s->reporters);
         if (s->n_cx > 1)
             qsort(s->cx, s->n_cx, sizeof(*s->cx), cx_order);
         s->sender = identify(s);

@@ -144,29 +144,14 @@ sift_sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* Distinct strings of one source (owned copies), at most SET_CAP of them;
- * `overflow` says more were seen. */
-typedef struct strset {
-    char **v;
-    uint32_t n, cap;
-    int overflow;
-} strset;
-
-/* Distinct interned strings (borrowed, compared by pointer), at most
- * SET_CAP of them. */
-typedef struct ptrset {
-    const char **v;
-    uint32_t n, cap;
-    int overflow;
-} ptrset;
-
-/* What a list shows: the LIST_MAX smallest of a set (borrowed: the set's
- * array, sorted in place). */
+/* Distinct strings of one source (borrowed from the ctx's string pool
+ * or its atoms), at most SET_CAP of them, in the order first seen; after
+ * the scan sorted, and the list shows the LIST_MAX smallest. */
 typedef struct strlist {
-    const char *const *v;
-    size_t n;     /* shown, <= LIST_MAX */
-    size_t total; /* distinct values kept (<= SET_CAP) */
-    int more;     /* and more than that were seen */
+    const char **v;
+    uint32_t total, cap; /* distinct values kept (<= SET_CAP), room */
+    uint32_t n;          /* shown after the scan, <= LIST_MAX */
+    int more;            /* and more than SET_CAP were seen */
 } strlist;
 
 /* One primary category of a source: its messages, and the identifiers of
@@ -174,7 +159,8 @@ typedef struct strlist {
 typedef struct catx {
     uint8_t cat;
     uint64_t messages, best;
-    char *from, *env, *dkim; /* owned; NULL absent, env "" null path */
+    /* pooled (ctx.pool); NULL absent, env "" null path */
+    const char *from, *env, *dkim;
 } catx;
 
 typedef struct source {
@@ -187,8 +173,6 @@ typedef struct source {
     uint64_t inconsistent;
     uint32_t cats, flags;
     int64_t first, last;
-    strset sfrom, senv, sdkim;
-    ptrset srep;
     strlist from, env, dkim, reporters;
     catx *cx; /* by primary category, largest first after the scan */
     uint32_t n_cx;
@@ -343,6 +327,9 @@ typedef struct ctx {
     int bounded;
     int borrowed;       /* a bounded upper half: src ips and stab are c's */
     struct scan_cap *cap; /* shared by the scan's ctxs (model.c) */
+    /* the sources' strings, each once (open addressing, NULL empty) */
+    char **pool;
+    size_t n_pool, pool_size;
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with
