@@ -223,6 +223,35 @@ src_hash(ctx *c, size_t i)
     return hash_str(c->src[i].ip, (uint64_t)(uintptr_t)c->src[i].domain);
 }
 
+/* Row k of a bounded scan: c's own, or in an upper half its copy of the
+ * lower's row k, made when first used (NULL: out of memory). */
+static source *
+row_at(ctx *c, size_t k)
+{
+    const source *h;
+    source *s;
+
+    if (c->map == NULL)
+        return &c->src[k];
+    if (c->map[k] != 0)
+        return &c->src[c->map[k] - 1];
+    if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
+        NULL) {
+        oom(c);
+        return NULL;
+    }
+    h = &c->home->src[k];
+    s = &c->src[c->n_src];
+    memset(s, 0, sizeof(*s));
+    s->domain = h->domain;
+    s->ip = h->ip; /* borrowed */
+    s->folded = h->folded;
+    s->first = INT64_MAX;
+    s->last = INT64_MIN;
+    c->map[k] = (uint32_t)++c->n_src;
+    return s;
+}
+
 /* The source (domain, ip), added when new; NULL with err set, or with
  * *over set past the cap (the scan stops: OVER_CAP). A bounded scan adds
  * none: a source without a row goes to its domain's other sources. */
@@ -233,13 +262,14 @@ find_source(ctx *c, const char *dname, const char *ip, int *over)
     uint32_t *t;
     source *s;
 
-    if (c->bounded) {
-        mask = c->stab_size - 1;
-        for (j = hash_str(ip, (uint64_t)(uintptr_t)dname) & mask; c->stab[j];
+    if (c->bounded) { /* the rows are the home ctx's (c or the lower) */
+        const ctx *h = c->home != NULL ? c->home : c;
+        mask = h->stab_size - 1;
+        for (j = hash_str(ip, (uint64_t)(uintptr_t)dname) & mask; h->stab[j];
              j = (j + 1) & mask) {
-            s = &c->src[c->stab[j] - 1];
-            if (s->domain == dname && strcmp(s->ip, ip) == 0)
-                return s;
+            const source *k = &h->src[h->stab[j] - 1];
+            if (k->domain == dname && strcmp(k->ip, ip) == 0)
+                return row_at(c, h->stab[j] - 1);
         }
         return NULL;
     }
@@ -451,7 +481,7 @@ sources_free(ctx *c)
     size_t i;
 
     for (i = 0; i < c->n_src; i++) {
-        if (!c->borrowed || c->src[i].folded)
+        if (!c->borrowed)
             free(c->src[i].ip);
         free(c->src[i].from.v);
         free(c->src[i].env.v);
@@ -463,6 +493,8 @@ sources_free(ctx *c)
     free(c->src);
     if (!c->borrowed)
         free(c->stab);
+    free(c->map);
+    c->map = NULL;
     c->src = NULL;
     c->n_src = c->cap_src = 0;
     c->stab = NULL;
@@ -738,7 +770,8 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
             return sift_err_set(c->err, SIFT_EDB,
                                 "the records changed during the report: "
                                 "run it again");
-        s = &c->src[da->other - 1];
+        if ((s = row_at(c, da->other - 1)) == NULL)
+            return SIFT_ENOMEM;
     }
     /* the stored 64-bit pattern of the reported unsigned value */
     count = row->count;
@@ -858,6 +891,8 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     x->stab = NULL;
     x->stab_size = 0;
     x->borrowed = 0;
+    x->map = NULL;
+    x->home = NULL;
     x->pool = NULL; /* its own: the threads add to their pools */
     x->n_pool = x->pool_size = 0;
     x->last_rep = 0;
@@ -875,25 +910,12 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     x->cap_atoms = c->n_atoms;
     if (!c->bounded || c->n_src == 0)
         return SIFT_OK;
-    /* bounded: the same rows, c's table and ips (read-only while both
-     * scan), counts of its own */
-    if ((x->src = calloc(c->n_src, sizeof(*x->src))) == NULL)
+    /* bounded: c's rows (its table and ips, read-only while both scan),
+     * each copied when this half first counts in it */
+    if ((x->map = calloc(c->n_src, sizeof(*x->map))) == NULL)
         return SIFT_ENOMEM;
+    x->home = c;
     x->borrowed = 1;
-    x->stab = c->stab;
-    x->stab_size = c->stab_size;
-    for (i = 0; i < c->n_src; i++) {
-        x->src[i].domain = c->src[i].domain;
-        x->src[i].ip = c->src[i].ip;
-        x->src[i].first = INT64_MAX;
-        x->src[i].last = INT64_MIN;
-        x->n_src = x->cap_src = i + 1;
-        if (c->src[i].folded) { /* its own copy: freed as folded */
-            x->src[i].folded = c->src[i].folded;
-            if ((x->src[i].ip = strdup(c->src[i].ip)) == NULL)
-                return SIFT_ENOMEM;
-        }
-    }
     return SIFT_OK;
 }
 
@@ -976,13 +998,20 @@ merge_ctx(ctx *c, ctx *hc)
             memset(&b->ex, 0, sizeof(b->ex));
         }
     }
-    for (i = 0; i < hc->n_src; i++) {
-        const source *t = &hc->src[i];
+    for (i = 0; i < (hc->map != NULL ? c->n_src : hc->n_src); i++) {
+        const source *t;
+        source *s;
         int over = 0;
-        /* bounded: the same rows in the same order */
-        source *s = c->bounded ? &c->src[i]
-                               : find_source(c, t->domain, t->ip, &over);
 
+        if (hc->map != NULL) { /* bounded: row i where it has one */
+            if (hc->map[i] == 0)
+                continue;
+            t = &hc->src[hc->map[i] - 1];
+            s = &c->src[i];
+        } else {
+            t = &hc->src[i];
+            s = find_source(c, t->domain, t->ip, &over);
+        }
         if (s == NULL)
             return c->err->code != SIFT_OK ? c->err->code : SIFT_ENOMEM;
         s->messages = sift_sat_add(s->messages, t->messages);
@@ -1158,6 +1187,13 @@ bound(ctx *c, sift_store *st, sift_err *err)
             return oom(c);
         a->other = ++c->n_src;
         c->folded = sift_sat_add(c->folded, a->folded);
+    }
+    if (c->n_src > 0 && c->n_src < c->cap_src) { /* no room to grow into */
+        source *t = realloc(c->src, c->n_src * sizeof(*c->src));
+        if (t != NULL) {
+            c->src = t;
+            c->cap_src = c->n_src;
+        }
     }
     c->bounded = 1;
     return SIFT_OK;

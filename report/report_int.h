@@ -326,6 +326,8 @@ typedef struct ctx {
     uint64_t max_src, folded;
     int bounded;
     int borrowed;       /* a bounded upper half: src ips and stab are c's */
+    const struct ctx *home; /* its lower half's ctx, whose rows it counts */
+    uint32_t *map;          /* by home row: index + 1 of its copy, 0 none */
     struct scan_cap *cap; /* shared by the scan's ctxs (model.c) */
     /* the sources' strings, each once (open addressing, NULL empty) */
     char **pool;
