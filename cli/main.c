@@ -8,6 +8,7 @@
  * 74 I/O or database error; 78 configuration file. Errors are one line on
  * stderr: "dmarcsift: <input>: <what is wrong>". */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,9 @@ main(int argc, char **argv)
     sift_config cfg; /* o points into it */
     int ex;
 
+    /* past a file size limit (ulimit -f) a write fails with EFBIG and is
+     * reported (a decoded MIME part, the database), instead of a kill */
+    signal(SIGXFSZ, SIG_IGN);
     memset(&o, 0, sizeof(o));
     sift_config_init(&cfg);
     errno = 0;

@@ -1729,6 +1729,43 @@ END_TEST
 
 /* --- starved resources and odd files (issue 18) ------------------------- */
 
+/* A MIME part over 1 MiB is decoded into a memfd, which obeys the file
+ * size limit: under `ulimit -f` the process was killed by SIGXFSZ. It
+ * ignores the signal now; the part fails with one line naming the
+ * limit, and the run goes on. */
+START_TEST(test_file_size_limit_fails_the_part)
+{
+    static const char head[] = "From: x@example.net\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/mixed; boundary=b\n\n"
+                               "--b\nContent-Type: application/octet-stream\n"
+                               "Content-Transfer-Encoding: base64\n\n";
+    unsigned char *raw = malloc(3u << 20);
+    mem m = {0};
+    proc p = {0};
+    size_t i;
+
+    ck_assert_ptr_nonnull(raw);
+    for (i = 0; i < (3u << 20); i++)
+        raw[i] = (unsigned char)(i * 7 + i / 251);
+    mem_add(&m, head, strlen(head));
+    base64_mem(&m, raw, 3u << 20);
+    mem_add(&m, "--b--\n", 6);
+    write_file(sbpath("big.eml"), m.p, m.len);
+    child_res = RLIMIT_FSIZE;
+    child_lim = 1u << 20;
+    sift_in(&p, NULL, db, "inspect", sbpath("big.eml"), good, NULL);
+    note(&p, "3 MiB MIME part under ulimit -f 1 MiB", 0);
+    ck_assert_msg(p.code == 65, "exit %d: %s", p.code, p.err);
+    assert_line(&p, "big.eml/part1: cannot decode MIME part: it is larger "
+                    "than the file size limit (ulimit -f) of 1048576 bytes");
+    ck_assert_ptr_nonnull(strstr(p.out, "\"org_name\":\"good.example\""));
+    proc_free(&p);
+    mem_free(&m);
+    free(raw);
+}
+END_TEST
+
+
 /* A FIFO as an input or as --db is refused at once, never waited on. */
 /* --- report over many sources (issue 18) ------------------------------- */
 
@@ -2427,6 +2464,7 @@ hostile_suite(void)
     tcase_add_test(stream, test_nested_messages_hold_bounded_memory);
     tcase_add_test(out, test_report_over_many_sources_is_bounded);
     tcase_add_test(starve, test_fifos_are_refused_without_blocking);
+    tcase_add_test(starve, test_file_size_limit_fails_the_part);
     tcase_add_test(starve, test_low_memory_sweep_ends_cleanly);
     tcase_add_test(starve, test_few_descriptors_sweep_ends_cleanly);
     return s;
