@@ -119,11 +119,16 @@ load_config(sift_config *cfg, struct opts *o, sift_owner_knowledge *owner,
         o->lim.max_messages = cfg->lim.max_messages;
     if (cfg->lim_set & SIFT_CFG_MAX_KEEP_SIZE)
         o->lim.max_keep_size = cfg->lim.max_keep_size;
+    if (cfg->max_sources > 0) /* --max-sources, parsed later, replaces it */
+        o->report.max_sources = cfg->max_sources;
     o->sources = cfg->sources;
     o->n_sources = cfg->n_sources;
     o->owner = owner;
     return EX_OK;
 }
+
+_Static_assert(SIFT_CONFIG_MAX_SOURCES == SIFT_REPORT_MAX_SOURCES_CEILING,
+               "[report] max-sources and --max-sources share a ceiling");
 
 /* --- main -------------------------------------------------------------- */
 
