@@ -130,8 +130,9 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
                     export ? "db domain reporter since until format "
                              "dns dns-server dns-timeout"
                            : "db domain reporter since until format "
-                             "fail-on-reject top all min-messages max-sources by "
-                             "fail-on-new dns dns-server dns-timeout",
+                             "fail-on-reject top all min-messages by "
+                             "max-sources fail-on-new dns dns-server "
+                             "dns-timeout",
                     usage, &first);
     if (ex != 0)
         return ex;

@@ -1088,8 +1088,8 @@ scan_pass(ctx *c, sift_store *st, sift_err *err)
     c->cap = NULL; /* the merge below counts no rows */
     if (c->hist != NULL)
         c->hist->cap = NULL;
-    if (rc != SIFT_OK && rc != OVER_CAP && used > 1 &&
-        h.err.code != SIFT_OK && err != NULL && err->code == SIFT_OK)
+    if (rc != SIFT_OK && rc != OVER_CAP && used > 1 && h.err.code != SIFT_OK &&
+        err != NULL && err->code == SIFT_OK)
         *err = h.err; /* the upper part's callback failed */
     if (rc == SIFT_OK && used > 1)
         rc = merge_ctx(c, &h.c);

@@ -634,8 +634,7 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
     /* own servers, forwarders and unauthenticated sources say what they
      * are by their name */
     if (s->folded > 0) /* past --max-sources */
-        fprintf(l.fp, " (%s %s counted together)",
-                num(a, sizeof(a), s->folded),
+        fprintf(l.fp, " (%s %s counted together)", num(a, sizeof(a), s->folded),
                 plural(s->folded, "source", "sources"));
     else
         fputs(s->kind == SIFT_KIND_SERVICE   ? " (service)"

@@ -165,7 +165,7 @@ typedef struct catx {
 
 typedef struct source {
     const char *domain; /* interned */
-    char *ip; /* the other sources row: "(N other sources)" */
+    char *ip;           /* the other sources row: "(N other sources)" */
     /* past --max-sources: the number of sources a domain's "other
      * sources" row counts together, 0 for a source of its own */
     uint64_t folded;
@@ -325,10 +325,10 @@ typedef struct ctx {
      * (bounded); the rest of a domain goes to its "other sources" row */
     uint64_t max_src, folded;
     int bounded;
-    int borrowed;       /* a bounded upper half: src ips and stab are c's */
+    int borrowed;           /* a bounded upper half: src ips and stab are c's */
     const struct ctx *home; /* its lower half's ctx, whose rows it counts */
     uint32_t *map;          /* by home row: index + 1 of its copy, 0 none */
-    struct scan_cap *cap; /* shared by the scan's ctxs (model.c) */
+    struct scan_cap *cap;   /* shared by the scan's ctxs (model.c) */
     /* the sources' strings, each once (open addressing, NULL empty) */
     char **pool;
     size_t n_pool, pool_size;

@@ -255,8 +255,8 @@ a_top_sources(sift_store *st, const int64_t *ids, size_t n, uint64_t limit,
               sift_top_pair_cb pair, sift_domain_sources_cb domain,
               void *payload, sift_err *err)
 {
-    return sift_pg_top_sources((sift_pg *)st, ids, n, limit, pair, domain, payload,
-                               err);
+    return sift_pg_top_sources((sift_pg *)st, ids, n, limit, pair, domain,
+                               payload, err);
 }
 
 static int

@@ -305,8 +305,8 @@ on_domain_sources(void *payload, const PGresult *res)
 {
     struct cbs *c = payload;
 
-    return ((sift_domain_sources_cb)c->cb)(
-        c->payload, key(res, 0, 0), (uint64_t)sift_pg__int(res, 0, 1));
+    return ((sift_domain_sources_cb)c->cb)(c->payload, key(res, 0, 0),
+                                           (uint64_t)sift_pg__int(res, 0, 1));
 }
 
 /* The records of the listed reports ($1, an array literal) per (domain,

@@ -164,9 +164,8 @@ START_TEST(test_report_max_sources)
 
     sift_config_init(&c);
     ck_assert_uint_eq(c.max_sources, 0); /* unset: the default */
-    ck_assert_int_eq(parse(&c, "t.conf", "[report]\nmax-sources = 5000\n",
-                           &err),
-                     SIFT_OK);
+    ck_assert_int_eq(
+        parse(&c, "t.conf", "[report]\nmax-sources = 5000\n", &err), SIFT_OK);
     ck_assert_uint_eq(c.max_sources, 5000);
     sift_config_free(&c);
 }

@@ -1765,8 +1765,6 @@ START_TEST(test_file_size_limit_fails_the_part)
 }
 END_TEST
 
-
-/* A FIFO as an input or as --db is refused at once, never waited on. */
 /* --- report over many sources (issue 18) ------------------------------- */
 
 /* ASan's shadow memory and quarantine: RSS bounds grow by this much. */
@@ -1863,6 +1861,7 @@ START_TEST(test_report_over_many_sources_is_bounded)
 }
 END_TEST
 
+/* A FIFO as an input or as --db is refused at once, never waited on. */
 START_TEST(test_fifos_are_refused_without_blocking)
 {
     proc p = {0};
