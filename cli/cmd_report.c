@@ -161,6 +161,11 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
              &st, o, SIFT_STORE_READONLY | (export ? 0 : SIFT_STORE_SCAN))) !=
         EX_OK)
         return ex;
+    /* verdicts of another evaluation than this build's: say so */
+    if ((ex = eval_warn(st, o)) != EX_OK) {
+        sift_store_close(st);
+        return ex;
+    }
     sift_err_clear(&err);
     o->report.generated_at = generated_at();
     o->report.owner = o->owner; /* [owner] and [senders] of the config */

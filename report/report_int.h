@@ -89,9 +89,8 @@ typedef struct sift_report_ptrs {
     size_t n, cap;
 } sift_report_ptrs;
 
-/* Read every cached name (expired ones too). A store without the cache
- * gives none. SIFT_OK or an error; free with sift_report__ptrs_free()
- * either way. */
+/* Read every cached name (expired ones too). SIFT_OK or an error; free with
+ * sift_report__ptrs_free() either way. */
 int sift_report__ptrs_load(sift_report_ptrs *m, sift_store *st, sift_err *err);
 const sift_report_ptr *sift_report__ptr_find(const sift_report_ptrs *m,
                                              const char *ip);
@@ -119,8 +118,8 @@ typedef struct sift_report_pubs {
     size_t n, cap;
 } sift_report_pubs;
 
-/* Read every published row with its DKIM keys (none from a store without
- * the cache). Free with sift_report__pubs_free() either way. */
+/* Read every published row with its DKIM keys. Free with
+ * sift_report__pubs_free() either way. */
 int sift_report__pubs_load(sift_report_pubs *m, sift_store *st, sift_err *err);
 const sift_report_pub *sift_report__pub_find(const sift_report_pubs *m,
                                              const char *name);

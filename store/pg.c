@@ -376,6 +376,34 @@ static const char pg_schema_v5[] =
     " settled_at bigint NOT NULL,"
     " PRIMARY KEY (mailbox, uid));";
 
+/* Version 6 -> 7: the evaluation version per report (SQLite's step 7),
+ * and the DNS cache (pg_dns.c; SQLite's step 6, schema_dns in schema.c,
+ * column for column: source names, what each policy domain publishes,
+ * DKIM keys), which PostgreSQL's step 6 had left out. */
+static const char pg_schema_v7[] =
+    /* the evaluation version per report (SQLite's step 7) */
+    "ALTER TABLE reports ADD COLUMN eval_version integer NOT NULL"
+    " DEFAULT 0;"
+    "UPDATE reports SET eval_version ="
+    " coalesce((SELECT version FROM evaluation), 0);"
+    "DROP TABLE evaluation;"
+    /* the DNS cache */
+    "CREATE TABLE dns_ptr ("
+    " ip text PRIMARY KEY, name text, confirmed integer NOT NULL,"
+    " status text NOT NULL, ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_published ("
+    " domain text PRIMARY KEY, tree_at text, tree_record text,"
+    " psl_at text, psl_record text, differ integer NOT NULL,"
+    " spf_record text, spf_records integer NOT NULL,"
+    " spf_lookups integer NOT NULL, spf_all integer NOT NULL,"
+    " spf_includes text, spf_error text,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_dkim ("
+    " domain text NOT NULL, selector text NOT NULL, status text NOT NULL,"
+    " present integer NOT NULL, key_type text, key_bits integer NOT NULL,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL,"
+    " PRIMARY KEY (domain, selector));";
+
 /* steps[i] brings a database to steps[i].to; append new versions here
  * (a new SQLite schema step needs its PostgreSQL step too). */
 static const struct {
@@ -384,13 +412,14 @@ static const struct {
 } pg_steps[] = {
     {5, pg_schema_v5}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
                           raw last in failed_inputs, as here) */
-    /* 5 -> 6: SQLite's DNS cache. Not kept in PostgreSQL yet (the store
-     * calls say so, backend.c): the version moves in step only. */
+    /* 5 -> 6: SQLite's DNS cache, left out here at first: the version
+     * moved in step only (step 7 adds the tables) */
     {6, "SELECT 1"},
+    {7, pg_schema_v7}, /* 6 -> 7: SQLite's 7, and SQLite's 6 at last */
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 6,
+_Static_assert(SIFT_STORE_SCHEMA == 7,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */
@@ -1055,14 +1084,15 @@ sift_pg_begin(sift_pg *pg, sift_stored *dup, const sift_report_meta *m,
     sift_pg__p_text(&p, m->discovery_method);
     sift_pg__p_text(&p, input_path);
     sift_pg__p_int(&p, (int64_t)time(NULL));
+    sift_pg__p_int(&p, pg->base.eval_stamp);
     rc = sift_pg__exec(
         pg, &r,
         "INSERT INTO reports (org_name, report_id, policy_domain,"
         " date_begin, date_end, email, extra_contact_info, errors, version,"
         " namespace, generator, adkim, aspf, p, sp, np, pct, fo, testing,"
-        " discovery_method, input_path, ingested_at)"
+        " discovery_method, input_path, ingested_at, eval_version)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         " ON CONFLICT DO NOTHING RETURNING id",
         &p, err, "insert report");
     sift_pg__pp_free(&p);
@@ -1618,37 +1648,6 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
     if (failed != NULL)
         *failed = nf;
     return SIFT_OK;
-}
-
-/* --- the evaluation version ----------------------------------------------- */
-
-int
-sift_pg_eval_version(sift_pg *pg, int *version, sift_err *err)
-{
-    PGresult *r = NULL;
-    int rc;
-
-    *version = 0;
-    rc = sift_pg__exec(pg, &r, "SELECT version FROM evaluation", NULL, err,
-                       "evaluation");
-    if (rc == SIFT_OK && PQntuples(r) > 0)
-        *version = (int)sift_pg__int(r, 0, 0);
-    PQclear(r);
-    return rc;
-}
-
-int
-sift_pg_set_eval_version(sift_pg *pg, int version, sift_err *err)
-{
-    pp p;
-    int rc;
-
-    sift_pg__pp_init(&p);
-    sift_pg__p_int(&p, version);
-    rc = sift_pg__write(pg, "UPDATE evaluation SET version = $1", &p, NULL, err,
-                        "evaluation");
-    sift_pg__pp_free(&p);
-    return rc;
 }
 
 int

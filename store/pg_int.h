@@ -167,12 +167,13 @@ int sift_pg_imap_forget(sift_pg *st, int64_t mailbox, const uint32_t *uids,
                         size_t n, sift_err *err);
 int sift_pg_query(sift_pg *st, const char *sql, const sift_param *params, int n,
                   sift_row_cb cb, void *payload, sift_err *err);
-int sift_pg_eval_version(sift_pg *st, int *version, sift_err *err);
-int sift_pg_set_eval_version(sift_pg *st, int version, sift_err *err);
+int sift_pg_eval_versions(sift_pg *st, const sift_store_filter *f,
+                          sift_eval_version_cb cb, void *payload,
+                          sift_err *err);
 int sift_pg_count_records(sift_pg *st, uint64_t *n, sift_err *err);
-int sift_pg_rewrite_verdicts(sift_pg *st, int64_t after, unsigned limit,
-                             int64_t *last, unsigned *done, sift_verdict_fn fn,
-                             void *payload, sift_err *err);
+int sift_pg_rewrite_verdicts(sift_pg *st, int version, int redo, int64_t after,
+                             unsigned limit, int64_t *last, unsigned *done,
+                             sift_verdict_fn fn, void *payload, sift_err *err);
 int sift_pg_read_reports(sift_pg *st, const sift_store_filter *f,
                          sift_report_row_cb cb, void *payload, sift_err *err);
 int sift_pg_read_reasons(sift_pg *st, sift_reason_row_cb cb, void *payload,
@@ -191,6 +192,45 @@ int sift_pg_export_records(sift_pg *st, const sift_store_filter *f,
                            sift_export_cb cb, void *payload, sift_err *err);
 const char *sift_pg_path(const sift_pg *st);
 int sift_pg_is_readonly(const sift_pg *st);
+
+/* The DNS cache (pg_dns.c). */
+int sift_pg_dns_ptr_todo(sift_pg *st, int64_t now,
+                         int (*cb)(void *payload, const char *ip),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_put(sift_pg *st, const sift_ptr_row *rows, size_t n,
+                        sift_err *err);
+int sift_pg_dns_ptr_each(sift_pg *st,
+                         int (*cb)(void *payload, const sift_ptr_row *r),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_count(sift_pg *st, int64_t now, uint64_t *total,
+                          uint64_t *expired, sift_err *err);
+int sift_pg_dns_domains_todo(sift_pg *st, int64_t now,
+                             int (*cb)(void *payload, const char *domain),
+                             void *payload, sift_err *err);
+int sift_pg_dns_selectors(sift_pg *st, const char *domain, unsigned max,
+                          int (*cb)(void *payload, const char *d,
+                                    const char *selector),
+                          void *payload, sift_err *err);
+int sift_pg_dns_published_put(sift_pg *st, const sift_published_row *p,
+                              const sift_dkim_row *k, size_t n, sift_err *err);
+int sift_pg_dns_published_each(sift_pg *st,
+                               int (*cb)(void *payload,
+                                         const sift_published_row *p),
+                               void *payload, sift_err *err);
+int sift_pg_dns_dkim_each(sift_pg *st, const char *domain,
+                          int (*cb)(void *payload, const sift_dkim_row *k),
+                          void *payload, sift_err *err);
+
+/* Run sql (p may be NULL) in single-row mode: fn for each row (row 0 of
+ * the result it gets); fn returns 0 to go on, else that value is returned
+ * once the rest is drained (pg_read.c). */
+int sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                    int (*fn)(void *payload, const PGresult *r), void *payload,
+                    sift_err *err, const char *what);
+
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
+int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
+                         sift_err *err);
 
 extern const sift_store_ops sift_pg__ops;
 

@@ -65,6 +65,14 @@ stream(sift_pg *pg, const char *sql, pp *p,
     return stop ? stop : rc;
 }
 
+int
+sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                int (*fn)(void *payload, const PGresult *r), void *payload,
+                sift_err *err, const char *what)
+{
+    return stream(pg, sql, p, fn, payload, err, what);
+}
+
 /* A PostgreSQL array literal of the ASCII-lowercased strings v[0..n)
  * (malloc'd), NULL when n == 0 or on ENOMEM (*nomem set). */
 static char *
@@ -853,37 +861,48 @@ sift_pg_export_records(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-/* --- rewriting verdicts --------------------------------------------------- */
+/* --- evaluation versions -------------------------------------------------- */
 
 int
-sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
-                         int64_t *last, unsigned *done, sift_verdict_fn fn,
-                         void *payload, sift_err *err)
+sift_pg_eval_versions(sift_pg *pg, const sift_store_filter *f,
+                      sift_eval_version_cb cb, void *payload, sift_err *err)
 {
-    PGresult *res = NULL;
+    PGresult *r = NULL;
+    char *a[2];
     pp p;
-    int rc, i, j;
+    int rc, i;
 
-    *last = after;
-    *done = 0;
-    if ((rc = sift_pg_flush(pg, err)) != SIFT_OK ||
-        (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
-        return rc;
     sift_pg__pp_init(&p);
-    sift_pg__p_int(&p, after);
-    sift_pg__p_int(&p, limit);
-    rc = sift_pg__exec(
-        pg, &res,
-        "SELECT c.id, c.date_end, c.source_ip, c.count, c.disposition,"
-        " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
-        " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np,"
-        " r.pct, r.testing, r.org_name, r.date_begin, " REASONS
-        ", " AUTH("selector", "dkim_results") ", " AUTH(
-            "scope", "spf_results") " FROM records c JOIN reports r ON r.id = "
-                                    "c.report_id"
-                                    " WHERE c.id > $1 ORDER BY c.id LIMIT $2",
-        &p, err, "reevaluate");
+    if ((rc = filter_params(&p, a, f, err)) == SIFT_OK)
+        rc = sift_pg__exec(pg, &r,
+                           "SELECT r.eval_version, count(*),"
+                           " least(coalesce(sum(r.record_count), 0),"
+                           "  9223372036854775807)::bigint"
+                           " FROM reports r WHERE" FILTER_SQL
+                           "GROUP BY r.eval_version"
+                           " ORDER BY r.eval_version",
+                           &p, err, "evaluation versions");
     sift_pg__pp_free(&p);
+    free(a[0]);
+    free(a[1]);
+    for (i = 0; rc == SIFT_OK && i < PQntuples(r); i++)
+        rc = cb(payload, (int)sift_pg__int(r, i, 0),
+                (uint64_t)sift_pg__int(r, i, 1),
+                (uint64_t)sift_pg__int(r, i, 2));
+    PQclear(r);
+    return rc;
+}
+
+/* --- rewriting verdicts --------------------------------------------------- */
+
+/* Rewrite the verdicts of the records in res (the page query's rows). */
+static int
+rewrite_page(sift_pg *pg, PGresult *res, sift_verdict_fn fn, void *payload,
+             int64_t *lastrec, unsigned *done, sift_err *err)
+{
+    pp p;
+    int rc = SIFT_OK, i, j;
+
     for (i = 0; rc == SIFT_OK && i < PQntuples(res); i++) {
         sift_report_meta meta;
         sift_record r;
@@ -949,18 +968,145 @@ sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
         }
         kids_free(&k);
         if (rc == SIFT_OK) {
-            *last = sift_pg__int(res, i, 0);
+            *lastrec = sift_pg__int(res, i, 0);
             (*done)++;
         }
     }
-    PQclear(res);
-    if (rc != SIFT_OK) {
-        sift_pg__batch_drop(pg);
-        *done = 0;
-        *last = after;
-        return rc;
+    return rc;
+}
+
+/* The reports to re-evaluate in this batch: ids after `after` of a
+ * version below `below`, about limit records' worth, as a PostgreSQL array
+ * literal in b; *upto = the last id taken (after when none). */
+static int
+pick_reports(sift_pg *pg, sift_buf *b, int64_t *upto, int below, int64_t after,
+             unsigned limit, sift_err *err)
+{
+    PGresult *r = NULL;
+    uint64_t want = 0;
+    pp p;
+    int rc, i;
+
+    *upto = after;
+    sift_pg__pp_init(&p);
+    sift_pg__p_int(&p, after);
+    sift_pg__p_int(&p, below);
+    sift_pg__p_int(&p, limit);
+    rc = sift_pg__exec(pg, &r,
+                       "SELECT id, record_count FROM reports WHERE id > $1"
+                       " AND eval_version < $2 ORDER BY id LIMIT $3",
+                       &p, err, "reevaluate");
+    sift_pg__pp_free(&p);
+    if (rc == SIFT_OK)
+        rc = sift_buf_add(b, "{", 1, err);
+    for (i = 0; rc == SIFT_OK && i < PQntuples(r) && want < limit; i++) {
+        int64_t n = sift_pg__int(r, i, 1);
+        *upto = sift_pg__int(r, i, 0);
+        want += n > 0 ? (uint64_t)n : 1; /* an empty report counts 1 */
+        rc = sift_buf_addf(b, err, "%s%lld", i ? "," : "", (long long)*upto);
     }
-    return sift_pg_flush(pg, err);
+    if (rc == SIFT_OK)
+        rc = sift_buf_add(b, "}", 1, err);
+    PQclear(r);
+    return rc;
+}
+
+int
+sift_pg_rewrite_verdicts(sift_pg *pg, int version, int redo, int64_t after,
+                         unsigned limit, int64_t *last, unsigned *done,
+                         sift_verdict_fn fn, void *payload, sift_err *err)
+{
+    PGresult *res = NULL;
+    sift_buf ids;
+    int64_t upto, lastrec = 0;
+    unsigned n;
+    pp p;
+    int rc, below = redo ? version + 1 : version;
+
+    *last = after;
+    *done = 0;
+    sift_buf_init(&ids, (size_t)limit * 24 + 64);
+    if ((rc = sift_pg_flush(pg, err)) != SIFT_OK ||
+        (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
+        goto out;
+    if ((rc = pick_reports(pg, &ids, &upto, below, after, limit, err)) !=
+        SIFT_OK)
+        goto fail;
+    if (upto == after) { /* nothing to do */
+        rc = sift_pg_flush(pg, err);
+        goto out;
+    }
+    /* lock them, and keep those still below `below`: another host that
+     * re-evaluated them meanwhile has stamped them (its stamp is seen
+     * once its transaction commits: FOR UPDATE waits, then checks again) */
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, ids.p);
+    sift_pg__p_int(&p, below);
+    rc = sift_pg__exec(pg, &res,
+                       "SELECT id FROM reports WHERE id = ANY ($1::bigint[])"
+                       " AND eval_version < $2 ORDER BY id FOR UPDATE",
+                       &p, err, "reevaluate");
+    sift_pg__pp_free(&p);
+    if (rc == SIFT_OK) {
+        int i;
+        sift_buf_reset(&ids);
+        rc = sift_buf_add(&ids, "{", 1, err);
+        for (i = 0; rc == SIFT_OK && i < PQntuples(res); i++)
+            rc = sift_buf_addf(&ids, err, "%s%lld", i ? "," : "",
+                               (long long)sift_pg__int(res, i, 0));
+        if (rc == SIFT_OK)
+            rc = sift_buf_add(&ids, "}", 1, err);
+    }
+    PQclear(res);
+    res = NULL;
+    /* their records, a page of `limit` at a time */
+    do {
+        n = *done;
+        sift_pg__pp_init(&p);
+        sift_pg__p_text(&p, ids.p);
+        sift_pg__p_int(&p, lastrec);
+        sift_pg__p_int(&p, limit);
+        if (rc == SIFT_OK)
+            rc = sift_pg__exec(
+                pg, &res,
+                "SELECT c.id, c.date_end, c.source_ip, c.count, c.disposition,"
+                " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
+                " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp,"
+                " r.np, r.pct, r.testing, r.org_name, r.date_begin, " REASONS
+                ", " AUTH("selector", "dkim_results") ", " AUTH(
+                    "scope", "spf_results") " FROM records c JOIN reports r"
+                                            " ON r.id = c.report_id"
+                                            " WHERE r.id = ANY ($1::bigint[])"
+                                            " AND c.id > $2"
+                                            " ORDER BY c.id LIMIT $3",
+                &p, err, "reevaluate");
+        sift_pg__pp_free(&p);
+        if (rc == SIFT_OK)
+            rc = rewrite_page(pg, res, fn, payload, &lastrec, done, err);
+        PQclear(res);
+        res = NULL;
+    } while (rc == SIFT_OK && *done - n == limit);
+    if (rc == SIFT_OK) {
+        sift_pg__pp_init(&p);
+        sift_pg__p_int(&p, version);
+        sift_pg__p_text(&p, ids.p);
+        rc = sift_pg__exec(pg, NULL,
+                           "UPDATE reports SET eval_version = $1"
+                           " WHERE id = ANY ($2::bigint[])",
+                           &p, err, "reevaluate");
+        sift_pg__pp_free(&p);
+    }
+    if (rc == SIFT_OK && (rc = sift_pg_flush(pg, err)) == SIFT_OK) {
+        *last = upto;
+        goto out;
+    }
+fail:
+    sift_pg__batch_drop(pg);
+    *done = 0;
+    *last = after;
+out:
+    sift_buf_dispose(&ids);
+    return rc;
 }
 
 /* --- stats and failed inputs ---------------------------------------------- */
@@ -1334,4 +1480,41 @@ sift_pg_query(sift_pg *pg, const char *sql, const sift_param *params, int n,
     }
     PQclear(r);
     return SIFT_OK;
+}
+
+/* --- the whole history (report/trend.c) --------------------------------- */
+/* Every report's date range, reporter and policy domain, by id: for
+ * first_seen, NEW senders and silent reporters (docs/report.md "Over
+ * time"). */
+
+static const char pg_q_spans[] =
+    "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
+    " ORDER BY id";
+
+typedef struct spans_ctx {
+    sift_span_cb cb;
+    void *payload;
+} spans_ctx;
+
+static int
+on_pg_span(void *payload, const PGresult *r)
+{
+    spans_ctx *s = payload;
+    sift_report_span row;
+
+    memset(&row, 0, sizeof(row));
+    row.id = sift_pg__int(r, 0, 0);
+    row.domain = PQgetvalue(r, 0, 1);
+    row.org = PQgetvalue(r, 0, 2);
+    row.begin = sift_pg__int(r, 0, 3);
+    row.end = sift_pg__int(r, 0, 4);
+    return s->cb(s->payload, &row);
+}
+
+int
+sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload, sift_err *err)
+{
+    spans_ctx s = {cb, payload};
+
+    return stream(st, pg_q_spans, NULL, on_pg_span, &s, err, "report history");
 }

@@ -145,6 +145,37 @@ sift_sq_read_reports(sift_sq *st, const sift_store_filter *f,
     return rc;
 }
 
+/* --- evaluation versions ------------------------------------------------ */
+
+static int
+on_eval_version(void *payload, sift_row *row)
+{
+    struct cbs *c = payload;
+
+    return ((sift_eval_version_cb)c->cb)(c->payload, (int)sift_row_int(row, 0),
+                                         (uint64_t)sift_row_int(row, 1),
+                                         (uint64_t)sift_row_int(row, 2));
+}
+
+int
+sift_sq_eval_versions(sift_sq *st, const sift_store_filter *f,
+                      sift_eval_version_cb cb, void *payload, sift_err *err)
+{
+    static const char q[] = "SELECT r.eval_version, count(*),"
+                            " sat_sum(r.record_count) FROM reports r"
+                            " WHERE" FILTER_SQL "GROUP BY r.eval_version"
+                            " ORDER BY r.eval_version";
+    struct cbs c = {(void *)cb, payload};
+    fparams fp;
+    int rc = params(&fp, f, err);
+
+    if (rc == SIFT_OK)
+        rc = sift_sq_query(st, q, fp.p, FILTER_NPARAMS, on_eval_version, &c,
+                           err);
+    params_free(&fp);
+    return rc;
+}
+
 /* --- reasons ------------------------------------------------------------ */
 
 static int
@@ -689,4 +720,42 @@ out:
     sqlite3_finalize(e.dk);
     sqlite3_finalize(e.sp);
     return rc;
+}
+
+/* --- the whole history (report/trend.c) --------------------------------- */
+/* Every report's date range, reporter and policy domain, by id: for
+ * first_seen, NEW senders and silent reporters (docs/report.md "Over
+ * time"). */
+
+static const char q_spans[] =
+    "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
+    " ORDER BY id";
+
+typedef struct spans_ctx {
+    sift_span_cb cb;
+    void *payload;
+} spans_ctx;
+
+static int
+on_span(void *payload, sift_row *row)
+{
+    spans_ctx *s = payload;
+    sift_report_span r;
+    const char *d = sift_row_text(row, 1), *o = sift_row_text(row, 2);
+
+    memset(&r, 0, sizeof(r));
+    r.id = sift_row_int(row, 0);
+    r.domain = d ? d : "";
+    r.org = o ? o : "";
+    r.begin = sift_row_int(row, 3);
+    r.end = sift_row_int(row, 4);
+    return s->cb(s->payload, &r);
+}
+
+int
+sift_sq_report_spans(sift_sq *st, sift_span_cb cb, void *payload, sift_err *err)
+{
+    spans_ctx s = {cb, payload};
+
+    return sift_sq_query(st, q_spans, NULL, 0, on_span, &s, err);
 }

@@ -1083,7 +1083,7 @@ END_TEST
  * dropped, user_version one lower) keeps its reports and gains them. */
 START_TEST(test_imap_state_migration)
 {
-    char sql[200];
+    char sql[400];
     sift_store *st = open_ok(dbpath, 0);
     int64_t id;
     sift_err err;
@@ -1094,7 +1094,10 @@ START_TEST(test_imap_state_migration)
     snprintf(sql, sizeof(sql),
              "DROP TABLE imap_settled; DROP TABLE imap_mailboxes;"
              " DROP TABLE dns_ptr; DROP TABLE dns_published;"
-             " DROP TABLE dns_dkim; PRAGMA user_version = %d;",
+             " DROP TABLE dns_dkim; ALTER TABLE reports DROP COLUMN"
+             " eval_version; CREATE TABLE evaluation (id INTEGER PRIMARY KEY"
+             " CHECK (id = 1), version INTEGER NOT NULL); INSERT INTO"
+             " evaluation VALUES (1, 0); PRAGMA user_version = %d;",
              3); /* the IMAP step is 3 -> 4 */
     raw_sql(dbpath, sql);
     st = open_ok(dbpath, 0);
@@ -1123,8 +1126,9 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     14); /* v3 (issue 12): evaluation; v4: imap_*; v6:
-                            dns_ptr, dns_published, dns_dkim */
+                     13); /* v3 (issue 12): evaluation; v4: imap_*; v6:
+                            dns_ptr, dns_published, dns_dkim; v7: no
+                            evaluation (a column of reports) */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -1165,16 +1169,16 @@ END_TEST
 
 START_TEST(test_newer_schema_refused)
 {
-    static const unsigned char v7[4] = {0, 0, 0, 7};
+    static const unsigned char next[4] = {0, 0, 0, SIFT_STORE_SCHEMA + 1};
     sift_store *st = open_ok(dbpath, 0);
     char msg[200];
 
     sift_store_close(st);
-    patch(dbpath, 60, v7, 4); /* header: user_version */
+    patch(dbpath, 60, next, 4); /* header: user_version */
     snprintf(msg, sizeof(msg),
-             "database was created by a newer dmarcsift (schema 7,"
+             "database was created by a newer dmarcsift (schema %d,"
              " this build knows %d)",
-             SIFT_STORE_SCHEMA);
+             SIFT_STORE_SCHEMA + 1, SIFT_STORE_SCHEMA);
     expect_open_fails(dbpath, 0, msg);
     expect_open_fails(dbpath, SIFT_STORE_READONLY, msg);
 }
