@@ -381,8 +381,9 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
     GMimeDataWrapper *dw = g_mime_part_get_content(part);
     GMimeStream *st;
     struct stat sb;
+    struct rlimit rl;
     gint64 len;
-    int fd, rc;
+    int fd, rc, e;
 
     info->filename = g_mime_part_get_filename(part);
     info->text = ct != NULL && g_mime_content_type_is_type(ct, "text", "*") &&
@@ -423,9 +424,19 @@ sift_ingest__mime_decode(mime_msg *m, size_t i, mime_leaf_info *info,
     st = g_mime_stream_fs_new(fd);
     g_mime_stream_fs_set_owner(GMIME_STREAM_FS(st), FALSE);
     rc = g_mime_data_wrapper_write_to_stream(dw, st) < 0 ? -1 : 0;
+    e = errno;
     g_object_unref(st);
+    if (rc != 0 && e == EFBIG && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY) { /* SIGXFSZ is ignored (cli/main.c) */
+        close(fd);
+        return sift_err_set(err, SIFT_ETOOBIG,
+                            "cannot decode MIME part: it is larger than the "
+                            "file size limit (ulimit -f) of %llu bytes",
+                            (unsigned long long)rl.rlim_cur);
+    }
     if (rc != 0) {
-        rc = errno == ENOMEM || errno == ENOSPC
+        errno = e;
+        rc = e == ENOMEM || e == ENOSPC
                  ? sift_err_sys(err, "cannot decode MIME part")
                  : sift_err_set(err, SIFT_EFORMAT, "cannot decode MIME part");
         close(fd);

@@ -172,8 +172,14 @@ typedef struct sift_report_opts {
      * day, 7 per week (Monday to Sunday) */
     int by;
     int utf8; /* the text digest may use UTF-8 (the trend's sparkline) */
+    /* --max-sources: (policy domain, source IP) rows held, 0 the default;
+     * past it the sources with fewer messages are counted together per
+     * domain (docs/report.md "Many sources") */
+    uint64_t max_sources;
 } sift_report_opts;
 #define SIFT_REPORT_TOP_DEFAULT 10
+#define SIFT_REPORT_MAX_SOURCES_DEFAULT 100000
+#define SIFT_REPORT_MAX_SOURCES_CEILING 4000000
 
 /* The failure summary (`dmarcsift report`): text, json, csv or html. */
 int sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,

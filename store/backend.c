@@ -381,6 +381,15 @@ sift_store_scan_records(sift_store *st, int parts, sift_scan_cb cb,
 }
 
 int
+sift_store_top_sources(sift_store *st, const int64_t *ids, size_t n,
+                       uint64_t limit, sift_top_pair_cb pair,
+                       sift_domain_sources_cb domain, void *payload,
+                       sift_err *err)
+{
+    return st->ops->top_sources(st, ids, n, limit, pair, domain, payload, err);
+}
+
+int
 sift_store_record_verdict(sift_store *st, int64_t id, sift_verdict_row_cb cb,
                           void *payload, sift_err *err)
 {

@@ -212,6 +212,10 @@ int sift_pg_read_reasons(sift_pg *st, sift_reason_row_cb cb, void *payload,
                          sift_err *err);
 int sift_pg_scan_records(sift_pg *st, int parts, sift_scan_cb cb,
                          void *const *payloads, int *used, sift_err *err);
+int sift_pg_top_sources(sift_pg *st, const int64_t *ids, size_t n,
+                        uint64_t limit, sift_top_pair_cb pair,
+                        sift_domain_sources_cb domain, void *payload,
+                        sift_err *err);
 int sift_pg_record_verdict(sift_pg *st, int64_t id, sift_verdict_row_cb cb,
                            void *payload, sift_err *err);
 int sift_pg_read_policies(sift_pg *st, const sift_store_filter *f,

@@ -300,6 +300,76 @@ sift_pg_record_verdict(sift_pg *pg, int64_t id, sift_verdict_row_cb cb,
     return rc;
 }
 
+/* The sources with the most messages (sift_store_top_sources). */
+static int
+on_top_pair(void *payload, const PGresult *res)
+{
+    struct cbs *c = payload;
+
+    return ((sift_top_pair_cb)c->cb)(c->payload, key(res, 0, 0),
+                                     key(res, 0, 1));
+}
+
+static int
+on_domain_sources(void *payload, const PGresult *res)
+{
+    struct cbs *c = payload;
+
+    return ((sift_domain_sources_cb)c->cb)(c->payload, key(res, 0, 0),
+                                           (uint64_t)sift_pg__int(res, 0, 1));
+}
+
+/* The records of the listed reports ($1, an array literal) per (domain,
+ * ip), with the exact unsigned sum of count. */
+#define Q_PAIRS                                                                \
+    "SELECT coalesce(r.policy_domain, '') AS d,"                               \
+    " coalesce(c.source_ip, '') AS ip,"                                        \
+    " sum(CASE WHEN c.count < 0 THEN c.count::numeric"                         \
+    " + 18446744073709551616 ELSE c.count::numeric END) AS m"                  \
+    " FROM records c JOIN reports r ON r.id = c.report_id"                     \
+    " WHERE c.report_id = ANY ($1::bigint[]) GROUP BY 1, 2"
+
+int
+sift_pg_top_sources(sift_pg *pg, const int64_t *ids, size_t n, uint64_t limit,
+                    sift_top_pair_cb pair, sift_domain_sources_cb domain,
+                    void *payload, sift_err *err)
+{
+    struct cbs c = {(void *)pair, payload};
+    char *list = NULL;
+    size_t len = 0, i;
+    FILE *fp = open_memstream(&list, &len);
+    pp p;
+    int rc;
+
+    if (fp == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    fputc('{', fp);
+    for (i = 0; i < n; i++)
+        fprintf(fp, "%s%" PRId64, i ? "," : "", ids[i]);
+    fputc('}', fp);
+    if (ferror(fp) | fclose(fp)) {
+        free(list);
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    }
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, list);
+    sift_pg__p_int(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    rc = stream(pg,
+                "SELECT d, ip FROM (" Q_PAIRS ") g"
+                " ORDER BY m DESC, d COLLATE \"C\", ip COLLATE \"C\" LIMIT $2",
+                &p, on_top_pair, &c, err, "top sources");
+    sift_pg__pp_free(&p);
+    c.cb = (void *)domain;
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, list);
+    if (rc == SIFT_OK)
+        rc = stream(pg, "SELECT d, count(*) FROM (" Q_PAIRS ") g GROUP BY d",
+                    &p, on_domain_sources, &c, err, "top sources");
+    sift_pg__pp_free(&p);
+    free(list);
+    return rc;
+}
+
 static int
 on_policy(void *payload, const PGresult *res)
 {

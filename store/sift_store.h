@@ -437,6 +437,23 @@ typedef int (*sift_scan_cb)(void *payload, const sift_scan_row *r);
 int sift_store_scan_records(sift_store *st, int parts, sift_scan_cb cb,
                             void *const *payloads, int *used, sift_err *err);
 
+/* The (policy domain, source IP) pairs among the records of the reports
+ * ids[0..n) with the most messages: pair() for at most `limit` of them,
+ * most messages (the unsigned sum of count) first, then domain and IP
+ * bytewise; then domain() once per policy domain with the number of
+ * distinct source IPs of its records there (any order). A NULL domain or
+ * IP reads "". The grouping runs in the database (SQLite sorts in
+ * temporary files): memory does not grow with the number of pairs, only
+ * with `limit`. report/ uses it past --max-sources. */
+typedef int (*sift_top_pair_cb)(void *payload, const char *domain,
+                                const char *ip);
+typedef int (*sift_domain_sources_cb)(void *payload, const char *domain,
+                                      uint64_t sources);
+int sift_store_top_sources(sift_store *st, const int64_t *ids, size_t n,
+                           uint64_t limit, sift_top_pair_cb pair,
+                           sift_domain_sources_cb domain, void *payload,
+                           sift_err *err);
+
 /* The reporter's verdict columns of one record (the report's example). */
 typedef int (*sift_verdict_row_cb)(void *payload, const char *pe_dkim,
                                    const char *pe_spf, int dkim_aligned,

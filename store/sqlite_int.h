@@ -191,6 +191,10 @@ int sift_sq_read_reasons(sift_sq *st, sift_reason_row_cb cb, void *payload,
                          sift_err *err);
 int sift_sq_scan_records(sift_sq *st, int parts, sift_scan_cb cb,
                          void *const *payloads, int *used, sift_err *err);
+int sift_sq_top_sources(sift_sq *st, const int64_t *ids, size_t n,
+                        uint64_t limit, sift_top_pair_cb pair,
+                        sift_domain_sources_cb domain, void *payload,
+                        sift_err *err);
 int sift_sq_record_verdict(sift_sq *st, int64_t id, sift_verdict_row_cb cb,
                            void *payload, sift_err *err);
 int sift_sq_read_policies(sift_sq *st, const sift_store_filter *f,

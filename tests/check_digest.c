@@ -88,7 +88,7 @@ cx_has(const source *s, unsigned cat)
 
 START_TEST(test_gen_corpus_senders)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     char out[4200];
     const char *gargv[] = {SIFT_GEN, "--seed",    "12", "--reports",
                            "300",    "--records", "40", "--format",
@@ -185,7 +185,7 @@ END_TEST
 
 START_TEST(test_real_corpus_digest)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     sift_report_totals t;
     char *text = NULL, *p;
     size_t n = 0, lines = 0, i, k, named = 0;
@@ -464,7 +464,7 @@ START_TEST(test_counts_saturate)
         NULL};
     const char *fail_argv[] = {SIFT_BINARY,        "--db", dbpath, "report",
                                "--fail-on-reject", "0",    NULL};
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     char *out = NULL, *err = NULL;
     sift_store *st;
     ctx c;

@@ -59,6 +59,8 @@ compare() {
         "report --domain example.com --since 2023-01-01" "report --top 3" \
         "report --since 2023-11-15 --format json --by day" \
         "report --format html" "report --format csv --by week" \
+        "report --max-sources 20" "report --max-sources 50 --format json" \
+        "report --since 2023-11-16 --max-sources 20 --format csv" \
         "export --format csv" "export --format jsonl"; do
         # shellcheck disable=SC2086
         "$bin" $cmd --db "$sq" >"$tmp/$n.sq.out" 2>&1
