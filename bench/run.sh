@@ -20,7 +20,9 @@
 # BENCH_PG=URI a PostgreSQL database whose user may create databases
 # (with PGPASSFILE/PGPASSWORD) for rows g (and f in full modes) -- when
 # unset and PostgreSQL is installed, a throwaway cluster is started
-# (scripts/pg-cluster.sh); BENCH_NO_PG=1 skips those rows
+# (scripts/pg-cluster.sh); BENCH_NO_PG=1 skips those rows; BENCH_PG_DIR=DIR
+# (a local cluster's directory, as scripts/pg-cluster.sh makes) adds the
+# server's CPU time to the PostgreSQL rows (the throwaway cluster's always)
 set -eu
 
 MODE=${1:-default}
@@ -381,6 +383,34 @@ if [ -z "${BENCH_NO_PG:-}" ]; then
     fi
 fi
 PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -1)
+PGDIR=${BENCH_PG_DIR:-}
+[ -z "$PGDIR" ] && [ -n "${PGC:-}" ] && PGDIR=$PGC/c
+# pgcpu: CPU seconds the local server has used so far (its live processes
+# plus the ended backends the postmaster reaped), or - when not known. A
+# backend ends a moment after its client: sleep a little before reading.
+pgcpu() {
+    _pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || _pm=
+    if [ -z "$PGDIR" ] || [ -z "$_pm" ] || [ ! -r "/proc/$_pm/stat" ]; then
+        echo -
+        return 0
+    fi
+    sleep 0.5
+    {
+        awk '{print $14 + $15 + $16 + $17}' "/proc/$_pm/stat"
+        for _c in $(pgrep -P "$_pm"); do
+            awk '{print $14 + $15}' "/proc/$_c/stat" 2>/dev/null || true
+        done
+    } | awk -v t="$(getconf CLK_TCK)" '{s += $1} END {printf "%.2f", s / t}'
+}
+# scpu BEFORE AFTER [N]: the server's CPU seconds between two pgcpu
+# readings, per run of N; "server cpu - s" when unknown
+scpu() {
+    if [ "$1" = - ] || [ "$2" = - ]; then
+        echo "server cpu - s"
+    else
+        calc 'server cpu %.2f s' "($2 - $1) / ${3:-1}"
+    fi
+}
 # pgfresh NAME: a fresh database NAME on the server; its URI in PGURI
 pgfresh() {
     "$PSQL" -q "$PG" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
@@ -408,11 +438,12 @@ row a "ingest $AR x $RECS mixed xml/gz/zip" "$AR" "$ARC" "$W" "$M" \
 # (g) the same into PostgreSQL, next to row a; and the one-INSERT-per-record
 # way (dmarcts-report-parser's) into the same server, for scale
 if [ -n "$PG" ]; then
+    S0=$(pgcpu)
     repeat g "$REPS" 'pgfresh sift_bench_g' "$LOG/g.out" \
         "$BIN" --db "${PG%/*}/sift_bench_g" ingest "$OUT/$A/in"
     WG=$W
     row g "ingest of a into PostgreSQL" "$AR" "$ARC" "$W" "$M" \
-        "$(calc '%.2f' "$W / $WA")x row a (SQLite, $WA s)" \
+        "$(calc '%.2f' "$W / $WA")x row a (SQLite, $WA s); $(scpu "$S0" "$(pgcpu)" "$REPS") per run (with the fresh databases)" \
         "<=3x SQLite: wall $(pf "$W <= 3 * $WA")" \
         "$(check_ingest g "$AR" "$ARC" 0)"
     # 20,000 autocommit INSERTs of one record each over one connection
@@ -426,10 +457,12 @@ if [ -n "$PG" ]; then
             "'"'"'none'"'"', '"'"'pass'"'"', '"'"'fail'"'"', " \
             "'"'"'example.com'"'"');\n", i / 50, i % 250, i }' \
         >"$LOG/g2.sql"
+    S0=$(pgcpu)
     measure g2 /dev/null "$PSQL" -q "$PGURI" -f "$LOG/g2.sql"
+    S1=$(pgcpu)
     INS=$(calc '%.0f' "20000 / $W")
     row g2 "one INSERT per record (dmarcts-style), psql" - 20000 "$W" "$M" \
-        "$(th "$INS") records/s" \
+        "$(th "$INS") records/s; $(scpu "$S0" "$S1")" \
         "dmarcsift >=50x: $(calc '%.0f' "$ARC / $WG / $INS")x $(pf "$ARC / $WG >= 50 * $INS")" -
 fi
 
@@ -541,9 +574,11 @@ if [ "$MODE" = full ] || [ "$MODE" = quickfull ]; then
             "$BIN" --db "$PGURI" ingest "$OUT/$F/in"
         row f "build: ingest the same into PostgreSQL" "$F_REPORTS" "$FR" \
             "$W" "$M" - - "$(check_ingest f-pg-build "$F_REPORTS" "$FR" 0)"
+        S0=$(pgcpu)
         measure f-pg-report /dev/null "$BIN" --db "$PGURI" report
+        S1=$(pgcpu)
         row f "report over $FR records in PostgreSQL" "$F_REPORTS" "$FR" \
-            "$W" "$M" - "<5s: wall $(pf "$W < 5")" \
+            "$W" "$M" "$(scpu "$S0" "$S1")" "<5s: wall $(pf "$W < 5")" \
             "$([ "$RC" = 0 ] && echo ok || echo "exit $RC")"
     fi
 fi

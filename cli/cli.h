@@ -139,6 +139,26 @@ int resolve_sources(sift_store *st, const struct opts *o);
  * the database's evaluation version is behind; on an open writer, or by
  * path (opens a writer only when there is work). An exit status. */
 int reevaluate_if_behind(sift_store *st, int quiet);
+/* The evaluation versions of the stored reports (cmd_reevaluate.c): the
+ * first EVAL_MIX_MAX, ascending (more: there were others). */
+#define EVAL_MIX_MAX 16
+struct eval_mix {
+    int n, more, min, max;
+    struct {
+        int version;
+        uint64_t reports;
+    } v[EVAL_MIX_MAX];
+};
+/* Read them for the reports in f (NULL: all); EX_IOERR after a message. */
+int eval_mix_read(struct eval_mix *m, sift_store *st, const sift_filter *f);
+/* 1 when they are mixed, or one version other than SIFT_EVAL_VERSION. */
+int eval_mix_differs(const struct eval_mix *m);
+/* "2 (1,204 reports), 3 (88 reports)" */
+void eval_mix_print(FILE *fp, const struct eval_mix *m);
+/* report: one warning line on stderr when the reports of o's filter carry
+ * versions that differ (mixed, older left by a read-only database, or a
+ * newer build's); EX_IOERR after a message when they cannot be read. */
+int eval_warn(sift_store *st, const struct opts *o);
 int reevaluate_path_if_behind(const struct opts *o);
 
 #endif

@@ -23,11 +23,12 @@ static const char usage_prune[] =
 int
 cmd_stats(struct opts *o, int argc, char **argv)
 {
+    struct eval_mix m;
     sift_store *st = NULL;
     sift_stats s;
     sift_err err;
     char t1[32], t2[32], a[32], b[32], c[32];
-    int first, ex, json;
+    int first, ex, json, i;
 
     if ((ex = parse_opts(o, argc, argv, "db format", usage_stats, &first)))
         return ex;
@@ -45,7 +46,12 @@ cmd_stats(struct opts *o, int argc, char **argv)
         die_err(&err);
         return EX_IOERR;
     }
+    /* the evaluation versions, shown only when some differ from this
+     * build's (hosts of different builds on one database) */
+    ex = eval_mix_read(&m, st, NULL);
     sift_store_close(st);
+    if (ex != EX_OK)
+        return ex;
     if (s.reports) {
         sift_fmt_time(t1, sizeof(t1), s.first_begin);
         sift_fmt_time(t2, sizeof(t2), s.last_end);
@@ -58,9 +64,16 @@ cmd_stats(struct opts *o, int argc, char **argv)
         sift_json_str(stdout, s.reports ? t1 : NULL);
         fputs(", \"last\": ", stdout);
         sift_json_str(stdout, s.reports ? t2 : NULL);
-        printf(", \"failed_inputs\": %" PRIu64 ", \"conflicts\": %" PRIu64
-               "}\n",
+        printf(", \"failed_inputs\": %" PRIu64 ", \"conflicts\": %" PRIu64,
                s.failed_inputs, s.conflicts);
+        if (eval_mix_differs(&m)) {
+            fputs(", \"evaluation_versions\": [", stdout);
+            for (i = 0; i < m.n; i++)
+                printf("%s{\"version\": %d, \"reports\": %" PRIu64 "}",
+                       i ? ", " : "", m.v[i].version, m.v[i].reports);
+            printf("], \"build_evaluation_version\": %d", SIFT_EVAL_VERSION);
+        }
+        fputs("}\n", stdout);
     } else {
         printf("reports:        %s\n",
                sift_fmt_thousands(a, sizeof(a), s.reports));
@@ -74,6 +87,11 @@ cmd_stats(struct opts *o, int argc, char **argv)
                s.reports ? t2 : "-");
         printf("failed inputs:  %" PRIu64 "\n", s.failed_inputs);
         printf("conflicts:      %" PRIu64 "\n", s.conflicts);
+        if (eval_mix_differs(&m)) {
+            fputs("evaluation:     ", stdout);
+            eval_mix_print(stdout, &m);
+            printf("; this build has %d\n", SIFT_EVAL_VERSION);
+        }
     }
     return EX_OK;
 }

@@ -1,7 +1,9 @@
-/* cmd_reevaluate.c -- `dmarcsift reevaluate`: recompute every stored
- * verdict with this build's evaluation (docs/report.md "Stored verdicts").
- * ingest, retry-failed and report run it themselves when the database's
- * evaluation version is behind SIFT_EVAL_VERSION. */
+/* cmd_reevaluate.c -- `dmarcsift reevaluate`: recompute the stored
+ * verdicts of older evaluations with this build's (docs/report.md "Stored
+ * verdicts"). ingest, retry-failed and report run it themselves when a
+ * stored report's evaluation version is behind SIFT_EVAL_VERSION; stats
+ * and report show versions that differ from this build's (hosts of
+ * different builds on one database, docs/scaling.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,10 @@ static const char usage_reevaluate[] =
     "usage: dmarcsift [--db PATH] reevaluate [--quiet]\n"
     "\n"
     "Recompute the stored verdicts (would-reject, categories, senders) of\n"
-    "every record with this version's evaluation. Runs by itself when a\n"
-    "database was written by an older dmarcsift; needs write access.\n"
-    "Shows progress on a terminal.\n";
+    "the reports written by an older evaluation with this version's.\n"
+    "Runs by itself when a database holds such reports; needs write\n"
+    "access. Reports of a newer dmarcsift are left alone. Shows progress\n"
+    "on a terminal.\n";
 
 struct progress {
     int tty;
@@ -38,9 +41,11 @@ on_progress(void *payload, uint64_t done, uint64_t total)
     fflush(stderr);
 }
 
-/* Recompute on st (a writer). Prints one line when quiet is 0. */
+/* Recompute on st (a writer): the reports below this build's version,
+ * redo != 0: and those of this version. Prints one line when quiet is
+ * 0. */
 static int
-reevaluate(sift_store *st, int from, int quiet)
+reevaluate(sift_store *st, int redo, int from, int quiet)
 {
     struct progress p = {isatty(STDERR_FILENO)};
     uint64_t done = 0;
@@ -49,7 +54,7 @@ reevaluate(sift_store *st, int from, int quiet)
     int rc;
 
     sift_err_clear(&err);
-    rc = sift_reevaluate(st, &done, quiet ? NULL : on_progress, &p, &err);
+    rc = sift_reevaluate(st, redo, &done, quiet ? NULL : on_progress, &p, &err);
     if (p.tty && !quiet)
         fputc('\n', stderr);
     if (rc != SIFT_OK) {
@@ -65,28 +70,108 @@ reevaluate(sift_store *st, int from, int quiet)
     return EX_OK;
 }
 
+static int
+on_version(void *payload, int version, uint64_t reports, uint64_t records)
+{
+    struct eval_mix *m = payload;
+
+    (void)records;
+    if (m->n == 0 || version < m->min)
+        m->min = version;
+    if (m->n == 0 || version > m->max)
+        m->max = version;
+    if (m->n < EVAL_MIX_MAX) {
+        m->v[m->n].version = version;
+        m->v[m->n].reports = reports;
+        m->n++;
+    } else {
+        m->more = 1;
+    }
+    return 0;
+}
+
 int
-reevaluate_if_behind(sift_store *st, int quiet)
+eval_mix_read(struct eval_mix *m, sift_store *st, const sift_filter *f)
 {
     sift_err err;
-    int v = 0;
 
+    memset(m, 0, sizeof(*m));
     sift_err_clear(&err);
-    if (sift_store_eval_version(st, &v, &err) != SIFT_OK) {
+    if (sift_report_eval_versions(st, f, on_version, m, &err) != SIFT_OK) {
         die_err(&err);
         return EX_IOERR;
     }
-    if (v >= SIFT_EVAL_VERSION)
+    return EX_OK;
+}
+
+int
+eval_mix_differs(const struct eval_mix *m)
+{
+    return m->n > 1 || (m->n == 1 && m->min != SIFT_EVAL_VERSION);
+}
+
+void
+eval_mix_print(FILE *fp, const struct eval_mix *m)
+{
+    char a[32];
+    int i;
+
+    for (i = 0; i < m->n; i++)
+        fprintf(fp, "%s%d (%s %s)", i ? ", " : "", m->v[i].version,
+                sift_fmt_thousands(a, sizeof(a), m->v[i].reports),
+                plural(m->v[i].reports, "report", "reports"));
+    if (m->more)
+        fputs(", ...", fp);
+}
+
+int
+eval_warn(sift_store *st, const struct opts *o)
+{
+    struct eval_mix m;
+    char *shown;
+    int ex;
+
+    if ((ex = eval_mix_read(&m, st, &o->filter)) != EX_OK)
+        return ex;
+    if (!eval_mix_differs(&m))
         return EX_OK;
-    return reevaluate(st, v, quiet);
+    shown = sift_store_display_name(o->db); /* no password */
+    fprintf(stderr,
+            "%s: %s: the verdicts of these reports come from evaluation %s ",
+            progname, shown ? shown : "database",
+            m.n > 1 ? "versions" : "version");
+    free(shown);
+    eval_mix_print(stderr, &m);
+    fprintf(stderr, "; this build has %d: run 'dmarcsift reevaluate' ",
+            SIFT_EVAL_VERSION);
+    if (m.max > SIFT_EVAL_VERSION)
+        fprintf(stderr, "with the newest dmarcsift (evaluation version %d)\n",
+                m.max);
+    else
+        fputs("with write access\n", stderr);
+    return EX_OK;
+}
+
+int
+reevaluate_if_behind(sift_store *st, int quiet)
+{
+    struct eval_mix m;
+    int ex;
+
+    if ((ex = eval_mix_read(&m, st, NULL)) != EX_OK)
+        return ex;
+    if (m.n == 0 || m.min >= SIFT_EVAL_VERSION)
+        return EX_OK;
+    return reevaluate(st, 0, m.min, quiet);
 }
 
 int
 reevaluate_path_if_behind(const struct opts *o)
 {
+    struct eval_mix m;
     sift_store *st = NULL;
     sift_err err;
-    int v = 0, ex;
+    int ex;
 
     /* a quick look with a reader; a writer only when there is work (or a
      * schema upgrade, which a reader cannot do) */
@@ -94,30 +179,22 @@ reevaluate_path_if_behind(const struct opts *o)
     if (db_special(o->db) != NULL) /* the caller's open_store() says so */
         return EX_OK;
     if (sift_store_open(&st, o->db, SIFT_STORE_READONLY, &err) == SIFT_OK) {
-        ex = sift_store_eval_version(st, &v, &err);
+        sift_err_clear(&err);
+        memset(&m, 0, sizeof(m));
+        ex = sift_store_eval_versions(st, NULL, on_version, &m, &err);
         sift_store_close(st);
-        if (ex != SIFT_OK || v >= SIFT_EVAL_VERSION)
+        if (ex != SIFT_OK || m.n == 0 || m.min >= SIFT_EVAL_VERSION)
             return EX_OK;
     }
     /* never create a file here (a server database exists once open) */
     if (!sift_store_is_uri(o->db) && access(o->db, F_OK) != 0)
         return EX_OK;
     sift_err_clear(&err);
-    if (sift_store_open(&st, o->db, 0, &err) != SIFT_OK) {
-        /* no writer (a read-only file): report what is stored, and say
-         * that it is stale; a database that cannot be opened at all is
-         * the caller's open to report */
-        if (v > 0 || strstr(err.msg, "read-only") != NULL) {
-            char *shown = sift_store_display_name(o->db);
-            fprintf(stderr,
-                    "dmarcsift: %s: verdicts were written by an older "
-                    "evaluation (version %d, this build has %d): run "
-                    "'dmarcsift reevaluate' with write access\n",
-                    shown ? shown : "database", v, SIFT_EVAL_VERSION);
-            free(shown);
-        }
+    /* no writer (a read-only file): the caller reports what is stored,
+     * and eval_warn() says that it is stale; a database that cannot be
+     * opened at all is the caller's open to report */
+    if (sift_store_open(&st, o->db, 0, &err) != SIFT_OK)
         return EX_OK;
-    }
     ex = reevaluate_if_behind(st, o->quiet);
     sift_store_close(st);
     return ex;
@@ -126,9 +203,11 @@ reevaluate_path_if_behind(const struct opts *o)
 int
 cmd_reevaluate(struct opts *o, int argc, char **argv)
 {
+    struct eval_mix m;
     sift_store *st = NULL;
-    sift_err err;
-    int first, ex, v = 0;
+    uint64_t newer = 0;
+    char a[32];
+    int first, ex, i;
 
     if ((ex = parse_opts(o, argc, argv, "db quiet", usage_reevaluate,
                          &first)) != 0)
@@ -138,13 +217,23 @@ cmd_reevaluate(struct opts *o, int argc, char **argv)
                            argv[first]);
     if ((ex = open_store(&st, o, 0)) != EX_OK)
         return ex;
-    sift_err_clear(&err);
-    if (sift_store_eval_version(st, &v, &err) != SIFT_OK) {
-        die_err(&err);
-        sift_store_close(st);
-        return EX_IOERR;
+    if ((ex = eval_mix_read(&m, st, NULL)) == EX_OK)
+        ex = reevaluate(st, 1, m.n ? m.min : SIFT_EVAL_VERSION, o->quiet);
+    /* a newer build's reports are left alone: say who can redo them */
+    for (i = 0; i < m.n; i++)
+        if (m.v[i].version > SIFT_EVAL_VERSION)
+            newer += m.v[i].reports;
+    if (ex == EX_OK && newer > 0) {
+        char *shown = sift_store_display_name(o->db); /* no password */
+        fprintf(stderr,
+                "%s: %s: left %s %s of a newer evaluation alone (version "
+                "%d, this build has %d): run 'dmarcsift reevaluate' with the "
+                "newest dmarcsift\n",
+                progname, shown ? shown : "database",
+                sift_fmt_thousands(a, sizeof(a), newer),
+                plural(newer, "report", "reports"), m.max, SIFT_EVAL_VERSION);
+        free(shown);
     }
-    ex = reevaluate(st, v, o->quiet);
     sift_store_close(st);
     return ex;
 }

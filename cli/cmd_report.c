@@ -22,7 +22,7 @@ static const char usage_report[] =
     "usage: dmarcsift [--db PATH] report [--domain D] [--reporter ORG]\n"
     "                 [--since DATE] [--until DATE]\n"
     "                 [--format text|json|csv|html] [--by day|week]\n"
-    "                 [--top N] [--all] [--min-messages N]\n"
+    "                 [--top N] [--all] [--min-messages N] [--max-sources N]\n"
     "                 [--fail-on-reject N|N%] [--fail-on-new] [--dns]\n"
     "                 [--dns-server ADDR[:PORT]]... [--dns-timeout MS]\n"
     "\n"
@@ -41,6 +41,10 @@ static const char usage_report[] =
     "shown)\n"
     "  --all                every sender, passing ones too\n"
     "  --min-messages N     hide senders with fewer than N messages\n"
+    "  --max-sources N      (domain, source IP) rows held (default 100000,\n"
+    "                       at most 4000000); past it the sources with the\n"
+    "                       fewest messages are counted together per\n"
+    "                       domain as \"other sources\" (totals stay exact)\n"
     "  --domain D, --reporter ORG  only these (repeat for any of several;\n"
     "                       ASCII case-insensitive)\n"
     "  --since DATE, --until DATE  reports overlapping [since, until); DATE\n"
@@ -127,7 +131,8 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
                              "dns dns-server dns-timeout"
                            : "db domain reporter since until format "
                              "fail-on-reject top all min-messages by "
-                             "fail-on-new dns dns-server dns-timeout",
+                             "max-sources fail-on-new dns dns-server "
+                             "dns-timeout",
                     usage, &first);
     if (ex != 0)
         return ex;
@@ -156,6 +161,11 @@ report_or_export(struct opts *o, int argc, char **argv, int export)
              &st, o, SIFT_STORE_READONLY | (export ? 0 : SIFT_STORE_SCAN))) !=
         EX_OK)
         return ex;
+    /* verdicts of another evaluation than this build's: say so */
+    if ((ex = eval_warn(st, o)) != EX_OK) {
+        sift_store_close(st);
+        return ex;
+    }
     sift_err_clear(&err);
     o->report.generated_at = generated_at();
     o->report.owner = o->owner; /* [owner] and [senders] of the config */

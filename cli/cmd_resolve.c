@@ -301,8 +301,7 @@ resolve_sources(sift_store *st, const struct opts *o)
         if (rc == SIFT_ENOMEM)
             sift_err_set(&err, SIFT_ENOMEM, "out of memory");
         die_err(&err);
-        /* SIFT_EUSAGE: a backend without a DNS cache (PostgreSQL) */
-        ex = rc == SIFT_EUSAGE ? EX_USAGE : EX_IOERR;
+        ex = EX_IOERR;
         goto done;
     }
     if (t.n == 0 && dom.n == 0) {

@@ -18,7 +18,14 @@
 #include "config.h"
 #include "sift_util.h"
 
-enum section { SEC_NONE, SEC_DATABASE, SEC_INGEST, SEC_OWNER, SEC_SENDERS };
+enum section {
+    SEC_NONE,
+    SEC_DATABASE,
+    SEC_INGEST,
+    SEC_REPORT,
+    SEC_OWNER,
+    SEC_SENDERS
+};
 
 /* Per-file state: which list keys this file has set (to replace the
  * earlier files' lists on first use) and where each scalar was set (to
@@ -33,6 +40,7 @@ enum {
     K_MAXENTRIES,
     K_MAXMESSAGES,
     K_MAXKEEP,
+    K_MAXSOURCES,
     K_N
 };
 
@@ -391,6 +399,14 @@ key_value(struct parse *p, enum section sec, const char *sname, char *key,
             return SIFT_OK;
         }
         break;
+    case SEC_REPORT:
+        if (strcmp(key, "max-sources") == 0) {
+            if ((rc = set_scalar(p, K_MAXSOURCES, key)) != SIFT_OK)
+                return rc;
+            return count_value(p, &c->max_sources, key, val,
+                               SIFT_CONFIG_MAX_SOURCES);
+        }
+        break;
     case SEC_OWNER:
         if (strcmp(key, "network") == 0) {
             sift_ipnet net;
@@ -470,6 +486,7 @@ sift_config_parse(sift_config *c, const char *name, const char *text,
         enum section sec;
     } secs[] = {{"database", SEC_DATABASE},
                 {"ingest", SEC_INGEST},
+                {"report", SEC_REPORT},
                 {"owner", SEC_OWNER},
                 {"senders", SEC_SENDERS}};
     struct parse p;
@@ -519,7 +536,7 @@ sift_config_parse(sift_config *c, const char *name, const char *text,
             if (i == sizeof(secs) / sizeof(secs[0])) {
                 rc = perr(&p,
                           "unknown section [%s] (known: [database], "
-                          "[ingest], [owner], [senders])",
+                          "[ingest], [report], [owner], [senders])",
                           inner);
                 break;
             }

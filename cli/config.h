@@ -21,6 +21,10 @@
 #define SIFT_CONFIG_MAX_FILE (1024 * 1024)
 #define SIFT_CONFIG_MAX_LINE 4096
 
+/* [report] max-sources at most (SIFT_REPORT_MAX_SOURCES_CEILING, checked
+ * in main.c). */
+#define SIFT_CONFIG_MAX_SOURCES 4000000
+
 /* Bits of sift_config.lim_set: which limits a file set. */
 #define SIFT_CFG_MAX_REPORT_SIZE 1u
 #define SIFT_CFG_MAX_INPUT_SIZE 2u
@@ -44,6 +48,7 @@ typedef struct sift_config {
     int quiet;       /* [ingest] quiet: -1 unset, 0, 1 */
     sift_limits lim; /* [ingest] max-*: only the lim_set bits */
     unsigned lim_set;
+    unsigned max_sources; /* [report] max-sources, 0 unset */
     sift_ipnet *own_nets; /* [owner] network */
     size_t n_own_nets;
     sift_config_sender *senders; /* [owner] forwarder and [senders] */

@@ -1104,6 +1104,9 @@ sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
     w.settled = settled;
     p.units = settled != NULL;
     w.commits = sift_store_commits(st);
+    /* the reports stored below carry the version of the evaluation that
+     * computed their verdicts (produce: sift_eval_record) */
+    sift_store_set_eval_stamp(st, SIFT_EVAL_VERSION);
     /* Lookups see only committed reports; without a reader (":memory:",
      * or it cannot be opened) every report is parsed and the writer's
      * sift_store_begin() finds the duplicates. */

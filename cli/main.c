@@ -8,6 +8,7 @@
  * 74 I/O or database error; 78 configuration file. Errors are one line on
  * stderr: "dmarcsift: <input>: <what is wrong>". */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +119,16 @@ load_config(sift_config *cfg, struct opts *o, sift_owner_knowledge *owner,
         o->lim.max_messages = cfg->lim.max_messages;
     if (cfg->lim_set & SIFT_CFG_MAX_KEEP_SIZE)
         o->lim.max_keep_size = cfg->lim.max_keep_size;
+    if (cfg->max_sources > 0) /* --max-sources, parsed later, replaces it */
+        o->report.max_sources = cfg->max_sources;
     o->sources = cfg->sources;
     o->n_sources = cfg->n_sources;
     o->owner = owner;
     return EX_OK;
 }
+
+_Static_assert(SIFT_CONFIG_MAX_SOURCES == SIFT_REPORT_MAX_SOURCES_CEILING,
+               "[report] max-sources and --max-sources share a ceiling");
 
 /* --- main -------------------------------------------------------------- */
 
@@ -156,6 +162,9 @@ main(int argc, char **argv)
     sift_config cfg; /* o points into it */
     int ex;
 
+    /* past a file size limit (ulimit -f) a write fails with EFBIG and is
+     * reported (a decoded MIME part, the database), instead of a kill */
+    signal(SIGXFSZ, SIG_IGN);
     memset(&o, 0, sizeof(o));
     sift_config_init(&cfg);
     errno = 0;

@@ -90,6 +90,7 @@ enum {
     O_TOP,
     O_ALL,
     O_MINMSG,
+    O_MAXSRC,
     O_BY,
     O_FAILNEW,
     O_DNS,
@@ -219,6 +220,7 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
         {"top", required_argument, NULL, O_TOP},
         {"all", no_argument, NULL, O_ALL},
         {"min-messages", required_argument, NULL, O_MINMSG},
+        {"max-sources", required_argument, NULL, O_MAXSRC},
         {"by", required_argument, NULL, O_BY},
         {"fail-on-new", no_argument, NULL, O_FAILNEW},
         {"dns", no_argument, NULL, O_DNS},
@@ -424,6 +426,16 @@ parse_opts(struct opts *o, int argc, char **argv, const char *allowed,
                                    "messages, not '%s'",
                                    optarg);
             o->report.min_messages = (uint64_t)v;
+            break;
+        }
+        case O_MAXSRC: {
+            unsigned long long v;
+            if (parse_count(&v, optarg, 1, SIFT_REPORT_MAX_SOURCES_CEILING))
+                return usage_error(usage,
+                                   "--max-sources needs a count from 1 to "
+                                   "%d, not '%s'",
+                                   SIFT_REPORT_MAX_SOURCES_CEILING, optarg);
+            o->report.max_sources = (uint64_t)v;
             break;
         }
         case O_DNS:

@@ -609,7 +609,7 @@ fill_in(sift_advice_in *in, const domain *d, sift_category cat,
     in->from = x ? x->from : NULL;
     in->env = x ? x->env : NULL;
     in->dkim = x ? x->dkim : NULL;
-    in->ip = s ? s->ip : NULL;
+    in->ip = s && !s->folded ? s->ip : NULL; /* not other sources */
     in->label = s ? s->label : SIFT_LABEL_NONE;
     in->own_net = s ? s->own_net : 0;
     in->aspf_strict = d->aspf != NULL && strcasecmp(d->aspf, "s") == 0;

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,7 +20,16 @@
 #include "sift_json.h"
 #include "sift_util.h"
 
-#define MAX_SOURCES 4000000u /* (domain, source) rows held in memory */
+/* The scan's callback result when a ctx holds --max-sources rows: the
+ * scan stops and starts again, bounded (scan_records). Not a sift_code. */
+#define OVER_CAP 1
+
+/* What the ctxs of one scan share: rows made (a ctx and its upper half
+ * count together), and whether any of them went past its cap. */
+typedef struct scan_cap {
+    atomic_size_t rows;
+    atomic_int *over;
+} scan_cap;
 
 const char *const sift_report__exempt_types[N_EXEMPT] = {
     "forwarded", "local_policy", "mailing_list", "other", "trusted_forwarder"};
@@ -181,7 +191,10 @@ sift_report__intern(ctx *c, const char *s)
     uint32_t *t;
 
     if (c->atab_size == 0 || (c->n_atoms + 1) * 2 > c->atab_size) {
-        size_t size = c->atab_size ? c->atab_size * 2 : 64;
+        size_t size = c->atab_size ? c->atab_size : 64;
+        /* the history's table starts empty over the window's atoms */
+        while ((c->n_atoms + 1) * 2 > size)
+            size *= 2;
         if ((t = rehash(size, c->n_atoms, atom_hash, c)) == NULL)
             return -1;
         free(c->atab);
@@ -210,14 +223,56 @@ src_hash(ctx *c, size_t i)
     return hash_str(c->src[i].ip, (uint64_t)(uintptr_t)c->src[i].domain);
 }
 
-/* The source (domain, ip), added when new; NULL with err set. */
+/* Row k of a bounded scan: c's own, or in an upper half its copy of the
+ * lower's row k, made when first used (NULL: out of memory). */
 static source *
-find_source(ctx *c, const char *dname, const char *ip)
+row_at(ctx *c, size_t k)
+{
+    const source *h;
+    source *s;
+
+    if (c->map == NULL)
+        return &c->src[k];
+    if (c->map[k] != 0)
+        return &c->src[c->map[k] - 1];
+    if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
+        NULL) {
+        oom(c);
+        return NULL;
+    }
+    h = &c->home->src[k];
+    s = &c->src[c->n_src];
+    memset(s, 0, sizeof(*s));
+    s->domain = h->domain;
+    s->ip = h->ip; /* borrowed */
+    s->folded = h->folded;
+    s->first = INT64_MAX;
+    s->last = INT64_MIN;
+    c->map[k] = (uint32_t)++c->n_src;
+    return s;
+}
+
+/* The source (domain, ip), added when new; NULL with err set, or with
+ * *over set past the cap (the scan stops: OVER_CAP). A bounded scan adds
+ * none: a source without a row goes to its domain's other sources. */
+static source *
+find_source(ctx *c, const char *dname, const char *ip, int *over)
 {
     size_t j, mask;
     uint32_t *t;
     source *s;
 
+    if (c->bounded) { /* the rows are the home ctx's (c or the lower) */
+        const ctx *h = c->home != NULL ? c->home : c;
+        mask = h->stab_size - 1;
+        for (j = hash_str(ip, (uint64_t)(uintptr_t)dname) & mask; h->stab[j];
+             j = (j + 1) & mask) {
+            const source *k = &h->src[h->stab[j] - 1];
+            if (k->domain == dname && strcmp(k->ip, ip) == 0)
+                return row_at(c, h->stab[j] - 1);
+        }
+        return NULL;
+    }
     if (c->stab_size == 0 || (c->n_src + 1) * 2 > c->stab_size) {
         size_t size = c->stab_size ? c->stab_size * 2 : 1024;
         if ((t = rehash(size, c->n_src, src_hash, c)) == NULL) {
@@ -235,11 +290,11 @@ find_source(ctx *c, const char *dname, const char *ip)
         if (s->domain == dname && strcmp(s->ip, ip) == 0)
             return s;
     }
-    if (c->n_src >= MAX_SOURCES) {
-        sift_err_set(c->err, SIFT_ETOOBIG,
-                     "more than %u sources: narrow the report with a "
-                     "domain, reporter or date filter",
-                     MAX_SOURCES);
+    if (c->cap != NULL &&
+        atomic_fetch_add_explicit(&c->cap->rows, 1, memory_order_relaxed) >=
+            c->max_src) {
+        atomic_store(c->cap->over, 1);
+        *over = 1;
         return NULL;
     }
     if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1, sizeof(*c->src))) ==
@@ -260,57 +315,88 @@ find_source(ctx *c, const char *dname, const char *ip)
     return s;
 }
 
-/* Add v to the set unless present; SIFT_ENOMEM on failure. */
+/* s from c's string pool (added when new); NULL when out of memory. The
+ * sources hold the same few domains many times: one copy each. */
+static const char *
+pooled(ctx *c, const char *s)
+{
+    size_t j, mask;
+
+    if ((c->n_pool + 1) * 2 > c->pool_size) {
+        size_t size = c->pool_size ? c->pool_size * 2 : 256, i;
+        char **t = calloc(size, sizeof(*t));
+
+        if (t == NULL)
+            return NULL;
+        for (i = 0; i < c->pool_size; i++) {
+            if (c->pool[i] == NULL)
+                continue;
+            for (j = hash_str(c->pool[i], 0) & (size - 1); t[j];
+                 j = (j + 1) & (size - 1))
+                ;
+            t[j] = c->pool[i];
+        }
+        free(c->pool);
+        c->pool = t;
+        c->pool_size = size;
+    }
+    mask = c->pool_size - 1;
+    for (j = hash_str(s, 0) & mask; c->pool[j]; j = (j + 1) & mask)
+        if (strcmp(c->pool[j], s) == 0)
+            return c->pool[j];
+    if ((c->pool[j] = strdup(s)) == NULL)
+        return NULL;
+    c->n_pool++;
+    return c->pool[j];
+}
+
+static void
+pool_free(ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->pool_size; i++)
+        free(c->pool[i]);
+    free(c->pool);
+    c->pool = NULL;
+    c->n_pool = c->pool_size = 0;
+}
+
+/* Add v to the list unless present (interned: v is an atom's string,
+ * compared by pointer; else compared by value and pooled when new);
+ * SIFT_ENOMEM on failure. */
 static int
-strset_add(strset *set, const char *v)
+list_add(ctx *c, strlist *l, const char *v, int interned)
 {
     uint32_t i;
 
     if (v == NULL || v[0] == '\0')
         return SIFT_OK;
-    for (i = set->n; i-- > 0;) /* newest first: runs repeat */
-        if (strcmp(set->v[i], v) == 0)
-            return SIFT_OK;
-    if (set->n == SET_CAP) {
-        set->overflow = 1;
+    if (interned) {
+        for (i = 0; i < l->total; i++)
+            if (l->v[i] == v)
+                return SIFT_OK;
+    } else {
+        for (i = l->total; i-- > 0;) /* newest first: runs repeat */
+            if (strcmp(l->v[i], v) == 0)
+                return SIFT_OK;
+    }
+    if (l->total == SET_CAP) {
+        l->more = 1;
         return SIFT_OK;
     }
-    if (set->n == set->cap) {
-        uint32_t cap = set->cap ? set->cap * 2 : 2;
-        char **p = realloc(set->v, cap * sizeof(*p));
+    if (l->total == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 2;
+        const char **p = realloc(l->v, cap * sizeof(*p));
         if (p == NULL)
             return SIFT_ENOMEM;
-        set->v = p;
-        set->cap = cap;
+        l->v = p;
+        l->cap = cap;
     }
-    if ((set->v[set->n] = strdup(v)) == NULL)
+    if (!interned && (v = pooled(c, v)) == NULL)
         return SIFT_ENOMEM;
-    set->n++;
+    l->v[l->total++] = v;
     return SIFT_OK;
-}
-
-static void
-strset_free(strset *set)
-{
-    uint32_t i;
-
-    for (i = 0; i < set->n; i++)
-        free(set->v[i]);
-    free(set->v);
-}
-
-static void
-ptrset_add(ptrset *set, const char *v)
-{
-    uint32_t i;
-
-    for (i = 0; i < set->n; i++)
-        if (set->v[i] == v)
-            return;
-    if (set->n == SET_CAP)
-        set->overflow = 1;
-    else
-        set->v[set->n++] = v;
 }
 
 static int
@@ -319,19 +405,13 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sort the set's values in place and show the LIST_MAX smallest. */
+/* Sort the list's values in place and show the LIST_MAX smallest. */
 static void
-show(strlist *l, const char **v, uint32_t n, int overflow)
+show(strlist *l)
 {
-    size_t i;
-
-    if (n > 1)
-        qsort(v, n, sizeof(*v), cmp_str);
-    l->total = n;
-    l->more = overflow;
-    l->n = n < LIST_MAX ? n : LIST_MAX;
-    for (i = 0; i < l->n; i++)
-        l->v[i] = v[i];
+    if (l->total > 1)
+        qsort(l->v, l->total, sizeof(*l->v), cmp_str);
+    l->n = l->total < LIST_MAX ? l->total : LIST_MAX;
 }
 
 static void
@@ -346,44 +426,29 @@ example_free(example *e)
 static void
 cx_free(source *s)
 {
-    uint32_t i;
-
-    for (i = 0; i < s->n_cx; i++) {
-        free(s->cx[i].from);
-        free(s->cx[i].env);
-        free(s->cx[i].dkim);
-    }
-    free(s->cx);
+    free(s->cx); /* its strings are pooled */
     s->cx = NULL;
     s->n_cx = 0;
 }
 
+/* x's identifiers, pooled. */
 static int
-dup3(catx *x, const char *from, const char *env, const char *dkim)
+dup3(ctx *c, catx *x, const char *from, const char *env, const char *dkim)
 {
-    char *a = NULL, *b = NULL, *k = NULL;
-
-    if ((from && (a = strdup(from)) == NULL) ||
-        (env && (b = strdup(env)) == NULL) ||
-        (dkim && (k = strdup(dkim)) == NULL)) {
-        free(a);
-        free(b);
-        free(k);
+    if ((from && (from = pooled(c, from)) == NULL) ||
+        (env && (env = pooled(c, env)) == NULL) ||
+        (dkim && (dkim = pooled(c, dkim)) == NULL))
         return SIFT_ENOMEM;
-    }
-    free(x->from);
-    free(x->env);
-    free(x->dkim);
-    x->from = a;
-    x->env = b;
-    x->dkim = k;
+    x->from = from;
+    x->env = env;
+    x->dkim = dkim;
     return SIFT_OK;
 }
 
 /* Count `count` messages of primary category cat at s; the biggest
  * record's identifiers are kept (ties: the first seen, in id order). */
 static int
-cx_add(source *s, unsigned cat, uint64_t count, const char *from,
+cx_add(ctx *c, source *s, unsigned cat, uint64_t count, const char *from,
        const char *env, const char *dkim)
 {
     uint32_t i;
@@ -404,9 +469,36 @@ cx_add(source *s, unsigned cat, uint64_t count, const char *from,
     x->messages = sift_sat_add(x->messages, count);
     if (x->messages == count || count > x->best) {
         x->best = count;
-        return dup3(x, from, env, dkim);
+        return dup3(c, x, from, env, dkim);
     }
     return SIFT_OK;
+}
+
+/* Free c's sources (their ips and table unless borrowed). */
+static void
+sources_free(ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_src; i++) {
+        if (!c->borrowed)
+            free(c->src[i].ip);
+        free(c->src[i].from.v);
+        free(c->src[i].env.v);
+        free(c->src[i].dkim.v);
+        free(c->src[i].reporters.v);
+        cx_free(&c->src[i]);
+        sift_report__series_free(&c->src[i].days);
+    }
+    free(c->src);
+    if (!c->borrowed)
+        free(c->stab);
+    free(c->map);
+    c->map = NULL;
+    c->src = NULL;
+    c->n_src = c->cap_src = 0;
+    c->stab = NULL;
+    c->stab_size = 0;
 }
 
 static void
@@ -418,16 +510,8 @@ ctx_free(ctx *c)
         ctx_free(c->hist);
         free(c->hist);
     }
-    for (i = 0; i < c->n_src; i++) {
-        free(c->src[i].ip);
-        strset_free(&c->src[i].sfrom);
-        strset_free(&c->src[i].senv);
-        strset_free(&c->src[i].sdkim);
-        cx_free(&c->src[i]);
-        sift_report__series_free(&c->src[i].days);
-    }
-    free(c->src);
-    free(c->stab);
+    sources_free(c);
+    pool_free(c);
     for (i = 0; i < c->n_snd; i++)
         sift_report__series_free(&c->snd[i].days);
     free(c->snd);
@@ -651,7 +735,12 @@ static int
 on_record(void *payload, const sift_scan_row *row)
 {
     ctx *c = payload;
-    const rep *r = find_rep(c, row->report);
+    const rep *r;
+
+    if (c->cap != NULL &&
+        atomic_load_explicit(c->cap->over, memory_order_relaxed))
+        return OVER_CAP; /* another part went past the cap */
+    r = find_rep(c, row->report);
 
     if (r != NULL)
         return record_into(c, r, row);
@@ -669,11 +758,21 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
     const char *env, *from;
     unsigned disp;
     source *s;
-    int outcome, primary;
+    int outcome, primary, over = 0;
 
     da = &c->atoms[r->dom];
-    if ((s = find_source(c, da->s, txt(row->source_ip))) == NULL)
-        return c->err ? c->err->code : SIFT_ENOMEM;
+    if ((s = find_source(c, da->s, txt(row->source_ip), &over)) == NULL) {
+        if (over)
+            return OVER_CAP;
+        if (!c->bounded)
+            return c->err ? c->err->code : SIFT_ENOMEM;
+        if (da->other == 0) /* the records changed since they were counted */
+            return sift_err_set(c->err, SIFT_EDB,
+                                "the records changed during the report: "
+                                "run it again");
+        if ((s = row_at(c, da->other - 1)) == NULL)
+            return SIFT_ENOMEM;
+    }
     /* the stored 64-bit pattern of the reported unsigned value */
     count = row->count;
     outcome = row->outcome;
@@ -713,18 +812,21 @@ record_into(ctx *c, const rep *r, const sift_scan_row *row)
         s->last = r->end;
     from = row->header_from;
     env = row->spf_domain; /* NULL: absent; "": null reverse-path */
-    if (strset_add(&s->sfrom, from) ||
-        strset_add(&s->senv, env == NULL || env[0] ? env : "<>") ||
-        strset_add(&s->sdkim, row->dkim_domain))
+    /* the other sources row names no domains: its lists would name a
+     * few of many sources */
+    if (!s->folded &&
+        (list_add(c, &s->from, from, 0) ||
+         list_add(c, &s->env, env == NULL || env[0] ? env : "<>", 0) ||
+         list_add(c, &s->dkim, row->dkim_domain, 0) ||
+         list_add(c, &s->reporters, c->atoms[r->org].s, 1)))
         return oom(c);
-    ptrset_add(&s->srep, c->atoms[r->org].s);
     /* a record stored before primary categories existed has none (-1):
      * `dmarcsift reevaluate` gives it one; until then it counts under
      * its outcome's broadest category */
     if (primary < 0 || primary >= SIFT_CAT__COUNT)
         primary = outcome == SIFT_OUT_PASS ? SIFT_CAT_PASS_DKIM_ALIGNED
                                            : SIFT_CAT_UNAUTHENTICATED;
-    if (cx_add(s, (unsigned)primary, count, from, env, row->dkim_domain) !=
+    if (cx_add(c, s, (unsigned)primary, count, from, env, row->dkim_domain) !=
         SIFT_OK)
         return oom(c);
     if (disp > 0) /* 1 none, 2 quarantine, 3 reject */
@@ -788,6 +890,11 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     x->n_src = x->cap_src = 0;
     x->stab = NULL;
     x->stab_size = 0;
+    x->borrowed = 0;
+    x->map = NULL;
+    x->home = NULL;
+    x->pool = NULL; /* its own: the threads add to their pools */
+    x->n_pool = x->pool_size = 0;
     x->last_rep = 0;
     x->dom = NULL;
     x->n_dom = x->cap_dom = 0;
@@ -796,9 +903,19 @@ half_ctx(ctx *x, const ctx *c, sift_err *err)
     if ((x->atoms = calloc(c->n_atoms ? c->n_atoms : 1, sizeof(*x->atoms))) ==
         NULL)
         return SIFT_ENOMEM;
-    for (i = 0; i < c->n_atoms; i++)
+    for (i = 0; i < c->n_atoms; i++) {
         x->atoms[i].s = c->atoms[i].s; /* shared: never freed here */
+        x->atoms[i].other = c->atoms[i].other;
+    }
     x->cap_atoms = c->n_atoms;
+    if (!c->bounded || c->n_src == 0)
+        return SIFT_OK;
+    /* bounded: c's rows (its table and ips, read-only while both scan),
+     * each copied when this half first counts in it */
+    if ((x->map = calloc(c->n_src, sizeof(*x->map))) == NULL)
+        return SIFT_ENOMEM;
+    x->home = c;
+    x->borrowed = 1;
     return SIFT_OK;
 }
 
@@ -807,16 +924,8 @@ half_ctx_free(ctx *x)
 {
     size_t i;
 
-    for (i = 0; i < x->n_src; i++) {
-        free(x->src[i].ip);
-        strset_free(&x->src[i].sfrom);
-        strset_free(&x->src[i].senv);
-        strset_free(&x->src[i].sdkim);
-        cx_free(&x->src[i]);
-        sift_report__series_free(&x->src[i].days);
-    }
-    free(x->src);
-    free(x->stab);
+    sources_free(x);
+    pool_free(x);
     for (i = 0; x->atoms != NULL && i < x->n_atoms; i++) {
         example_free(&x->atoms[i].ex);
         sift_report__series_free(&x->atoms[i].days);
@@ -851,15 +960,15 @@ half_free(half *h)
 }
 
 static int
-strset_merge(strset *to, const strset *from)
+list_merge(ctx *c, strlist *to, const strlist *from, int interned)
 {
     uint32_t i;
 
-    for (i = 0; i < from->n; i++)
-        if (strset_add(to, from->v[i]) != SIFT_OK)
+    for (i = 0; i < from->total; i++)
+        if (list_add(c, to, from->v[i], interned) != SIFT_OK)
             return SIFT_ENOMEM;
-    if (from->overflow)
-        to->overflow = 1;
+    if (from->more)
+        to->more = 1;
     return SIFT_OK;
 }
 
@@ -889,10 +998,20 @@ merge_ctx(ctx *c, ctx *hc)
             memset(&b->ex, 0, sizeof(b->ex));
         }
     }
-    for (i = 0; i < hc->n_src; i++) {
-        const source *t = &hc->src[i];
-        source *s = find_source(c, t->domain, t->ip);
+    for (i = 0; i < (hc->map != NULL ? c->n_src : hc->n_src); i++) {
+        const source *t;
+        source *s;
+        int over = 0;
 
+        if (hc->map != NULL) { /* bounded: row i where it has one */
+            if (hc->map[i] == 0)
+                continue;
+            t = &hc->src[hc->map[i] - 1];
+            s = &c->src[i];
+        } else {
+            t = &hc->src[i];
+            s = find_source(c, t->domain, t->ip, &over);
+        }
         if (s == NULL)
             return c->err->code != SIFT_OK ? c->err->code : SIFT_ENOMEM;
         s->messages = sift_sat_add(s->messages, t->messages);
@@ -909,12 +1028,12 @@ merge_ctx(ctx *c, ctx *hc)
             for (m = 0; m < s->n_cx && s->cx[m].cat != y->cat; m++)
                 ;
             if (m == s->n_cx || y->best > s->cx[m].best) {
-                if (cx_add(s, y->cat, 0, NULL, NULL, NULL) != SIFT_OK)
+                if (cx_add(c, s, y->cat, 0, NULL, NULL, NULL) != SIFT_OK)
                     return oom(c);
                 for (m = 0; s->cx[m].cat != y->cat; m++)
                     ;
                 s->cx[m].best = y->best;
-                if (dup3(&s->cx[m], y->from, y->env, y->dkim) != SIFT_OK)
+                if (dup3(c, &s->cx[m], y->from, y->env, y->dkim) != SIFT_OK)
                     return oom(c);
             }
             for (m = 0; s->cx[m].cat != y->cat; m++)
@@ -931,34 +1050,46 @@ merge_ctx(ctx *c, ctx *hc)
             s->last_wr = t->last_wr;
         if (sift_report__series_merge(&s->days, &t->days) != SIFT_OK)
             return oom(c);
-        if (strset_merge(&s->sfrom, &t->sfrom) != SIFT_OK ||
-            strset_merge(&s->senv, &t->senv) != SIFT_OK ||
-            strset_merge(&s->sdkim, &t->sdkim) != SIFT_OK)
+        /* the reporters are the shared atoms' strings */
+        if (list_merge(c, &s->from, &t->from, 0) != SIFT_OK ||
+            list_merge(c, &s->env, &t->env, 0) != SIFT_OK ||
+            list_merge(c, &s->dkim, &t->dkim, 0) != SIFT_OK ||
+            list_merge(c, &s->reporters, &t->reporters, 1) != SIFT_OK)
             return oom(c);
-        for (k = 0; k < t->srep.n; k++)
-            ptrset_add(&s->srep, t->srep.v[k]);
-        if (t->srep.overflow)
-            s->srep.overflow = 1;
     }
     return SIFT_OK;
 }
 
-/* Scan every record into c: in two parts when the store splits the scan
- * (the upper part into a second ctx, merged after), else in one pass. */
+/* One scan of every record into c: in two parts when the store splits
+ * the scan (the upper part into a second ctx, merged after), else in one
+ * pass. OVER_CAP when an unbounded ctx went past its cap. */
 static int
-scan_records(ctx *c, sift_store *st, sift_err *err)
+scan_pass(ctx *c, sift_store *st, sift_err *err)
 {
+    atomic_int over = 0;
+    scan_cap wc, hc;
     void *payloads[2];
     half h;
     int rc, used = 1, parts = 2;
 
+    atomic_init(&wc.rows, 0);
+    atomic_init(&hc.rows, 0);
+    wc.over = hc.over = &over;
+    if (!c->bounded) { /* a ctx and its upper half count together */
+        c->cap = &wc;
+        if (c->hist != NULL)
+            c->hist->cap = &hc;
+    }
     if (half_init(&h, c) != SIFT_OK)
         parts = 1; /* no second ctx: one pass */
     payloads[0] = c;
     payloads[1] = &h.c;
     rc = sift_store_scan_records(st, parts, on_record, payloads, &used, err);
-    if (rc != SIFT_OK && used > 1 && h.err.code != SIFT_OK && err != NULL &&
-        err->code == SIFT_OK)
+    c->cap = NULL; /* the merge below counts no rows */
+    if (c->hist != NULL)
+        c->hist->cap = NULL;
+    if (rc != SIFT_OK && rc != OVER_CAP && used > 1 && h.err.code != SIFT_OK &&
+        err != NULL && err->code == SIFT_OK)
         *err = h.err; /* the upper part's callback failed */
     if (rc == SIFT_OK && used > 1)
         rc = merge_ctx(c, &h.c);
@@ -966,6 +1097,130 @@ scan_records(ctx *c, sift_store *st, sift_err *err)
         rc = merge_ctx(c->hist, h.c.hist);
     half_free(&h);
     return rc;
+}
+
+/* Forget what a scan counted in c (its sources, the atoms' counts). */
+static void
+scan_reset(ctx *c)
+{
+    size_t i;
+
+    sources_free(c);
+    for (i = 0; i < c->n_atoms; i++) {
+        atom *a = &c->atoms[i];
+        example_free(&a->ex);
+        memset(&a->ex, 0, sizeof(a->ex));
+        memset(a->exempted, 0, sizeof(a->exempted));
+        memset(a->disp, 0, sizeof(a->disp));
+        a->sub_messages = a->sub_would_reject = a->pe_missing = 0;
+        sift_report__series_free(&a->days);
+        a->kept = a->folded = 0;
+        a->other = 0;
+    }
+}
+
+static int
+on_top_pair(void *payload, const char *dname, const char *ip)
+{
+    ctx *c = payload;
+    long a = intern(c, dname);
+    int over = 0;
+
+    if (a < 0 || find_source(c, c->atoms[a].s, ip, &over) == NULL)
+        return oom(c);
+    c->atoms[a].kept++;
+    return 0;
+}
+
+static int
+on_domain_sources(void *payload, const char *dname, uint64_t sources)
+{
+    ctx *c = payload;
+    long a = intern(c, dname);
+
+    if (a < 0)
+        return oom(c);
+    if (sources > c->atoms[a].kept)
+        c->atoms[a].folded = sources - c->atoms[a].kept;
+    return 0;
+}
+
+/* c's rows for a bounded scan: the max_src (domain, source) pairs of its
+ * reports with the most messages (the store groups them), then one other
+ * sources row per domain that has more. */
+static int
+bound(ctx *c, sift_store *st, sift_err *err)
+{
+    int64_t *ids;
+    size_t i, n = c->n_atoms;
+    char buf[64];
+    int rc;
+
+    scan_reset(c);
+    if (c->n_reps == 0)
+        return SIFT_OK;
+    if ((ids = malloc(c->n_reps * sizeof(*ids))) == NULL)
+        return oom(c);
+    for (i = 0; i < c->n_reps; i++)
+        ids[i] = c->reps[i].id;
+    rc = sift_store_top_sources(st, ids, c->n_reps, c->max_src, on_top_pair,
+                                on_domain_sources, c, err);
+    free(ids);
+    if (rc != SIFT_OK)
+        return rc == SIFT_ENOMEM ? oom(c) : rc;
+    for (i = 0; i < c->n_atoms && i < n; i++) {
+        atom *a = &c->atoms[i];
+        source *s;
+        if (a->folded == 0)
+            continue;
+        if ((c->src = grow(c->src, &c->cap_src, c->n_src + 1,
+                           sizeof(*c->src))) == NULL)
+            return oom(c);
+        s = &c->src[c->n_src];
+        memset(s, 0, sizeof(*s));
+        s->domain = a->s;
+        s->folded = a->folded;
+        s->first = INT64_MAX;
+        s->last = INT64_MIN;
+        snprintf(buf, sizeof(buf), "(%" PRIu64 " other sources)", a->folded);
+        if ((s->ip = strdup(buf)) == NULL)
+            return oom(c);
+        a->other = ++c->n_src;
+        c->folded = sift_sat_add(c->folded, a->folded);
+    }
+    if (c->n_src > 0 && c->n_src < c->cap_src) { /* no room to grow into */
+        source *t = realloc(c->src, c->n_src * sizeof(*c->src));
+        if (t != NULL) {
+            c->src = t;
+            c->cap_src = c->n_src;
+        }
+    }
+    c->bounded = 1;
+    return SIFT_OK;
+}
+
+/* Scan every record into c (and its history). Past max_src rows in
+ * either, the scan stops and runs again bounded: only the sources with
+ * the most messages get a row, the others of a domain count together in
+ * its other sources row, so that memory stays within max_src rows while
+ * every total stays exact (docs/report.md "Many sources"). */
+static int
+scan_records(ctx *c, sift_store *st, sift_err *err)
+{
+    int rc;
+
+    c->max_src = c->opts != NULL && c->opts->max_sources > 0
+                     ? c->opts->max_sources
+                     : SIFT_REPORT_MAX_SOURCES_DEFAULT;
+    if (c->hist != NULL)
+        c->hist->max_src = c->max_src;
+    if ((rc = scan_pass(c, st, err)) != OVER_CAP)
+        return rc;
+    if ((rc = bound(c, st, err)) != SIFT_OK ||
+        (c->hist != NULL && (rc = bound(c->hist, st, err)) != SIFT_OK))
+        return rc;
+    rc = scan_pass(c, st, err);
+    return rc == OVER_CAP ? sift_err_set(err, SIFT_ERR, "source cap") : rc;
 }
 
 /* The verdict columns of a domain's example record. */
@@ -1163,6 +1418,13 @@ classify(ctx *c, source *s, sift_eval *ev)
     uint32_t i;
     long a;
 
+    if (s->folded) { /* many sources: what they are is not known */
+        s->kind = SIFT_KIND_UNKNOWN;
+        if ((a = intern(c, OTHER_SOURCES)) < 0)
+            return oom(c);
+        s->sender_name = c->atoms[a].s;
+        return SIFT_OK;
+    }
     for (i = 0; i < s->n_cx; i++) /* largest first */
         if (third_party(s->cx[i].cat) && tp == NULL)
             tp = &s->cx[i];
@@ -1220,12 +1482,10 @@ finish_sources(ctx *c)
         ev = NULL;
     for (i = 0; i < c->n_src && rc == SIFT_OK; i++) {
         source *s = &c->src[i];
-        show(&s->from, (const char **)s->sfrom.v, s->sfrom.n,
-             s->sfrom.overflow);
-        show(&s->env, (const char **)s->senv.v, s->senv.n, s->senv.overflow);
-        show(&s->dkim, (const char **)s->sdkim.v, s->sdkim.n,
-             s->sdkim.overflow);
-        show(&s->reporters, s->srep.v, s->srep.n, s->srep.overflow);
+        show(&s->from);
+        show(&s->env);
+        show(&s->dkim);
+        show(&s->reporters);
         if (s->n_cx > 1)
             qsort(s->cx, s->n_cx, sizeof(*s->cx), cx_order);
         s->sender = identify(s);
@@ -1397,6 +1657,7 @@ build_senders(ctx *c)
                 t->last = INT64_MIN;
             }
             t = &c->snd[k];
+            t->folded = sift_sat_add(t->folded, s->folded);
             if (s->first < t->first)
                 t->first = s->first;
             if (s->last > t->last)
@@ -1585,7 +1846,7 @@ sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
                   const sift_filter *f, const sift_report_opts *o,
                   sift_format fmt, sift_err *err)
 {
-    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts def = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     ctx c;
     int rc;
 

@@ -63,10 +63,6 @@ sift_report__ptrs_load(sift_report_ptrs *m, sift_store *st, sift_err *err)
     sift_eval_free(l.ev);
     if (rc == SIFT_ENOMEM)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    if (rc == SIFT_EUSAGE) { /* a store without the cache: no names */
-        sift_err_clear(err);
-        return SIFT_OK;
-    }
     return rc;
 }
 

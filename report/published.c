@@ -92,10 +92,6 @@ sift_report__pubs_load(sift_report_pubs *m, sift_store *st, sift_err *err)
                                       err);
     if (rc == SIFT_ENOMEM)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
-    if (rc == SIFT_EUSAGE) { /* a store without the cache */
-        sift_err_clear(err);
-        return SIFT_OK;
-    }
     return rc;
 }
 

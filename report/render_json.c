@@ -131,7 +131,9 @@ sender_json(FILE *fp, const ctx *c, const domain *d, const sender *s)
     for (i = 0; i < s->n_src; i++) {
         const source *t = &c->src[c->sord[s->first_src + i]];
         fputs(i ? ", {\"ip\": " : "{\"ip\": ", fp);
-        sift_json_str(fp, t->ip);
+        sift_json_str(fp, t->folded ? NULL : t->ip);
+        if (t->folded > 0)
+            fprintf(fp, ", \"folded_sources\": %" PRIu64, t->folded);
         fprintf(fp,
                 ", \"messages\": %" PRIu64 ", \"would_reject\": %" PRIu64 "}",
                 t->messages, t->would_reject);
@@ -334,10 +336,17 @@ sift_report__json(FILE *fp, const ctx *c)
         sift_report__percent(p1, sizeof(p1), d->would_reject, d->messages);
         fprintf(fp,
                 ",\n      \"would_reject_rate\": %s"
-                ",\n      \"would_reject_sources\": %" PRIu64
+                ",\n      \"would_reject_sources\": %" PRIu64,
+                p1, d->reject_sources);
+        if (d->a->folded > 0) /* past --max-sources: only then */
+            fprintf(fp,
+                    ",\n      \"folded_sources\": %" PRIu64
+                    ", \"max_sources\": %" PRIu64,
+                    d->a->folded, c->max_src);
+        fprintf(fp,
                 ",\n      \"exempted\": {\"messages\": %" PRIu64
                 ", \"by_reason\": {",
-                p1, d->reject_sources, d->overridden);
+                d->overridden);
         for (j = 0, k = 0; j < N_EXEMPT; j++) {
             if (d->exempted[j] == 0)
                 continue;
@@ -374,7 +383,9 @@ sift_report__json(FILE *fp, const ctx *c)
 
             fputs(j > d->first_src ? ",\n        {" : "\n        {", fp);
             fputs("\"source_ip\": ", fp);
-            sift_json_str(fp, s->ip);
+            sift_json_str(fp, s->folded ? NULL : s->ip);
+            if (s->folded > 0) /* past --max-sources */
+                fprintf(fp, ", \"folded_sources\": %" PRIu64, s->folded);
             fputs(", \"sender\": ", fp);
             sift_json_str(fp, s->sender ? s->sender->name : NULL);
             fprintf(fp,

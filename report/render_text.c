@@ -633,10 +633,14 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
     sift_text_safe(l.fp, s->name);
     /* own servers, forwarders and unauthenticated sources say what they
      * are by their name */
-    fputs(s->kind == SIFT_KIND_SERVICE   ? " (service)"
-          : s->kind == SIFT_KIND_UNKNOWN ? " (unknown sender)"
-                                         : "",
-          l.fp);
+    if (s->folded > 0) /* past --max-sources */
+        fprintf(l.fp, " (%s %s counted together)", num(a, sizeof(a), s->folded),
+                plural(s->folded, "source", "sources"));
+    else
+        fputs(s->kind == SIFT_KIND_SERVICE   ? " (service)"
+              : s->kind == SIFT_KIND_UNKNOWN ? " (unknown sender)"
+                                             : "",
+              l.fp);
     if (s->is_new) {
         sift_report__date(adv, sizeof(adv), s->first_seen, 0);
         fprintf(l.fp, " NEW (first seen %s)", adv);
@@ -658,7 +662,11 @@ sender_block(FILE *fp, const ctx *c, const domain *d, const sender *s)
         const source *t = &c->src[c->sord[s->first_src + i]];
         if (i)
             fputs(", ", l.fp);
-        sift_text_safe(l.fp, t->ip[0] ? t->ip : "(no source ip)");
+        if (t->folded > 0)
+            fprintf(l.fp, "%s other %s", num(b, sizeof(b), t->folded),
+                    plural(t->folded, "source", "sources"));
+        else
+            sift_text_safe(l.fp, t->ip[0] ? t->ip : "(no source ip)");
         if (t->ptr != NULL && t->ptr->confirmed) { /* resolve's name */
             fputc(' ', l.fp);
             sift_text_safe(l.fp, t->ptr->name);
@@ -729,6 +737,18 @@ sift_report__text(FILE *fp, const ctx *c)
 
         if ((rc = domain_head(fp, d)) != SIFT_OK)
             return rc;
+        if (d->a->folded > 0) { /* past --max-sources */
+            if (line_open(&l))
+                return SIFT_ENOMEM;
+            fprintf(l.fp,
+                    "Sources: the %s with the most messages are named, %s "
+                    "more %s counted together as \"" OTHER_SOURCES
+                    "\" (--max-sources %" PRIu64 ")",
+                    num(a, sizeof(a), d->a->kept),
+                    num(b, sizeof(b), d->a->folded),
+                    plural(d->a->folded, "is", "are"), c->max_src);
+            line_flush(&l, fp, "", "  ");
+        }
         trend(fp, c, d);
         if ((rc = ready(fp, d)) != SIFT_OK)
             return rc;

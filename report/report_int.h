@@ -89,9 +89,8 @@ typedef struct sift_report_ptrs {
     size_t n, cap;
 } sift_report_ptrs;
 
-/* Read every cached name (expired ones too). A store without the cache
- * gives none. SIFT_OK or an error; free with sift_report__ptrs_free()
- * either way. */
+/* Read every cached name (expired ones too). SIFT_OK or an error; free with
+ * sift_report__ptrs_free() either way. */
 int sift_report__ptrs_load(sift_report_ptrs *m, sift_store *st, sift_err *err);
 const sift_report_ptr *sift_report__ptr_find(const sift_report_ptrs *m,
                                              const char *ip);
@@ -119,8 +118,8 @@ typedef struct sift_report_pubs {
     size_t n, cap;
 } sift_report_pubs;
 
-/* Read every published row with its DKIM keys (none from a store without
- * the cache). Free with sift_report__pubs_free() either way. */
+/* Read every published row with its DKIM keys. Free with
+ * sift_report__pubs_free() either way. */
 int sift_report__pubs_load(sift_report_pubs *m, sift_store *st, sift_err *err);
 const sift_report_pub *sift_report__pub_find(const sift_report_pubs *m,
                                              const char *name);
@@ -133,6 +132,9 @@ int sift_report__includes_has(const sift_report_pub *p, const char *include);
 #define LIST_MAX 5  /* domains shown per list */
 #define SET_CAP 32  /* distinct domains tracked per list */
 #define IPS_SHOWN 3 /* IPs named per sender in the text digest */
+/* The name of the sender that counts a domain's other sources together
+ * past --max-sources (kind unknown). */
+#define OTHER_SOURCES "other sources"
 
 /* a + b, saturating at UINT64_MAX: a count never wraps (issue 18) */
 static inline uint64_t
@@ -141,27 +143,14 @@ sift_sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* Distinct strings of one source (owned copies), at most SET_CAP of them;
- * `overflow` says more were seen. */
-typedef struct strset {
-    char **v;
-    uint32_t n, cap;
-    int overflow;
-} strset;
-
-/* Distinct interned strings (borrowed, compared by pointer). */
-typedef struct ptrset {
-    const char *v[SET_CAP];
-    uint32_t n;
-    int overflow;
-} ptrset;
-
-/* What a list shows: the LIST_MAX smallest of a set (borrowed). */
+/* Distinct strings of one source (borrowed from the ctx's string pool
+ * or its atoms), at most SET_CAP of them, in the order first seen; after
+ * the scan sorted, and the list shows the LIST_MAX smallest. */
 typedef struct strlist {
-    const char *v[LIST_MAX];
-    size_t n;     /* shown, <= LIST_MAX */
-    size_t total; /* distinct values kept (<= SET_CAP) */
-    int more;     /* and more than that were seen */
+    const char **v;
+    uint32_t total, cap; /* distinct values kept (<= SET_CAP), room */
+    uint32_t n;          /* shown after the scan, <= LIST_MAX */
+    int more;            /* and more than SET_CAP were seen */
 } strlist;
 
 /* One primary category of a source: its messages, and the identifiers of
@@ -169,18 +158,20 @@ typedef struct strlist {
 typedef struct catx {
     uint8_t cat;
     uint64_t messages, best;
-    char *from, *env, *dkim; /* owned; NULL absent, env "" null path */
+    /* pooled (ctx.pool); NULL absent, env "" null path */
+    const char *from, *env, *dkim;
 } catx;
 
 typedef struct source {
     const char *domain; /* interned */
-    char *ip;
+    char *ip;           /* the other sources row: "(N other sources)" */
+    /* past --max-sources: the number of sources a domain's "other
+     * sources" row counts together, 0 for a source of its own */
+    uint64_t folded;
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint32_t cats, flags;
     int64_t first, last;
-    strset sfrom, senv, sdkim;
-    ptrset srep;
     strlist from, env, dkim, reporters;
     catx *cx; /* by primary category, largest first after the scan */
     uint32_t n_cx;
@@ -230,6 +221,10 @@ typedef struct atom {
     uint64_t sub_messages, sub_would_reject; /* From a subdomain */
     uint64_t pe_missing; /* no <dkim>/<spf> in policy_evaluated */
     series days;         /* per day (policy domains) */
+    /* past --max-sources (a policy domain): its sources with a row of
+     * their own, the ones counted together, that row (index + 1) */
+    uint64_t kept, folded;
+    size_t other;
 } atom;
 
 /* A sender: the sources of one domain that are one service, the
@@ -241,6 +236,7 @@ typedef struct sender {
     const sift_sender *service;
     sift_sender_label label;
     int own_net;
+    uint64_t folded; /* "other sources": the sources it counts together */
     uint64_t messages, dmarc_fail, would_reject, overridden, dns_error;
     uint64_t inconsistent;
     uint64_t cat_msgs[SIFT_CAT__COUNT];
@@ -323,6 +319,18 @@ typedef struct ctx {
     sift_err *err;
     sift_report_ptrs ptrs; /* cached source names */
     sift_report_pubs pubs; /* what the policy domains publish */
+    /* --max-sources (docs/report.md "Many sources"): past max_src rows
+     * the scan starts again with only the sources with the most messages
+     * (bounded); the rest of a domain goes to its "other sources" row */
+    uint64_t max_src, folded;
+    int bounded;
+    int borrowed;           /* a bounded upper half: src ips and stab are c's */
+    const struct ctx *home; /* its lower half's ctx, whose rows it counts */
+    uint32_t *map;          /* by home row: index + 1 of its copy, 0 none */
+    struct scan_cap *cap;   /* shared by the scan's ctxs (model.c) */
+    /* the sources' strings, each once (open addressing, NULL empty) */
+    char **pool;
+    size_t n_pool, pool_size;
 } ctx;
 
 /* Build the model (queries and the record scan); 0 or an error code with

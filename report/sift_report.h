@@ -50,14 +50,19 @@ const char *sift_eval_org_domain(sift_eval *ev, const char *domain, char *buf,
 const char *sift_category_code(sift_category c);
 const char *sift_category_text(sift_category c);
 
-/* Recompute every stored verdict with this evaluation and record
- * SIFT_EVAL_VERSION (batches of a few thousand records, one transaction
- * each; memory does not grow with the database). progress (may be NULL)
- * is called after each batch with records done and the total. */
+/* Recompute the verdicts of every stored report whose evaluation version
+ * is below SIFT_EVAL_VERSION (redo != 0: or equal to it, `dmarcsift
+ * reevaluate`: the Public Suffix List may have changed) with this
+ * evaluation and stamp those reports SIFT_EVAL_VERSION (whole reports in
+ * batches of a few thousand records, one transaction each; memory does
+ * not grow with the database). Reports of a newer version (a newer
+ * build's) are never touched. *done = records
+ * rewritten. progress (may be NULL) is called after each batch with
+ * records done and the total to do. */
 typedef void (*sift_reeval_progress)(void *payload, uint64_t done,
                                      uint64_t total);
-int sift_reevaluate(sift_store *st, uint64_t *done, sift_reeval_progress cb,
-                    void *payload, sift_err *err);
+int sift_reevaluate(sift_store *st, int redo, uint64_t *done,
+                    sift_reeval_progress cb, void *payload, sift_err *err);
 
 /* --- sender identification (offline; table in senders.def) ------------ */
 
@@ -167,8 +172,14 @@ typedef struct sift_report_opts {
      * day, 7 per week (Monday to Sunday) */
     int by;
     int utf8; /* the text digest may use UTF-8 (the trend's sparkline) */
+    /* --max-sources: (policy domain, source IP) rows held, 0 the default;
+     * past it the sources with fewer messages are counted together per
+     * domain (docs/report.md "Many sources") */
+    uint64_t max_sources;
 } sift_report_opts;
 #define SIFT_REPORT_TOP_DEFAULT 10
+#define SIFT_REPORT_MAX_SOURCES_DEFAULT 100000
+#define SIFT_REPORT_MAX_SOURCES_CEILING 4000000
 
 /* The failure summary (`dmarcsift report`): text, json, csv or html. */
 int sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
@@ -179,5 +190,13 @@ int sift_report_write(FILE *fp, sift_report_totals *totals, sift_store *st,
  * memory does not grow with the number of records. */
 int sift_export_write(FILE *fp, sift_store *st, const sift_filter *f,
                       sift_format fmt, sift_err *err);
+
+/* The evaluation versions of the stored reports in f (NULL: all), as
+ * sift_store_eval_versions(): cb per version, ascending, with its reports
+ * and records (reeval.c). report warns with them when they differ from
+ * SIFT_EVAL_VERSION (docs/scaling.md). */
+int sift_report_eval_versions(sift_store *st, const sift_filter *f,
+                              sift_eval_version_cb cb, void *payload,
+                              sift_err *err);
 
 #endif

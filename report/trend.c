@@ -401,7 +401,8 @@ first_seen(ctx *c, domain *d)
         t->first_seen = t->first;
         if (h != NULL && h->first < t->first_seen)
             t->first_seen = h->first;
-        t->is_new = hd != NULL && h == NULL;
+        /* other sources (--max-sources) are never NEW: their sources vary */
+        t->is_new = hd != NULL && h == NULL && t->folded == 0;
     }
     for (k = 0; hd != NULL && k < hd->n_snd; k++) {
         const sender *h = &c->hist->snd[hd->first_snd + k];

@@ -330,16 +330,17 @@ sift_store_query(sift_store *st, const char *sql, const sift_param *params,
     return st->ops->query(st, sql, params, n, cb, payload, err);
 }
 
-int
-sift_store_eval_version(sift_store *st, int *version, sift_err *err)
+void
+sift_store_set_eval_stamp(sift_store *st, int version)
 {
-    return st->ops->eval_version(st, version, err);
+    st->eval_stamp = version;
 }
 
 int
-sift_store_set_eval_version(sift_store *st, int version, sift_err *err)
+sift_store_eval_versions(sift_store *st, const sift_store_filter *f,
+                         sift_eval_version_cb cb, void *payload, sift_err *err)
 {
-    return st->ops->set_eval_version(st, version, err);
+    return st->ops->eval_versions(st, f, cb, payload, err);
 }
 
 int
@@ -349,12 +350,13 @@ sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err)
 }
 
 int
-sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
-                            int64_t *last, unsigned *done, sift_verdict_fn fn,
-                            void *payload, sift_err *err)
+sift_store_rewrite_verdicts(sift_store *st, int version, int redo,
+                            int64_t after, unsigned limit, int64_t *last,
+                            unsigned *done, sift_verdict_fn fn, void *payload,
+                            sift_err *err)
 {
-    return st->ops->rewrite_verdicts(st, after, limit, last, done, fn, payload,
-                                     err);
+    return st->ops->rewrite_verdicts(st, version, redo, after, limit, last,
+                                     done, fn, payload, err);
 }
 
 int
@@ -376,6 +378,15 @@ sift_store_scan_records(sift_store *st, int parts, sift_scan_cb cb,
                         void *const *payloads, int *used, sift_err *err)
 {
     return st->ops->scan_records(st, parts, cb, payloads, used, err);
+}
+
+int
+sift_store_top_sources(sift_store *st, const int64_t *ids, size_t n,
+                       uint64_t limit, sift_top_pair_cb pair,
+                       sift_domain_sources_cb domain, void *payload,
+                       sift_err *err)
+{
+    return st->ops->top_sources(st, ids, n, limit, pair, domain, payload, err);
 }
 
 int
@@ -411,27 +422,20 @@ sift_store_is_readonly(const sift_store *st)
     return st->ops->is_readonly((sift_store *)st);
 }
 
-/* --- the DNS cache: only the SQLite backend keeps one so far. Without
- * one, reads find nothing (report and export show no names) and writes
- * say so. */
-
-static int
-no_dns_cache(sift_store *st, sift_err *err)
+int
+sift_store_report_spans(sift_store *st, sift_span_cb cb, void *payload,
+                        sift_err *err)
 {
-    return sift_err_set(err, SIFT_EUSAGE,
-                        "the DNS cache is kept only in a SQLite database so "
-                        "far ('dmarcsift resolve' and --dns need one; %s is "
-                        "not)",
-                        sift_store_path(st));
+    return st->ops->report_spans(st, cb, payload, err);
 }
+
+/* --- the DNS cache ------------------------------------------------------ */
 
 int
 sift_store_dns_ptr_todo(sift_store *st, int64_t now,
                         int (*cb)(void *payload, const char *ip), void *payload,
                         sift_err *err)
 {
-    if (st->ops->dns_ptr_todo == NULL)
-        return no_dns_cache(st, err);
     return st->ops->dns_ptr_todo(st, now, cb, payload, err);
 }
 
@@ -439,8 +443,6 @@ int
 sift_store_dns_ptr_put(sift_store *st, const sift_ptr_row *rows, size_t n,
                        sift_err *err)
 {
-    if (st->ops->dns_ptr_put == NULL)
-        return no_dns_cache(st, err);
     return st->ops->dns_ptr_put(st, rows, n, err);
 }
 
@@ -449,8 +451,6 @@ sift_store_dns_ptr_each(sift_store *st,
                         int (*cb)(void *payload, const sift_ptr_row *r),
                         void *payload, sift_err *err)
 {
-    if (st->ops->dns_ptr_each == NULL)
-        return SIFT_OK;
     return st->ops->dns_ptr_each(st, cb, payload, err);
 }
 
@@ -458,10 +458,6 @@ int
 sift_store_dns_ptr_count(sift_store *st, int64_t now, uint64_t *total,
                          uint64_t *expired, sift_err *err)
 {
-    if (st->ops->dns_ptr_count == NULL) {
-        *total = *expired = 0;
-        return SIFT_OK;
-    }
     return st->ops->dns_ptr_count(st, now, total, expired, err);
 }
 
@@ -470,8 +466,6 @@ sift_store_dns_domains_todo(sift_store *st, int64_t now,
                             int (*cb)(void *payload, const char *domain),
                             void *payload, sift_err *err)
 {
-    if (st->ops->dns_domains_todo == NULL)
-        return no_dns_cache(st, err);
     return st->ops->dns_domains_todo(st, now, cb, payload, err);
 }
 
@@ -481,8 +475,6 @@ sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
                                    const char *selector),
                          void *payload, sift_err *err)
 {
-    if (st->ops->dns_selectors == NULL)
-        return no_dns_cache(st, err);
     return st->ops->dns_selectors(st, domain, max, cb, payload, err);
 }
 
@@ -490,8 +482,6 @@ int
 sift_store_dns_published_put(sift_store *st, const sift_published_row *p,
                              const sift_dkim_row *k, size_t n, sift_err *err)
 {
-    if (st->ops->dns_published_put == NULL)
-        return no_dns_cache(st, err);
     return st->ops->dns_published_put(st, p, k, n, err);
 }
 
@@ -501,8 +491,6 @@ sift_store_dns_published_each(sift_store *st,
                                         const sift_published_row *p),
                               void *payload, sift_err *err)
 {
-    if (st->ops->dns_published_each == NULL)
-        return SIFT_OK;
     return st->ops->dns_published_each(st, cb, payload, err);
 }
 
@@ -511,7 +499,5 @@ sift_store_dns_dkim_each(sift_store *st, const char *domain,
                          int (*cb)(void *payload, const sift_dkim_row *k),
                          void *payload, sift_err *err)
 {
-    if (st->ops->dns_dkim_each == NULL)
-        return SIFT_OK;
     return st->ops->dns_dkim_each(st, domain, cb, payload, err);
 }

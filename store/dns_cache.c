@@ -7,29 +7,13 @@
 
 #include <string.h>
 
-static int
-prep(sift_sq *st, sqlite3_stmt **s, const char *sql, sift_err *err)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-
-    if (rc != SQLITE_OK)
-        return sift_sq__db_err(st, rc, err, "dns cache");
-    return SIFT_OK;
-}
-
-static int
-step_err(sift_sq *st, sift_err *err)
-{
-    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
-                           "dns cache");
-}
+#define WHAT "dns cache" /* names a failed step in errors */
 
 int
-sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
+sift_sq_dns_ptr_todo(sift_sq *st, int64_t now,
                      int (*cb)(void *payload, const char *ip), void *payload,
                      sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT r.source_ip FROM records r"
         " LEFT JOIN dns_ptr p ON p.ip = r.source_ip"
@@ -39,7 +23,7 @@ sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -49,16 +33,15 @@ sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
 
 int
-sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
+sift_sq_dns_ptr_put(sift_sq *st, const sift_ptr_row *rows, size_t n,
                     sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char ins[] =
         "INSERT INTO dns_ptr (ip, name, confirmed, status, ttl, looked_up)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ip) DO UPDATE SET"
@@ -75,7 +58,7 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
         return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
-    if ((rc = prep(st, &s, ins, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins, WHAT, err)) != SIFT_OK)
         return rc;
     if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK) {
         sqlite3_finalize(s);
@@ -92,7 +75,7 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
         sqlite3_bind_int64(s, 5, rows[i].ttl);
         sqlite3_bind_int64(s, 6, rows[i].looked_up);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = step_err(st, err);
+            rc = sift_sq__step_err(st, WHAT, err);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
     }
@@ -106,17 +89,16 @@ sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
 }
 
 int
-sift_sq_dns_ptr_each(sift_store *base,
+sift_sq_dns_ptr_each(sift_sq *st,
                      int (*cb)(void *payload, const sift_ptr_row *r),
                      void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] = "SELECT ip, name, confirmed, status, ttl,"
                               " looked_up FROM dns_ptr ORDER BY ip";
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sift_ptr_row r;
@@ -132,16 +114,15 @@ sift_sq_dns_ptr_each(sift_store *base,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
 
 int
-sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
+sift_sq_dns_ptr_count(sift_sq *st, int64_t now, uint64_t *total,
                       uint64_t *expired, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT count(*), coalesce(sum(looked_up + ttl <= ?1), 0)"
         " FROM dns_ptr";
@@ -149,7 +130,7 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
     int rc;
 
     *total = *expired = 0;
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -157,7 +138,7 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
         *expired = (uint64_t)sqlite3_column_int64(s, 1);
         rc = SIFT_OK;
     } else {
-        rc = step_err(st, err);
+        rc = sift_sq__step_err(st, WHAT, err);
     }
     sqlite3_finalize(s);
     return rc;
@@ -166,11 +147,10 @@ sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
 /* --- what a policy domain publishes ------------------------------------ */
 
 int
-sift_sq_dns_domains_todo(sift_store *base, int64_t now,
+sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
                          int (*cb)(void *payload, const char *domain),
                          void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(r.policy_domain) AS d FROM reports r"
         " LEFT JOIN dns_published p ON p.domain = lower(r.policy_domain)"
@@ -179,7 +159,7 @@ sift_sq_dns_domains_todo(sift_store *base, int64_t now,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, now);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -189,18 +169,17 @@ sift_sq_dns_domains_todo(sift_store *base, int64_t now,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
 
 int
-sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
+sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
                       int (*cb)(void *payload, const char *d,
                                 const char *selector),
                       void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT DISTINCT lower(domain) AS d, selector FROM dkim_results"
         " WHERE selector IS NOT NULL AND selector <> ''"
@@ -210,7 +189,7 @@ sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)max);
@@ -222,7 +201,7 @@ sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -237,10 +216,9 @@ bind_opt(sqlite3_stmt *s, int i, const char *v)
 }
 
 int
-sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
+sift_sq_dns_published_put(sift_sq *st, const sift_published_row *p,
                           const sift_dkim_row *k, size_t n, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char ins_p[] =
         "INSERT OR REPLACE INTO dns_published (domain, tree_at, tree_record,"
         " psl_at, psl_record, differ, spf_record, spf_records, spf_lookups,"
@@ -260,7 +238,7 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
     if ((rc = sift_sq__exec(st, "SAVEPOINT sift_dns", err)) != SIFT_OK)
         return rc;
-    if ((rc = prep(st, &s, ins_p, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins_p, WHAT, err)) != SIFT_OK)
         goto fail;
     sqlite3_bind_text(s, 1, p->domain, -1, SQLITE_STATIC);
     bind_opt(s, 2, p->tree_at);
@@ -276,12 +254,13 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
     bind_opt(s, 12, p->spf_error);
     sqlite3_bind_int64(s, 13, p->ttl);
     sqlite3_bind_int64(s, 14, p->looked_up);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK
+                                        : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     s = NULL;
     if (rc != SIFT_OK || n == 0)
         goto end;
-    if ((rc = prep(st, &s, ins_k, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins_k, WHAT, err)) != SIFT_OK)
         goto fail;
     for (i = 0; i < n && rc == SIFT_OK; i++) {
         sqlite3_bind_text(s, 1, k[i].domain, -1, SQLITE_STATIC);
@@ -293,7 +272,7 @@ sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
         sqlite3_bind_int64(s, 7, k[i].ttl);
         sqlite3_bind_int64(s, 8, k[i].looked_up);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = step_err(st, err);
+            rc = sift_sq__step_err(st, WHAT, err);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
     }
@@ -315,12 +294,11 @@ col(sqlite3_stmt *s, int i)
 }
 
 int
-sift_sq_dns_published_each(sift_store *base,
+sift_sq_dns_published_each(sift_sq *st,
                            int (*cb)(void *payload,
                                      const sift_published_row *p),
                            void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, tree_at, tree_record, psl_at, psl_record, differ,"
         " spf_record, spf_records, spf_lookups, spf_all, spf_includes,"
@@ -328,7 +306,7 @@ sift_sq_dns_published_each(sift_store *base,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sift_published_row p;
@@ -352,17 +330,16 @@ sift_sq_dns_published_each(sift_store *base,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
 
 int
-sift_sq_dns_dkim_each(sift_store *base, const char *domain,
+sift_sq_dns_dkim_each(sift_sq *st, const char *domain,
                       int (*cb)(void *payload, const sift_dkim_row *k),
                       void *payload, sift_err *err)
 {
-    sift_sq *st = (sift_sq *)base;
     static const char sel[] =
         "SELECT domain, selector, status, present, key_type, key_bits, ttl,"
         " looked_up FROM dns_dkim WHERE domain = ?1"
@@ -371,7 +348,7 @@ sift_sq_dns_dkim_each(sift_store *base, const char *domain,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -390,7 +367,7 @@ sift_sq_dns_dkim_each(sift_store *base, const char *domain,
             return x;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }

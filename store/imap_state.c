@@ -14,22 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static int
-prep(sift_sq *st, sqlite3_stmt **s, const char *sql, sift_err *err)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-
-    if (rc != SQLITE_OK)
-        return sift_sq__db_err(st, rc, err, "imap state");
-    return SIFT_OK;
-}
-
-static int
-step_err(sift_sq *st, sift_err *err)
-{
-    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err,
-                           "imap state");
-}
+#define WHAT "imap state" /* names a failed step in errors */
 
 int
 sift_sq_imap_mailbox(sift_sq *st, int64_t *id, const char *server,
@@ -47,7 +32,7 @@ sift_sq_imap_mailbox(sift_sq *st, int64_t *id, const char *server,
     *id = 0;
     if (st->readonly)
         return sift_sq__fail(st, err, "database is read-only");
-    if ((rc = prep(st, &s, ins, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, ins, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
@@ -56,9 +41,10 @@ sift_sq_imap_mailbox(sift_sq *st, int64_t *id, const char *server,
     sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         *id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+        rc = sqlite3_step(s) == SQLITE_DONE ? SIFT_OK
+                                            : sift_sq__step_err(st, WHAT, err);
     } else {
-        rc = step_err(st, err);
+        rc = sift_sq__step_err(st, WHAT, err);
     }
     sqlite3_finalize(s);
     return rc;
@@ -73,7 +59,7 @@ sift_sq_imap_each_settled(sift_sq *st, int64_t mailbox, sift_uid_cb cb,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prep(st, &s, sel, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
     sqlite3_bind_int64(s, 1, mailbox);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -84,7 +70,7 @@ sift_sq_imap_each_settled(sift_sq *st, int64_t mailbox, sift_uid_cb cb,
             return r;
         }
     }
-    rc = rc == SQLITE_DONE ? SIFT_OK : step_err(st, err);
+    rc = rc == SQLITE_DONE ? SIFT_OK : sift_sq__step_err(st, WHAT, err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -105,7 +91,7 @@ each_uid(sift_sq *st, const char *sql, int64_t mailbox, const uint32_t *uids,
         return sift_sq__fail(st, err, "database is read-only");
     if (st->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
-    if ((rc = prep(st, &s, sql, err)) != SIFT_OK)
+    if ((rc = sift_sq__prep(st, &s, sql, WHAT, err)) != SIFT_OK)
         return rc;
     if ((rc = sift_sq__exec(st, "SAVEPOINT sift_imap", err)) != SIFT_OK) {
         sqlite3_finalize(s);
@@ -117,7 +103,7 @@ each_uid(sift_sq *st, const char *sql, int64_t mailbox, const uint32_t *uids,
         sqlite3_bind_int(s, 3, failed != NULL && failed[i] != 0);
         sqlite3_bind_int64(s, 4, now);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = step_err(st, err);
+            rc = sift_sq__step_err(st, WHAT, err);
         sqlite3_reset(s);
     }
     sqlite3_finalize(s);

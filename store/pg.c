@@ -4,7 +4,10 @@
  * A report is its row in `reports` (INSERT ... ON CONFLICT DO NOTHING:
  * the identity is UNIQUE) plus its records and child rows as COPY text,
  * inside the batch transaction; nothing of it is visible before the batch
- * commits, and a rollback deletes the row and drops the buffered text. */
+ * commits, and a rollback deletes the row and drops the buffered text.
+ * Its final values (counts, hash, warnings), its seen input and the
+ * failed row it resolves are deferred (pg_int.h, DQ_*): one statement
+ * of each kind per batch instead of one per report. */
 #include "pg_int.h"
 
 #include <inttypes.h>
@@ -200,6 +203,11 @@ sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
 
     if (out != NULL)
         *out = NULL;
+    if (pg->n_fin + pg->n_seen + pg->n_res > 0 && !pg->no_apply) {
+        int rc = sift_pg__apply(pg, err);
+        if (rc != SIFT_OK)
+            return rc;
+    }
     if (p != NULL) {
         char name[24];
         size_t i;
@@ -376,6 +384,34 @@ static const char pg_schema_v5[] =
     " settled_at bigint NOT NULL,"
     " PRIMARY KEY (mailbox, uid));";
 
+/* Version 6 -> 7: the evaluation version per report (SQLite's step 7),
+ * and the DNS cache (pg_dns.c; SQLite's step 6, schema_dns in schema.c,
+ * column for column: source names, what each policy domain publishes,
+ * DKIM keys), which PostgreSQL's step 6 had left out. */
+static const char pg_schema_v7[] =
+    /* the evaluation version per report (SQLite's step 7) */
+    "ALTER TABLE reports ADD COLUMN eval_version integer NOT NULL"
+    " DEFAULT 0;"
+    "UPDATE reports SET eval_version ="
+    " coalesce((SELECT version FROM evaluation), 0);"
+    "DROP TABLE evaluation;"
+    /* the DNS cache */
+    "CREATE TABLE dns_ptr ("
+    " ip text PRIMARY KEY, name text, confirmed integer NOT NULL,"
+    " status text NOT NULL, ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_published ("
+    " domain text PRIMARY KEY, tree_at text, tree_record text,"
+    " psl_at text, psl_record text, differ integer NOT NULL,"
+    " spf_record text, spf_records integer NOT NULL,"
+    " spf_lookups integer NOT NULL, spf_all integer NOT NULL,"
+    " spf_includes text, spf_error text,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL);"
+    "CREATE TABLE dns_dkim ("
+    " domain text NOT NULL, selector text NOT NULL, status text NOT NULL,"
+    " present integer NOT NULL, key_type text, key_bits integer NOT NULL,"
+    " ttl bigint NOT NULL, looked_up bigint NOT NULL,"
+    " PRIMARY KEY (domain, selector));";
+
 /* steps[i] brings a database to steps[i].to; append new versions here
  * (a new SQLite schema step needs its PostgreSQL step too). */
 static const struct {
@@ -384,13 +420,14 @@ static const struct {
 } pg_steps[] = {
     {5, pg_schema_v5}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
                           raw last in failed_inputs, as here) */
-    /* 5 -> 6: SQLite's DNS cache. Not kept in PostgreSQL yet (the store
-     * calls say so, backend.c): the version moves in step only. */
+    /* 5 -> 6: SQLite's DNS cache, left out here at first: the version
+     * moved in step only (step 7 adds the tables) */
     {6, "SELECT 1"},
+    {7, pg_schema_v7}, /* 6 -> 7: SQLite's 7, and SQLite's 6 at last */
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 6,
+_Static_assert(SIFT_STORE_SCHEMA == 7,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */
@@ -548,6 +585,8 @@ sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err)
     pg->busy_ms = 30000;
     for (i = 0; i < CP__COUNT; i++)
         sift_buf_init(&pg->cp[i], SIFT_PG_COPY_MAX);
+    for (i = 0; i < DQ__COUNT; i++)
+        sift_buf_init(&pg->dq[i], SIFT_PG_COPY_MAX);
     sift_buf_init(&pg->json, SIFT_STORE_MAX_JSON);
     if ((pg->uri = strdup(uri)) == NULL ||
         (pg->shown = sift_store_display_name(uri)) == NULL) {
@@ -625,6 +664,8 @@ sift_pg_close(sift_pg *pg)
         free(pg->prep[i]);
     for (i = 0; i < CP__COUNT; i++)
         sift_buf_dispose(&pg->cp[i]);
+    for (i = 0; i < DQ__COUNT; i++)
+        sift_buf_dispose(&pg->dq[i]);
     sift_buf_dispose(&pg->json);
     free(pg->months);
     free(pg->uri);
@@ -664,6 +705,10 @@ buffers_reset(sift_pg *pg)
         sift_buf_reset(&pg->cp[i]);
         pg->mark[i] = 0;
     }
+    for (i = 0; i < DQ__COUNT; i++)
+        sift_buf_reset(&pg->dq[i]);
+    pg->n_fin = pg->n_seen = pg->n_res = 0;
+    pg->no_apply = 0;
 }
 
 void
@@ -760,7 +805,8 @@ batch_commit(sift_pg *pg, sift_err *err)
 
     if (!pg->in_batch)
         return SIFT_OK;
-    if ((rc = copy_flush(pg, err)) == SIFT_OK)
+    if ((rc = copy_flush(pg, err)) == SIFT_OK &&
+        (rc = sift_pg__apply(pg, err)) == SIFT_OK)
         rc = sift_pg__exec(pg, NULL, "COMMIT", NULL, err, "commit");
     if (rc != SIFT_OK) {
         sift_pg__batch_drop(pg);
@@ -869,6 +915,160 @@ sift_pg_hold(sift_pg *pg, int on, sift_err *err)
         return SIFT_OK;
     }
     return batch_commit(pg, err);
+}
+
+/* --- deferred writes ------------------------------------------------------ */
+
+/* One element of the array literal dq[k] (a '{' before the first). */
+static int
+dq_sep(sift_pg *pg, int k, sift_err *err)
+{
+    sift_buf *b = &pg->dq[k];
+
+    return sift_buf_add(b, b->len == 0 ? "{" : ",", 1, err);
+}
+
+static int
+dq_int(sift_pg *pg, int k, int64_t v, sift_err *err)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+    int rc = dq_sep(pg, k, err);
+
+    return rc != SIFT_OK ? rc : sift_buf_add(&pg->dq[k], num, (size_t)n, err);
+}
+
+/* A text element, quoted: NULL is NULL; invalid UTF-8 becomes U+FFFD (as
+ * sift_pg__p_text does). */
+static int
+dq_text(sift_pg *pg, int k, const char *s, sift_err *err)
+{
+    sift_buf *b = &pg->dq[k];
+    const unsigned char *p;
+    size_t n;
+    int rc;
+
+    if ((rc = dq_sep(pg, k, err)) != SIFT_OK)
+        return rc;
+    if (s == NULL)
+        return sift_buf_add(b, "NULL", 4, err);
+    if ((rc = sift_buf_add(b, "\"", 1, err)) != SIFT_OK)
+        return rc;
+    for (p = (const unsigned char *)s; *p && rc == SIFT_OK; p += n) {
+        n = sift_utf8_len(p, SIZE_MAX);
+        if (n == 0) {
+            rc = sift_buf_add(b, "\xef\xbf\xbd", 3, err);
+            n = 1;
+        } else if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            rc = sift_buf_add(b, esc, 2, err);
+        } else {
+            rc = sift_buf_add(b, p, n, err);
+        }
+    }
+    return rc != SIFT_OK ? rc : sift_buf_add(b, "\"", 1, err);
+}
+
+/* A bytea element: "\\x<hex>" (the backslash escaped in the literal). */
+static int
+dq_hash(sift_pg *pg, int k, sift_hash128 h, sift_err *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+    char lit[4 + 32 + 1];
+    size_t i;
+    int rc;
+
+    sift_hash128_put(raw, h);
+    memcpy(lit, "\"\\\\x", 4);
+    for (i = 0; i < 16; i++) {
+        lit[4 + 2 * i] = hex[raw[i] >> 4];
+        lit[5 + 2 * i] = hex[raw[i] & 15];
+    }
+    lit[36] = '"';
+    if ((rc = dq_sep(pg, k, err)) != SIFT_OK)
+        return rc;
+    return sift_buf_add(&pg->dq[k], lit, sizeof(lit), err);
+}
+
+/* Close the literals [k0, k1) and bind them as parameters. */
+static int
+dq_bind(sift_pg *pg, pp *p, int k0, int k1, sift_err *err)
+{
+    int k, rc;
+
+    for (k = k0; k < k1; k++) {
+        if ((rc = sift_buf_add(&pg->dq[k], "}", 1, err)) != SIFT_OK)
+            return rc;
+        p->v[p->n] = pg->dq[k].p;
+        p->len[p->n] = p->fmt[p->n] = 0;
+        p->n++;
+    }
+    return SIFT_OK;
+}
+
+/* The queue is over its ceiling: apply it now. */
+static int
+dq_full(sift_pg *pg, sift_err *err)
+{
+    size_t k;
+
+    for (k = 0; k < DQ__COUNT; k++)
+        if (pg->dq[k].len >= SIFT_PG_DEFER_MAX)
+            return sift_pg__apply(pg, err);
+    return SIFT_OK;
+}
+
+int
+sift_pg__apply(sift_pg *pg, sift_err *err)
+{
+    static const struct {
+        int k0, k1;
+        const char *sql, *what;
+    } step[] = {
+        {DQ_FIN_ID, DQ_FIN_MSG + 1,
+         "UPDATE reports r SET warnings = v.w, content_hash = v.h,"
+         " record_count = v.rc, message_count = v.mc"
+         " FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[],"
+         " $5::bigint[]) AS v(id, w, h, rc, mc) WHERE r.id = v.id",
+         "finish report"},
+        {DQ_SEEN_FP, DQ_SEEN_END + 1,
+         "INSERT INTO seen_inputs (fp, len, report, conflict)"
+         " SELECT v.fp, v.len, r.id, v.c FROM unnest($1::bytea[],"
+         " $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::text[],"
+         " $7::bigint[], $8::bigint[]) WITH ORDINALITY"
+         " AS v(fp, len, c, org, rid, dom, b, e, n)"
+         " JOIN reports r ON r.org_name = v.org AND r.report_id = v.rid"
+         " AND r.policy_domain = v.dom AND r.date_begin = v.b"
+         " AND r.date_end = v.e ORDER BY v.n ON CONFLICT DO NOTHING",
+         "note seen"},
+        {DQ_RES_PATH, DQ_RES_FP + 1,
+         "DELETE FROM failed_inputs f USING unnest($1::text[], $2::bytea[])"
+         " AS v(path, fp) WHERE f.path = v.path AND f.fp = v.fp",
+         "failed inputs"},
+    };
+    unsigned *const count[] = {&pg->n_fin, &pg->n_seen, &pg->n_res};
+    size_t i, k;
+    pp p;
+    int rc = SIFT_OK;
+
+    if (pg->no_apply)
+        return SIFT_OK;
+    pg->no_apply = 1;
+    for (i = 0; i < sizeof(step) / sizeof(step[0]) && rc == SIFT_OK; i++) {
+        if (*count[i] == 0)
+            continue;
+        sift_pg__pp_init(&p);
+        if ((rc = dq_bind(pg, &p, step[i].k0, step[i].k1, err)) == SIFT_OK)
+            rc = sift_pg__exec(pg, NULL, step[i].sql, &p, err, step[i].what);
+        for (k = (size_t)step[i].k0; k < (size_t)step[i].k1; k++)
+            sift_buf_reset(&pg->dq[k]);
+        *count[i] = 0;
+    }
+    pg->no_apply = 0;
+    if (rc != SIFT_OK)
+        sift_pg__batch_drop(pg);
+    return rc;
 }
 
 /* --- partitions ----------------------------------------------------------- */
@@ -1048,7 +1248,12 @@ sift_pg_begin(sift_pg *pg, sift_stored *dup, const sift_report_meta *m,
         return sift_err_set(err, SIFT_EUSAGE, "a report is already open");
     if ((rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
         return rc;
-    if ((rc = ensure_month(pg, m->end, err)) != SIFT_OK)
+    /* the deferred writes of the batch's earlier reports wait: neither
+     * the partitions nor the identity insert depend on them */
+    pg->no_apply = 1;
+    rc = ensure_month(pg, m->end, err);
+    pg->no_apply = 0;
+    if (rc != SIFT_OK)
         goto fail;
     rc = sift_store__json_array(&pg->json, m->errors, m->n_errors, err);
     if (rc != SIFT_OK)
@@ -1075,16 +1280,19 @@ sift_pg_begin(sift_pg *pg, sift_stored *dup, const sift_report_meta *m,
     sift_pg__p_text(&p, m->discovery_method);
     sift_pg__p_text(&p, input_path);
     sift_pg__p_int(&p, (int64_t)time(NULL));
+    sift_pg__p_int(&p, pg->base.eval_stamp);
+    pg->no_apply = 1;
     rc = sift_pg__exec(
         pg, &r,
         "INSERT INTO reports (org_name, report_id, policy_domain,"
         " date_begin, date_end, email, extra_contact_info, errors, version,"
         " namespace, generator, adkim, aspf, p, sp, np, pct, fo, testing,"
-        " discovery_method, input_path, ingested_at)"
+        " discovery_method, input_path, ingested_at, eval_version)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        " $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         " ON CONFLICT DO NOTHING RETURNING id",
         &p, err, "insert report");
+    pg->no_apply = 0;
     sift_pg__pp_free(&p);
     if (rc != SIFT_OK)
         goto fail;
@@ -1227,8 +1435,10 @@ next_id(sift_pg *pg, int64_t *id, sift_err *err)
     int rc;
 
     if (pg->next_id == pg->end_id) {
+        pg->no_apply = 1;
         rc = sift_pg__exec(pg, &r, "SELECT nextval('records_id_seq')", NULL,
                            err, "record id");
+        pg->no_apply = 0;
         if (rc != SIFT_OK)
             return rc;
         pg->next_id = sift_pg__int(r, 0, 0);
@@ -1341,7 +1551,6 @@ int
 sift_pg_commit(sift_pg *pg, const sift_report_meta *meta,
                sift_hash128 content_hash, sift_err *err)
 {
-    pp p;
     int rc;
 
     if (!pg->in_report)
@@ -1356,17 +1565,18 @@ sift_pg_commit(sift_pg *pg, const sift_report_meta *meta,
         drop_report(pg);
         return rc;
     }
-    sift_pg__pp_init(&p);
-    sift_pg__p_text(&p, pg->json.p);
-    sift_pg__p_hash(&p, content_hash);
-    sift_pg__p_int(&p, clamp64(pg->report_records));
-    sift_pg__p_int(&p, clamp64(pg->report_messages));
-    sift_pg__p_int(&p, pg->report_rowid);
-    rc = sift_pg__exec(pg, NULL,
-                       "UPDATE reports SET warnings = $1, content_hash = $2,"
-                       " record_count = $3, message_count = $4 WHERE id = $5",
-                       &p, err, "finish report");
-    sift_pg__pp_free(&p);
+    /* the row's final values: applied with the batch's others (one
+     * UPDATE), before the batch commits or anything reads them */
+    if ((rc = dq_int(pg, DQ_FIN_ID, pg->report_rowid, err)) == SIFT_OK &&
+        (rc = dq_text(pg, DQ_FIN_WARN, pg->json.p, err)) == SIFT_OK &&
+        (rc = dq_hash(pg, DQ_FIN_HASH, content_hash, err)) == SIFT_OK &&
+        (rc = dq_int(pg, DQ_FIN_REC, clamp64(pg->report_records), err)) ==
+            SIFT_OK &&
+        (rc = dq_int(pg, DQ_FIN_MSG, clamp64(pg->report_messages), err)) ==
+            SIFT_OK) {
+        pg->n_fin++;
+        rc = dq_full(pg, err);
+    }
     if (rc != SIFT_OK) {
         sift_pg__batch_drop(pg);
         return rc;
@@ -1450,6 +1660,25 @@ sift_pg_note_seen(sift_pg *pg, sift_hash128 fp, uint64_t len,
 
     if (!pg->in_report && (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
         return rc;
+    if (pg->in_batch) { /* deferred: applied set-wise (sift_pg__apply) */
+        if ((rc = dq_hash(pg, DQ_SEEN_FP, fp, err)) == SIFT_OK &&
+            (rc = dq_int(pg, DQ_SEEN_LEN, clamp64(len), err)) == SIFT_OK &&
+            (rc = dq_int(pg, DQ_SEEN_CONFLICT, conflict != 0, err)) ==
+                SIFT_OK &&
+            (rc = dq_text(pg, DQ_SEEN_ORG, m->org_name ? m->org_name : "",
+                          err)) == SIFT_OK &&
+            (rc = dq_text(pg, DQ_SEEN_RID, m->report_id ? m->report_id : "",
+                          err)) == SIFT_OK &&
+            (rc = dq_text(pg, DQ_SEEN_DOM, m->domain ? m->domain : "", err)) ==
+                SIFT_OK &&
+            (rc = dq_int(pg, DQ_SEEN_BEGIN, m->begin, err)) == SIFT_OK &&
+            (rc = dq_int(pg, DQ_SEEN_END, m->end, err)) == SIFT_OK) {
+            pg->n_seen++;
+            return dq_full(pg, err);
+        }
+        sift_pg__batch_drop(pg);
+        return rc;
+    }
     sift_pg__pp_init(&p);
     sift_pg__p_hash(&p, fp);
     sift_pg__p_int(&p, clamp64(len));
@@ -1671,6 +1900,17 @@ sift_pg_resolve_failed(sift_pg *pg, const char *path, sift_hash128 fp,
 
     if (resolved != NULL)
         *resolved = 0;
+    /* in a batch (and no count wanted): deferred, applied set-wise with
+     * the batch's other writes (sift_pg__apply) */
+    if (pg->in_batch && resolved == NULL && !pg->readonly) {
+        if ((rc = dq_text(pg, DQ_RES_PATH, path ? path : "", err)) == SIFT_OK &&
+            (rc = dq_hash(pg, DQ_RES_FP, fp, err)) == SIFT_OK) {
+            pg->n_res++;
+            return dq_full(pg, err);
+        }
+        sift_pg__batch_drop(pg);
+        return rc;
+    }
     sift_pg__pp_init(&p);
     sift_pg__p_key(&p, path);
     sift_pg__p_hash(&p, fp);
@@ -1771,37 +2011,6 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
     if (failed != NULL)
         *failed = nf;
     return SIFT_OK;
-}
-
-/* --- the evaluation version ----------------------------------------------- */
-
-int
-sift_pg_eval_version(sift_pg *pg, int *version, sift_err *err)
-{
-    PGresult *r = NULL;
-    int rc;
-
-    *version = 0;
-    rc = sift_pg__exec(pg, &r, "SELECT version FROM evaluation", NULL, err,
-                       "evaluation");
-    if (rc == SIFT_OK && PQntuples(r) > 0)
-        *version = (int)sift_pg__int(r, 0, 0);
-    PQclear(r);
-    return rc;
-}
-
-int
-sift_pg_set_eval_version(sift_pg *pg, int version, sift_err *err)
-{
-    pp p;
-    int rc;
-
-    sift_pg__pp_init(&p);
-    sift_pg__p_int(&p, version);
-    rc = sift_pg__write(pg, "UPDATE evaluation SET version = $1", &p, NULL, err,
-                        "evaluation");
-    sift_pg__pp_free(&p);
-    return rc;
 }
 
 int

@@ -25,8 +25,33 @@
 #define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
+#define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
 
 enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
+
+/* The deferred writes of the open batch, as array literals (one per
+ * column): each report's final update, its seen input, its resolved
+ * failed row. They are applied set-wise (one statement each) before the
+ * batch commits and before any other statement on the connection, so
+ * the order of writes as the connection sees them is unchanged. */
+enum {
+    DQ_FIN_ID,
+    DQ_FIN_WARN,
+    DQ_FIN_HASH,
+    DQ_FIN_REC,
+    DQ_FIN_MSG,
+    DQ_SEEN_FP,
+    DQ_SEEN_LEN,
+    DQ_SEEN_CONFLICT,
+    DQ_SEEN_ORG,
+    DQ_SEEN_RID,
+    DQ_SEEN_DOM,
+    DQ_SEEN_BEGIN,
+    DQ_SEEN_END,
+    DQ_RES_PATH,
+    DQ_RES_FP,
+    DQ__COUNT
+};
 
 typedef struct sift_pg sift_pg;
 
@@ -54,6 +79,10 @@ struct sift_pg {
     sift_buf cp[CP__COUNT];
     size_t mark[CP__COUNT];
     sift_buf json;
+    /* deferred writes (see DQ_*): how many of each kind are queued */
+    sift_buf dq[DQ__COUNT];
+    unsigned n_fin, n_seen, n_res;
+    int no_apply; /* set while a statement must not apply them first */
     /* prepared statements, by SQL text (names "sift_s<i>") */
     char *prep[SIFT_PG_PREPARED];
     /* months (year * 12 + month - 1) whose partitions exist, as seen in
@@ -114,6 +143,9 @@ void sift_pg__batch_drop(sift_pg *pg);
  * text), so that a statement in the batch sees them, as a SQLite handle
  * sees its own uncommitted rows. On failure the batch is dropped. */
 int sift_pg__send_buffered(sift_pg *pg, sift_err *err);
+/* Run the deferred writes of the open batch now (sift_pg__exec does it
+ * before any other statement). On an error the batch is dropped. */
+int sift_pg__apply(sift_pg *pg, sift_err *err);
 
 int sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err);
 void sift_pg_close(sift_pg *st);
@@ -170,18 +202,23 @@ int sift_pg_imap_forget(sift_pg *st, int64_t mailbox, const uint32_t *uids,
                         size_t n, sift_err *err);
 int sift_pg_query(sift_pg *st, const char *sql, const sift_param *params, int n,
                   sift_row_cb cb, void *payload, sift_err *err);
-int sift_pg_eval_version(sift_pg *st, int *version, sift_err *err);
-int sift_pg_set_eval_version(sift_pg *st, int version, sift_err *err);
+int sift_pg_eval_versions(sift_pg *st, const sift_store_filter *f,
+                          sift_eval_version_cb cb, void *payload,
+                          sift_err *err);
 int sift_pg_count_records(sift_pg *st, uint64_t *n, sift_err *err);
-int sift_pg_rewrite_verdicts(sift_pg *st, int64_t after, unsigned limit,
-                             int64_t *last, unsigned *done, sift_verdict_fn fn,
-                             void *payload, sift_err *err);
+int sift_pg_rewrite_verdicts(sift_pg *st, int version, int redo, int64_t after,
+                             unsigned limit, int64_t *last, unsigned *done,
+                             sift_verdict_fn fn, void *payload, sift_err *err);
 int sift_pg_read_reports(sift_pg *st, const sift_store_filter *f,
                          sift_report_row_cb cb, void *payload, sift_err *err);
 int sift_pg_read_reasons(sift_pg *st, sift_reason_row_cb cb, void *payload,
                          sift_err *err);
 int sift_pg_scan_records(sift_pg *st, int parts, sift_scan_cb cb,
                          void *const *payloads, int *used, sift_err *err);
+int sift_pg_top_sources(sift_pg *st, const int64_t *ids, size_t n,
+                        uint64_t limit, sift_top_pair_cb pair,
+                        sift_domain_sources_cb domain, void *payload,
+                        sift_err *err);
 int sift_pg_record_verdict(sift_pg *st, int64_t id, sift_verdict_row_cb cb,
                            void *payload, sift_err *err);
 int sift_pg_read_policies(sift_pg *st, const sift_store_filter *f,
@@ -190,6 +227,45 @@ int sift_pg_export_records(sift_pg *st, const sift_store_filter *f,
                            sift_export_cb cb, void *payload, sift_err *err);
 const char *sift_pg_path(const sift_pg *st);
 int sift_pg_is_readonly(const sift_pg *st);
+
+/* The DNS cache (pg_dns.c). */
+int sift_pg_dns_ptr_todo(sift_pg *st, int64_t now,
+                         int (*cb)(void *payload, const char *ip),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_put(sift_pg *st, const sift_ptr_row *rows, size_t n,
+                        sift_err *err);
+int sift_pg_dns_ptr_each(sift_pg *st,
+                         int (*cb)(void *payload, const sift_ptr_row *r),
+                         void *payload, sift_err *err);
+int sift_pg_dns_ptr_count(sift_pg *st, int64_t now, uint64_t *total,
+                          uint64_t *expired, sift_err *err);
+int sift_pg_dns_domains_todo(sift_pg *st, int64_t now,
+                             int (*cb)(void *payload, const char *domain),
+                             void *payload, sift_err *err);
+int sift_pg_dns_selectors(sift_pg *st, const char *domain, unsigned max,
+                          int (*cb)(void *payload, const char *d,
+                                    const char *selector),
+                          void *payload, sift_err *err);
+int sift_pg_dns_published_put(sift_pg *st, const sift_published_row *p,
+                              const sift_dkim_row *k, size_t n, sift_err *err);
+int sift_pg_dns_published_each(sift_pg *st,
+                               int (*cb)(void *payload,
+                                         const sift_published_row *p),
+                               void *payload, sift_err *err);
+int sift_pg_dns_dkim_each(sift_pg *st, const char *domain,
+                          int (*cb)(void *payload, const sift_dkim_row *k),
+                          void *payload, sift_err *err);
+
+/* Run sql (p may be NULL) in single-row mode: fn for each row (row 0 of
+ * the result it gets); fn returns 0 to go on, else that value is returned
+ * once the rest is drained (pg_read.c). */
+int sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                    int (*fn)(void *payload, const PGresult *r), void *payload,
+                    sift_err *err, const char *what);
+
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
+int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
+                         sift_err *err);
 
 extern const sift_store_ops sift_pg__ops;
 

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,14 @@ stream(sift_pg *pg, const char *sql, pp *p,
         }
     }
     return stop ? stop : rc;
+}
+
+int
+sift_pg__stream(sift_pg *pg, const char *sql, pp *p,
+                int (*fn)(void *payload, const PGresult *r), void *payload,
+                sift_err *err, const char *what)
+{
+    return stream(pg, sql, p, fn, payload, err, what);
 }
 
 /* A PostgreSQL array literal of the ASCII-lowercased strings v[0..n)
@@ -290,6 +300,76 @@ sift_pg_record_verdict(sift_pg *pg, int64_t id, sift_verdict_row_cb cb,
     return rc;
 }
 
+/* The sources with the most messages (sift_store_top_sources). */
+static int
+on_top_pair(void *payload, const PGresult *res)
+{
+    struct cbs *c = payload;
+
+    return ((sift_top_pair_cb)c->cb)(c->payload, key(res, 0, 0),
+                                     key(res, 0, 1));
+}
+
+static int
+on_domain_sources(void *payload, const PGresult *res)
+{
+    struct cbs *c = payload;
+
+    return ((sift_domain_sources_cb)c->cb)(c->payload, key(res, 0, 0),
+                                           (uint64_t)sift_pg__int(res, 0, 1));
+}
+
+/* The records of the listed reports ($1, an array literal) per (domain,
+ * ip), with the exact unsigned sum of count. */
+#define Q_PAIRS                                                                \
+    "SELECT coalesce(r.policy_domain, '') AS d,"                               \
+    " coalesce(c.source_ip, '') AS ip,"                                        \
+    " sum(CASE WHEN c.count < 0 THEN c.count::numeric"                         \
+    " + 18446744073709551616 ELSE c.count::numeric END) AS m"                  \
+    " FROM records c JOIN reports r ON r.id = c.report_id"                     \
+    " WHERE c.report_id = ANY ($1::bigint[]) GROUP BY 1, 2"
+
+int
+sift_pg_top_sources(sift_pg *pg, const int64_t *ids, size_t n, uint64_t limit,
+                    sift_top_pair_cb pair, sift_domain_sources_cb domain,
+                    void *payload, sift_err *err)
+{
+    struct cbs c = {(void *)pair, payload};
+    char *list = NULL;
+    size_t len = 0, i;
+    FILE *fp = open_memstream(&list, &len);
+    pp p;
+    int rc;
+
+    if (fp == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    fputc('{', fp);
+    for (i = 0; i < n; i++)
+        fprintf(fp, "%s%" PRId64, i ? "," : "", ids[i]);
+    fputc('}', fp);
+    if (ferror(fp) | fclose(fp)) {
+        free(list);
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    }
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, list);
+    sift_pg__p_int(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    rc = stream(pg,
+                "SELECT d, ip FROM (" Q_PAIRS ") g"
+                " ORDER BY m DESC, d COLLATE \"C\", ip COLLATE \"C\" LIMIT $2",
+                &p, on_top_pair, &c, err, "top sources");
+    sift_pg__pp_free(&p);
+    c.cb = (void *)domain;
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, list);
+    if (rc == SIFT_OK)
+        rc = stream(pg, "SELECT d, count(*) FROM (" Q_PAIRS ") g GROUP BY d",
+                    &p, on_domain_sources, &c, err, "top sources");
+    sift_pg__pp_free(&p);
+    free(list);
+    return rc;
+}
+
 static int
 on_policy(void *payload, const PGresult *res)
 {
@@ -345,13 +425,23 @@ typedef struct scanbuf {
 /* One scan row from a binary COPY message (the first also holds the
  * file header; the last is the trailer): 1 with *s set, 0 for no row,
  * -1 on ENOMEM or a malformed row. */
+/* The scan's columns. flags and categories (each a 32-bit value, as
+ * sift_scan_row has them) travel as one bigint: the server's cost is per
+ * column sent (some 0.5 s per column over 5M records), not per byte. */
+#define SCAN_NCOLS 9
+#define SCAN_COLS                                                              \
+    "SELECT report_id, source_ip, count, outcome,"                             \
+    " (flags & 4294967295) << 32 | (categories & 4294967295),"                 \
+    " header_from, spf_domain, dkim_domain, id FROM records"
+
 static int
 scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
 {
+    uint64_t fc;
     const unsigned char *p = (const unsigned char *)msg,
                         *end = p + (len > 0 ? len : 0);
-    const unsigned char *f[10];
-    int32_t fl[10];
+    const unsigned char *f[SCAN_NCOLS];
+    int32_t fl[SCAN_NCOLS];
     char *o;
     int k;
 
@@ -366,10 +456,10 @@ scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
         return -1;
     if (p[0] == 0xff && p[1] == 0xff)
         return 0; /* the trailer */
-    if ((p[0] << 8 | p[1]) != 10)
+    if ((p[0] << 8 | p[1]) != SCAN_NCOLS)
         return -1;
     p += 2;
-    for (k = 0; k < 10; k++) {
+    for (k = 0; k < SCAN_NCOLS; k++) {
         if (end - p < 4)
             return -1;
         fl[k] = (int32_t)be_int(p, 4);
@@ -388,7 +478,7 @@ scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
         sb->cap = (size_t)len + 64;
     }
     o = sb->p;
-    /* text: 1 source_ip, 6 header_from, 7 spf_domain, 8 dkim_domain */
+    /* text: 1 source_ip, 5 header_from, 6 spf_domain, 7 dkim_domain */
 #define TXT(i, dst)                                                            \
     do {                                                                       \
         if (f[i] == NULL) {                                                    \
@@ -401,22 +491,19 @@ scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
         }                                                                      \
     } while (0)
     TXT(1, s->source_ip);
-    TXT(6, s->header_from);
-    TXT(7, s->spf_domain);
-    TXT(8, s->dkim_domain);
+    TXT(5, s->header_from);
+    TXT(6, s->spf_domain);
+    TXT(7, s->dkim_domain);
 #undef TXT
     s->report = f[0] ? be_int(f[0], fl[0]) : 0;
     s->count = f[2] ? (uint64_t)be_int(f[2], fl[2]) : 0;
     s->outcome = f[3] ? (int)be_int(f[3], fl[3]) : 0;
-    s->flags = f[4] ? (uint32_t)be_int(f[4], fl[4]) : 0;
-    s->categories = f[5] ? (uint32_t)be_int(f[5], fl[5]) : 0;
-    s->id = f[9] ? be_int(f[9], fl[9]) : 0;
+    fc = f[4] ? (uint64_t)be_int(f[4], fl[4]) : 0;
+    s->flags = (uint32_t)(fc >> 32);
+    s->categories = (uint32_t)fc;
+    s->id = f[8] ? be_int(f[8], fl[8]) : 0;
     return 1;
 }
-
-#define SCAN_COLS                                                              \
-    "SELECT report_id, source_ip, count, outcome, flags, categories,"          \
-    " header_from, spf_domain, dkim_domain, id FROM records"
 
 /* The error of connection c (pg's own or the second scan connection). */
 static int
@@ -529,6 +616,113 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
     return stop ? stop : rc;
 }
 
+/* One COPY stream read by its own thread (the second scan connection):
+ * its rows go to cb with payload, in the stream's order. */
+typedef struct drain {
+    sift_pg *pg; /* the handle owning conn (errors name it) */
+    sift_scan_cb cb;
+    void *payload;
+    atomic_int *halt; /* set by the stream that stops: the other stops too */
+    sift_err err;
+    int rc;
+} drain;
+
+/* Read pg's COPY stream to its end, blocking. Returns SIFT_OK, the
+ * callback's non-zero return, or an error (in d->err). */
+static int
+drain_one(drain *d)
+{
+    PGconn *c = d->pg->conn;
+    scanbuf sb = {NULL, 0, 0};
+    int got, stop = 0, rc = SIFT_OK, cancelled = 0;
+    char *line = NULL;
+    PGresult *r;
+
+    while ((got = PQgetCopyData(c, &line, 0)) > 0) {
+        if (!stop && rc == SIFT_OK) {
+            sift_scan_row row;
+            int got_row = scan_row(&row, &sb, line, got);
+            if (got_row < 0)
+                stop = rc =
+                    sift_pg__fail(d->pg, &d->err, "scan: a malformed row");
+            else if (got_row > 0)
+                stop = d->cb(d->payload, &row);
+            if (stop)
+                atomic_store(d->halt, 1);
+        }
+        PQfreemem(line);
+        line = NULL;
+        if ((stop || atomic_load(d->halt)) && !cancelled) {
+            /* the rest is not wanted */
+            PGcancel *k = PQgetCancel(c);
+            char buf[256];
+            cancelled = 1;
+            if (k != NULL) {
+                (void)PQcancel(k, buf, (int)sizeof(buf));
+                PQfreeCancel(k);
+            }
+        }
+    }
+    if (got == -2 && !cancelled)
+        rc = sift_pg__res_err(d->pg, NULL, &d->err, "scan");
+    while ((r = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK &&
+            !cancelled)
+            rc = sift_pg__res_err(d->pg, r, &d->err, "scan");
+        else
+            PQclear(r);
+    }
+    free(sb.p);
+    return stop ? stop : rc;
+}
+
+static void *
+drain_thread(void *arg)
+{
+    drain *d = arg;
+
+    d->rc = drain_one(d);
+    return NULL;
+}
+
+/* Both streams at once, each read by its own thread (this one reads
+ * pg's, a second thread other's): the callbacks of the two payloads then
+ * run on two cores, as in the SQLite backend's two-thread scan. When the
+ * thread cannot start, one thread polls both (copy_drain). */
+static int
+drain_two(sift_pg *pg, sift_pg *other, sift_scan_cb cb, void *const *payloads,
+          sift_err *err)
+{
+    atomic_int halt;
+    drain d[2];
+    pthread_t tid;
+    int rc, i;
+
+    atomic_init(&halt, 0);
+    for (i = 0; i < 2; i++) {
+        d[i].pg = i == 0 ? pg : other;
+        d[i].cb = cb;
+        d[i].payload = payloads[i];
+        d[i].halt = &halt;
+        sift_err_clear(&d[i].err);
+        d[i].rc = SIFT_OK;
+    }
+    if (pthread_create(&tid, NULL, drain_thread, &d[1]) != 0) {
+        PGconn *conns[2] = {pg->conn, other->conn};
+        return copy_drain(pg, conns, 2, cb, payloads, err);
+    }
+    rc = drain_one(&d[0]);
+    pthread_join(tid, NULL);
+    if (rc == SIFT_OK && d[1].rc != SIFT_OK) {
+        rc = d[1].rc;
+        if (err != NULL && d[1].err.code != SIFT_OK)
+            *err = d[1].err;
+    } else if (rc != SIFT_OK && err != NULL && d[0].err.code != SIFT_OK) {
+        *err = d[0].err;
+    }
+    return rc;
+}
+
 /* Every record in id order, as binary COPY. With parts >= 2 and enough
  * records, two streams from two connections (the second a read-only
  * handle on the same URI), split at the middle id: the server produces
@@ -585,7 +779,7 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
     if (rc == SIFT_OK && (rc = copy_out(pg, conns[0], q_lo, err)) == SIFT_OK) {
         if ((rc = copy_out(pg, conns[1], q_hi, err)) == SIFT_OK) {
             *used = 2;
-            rc = copy_drain(pg, conns, 2, cb, payloads, err);
+            rc = drain_two(pg, other, cb, payloads, err);
         } else {
             (void)copy_drain(pg, conns, 1, cb, payloads, NULL);
         }
@@ -783,37 +977,48 @@ sift_pg_export_records(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-/* --- rewriting verdicts --------------------------------------------------- */
+/* --- evaluation versions -------------------------------------------------- */
 
 int
-sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
-                         int64_t *last, unsigned *done, sift_verdict_fn fn,
-                         void *payload, sift_err *err)
+sift_pg_eval_versions(sift_pg *pg, const sift_store_filter *f,
+                      sift_eval_version_cb cb, void *payload, sift_err *err)
 {
-    PGresult *res = NULL;
+    PGresult *r = NULL;
+    char *a[2];
     pp p;
-    int rc, i, j;
+    int rc, i;
 
-    *last = after;
-    *done = 0;
-    if ((rc = sift_pg_flush(pg, err)) != SIFT_OK ||
-        (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
-        return rc;
     sift_pg__pp_init(&p);
-    sift_pg__p_int(&p, after);
-    sift_pg__p_int(&p, limit);
-    rc = sift_pg__exec(
-        pg, &res,
-        "SELECT c.id, c.date_end, c.source_ip, c.count, c.disposition,"
-        " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
-        " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np,"
-        " r.pct, r.testing, r.org_name, r.date_begin, " REASONS
-        ", " AUTH("selector", "dkim_results") ", " AUTH(
-            "scope", "spf_results") " FROM records c JOIN reports r ON r.id = "
-                                    "c.report_id"
-                                    " WHERE c.id > $1 ORDER BY c.id LIMIT $2",
-        &p, err, "reevaluate");
+    if ((rc = filter_params(&p, a, f, err)) == SIFT_OK)
+        rc = sift_pg__exec(pg, &r,
+                           "SELECT r.eval_version, count(*),"
+                           " least(coalesce(sum(r.record_count), 0),"
+                           "  9223372036854775807)::bigint"
+                           " FROM reports r WHERE" FILTER_SQL
+                           "GROUP BY r.eval_version"
+                           " ORDER BY r.eval_version",
+                           &p, err, "evaluation versions");
     sift_pg__pp_free(&p);
+    free(a[0]);
+    free(a[1]);
+    for (i = 0; rc == SIFT_OK && i < PQntuples(r); i++)
+        rc = cb(payload, (int)sift_pg__int(r, i, 0),
+                (uint64_t)sift_pg__int(r, i, 1),
+                (uint64_t)sift_pg__int(r, i, 2));
+    PQclear(r);
+    return rc;
+}
+
+/* --- rewriting verdicts --------------------------------------------------- */
+
+/* Rewrite the verdicts of the records in res (the page query's rows). */
+static int
+rewrite_page(sift_pg *pg, PGresult *res, sift_verdict_fn fn, void *payload,
+             int64_t *lastrec, unsigned *done, sift_err *err)
+{
+    pp p;
+    int rc = SIFT_OK, i, j;
+
     for (i = 0; rc == SIFT_OK && i < PQntuples(res); i++) {
         sift_report_meta meta;
         sift_record r;
@@ -879,18 +1084,145 @@ sift_pg_rewrite_verdicts(sift_pg *pg, int64_t after, unsigned limit,
         }
         kids_free(&k);
         if (rc == SIFT_OK) {
-            *last = sift_pg__int(res, i, 0);
+            *lastrec = sift_pg__int(res, i, 0);
             (*done)++;
         }
     }
-    PQclear(res);
-    if (rc != SIFT_OK) {
-        sift_pg__batch_drop(pg);
-        *done = 0;
-        *last = after;
-        return rc;
+    return rc;
+}
+
+/* The reports to re-evaluate in this batch: ids after `after` of a
+ * version below `below`, about limit records' worth, as a PostgreSQL array
+ * literal in b; *upto = the last id taken (after when none). */
+static int
+pick_reports(sift_pg *pg, sift_buf *b, int64_t *upto, int below, int64_t after,
+             unsigned limit, sift_err *err)
+{
+    PGresult *r = NULL;
+    uint64_t want = 0;
+    pp p;
+    int rc, i;
+
+    *upto = after;
+    sift_pg__pp_init(&p);
+    sift_pg__p_int(&p, after);
+    sift_pg__p_int(&p, below);
+    sift_pg__p_int(&p, limit);
+    rc = sift_pg__exec(pg, &r,
+                       "SELECT id, record_count FROM reports WHERE id > $1"
+                       " AND eval_version < $2 ORDER BY id LIMIT $3",
+                       &p, err, "reevaluate");
+    sift_pg__pp_free(&p);
+    if (rc == SIFT_OK)
+        rc = sift_buf_add(b, "{", 1, err);
+    for (i = 0; rc == SIFT_OK && i < PQntuples(r) && want < limit; i++) {
+        int64_t n = sift_pg__int(r, i, 1);
+        *upto = sift_pg__int(r, i, 0);
+        want += n > 0 ? (uint64_t)n : 1; /* an empty report counts 1 */
+        rc = sift_buf_addf(b, err, "%s%lld", i ? "," : "", (long long)*upto);
     }
-    return sift_pg_flush(pg, err);
+    if (rc == SIFT_OK)
+        rc = sift_buf_add(b, "}", 1, err);
+    PQclear(r);
+    return rc;
+}
+
+int
+sift_pg_rewrite_verdicts(sift_pg *pg, int version, int redo, int64_t after,
+                         unsigned limit, int64_t *last, unsigned *done,
+                         sift_verdict_fn fn, void *payload, sift_err *err)
+{
+    PGresult *res = NULL;
+    sift_buf ids;
+    int64_t upto, lastrec = 0;
+    unsigned n;
+    pp p;
+    int rc, below = redo ? version + 1 : version;
+
+    *last = after;
+    *done = 0;
+    sift_buf_init(&ids, (size_t)limit * 24 + 64);
+    if ((rc = sift_pg_flush(pg, err)) != SIFT_OK ||
+        (rc = sift_pg__batch_open(pg, err)) != SIFT_OK)
+        goto out;
+    if ((rc = pick_reports(pg, &ids, &upto, below, after, limit, err)) !=
+        SIFT_OK)
+        goto fail;
+    if (upto == after) { /* nothing to do */
+        rc = sift_pg_flush(pg, err);
+        goto out;
+    }
+    /* lock them, and keep those still below `below`: another host that
+     * re-evaluated them meanwhile has stamped them (its stamp is seen
+     * once its transaction commits: FOR UPDATE waits, then checks again) */
+    sift_pg__pp_init(&p);
+    sift_pg__p_text(&p, ids.p);
+    sift_pg__p_int(&p, below);
+    rc = sift_pg__exec(pg, &res,
+                       "SELECT id FROM reports WHERE id = ANY ($1::bigint[])"
+                       " AND eval_version < $2 ORDER BY id FOR UPDATE",
+                       &p, err, "reevaluate");
+    sift_pg__pp_free(&p);
+    if (rc == SIFT_OK) {
+        int i;
+        sift_buf_reset(&ids);
+        rc = sift_buf_add(&ids, "{", 1, err);
+        for (i = 0; rc == SIFT_OK && i < PQntuples(res); i++)
+            rc = sift_buf_addf(&ids, err, "%s%lld", i ? "," : "",
+                               (long long)sift_pg__int(res, i, 0));
+        if (rc == SIFT_OK)
+            rc = sift_buf_add(&ids, "}", 1, err);
+    }
+    PQclear(res);
+    res = NULL;
+    /* their records, a page of `limit` at a time */
+    do {
+        n = *done;
+        sift_pg__pp_init(&p);
+        sift_pg__p_text(&p, ids.p);
+        sift_pg__p_int(&p, lastrec);
+        sift_pg__p_int(&p, limit);
+        if (rc == SIFT_OK)
+            rc = sift_pg__exec(
+                pg, &res,
+                "SELECT c.id, c.date_end, c.source_ip, c.count, c.disposition,"
+                " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
+                " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp,"
+                " r.np, r.pct, r.testing, r.org_name, r.date_begin, " REASONS
+                ", " AUTH("selector", "dkim_results") ", " AUTH(
+                    "scope", "spf_results") " FROM records c JOIN reports r"
+                                            " ON r.id = c.report_id"
+                                            " WHERE r.id = ANY ($1::bigint[])"
+                                            " AND c.id > $2"
+                                            " ORDER BY c.id LIMIT $3",
+                &p, err, "reevaluate");
+        sift_pg__pp_free(&p);
+        if (rc == SIFT_OK)
+            rc = rewrite_page(pg, res, fn, payload, &lastrec, done, err);
+        PQclear(res);
+        res = NULL;
+    } while (rc == SIFT_OK && *done - n == limit);
+    if (rc == SIFT_OK) {
+        sift_pg__pp_init(&p);
+        sift_pg__p_int(&p, version);
+        sift_pg__p_text(&p, ids.p);
+        rc = sift_pg__exec(pg, NULL,
+                           "UPDATE reports SET eval_version = $1"
+                           " WHERE id = ANY ($2::bigint[])",
+                           &p, err, "reevaluate");
+        sift_pg__pp_free(&p);
+    }
+    if (rc == SIFT_OK && (rc = sift_pg_flush(pg, err)) == SIFT_OK) {
+        *last = upto;
+        goto out;
+    }
+fail:
+    sift_pg__batch_drop(pg);
+    *done = 0;
+    *last = after;
+out:
+    sift_buf_dispose(&ids);
+    return rc;
 }
 
 /* --- stats and failed inputs ---------------------------------------------- */
@@ -1264,4 +1596,41 @@ sift_pg_query(sift_pg *pg, const char *sql, const sift_param *params, int n,
     }
     PQclear(r);
     return SIFT_OK;
+}
+
+/* --- the whole history (report/trend.c) --------------------------------- */
+/* Every report's date range, reporter and policy domain, by id: for
+ * first_seen, NEW senders and silent reporters (docs/report.md "Over
+ * time"). */
+
+static const char pg_q_spans[] =
+    "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
+    " ORDER BY id";
+
+typedef struct spans_ctx {
+    sift_span_cb cb;
+    void *payload;
+} spans_ctx;
+
+static int
+on_pg_span(void *payload, const PGresult *r)
+{
+    spans_ctx *s = payload;
+    sift_report_span row;
+
+    memset(&row, 0, sizeof(row));
+    row.id = sift_pg__int(r, 0, 0);
+    row.domain = PQgetvalue(r, 0, 1);
+    row.org = PQgetvalue(r, 0, 2);
+    row.begin = sift_pg__int(r, 0, 3);
+    row.end = sift_pg__int(r, 0, 4);
+    return s->cb(s->payload, &row);
+}
+
+int
+sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload, sift_err *err)
+{
+    spans_ctx s = {cb, payload};
+
+    return stream(st, pg_q_spans, NULL, on_pg_span, &s, err, "report history");
 }

@@ -305,6 +305,17 @@ static const char schema_dns[] = "CREATE TABLE dns_ptr ("
                                  " PRIMARY KEY (domain, selector)"
                                  ") WITHOUT ROWID;";
 
+/* Version 6 -> 7: the evaluation version moves from the database to each
+ * report (reports.eval_version): hosts of different builds writing one
+ * database leave reports of different versions, which stats and report
+ * show and reevaluate brings up to date report by report. Existing
+ * reports get the database's version; the `evaluation` table goes. */
+static const char schema_evpr[] =
+    "ALTER TABLE reports ADD COLUMN eval_version INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE reports SET eval_version ="
+    " coalesce((SELECT version FROM evaluation), 0);"
+    "DROP TABLE evaluation;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,   /* 0 -> 1 */
@@ -313,6 +324,7 @@ static const char *const migrations[] = {
     schema_imap, /* 3 -> 4: IMAP state */
     schema_keep, /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
     schema_dns,  /* 5 -> 6: DNS cache (source names) */
+    schema_evpr, /* 6 -> 7: evaluation version per report */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -437,6 +437,23 @@ typedef int (*sift_scan_cb)(void *payload, const sift_scan_row *r);
 int sift_store_scan_records(sift_store *st, int parts, sift_scan_cb cb,
                             void *const *payloads, int *used, sift_err *err);
 
+/* The (policy domain, source IP) pairs among the records of the reports
+ * ids[0..n) with the most messages: pair() for at most `limit` of them,
+ * most messages (the unsigned sum of count) first, then domain and IP
+ * bytewise; then domain() once per policy domain with the number of
+ * distinct source IPs of its records there (any order). A NULL domain or
+ * IP reads "". The grouping runs in the database (SQLite sorts in
+ * temporary files): memory does not grow with the number of pairs, only
+ * with `limit`. report/ uses it past --max-sources. */
+typedef int (*sift_top_pair_cb)(void *payload, const char *domain,
+                                const char *ip);
+typedef int (*sift_domain_sources_cb)(void *payload, const char *domain,
+                                      uint64_t sources);
+int sift_store_top_sources(sift_store *st, const int64_t *ids, size_t n,
+                           uint64_t limit, sift_top_pair_cb pair,
+                           sift_domain_sources_cb domain, void *payload,
+                           sift_err *err);
+
 /* The reporter's verdict columns of one record (the report's example). */
 typedef int (*sift_verdict_row_cb)(void *payload, const char *pe_dkim,
                                    const char *pe_spf, int dkim_aligned,
@@ -478,10 +495,27 @@ int sift_store_export_records(sift_store *st, const sift_store_filter *f,
 
 /* --- stored verdicts and their evaluation version (verdicts.c) -------- */
 
-/* The version of the evaluation that wrote the stored verdicts (0: one
- * before versions were stored). */
-int sift_store_eval_version(sift_store *st, int *version, sift_err *err);
-int sift_store_set_eval_version(sift_store *st, int version, sift_err *err);
+/* Each stored report carries the version of the evaluation that computed
+ * its records' verdicts (reports.eval_version; 0: one before versions
+ * were stored, or a writer that did not say). Hosts of different builds
+ * writing one database leave reports of different versions: stats and
+ * report show them (docs/scaling.md).
+ *
+ * The version a writer stamps on the reports it stores from now on (the
+ * caller's evaluation, e.g. report/'s SIFT_EVAL_VERSION; store/ does not
+ * depend on report/). A property of the handle, not of each call: one
+ * process evaluates with one build. 0 until set. */
+void sift_store_set_eval_stamp(sift_store *st, int version);
+
+/* cb once per evaluation version found among the reports in the filter
+ * (NULL: all), ascending version, with how many reports carry it and
+ * their records (sum of record counts). None when there are no reports.
+ * Reads only. */
+typedef int (*sift_eval_version_cb)(void *payload, int version,
+                                    uint64_t reports, uint64_t records);
+int sift_store_eval_versions(sift_store *st, const sift_store_filter *f,
+                             sift_eval_version_cb cb, void *payload,
+                             sift_err *err);
 int sift_store_count_records(uint64_t *n, sift_store *st, sift_err *err);
 
 /* Computes a verdict from a record rebuilt from the store (report/'s
@@ -490,17 +524,26 @@ typedef void (*sift_verdict_fn)(void *payload, sift_verdict *out,
                                 const sift_report_meta *meta,
                                 const sift_record *rec);
 
-/* Rewrite the verdict columns of up to `limit` records with id > after,
- * in id order, in one transaction: each record is rebuilt (its report's
+/* Re-evaluate whole reports: the stored reports with id > after whose
+ * evaluation version is below `version` (redo != 0: or equal to it, e.g.
+ * to recompute after a Public Suffix List update), in ascending id, as many as
+ * hold about `limit` records (at least one report, which may hold more),
+ * in one transaction: each of their records is rebuilt (its report's
  * policy, reasons, DKIM and SPF results; at most 64 of each) and given to
- * fn. *last = the last id rewritten (after when none), *done = how many.
- * Memory: one record. A writer only. */
-int sift_store_rewrite_verdicts(sift_store *st, int64_t after, unsigned limit,
-                                int64_t *last, unsigned *done,
-                                sift_verdict_fn fn, void *payload,
-                                sift_err *err);
+ * fn, its verdict columns rewritten, and the reports stamped `version`.
+ * A report's stamp thus always names the evaluation of its verdicts, and
+ * a report of `version` or newer is never touched (an older build never
+ * rewrites a newer one's verdicts). PostgreSQL locks the reports it takes
+ * (another host re-evaluating at the same time skips what this one
+ * stamped). *last = the last report id taken (after when none: finished),
+ * *done = records rewritten. Memory: one record (SQLite), one batch of
+ * records (PostgreSQL). A writer only. */
+int sift_store_rewrite_verdicts(sift_store *st, int version, int redo,
+                                int64_t after, unsigned limit, int64_t *last,
+                                unsigned *done, sift_verdict_fn fn,
+                                void *payload, sift_err *err);
 
-/* --- the whole history (history.c) ------------------------------------- */
+/* --- the whole history (sqlite_read.c, pg_read.c) ---------------------- */
 
 /* One stored report's identity for report/'s history: strings borrowed
  * for the call ("" when absent). */

@@ -98,6 +98,12 @@ int sift_sq__db_err(sift_sq *st, int rc, sift_err *err, const char *what);
 /* A SIFT_EDB error with a formatted message and where = the path. */
 int sift_sq__fail(sift_sq *st, sift_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Prepare sql on st's connection; a failure is sift_sq__db_err(.., what). */
+int sift_sq__prep(sift_sq *st, sqlite3_stmt **s, const char *sql,
+                  const char *what, sift_err *err);
+/* The error of the last failed step on st's connection, as
+ * sift_sq__db_err(.., what). */
+int sift_sq__step_err(sift_sq *st, const char *what, sift_err *err);
 /* Run SQL without results (sqlite3_exec). */
 int sift_sq__exec(sift_sq *st, const char *sql, sift_err *err);
 /* Bring the schema to SIFT_STORE_SCHEMA (schema.c). */
@@ -172,18 +178,23 @@ int sift_sq_imap_forget(sift_sq *st, int64_t mailbox, const uint32_t *uids,
                         size_t n, sift_err *err);
 int sift_sq_query(sift_sq *st, const char *sql, const sift_param *params, int n,
                   sift_row_cb cb, void *payload, sift_err *err);
-int sift_sq_eval_version(sift_sq *st, int *version, sift_err *err);
-int sift_sq_set_eval_version(sift_sq *st, int version, sift_err *err);
+int sift_sq_eval_versions(sift_sq *st, const sift_store_filter *f,
+                          sift_eval_version_cb cb, void *payload,
+                          sift_err *err);
 int sift_sq_count_records(sift_sq *st, uint64_t *n, sift_err *err);
-int sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
-                             int64_t *last, unsigned *done, sift_verdict_fn fn,
-                             void *payload, sift_err *err);
+int sift_sq_rewrite_verdicts(sift_sq *st, int version, int redo, int64_t after,
+                             unsigned limit, int64_t *last, unsigned *done,
+                             sift_verdict_fn fn, void *payload, sift_err *err);
 int sift_sq_read_reports(sift_sq *st, const sift_store_filter *f,
                          sift_report_row_cb cb, void *payload, sift_err *err);
 int sift_sq_read_reasons(sift_sq *st, sift_reason_row_cb cb, void *payload,
                          sift_err *err);
 int sift_sq_scan_records(sift_sq *st, int parts, sift_scan_cb cb,
                          void *const *payloads, int *used, sift_err *err);
+int sift_sq_top_sources(sift_sq *st, const int64_t *ids, size_t n,
+                        uint64_t limit, sift_top_pair_cb pair,
+                        sift_domain_sources_cb domain, void *payload,
+                        sift_err *err);
 int sift_sq_record_verdict(sift_sq *st, int64_t id, sift_verdict_row_cb cb,
                            void *payload, sift_err *err);
 int sift_sq_read_policies(sift_sq *st, const sift_store_filter *f,
@@ -193,34 +204,37 @@ int sift_sq_export_records(sift_sq *st, const sift_store_filter *f,
 const char *sift_sq_path(const sift_sq *st);
 int sift_sq_is_readonly(const sift_sq *st);
 
-/* The DNS cache (dns_cache.c): ops entries as they are (they take the
- * neutral handle). */
-int sift_sq_dns_ptr_todo(sift_store *base, int64_t now,
+/* The DNS cache (dns_cache.c). */
+int sift_sq_dns_ptr_todo(sift_sq *st, int64_t now,
                          int (*cb)(void *payload, const char *ip),
                          void *payload, sift_err *err);
-int sift_sq_dns_ptr_put(sift_store *base, const sift_ptr_row *rows, size_t n,
+int sift_sq_dns_ptr_put(sift_sq *st, const sift_ptr_row *rows, size_t n,
                         sift_err *err);
-int sift_sq_dns_ptr_each(sift_store *base,
+int sift_sq_dns_ptr_each(sift_sq *st,
                          int (*cb)(void *payload, const sift_ptr_row *r),
                          void *payload, sift_err *err);
-int sift_sq_dns_ptr_count(sift_store *base, int64_t now, uint64_t *total,
+int sift_sq_dns_ptr_count(sift_sq *st, int64_t now, uint64_t *total,
                           uint64_t *expired, sift_err *err);
-int sift_sq_dns_domains_todo(sift_store *base, int64_t now,
+int sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
                              int (*cb)(void *payload, const char *domain),
                              void *payload, sift_err *err);
-int sift_sq_dns_selectors(sift_store *base, const char *domain, unsigned max,
+int sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
                           int (*cb)(void *payload, const char *d,
                                     const char *selector),
                           void *payload, sift_err *err);
-int sift_sq_dns_published_put(sift_store *base, const sift_published_row *p,
+int sift_sq_dns_published_put(sift_sq *st, const sift_published_row *p,
                               const sift_dkim_row *k, size_t n, sift_err *err);
-int sift_sq_dns_published_each(sift_store *base,
+int sift_sq_dns_published_each(sift_sq *st,
                                int (*cb)(void *payload,
                                          const sift_published_row *p),
                                void *payload, sift_err *err);
-int sift_sq_dns_dkim_each(sift_store *base, const char *domain,
+int sift_sq_dns_dkim_each(sift_sq *st, const char *domain,
                           int (*cb)(void *payload, const sift_dkim_row *k),
                           void *payload, sift_err *err);
+
+/* Every report's span, by id (sqlite_read.c / pg_read.c). */
+int sift_sq_report_spans(sift_sq *st, sift_span_cb cb, void *payload,
+                         sift_err *err);
 
 extern const sift_store_ops sift_sq__ops;
 

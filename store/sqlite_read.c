@@ -145,6 +145,37 @@ sift_sq_read_reports(sift_sq *st, const sift_store_filter *f,
     return rc;
 }
 
+/* --- evaluation versions ------------------------------------------------ */
+
+static int
+on_eval_version(void *payload, sift_row *row)
+{
+    struct cbs *c = payload;
+
+    return ((sift_eval_version_cb)c->cb)(c->payload, (int)sift_row_int(row, 0),
+                                         (uint64_t)sift_row_int(row, 1),
+                                         (uint64_t)sift_row_int(row, 2));
+}
+
+int
+sift_sq_eval_versions(sift_sq *st, const sift_store_filter *f,
+                      sift_eval_version_cb cb, void *payload, sift_err *err)
+{
+    static const char q[] = "SELECT r.eval_version, count(*),"
+                            " sat_sum(r.record_count) FROM reports r"
+                            " WHERE" FILTER_SQL "GROUP BY r.eval_version"
+                            " ORDER BY r.eval_version";
+    struct cbs c = {(void *)cb, payload};
+    fparams fp;
+    int rc = params(&fp, f, err);
+
+    if (rc == SIFT_OK)
+        rc = sift_sq_query(st, q, fp.p, FILTER_NPARAMS, on_eval_version, &c,
+                           err);
+    params_free(&fp);
+    return rc;
+}
+
 /* --- reasons ------------------------------------------------------------ */
 
 static int
@@ -297,6 +328,99 @@ sift_sq_scan_records(sift_sq *st, int parts, sift_scan_cb cb,
         rc = h.rc;
     }
     *used = 2;
+    return rc;
+}
+
+/* --- the sources with the most messages ----------------------------------- */
+
+/* JSON array of the ids (malloc'd), NULL when out of memory. */
+static char *
+id_list(const int64_t *ids, size_t n)
+{
+    char *out = NULL;
+    size_t len = 0, i;
+    FILE *fp = open_memstream(&out, &len);
+
+    if (fp == NULL)
+        return NULL;
+    fputc('[', fp);
+    for (i = 0; i < n; i++)
+        fprintf(fp, "%s%lld", i ? "," : "", (long long)ids[i]);
+    fputc(']', fp);
+    if (ferror(fp)) {
+        fclose(fp);
+        free(out);
+        return NULL;
+    }
+    fclose(fp);
+    return out;
+}
+
+static int
+on_top_pair(void *payload, sift_row *row)
+{
+    struct cbs *c = payload;
+
+    return ((sift_top_pair_cb)c->cb)(c->payload, txt(row, 0), txt(row, 1));
+}
+
+static int
+on_domain_sources(void *payload, sift_row *row)
+{
+    struct cbs *c = payload;
+
+    return ((sift_domain_sources_cb)c->cb)(c->payload, txt(row, 0),
+                                           (uint64_t)sift_row_int(row, 1));
+}
+
+/* The records of the listed reports, per (domain, ip); count is the
+ * stored 64-bit pattern of an unsigned value: total() (a double, never
+ * an overflow error) of its unsigned value orders them. */
+#define Q_PAIRS                                                                \
+    "SELECT coalesce(r.policy_domain, '') AS d,"                               \
+    " coalesce(c.source_ip, '') AS ip,"                                        \
+    " total(CASE WHEN c.count < 0 THEN c.count + 18446744073709551616.0"       \
+    " ELSE c.count END) AS m"                                                  \
+    " FROM records c JOIN reports r ON r.id = c.report_id"                     \
+    " WHERE c.report_id IN (SELECT value FROM json_each(?1)) GROUP BY d, ip"
+
+int
+sift_sq_top_sources(sift_sq *st, const int64_t *ids, size_t n, uint64_t limit,
+                    sift_top_pair_cb pair, sift_domain_sources_cb domain,
+                    void *payload, sift_err *err)
+{
+    static const char q_top[] = "SELECT d, ip FROM (" Q_PAIRS ")"
+                                " ORDER BY m DESC, d, ip LIMIT ?2";
+    static const char q_count[] = "SELECT d, count(*) FROM (" Q_PAIRS ")"
+                                  " GROUP BY d";
+    struct cbs c = {(void *)pair, payload};
+    sift_param p[2];
+    char *list = id_list(ids, n);
+    sift_err e2;
+    int rc;
+
+    if (list == NULL)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    p[0].type = SIFT_P_TEXT;
+    p[0].s = list;
+    p[1].type = SIFT_P_INT;
+    p[1].i = limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+    /* the sorter spills to temporary files, not to memory, for this call
+     * only (the handle keeps its statement journals in memory) */
+    if ((rc = sift_sq__exec(st, "PRAGMA temp_store = FILE", err)) != SIFT_OK)
+        goto done;
+    rc = sift_sq_query(st, q_top, p, 2, on_top_pair, &c, err);
+    c.cb = (void *)domain;
+    if (rc == SIFT_OK)
+        rc = sift_sq_query(st, q_count, p, 1, on_domain_sources, &c, err);
+    sift_err_clear(&e2);
+    if (sift_sq__exec(st, "PRAGMA temp_store = MEMORY", &e2) != SIFT_OK &&
+        rc == SIFT_OK) {
+        *err = e2;
+        rc = e2.code;
+    }
+done:
+    free(list);
     return rc;
 }
 
@@ -596,4 +720,42 @@ out:
     sqlite3_finalize(e.dk);
     sqlite3_finalize(e.sp);
     return rc;
+}
+
+/* --- the whole history (report/trend.c) --------------------------------- */
+/* Every report's date range, reporter and policy domain, by id: for
+ * first_seen, NEW senders and silent reporters (docs/report.md "Over
+ * time"). */
+
+static const char q_spans[] =
+    "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
+    " ORDER BY id";
+
+typedef struct spans_ctx {
+    sift_span_cb cb;
+    void *payload;
+} spans_ctx;
+
+static int
+on_span(void *payload, sift_row *row)
+{
+    spans_ctx *s = payload;
+    sift_report_span r;
+    const char *d = sift_row_text(row, 1), *o = sift_row_text(row, 2);
+
+    memset(&r, 0, sizeof(r));
+    r.id = sift_row_int(row, 0);
+    r.domain = d ? d : "";
+    r.org = o ? o : "";
+    r.begin = sift_row_int(row, 3);
+    r.end = sift_row_int(row, 4);
+    return s->cb(s->payload, &r);
+}
+
+int
+sift_sq_report_spans(sift_sq *st, sift_span_cb cb, void *payload, sift_err *err)
+{
+    spans_ctx s = {cb, payload};
+
+    return sift_sq_query(st, q_spans, NULL, 0, on_span, &s, err);
 }

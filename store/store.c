@@ -28,9 +28,9 @@ static const char *const stmt_sql[Q__COUNT] = {
         "INSERT INTO reports (org_name, report_id, policy_domain,"
         " date_begin, date_end, email, extra_contact_info, errors, version,"
         " namespace, generator, adkim, aspf, p, sp, np, pct, fo, testing,"
-        " discovery_method, input_path, ingested_at)"
+        " discovery_method, input_path, ingested_at, eval_version)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     [Q_FIN_REPORT] = "UPDATE reports SET warnings = ?1, content_hash = ?2,"
                      " record_count = ?3, message_count = ?4 WHERE id = ?5",
     [Q_INS_RECORD] =
@@ -156,6 +156,21 @@ write_trouble(const char *path, char *buf, size_t n)
         return 1;
     }
     return 0;
+}
+
+int
+sift_sq__prep(sift_sq *st, sqlite3_stmt **s, const char *sql, const char *what,
+              sift_err *err)
+{
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+
+    return rc == SQLITE_OK ? SIFT_OK : sift_sq__db_err(st, rc, err, what);
+}
+
+int
+sift_sq__step_err(sift_sq *st, const char *what, sift_err *err)
+{
+    return sift_sq__db_err(st, sqlite3_extended_errcode(st->db), err, what);
 }
 
 int
@@ -802,6 +817,7 @@ insert_report(sift_sq *st, const sift_report_meta *m, const char *input_path,
     bind_text(s, 20, m->discovery_method);
     bind_text(s, 21, input_path);
     sqlite3_bind_int64(s, 22, (int64_t)time(NULL));
+    sqlite3_bind_int(s, 23, st->base.eval_stamp);
     rc = sqlite3_step(s);
     ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(st->db);
     sqlite3_reset(s);

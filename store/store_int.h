@@ -17,8 +17,9 @@
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
- * bytes); 6 = DNS cache (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 6
+ * bytes); 6 = DNS cache; 7 = evaluation version per report
+ * (docs/schema.md). */
+#define SIFT_STORE_SCHEMA 7
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is
@@ -42,111 +43,19 @@ typedef struct sift_store_ops sift_store_ops;
 
 struct sift_store {
     const sift_store_ops *ops;
+    /* stamped on each report written (reports.eval_version):
+     * sift_store_set_eval_stamp() */
+    int eval_stamp;
 };
 
 /* One entry per public call of sift_store.h (same contract; the handle
- * always comes first). */
+ * always comes first): the list is store_ops.def. */
 struct sift_store_ops {
-    void (*close)(sift_store *st);
-    int (*set_busy_timeout)(sift_store *st, int ms, sift_err *err);
-    int (*begin)(sift_store *st, sift_stored *dup, const sift_report_meta *meta,
-                 const char *input_path, sift_err *err);
-    int (*add)(sift_store *st, const sift_record *rec, const sift_verdict *v,
-               sift_err *err);
-    int (*commit)(sift_store *st, const sift_report_meta *meta,
-                  sift_hash128 content_hash, sift_err *err);
-    void (*rollback)(sift_store *st);
-    int (*flush)(sift_store *st, sift_err *err);
-    uint64_t (*commits)(sift_store *st);
-    int (*hold)(sift_store *st, int on, sift_err *err);
-    int (*held)(sift_store *st);
-    int (*lookup)(sift_store *st, sift_stored *out,
-                  const sift_report_meta *meta, sift_err *err);
-    int (*adopt_hash)(sift_store *st, const sift_report_meta *meta,
-                      sift_hash128 hash, sift_err *err);
-    int (*seen)(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
-                sift_err *err);
-    int (*note_seen)(sift_store *st, sift_hash128 fp, uint64_t len,
-                     const sift_report_meta *meta, int conflict, sift_err *err);
-    int (*note_conflict)(sift_store *st, const sift_report_meta *meta,
-                         const char *input_path, sift_hash128 content_hash,
-                         sift_err *err);
-    int (*add_failed)(sift_store *st, const char *path, const char *reason,
-                      const void *raw, size_t len, const sift_hash128 *fp,
-                      sift_err *err);
-    int (*add_failed_file)(sift_store *st, const char *path, const char *reason,
-                           FILE *f, uint64_t len, sift_hash128 hash,
-                           const sift_hash128 *fp, sift_err *err);
-    int (*resolve_failed)(sift_store *st, const char *path, sift_hash128 fp,
-                          uint64_t *resolved, sift_err *err);
-    int (*stats)(sift_store *st, sift_stats *out, sift_err *err);
-    int (*prune)(sift_store *st, uint64_t *deleted, uint64_t *failed,
-                 int64_t before, sift_err *err);
-    int (*list_failed)(sift_store *st,
-                       int (*cb)(void *payload, const sift_failed_info *f),
-                       void *payload, sift_err *err);
-    int (*forget_all_failed)(sift_store *st, uint64_t *n, sift_err *err);
-    int (*next_failed)(sift_store *st, int64_t after, sift_failed_cb cb,
-                       void *payload, sift_err *err);
-    int (*delete_failed)(sift_store *st, int64_t id, sift_err *err);
-    int (*imap_mailbox)(sift_store *st, int64_t *id, const char *server,
-                        const char *user, const char *mailbox,
-                        uint32_t uidvalidity, sift_err *err);
-    int (*imap_each_settled)(sift_store *st, int64_t mailbox, sift_uid_cb cb,
-                             void *payload, sift_err *err);
-    int (*imap_settle)(sift_store *st, int64_t mailbox, const uint32_t *uids,
-                       const unsigned char *failed, size_t n, sift_err *err);
-    int (*imap_forget)(sift_store *st, int64_t mailbox, const uint32_t *uids,
-                       size_t n, sift_err *err);
-    int (*query)(sift_store *st, const char *sql, const sift_param *params,
-                 int n, sift_row_cb cb, void *payload, sift_err *err);
-    int (*eval_version)(sift_store *st, int *version, sift_err *err);
-    int (*set_eval_version)(sift_store *st, int version, sift_err *err);
-    int (*count_records)(sift_store *st, uint64_t *n, sift_err *err);
-    int (*rewrite_verdicts)(sift_store *st, int64_t after, unsigned limit,
-                            int64_t *last, unsigned *done, sift_verdict_fn fn,
-                            void *payload, sift_err *err);
-    int (*read_reports)(sift_store *st, const sift_store_filter *f,
-                        sift_report_row_cb cb, void *payload, sift_err *err);
-    int (*read_reasons)(sift_store *st, sift_reason_row_cb cb, void *payload,
-                        sift_err *err);
-    int (*scan_records)(sift_store *st, int parts, sift_scan_cb cb,
-                        void *const *payloads, int *used, sift_err *err);
-    int (*record_verdict)(sift_store *st, int64_t id, sift_verdict_row_cb cb,
-                          void *payload, sift_err *err);
-    int (*read_policies)(sift_store *st, const sift_store_filter *f,
-                         sift_policy_row_cb cb, void *payload, sift_err *err);
-    int (*export_records)(sift_store *st, const sift_store_filter *f,
-                          sift_export_cb cb, void *payload, sift_err *err);
-    /* the DNS cache (dns_cache.c): NULL on a backend without one */
-    int (*dns_ptr_todo)(sift_store *st, int64_t now,
-                        int (*cb)(void *payload, const char *ip), void *payload,
-                        sift_err *err);
-    int (*dns_ptr_put)(sift_store *st, const sift_ptr_row *rows, size_t n,
-                       sift_err *err);
-    int (*dns_ptr_each)(sift_store *st,
-                        int (*cb)(void *payload, const sift_ptr_row *r),
-                        void *payload, sift_err *err);
-    int (*dns_ptr_count)(sift_store *st, int64_t now, uint64_t *total,
-                         uint64_t *expired, sift_err *err);
-    int (*dns_domains_todo)(sift_store *st, int64_t now,
-                            int (*cb)(void *payload, const char *domain),
-                            void *payload, sift_err *err);
-    int (*dns_selectors)(sift_store *st, const char *domain, unsigned max,
-                         int (*cb)(void *payload, const char *d,
-                                   const char *selector),
-                         void *payload, sift_err *err);
-    int (*dns_published_put)(sift_store *st, const sift_published_row *p,
-                             const sift_dkim_row *k, size_t n, sift_err *err);
-    int (*dns_published_each)(sift_store *st,
-                              int (*cb)(void *payload,
-                                        const sift_published_row *p),
-                              void *payload, sift_err *err);
-    int (*dns_dkim_each)(sift_store *st, const char *domain,
-                         int (*cb)(void *payload, const sift_dkim_row *k),
-                         void *payload, sift_err *err);
-    const char *(*path)(sift_store *st);
-    int (*is_readonly)(sift_store *st);
+#define SIFT_STORE_OP(ret, name, params, args) ret(*name) params;
+#define SIFT_STORE_VOP(name, params, args) void(*name) params;
+#include "store_ops.def"
+#undef SIFT_STORE_OP
+#undef SIFT_STORE_VOP
 };
 
 /* A row of sift_store_query(): a SQLite statement (stmt), or row i of a

@@ -1,9 +1,10 @@
 /* verdicts.c -- the stored verdicts and the evaluation that wrote them
- * (issue 12): read the evaluation version, and rewrite every record's
- * verdict columns in batches from the record rebuilt as sift_record (its
- * report's policy, its reasons and auth results), with a verdict function
- * the caller provides (report/'s evaluation: store/ does not depend on
- * it). SQL stays here; memory is bounded by one record. */
+ * (issue 12; per report since schema 7, issue 14): rewrite the verdict
+ * columns of the reports below an evaluation version, whole reports in
+ * batches, from each record rebuilt as sift_record (its report's policy,
+ * its reasons and auth results), with a verdict function the caller
+ * provides (report/'s evaluation: store/ does not depend on it), and
+ * stamp those reports. SQL stays here; memory is bounded by one record. */
 #include "sqlite_int.h"
 
 #include <stdio.h>
@@ -11,37 +12,6 @@
 #include <string.h>
 
 #define MAX_CHILD 64 /* reasons / DKIM / SPF results read back per record */
-
-int
-sift_sq_eval_version(sift_sq *st, int *version, sift_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    *version = 0;
-    rc = sqlite3_prepare_v2(st->db, "SELECT version FROM evaluation", -1, &s,
-                            NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        *version = sqlite3_column_int(s, 0);
-        rc = SQLITE_OK;
-    } else if (rc == SQLITE_DONE) {
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_OK ? SIFT_OK
-                           : sift_sq__db_err(st, rc, err, "evaluation");
-}
-
-int
-sift_sq_set_eval_version(sift_sq *st, int version, sift_err *err)
-{
-    char sql[80];
-
-    if (st->readonly)
-        return sift_sq__fail(st, err, "database is read-only");
-    snprintf(sql, sizeof(sql), "UPDATE evaluation SET version = %d", version);
-    return sift_sq__exec(st, sql, err);
-}
 
 int
 sift_sq_count_records(sift_sq *st, uint64_t *n, sift_err *err)
@@ -108,17 +78,22 @@ keep(arena *a, const char *s, int *oom)
 }
 
 int
-sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
-                         int64_t *last, unsigned *done, sift_verdict_fn fn,
-                         void *payload, sift_err *err)
+sift_sq_rewrite_verdicts(sift_sq *st, int version, int redo, int64_t after,
+                         unsigned limit, int64_t *last, unsigned *done,
+                         sift_verdict_fn fn, void *payload, sift_err *err)
 {
+    /* whole reports below `below`, after `after`, up to about limit
+     * records; the batch's write lock keeps the set fixed */
+    static const char q_pick[] = "SELECT id, record_count FROM reports"
+                                 " WHERE id > ?1 AND eval_version < ?2"
+                                 " ORDER BY id";
     static const char q_rec[] =
         "SELECT c.id, c.report_id, c.source_ip, c.count, c.disposition,"
         " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
         " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np,"
         " r.pct, r.testing, r.org_name, r.date_begin, r.date_end"
-        " FROM records c JOIN reports r ON r.id = c.report_id"
-        " WHERE c.id > ?1 ORDER BY c.id LIMIT ?2";
+        " FROM reports r JOIN records c ON c.report_id = r.id"
+        " WHERE r.id > ?1 AND r.id <= ?2 AND r.eval_version < ?3";
     static const char q_rs[] = "SELECT type, comment FROM reasons"
                                " WHERE record_id = ?1 ORDER BY idx";
     static const char q_dk[] = "SELECT domain, selector, result, human_result"
@@ -132,7 +107,14 @@ sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
         " spf_aligned = ?5, dkim_aligned = ?6, categories = ?7, flags = ?8,"
         " spf_domain = ?9, dkim_domain = ?10, primary_cat = ?11"
         " WHERE id = ?1";
-    sqlite3_stmt *rec = NULL, *rs = NULL, *dk = NULL, *sp = NULL, *up = NULL;
+    static const char q_stamp[] = "UPDATE reports SET eval_version = ?3"
+                                  " WHERE id > ?1 AND id <= ?2"
+                                  " AND eval_version < ?4";
+    sqlite3_stmt *rec = NULL, *rs = NULL, *dk = NULL, *sp = NULL, *up = NULL,
+                 *pick = NULL, *stamp = NULL;
+    int64_t upto = after;
+    uint64_t want = 0;
+    int below = redo ? version + 1 : version;
     sift_reason reasons[MAX_CHILD];
     sift_dkim_result dkims[MAX_CHILD];
     sift_spf_result spfs[MAX_CHILD];
@@ -150,12 +132,33 @@ sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
         (rc = sqlite3_prepare_v2(st->db, q_rs, -1, &rs, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(st->db, q_dk, -1, &dk, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(st->db, q_sp, -1, &sp, NULL)) != SQLITE_OK ||
-        (rc = sqlite3_prepare_v2(st->db, q_up, -1, &up, NULL)) != SQLITE_OK) {
+        (rc = sqlite3_prepare_v2(st->db, q_up, -1, &up, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(st->db, q_pick, -1, &pick, NULL)) !=
+            SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(st->db, q_stamp, -1, &stamp, NULL)) !=
+            SQLITE_OK) {
         rc = sift_sq__db_err(st, rc, err, "reevaluate");
         goto out;
     }
+    sqlite3_bind_int64(pick, 1, after);
+    sqlite3_bind_int(pick, 2, below);
+    while (want < limit && (rc = sqlite3_step(pick)) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(pick, 1);
+        upto = sqlite3_column_int64(pick, 0);
+        want += n > 0 ? (uint64_t)n : 1; /* an empty report counts 1 */
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        rc = sift_sq__db_err(st, rc, err, "reevaluate");
+        goto out;
+    }
+    sqlite3_reset(pick);
+    if (upto == after) { /* nothing to do */
+        rc = SIFT_OK;
+        goto out;
+    }
     sqlite3_bind_int64(rec, 1, after);
-    sqlite3_bind_int64(rec, 2, limit);
+    sqlite3_bind_int64(rec, 2, upto);
+    sqlite3_bind_int(rec, 3, below);
     while ((rc = sqlite3_step(rec)) == SQLITE_ROW) {
         sift_report_meta meta;
         sift_record r;
@@ -255,13 +258,19 @@ sift_sq_rewrite_verdicts(sift_sq *st, int64_t after, unsigned limit,
         sqlite3_bind_int(up, 11, (int)v.primary);
         if ((rc = sift_sq__run(st, up, err)) != SIFT_OK)
             goto out;
-        *last = id;
         (*done)++;
     }
     if (rc != SQLITE_DONE) {
         rc = sift_sq__db_err(st, rc, err, "reevaluate");
         goto out;
     }
+    sqlite3_bind_int64(stamp, 1, after);
+    sqlite3_bind_int64(stamp, 2, upto);
+    sqlite3_bind_int(stamp, 3, version);
+    sqlite3_bind_int(stamp, 4, below);
+    if ((rc = sift_sq__run(st, stamp, err)) != SIFT_OK)
+        goto out;
+    *last = upto;
     rc = SIFT_OK;
 out:
     sqlite3_finalize(rec);
@@ -269,6 +278,8 @@ out:
     sqlite3_finalize(dk);
     sqlite3_finalize(sp);
     sqlite3_finalize(up);
+    sqlite3_finalize(pick);
+    sqlite3_finalize(stamp);
     free(a.p);
     if (in_tx) {
         if (rc == SIFT_OK)

@@ -156,6 +156,21 @@ bad(const char *text, const char *where, const char *msg)
     sift_config_free(&c);
 }
 
+/* [report] max-sources: report's --max-sources (docs/report.md §10). */
+START_TEST(test_report_max_sources)
+{
+    sift_config c;
+    sift_err err;
+
+    sift_config_init(&c);
+    ck_assert_uint_eq(c.max_sources, 0); /* unset: the default */
+    ck_assert_int_eq(
+        parse(&c, "t.conf", "[report]\nmax-sources = 5000\n", &err), SIFT_OK);
+    ck_assert_uint_eq(c.max_sources, 5000);
+    sift_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_errors_name_file_line_problem)
 {
     char big[SIFT_CONFIG_MAX_LINE + 40];
@@ -173,8 +188,14 @@ START_TEST(test_errors_name_file_line_problem)
     bad("[database]\npath = \"/a b\n", "t.conf:2",
         "value opens a '\"' it does not close");
     bad("\n\n[x]\n", "t.conf:3",
-        "unknown section [x] (known: [database], [ingest], [owner], "
-        "[senders])");
+        "unknown section [x] (known: [database], [ingest], [report], "
+        "[owner], [senders])");
+    bad("[report]\nmax-sources = 0\n", "t.conf:2",
+        "max-sources needs a count from 1 to 4000000, not '0'");
+    bad("[report]\nmax-sources = 4000001\n", "t.conf:2",
+        "max-sources needs a count from 1 to 4000000, not '4000001'");
+    bad("[report]\nmax-source = 5\n", "t.conf:2",
+        "unknown key 'max-source' in [report]");
     memset(big, 'a', sizeof(big));
     memcpy(big, "# ", 2);
     big[sizeof(big) - 1] = '\0';
@@ -281,6 +302,7 @@ main(void)
     int failed;
 
     tcase_add_test(tc, test_full_file);
+    tcase_add_test(tc, test_report_max_sources);
     tcase_add_test(tc, test_user_file_over_system_file);
     tcase_add_test(tc, test_long_lists);
     tcase_add_test(tc, test_errors_name_file_line_problem);

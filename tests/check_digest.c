@@ -88,7 +88,7 @@ cx_has(const source *s, unsigned cat)
 
 START_TEST(test_gen_corpus_senders)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     char out[4200];
     const char *gargv[] = {SIFT_GEN, "--seed",    "12", "--reports",
                            "300",    "--records", "40", "--format",
@@ -185,7 +185,7 @@ END_TEST
 
 START_TEST(test_real_corpus_digest)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     sift_report_totals t;
     char *text = NULL, *p;
     size_t n = 0, lines = 0, i, k, named = 0;
@@ -285,7 +285,8 @@ START_TEST(test_old_database_is_reevaluated)
     sql("UPDATE records SET outcome = 2, would_reject = 0,"
         " categories = categories | (1 << 20) WHERE count = 40;"
         "ALTER TABLE records DROP COLUMN primary_cat;"
-        "DROP TABLE evaluation; DROP TABLE IF EXISTS imap_settled;"
+        "ALTER TABLE reports DROP COLUMN eval_version;"
+        " DROP TABLE IF EXISTS imap_settled;"
         " DROP TABLE IF EXISTS imap_mailboxes; DROP TABLE IF EXISTS dns_ptr;"
         " DROP TABLE IF EXISTS dns_published; DROP TABLE IF EXISTS dns_dkim;"
         " PRAGMA user_version = 1;");
@@ -300,8 +301,11 @@ START_TEST(test_old_database_is_reevaluated)
     free(out);
     free(err);
     ck_assert_int_eq(sql_int("PRAGMA user_version"), SIFT_STORE_SCHEMA);
-    ck_assert_int_eq(sql_int("SELECT version FROM evaluation"),
+    ck_assert_int_eq(sql_int("SELECT min(eval_version) FROM reports"),
                      SIFT_EVAL_VERSION);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE"
+                             " name = 'evaluation'"),
+                     0);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM records WHERE primary_cat"
                              " < 0"),
                      0);
@@ -320,6 +324,136 @@ START_TEST(test_old_database_is_reevaluated)
 }
 END_TEST
 
+/* Hosts of different builds on one database (issue 14): each report
+ * carries the evaluation version of its verdicts; stats shows them when
+ * they differ from this build's, report warns once, a newer build's
+ * verdicts are never re-evaluated down, older ones are brought up. */
+START_TEST(test_mixed_eval_versions)
+{
+    const char *stats_argv[] = {SIFT_BINARY, "--db", dbpath, "stats", NULL};
+    const char *json_argv[] = {SIFT_BINARY, "--db", dbpath, "stats",
+                               "--format",  "json", NULL};
+    const char *report_argv[] = {SIFT_BINARY, "--db", dbpath, "report", NULL};
+    const char *yahoo_argv[] = {SIFT_BINARY,  "--db",  dbpath, "report",
+                                "--reporter", "YAHOO", NULL};
+    const char *reeval_argv[] = {SIFT_BINARY, "--db", dbpath, "reevaluate",
+                                 NULL};
+    const int V = SIFT_EVAL_VERSION;
+    char *out = NULL, *err = NULL, want[5000], q[200];
+    long long sentinel;
+
+    /* outlook (3 records), google (4), yahoo (2), all by this build */
+    ingest(SIFT_FIXTURES "/sample/src");
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM reports"), 3);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM reports WHERE eval_version = %d", V);
+    ck_assert_int_eq(sql_int(q), 3);
+    /* one version, this build's: stats as ever, report says nothing */
+    ck_assert_int_eq(run(stats_argv, NULL, &out, &err), 0);
+    ck_assert_ptr_null(strstr(out, "evaluation"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(run(report_argv, NULL, &out, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(out);
+    free(err);
+
+    /* google.com's report written by a newer build (its verdicts marked) */
+    snprintf(q, sizeof(q),
+             "UPDATE reports SET eval_version = %d WHERE org_name ="
+             " 'google.com'",
+             V + 1);
+    sql(q);
+    sql("UPDATE records SET flags = flags | (1 << 30) WHERE report_id IN"
+        " (SELECT id FROM reports WHERE org_name = 'google.com')");
+    sentinel = sql_int("SELECT sum(flags) FROM records");
+    ck_assert_int_eq(run(stats_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "conflicts:      0\n"
+             "evaluation:     %d (2 reports), %d (1 report); this build has"
+             " %d\n",
+             V, V + 1, V);
+    ck_assert_msg(strlen(out) > strlen(want) &&
+                      strcmp(out + strlen(out) - strlen(want), want) == 0,
+                  "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run(json_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "\"conflicts\": 0, \"evaluation_versions\": [{\"version\": %d,"
+             " \"reports\": 2}, {\"version\": %d, \"reports\": 1}],"
+             " \"build_evaluation_version\": %d}\n",
+             V, V + 1, V);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run(report_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "dmarcsift: %s: the verdicts of these reports come from"
+             " evaluation versions %d (2 reports), %d (1 report); this build"
+             " has %d: run 'dmarcsift reevaluate' with the newest dmarcsift"
+             " (evaluation version %d)\n",
+             dbpath, V, V + 1, V, V + 1);
+    ck_assert_str_eq(err, want);
+    free(out);
+    free(err);
+    /* the reports it covers: yahoo's alone are this build's */
+    ck_assert_int_eq(run(yahoo_argv, NULL, &out, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(out);
+    free(err);
+    /* reevaluate redoes this version's 5 records, not the newer ones */
+    ck_assert_int_eq(run(reeval_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "dmarcsift: reevaluated 5 records (evaluation version %d -> %d)\n"
+             "dmarcsift: %s: left 1 report of a newer evaluation alone"
+             " (version %d, this build has %d): run 'dmarcsift reevaluate'"
+             " with the newest dmarcsift\n",
+             V, V, dbpath, V + 1, V);
+    ck_assert_str_eq(err, want);
+    free(out);
+    free(err);
+    ck_assert_int_eq(sql_int("SELECT sum(flags) FROM records"), sentinel);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM reports WHERE eval_version = %d", V + 1);
+    ck_assert_int_eq(sql_int(q), 1);
+
+    /* yahoo's written by an older build: report (a writer) brings it up
+     * first, then warns only about what is left */
+    snprintf(q, sizeof(q),
+             "UPDATE reports SET eval_version = %d WHERE org_name = 'Yahoo'",
+             V - 1);
+    sql(q);
+    ck_assert_int_eq(run(stats_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "evaluation:     %d (1 report), %d (1 report), %d (1 report);"
+             " this build has %d\n",
+             V - 1, V, V + 1, V);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run(yahoo_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "dmarcsift: reevaluated 2 records (evaluation version %d -> %d)\n",
+             V - 1, V);
+    ck_assert_str_eq(err, want);
+    free(out);
+    free(err);
+    snprintf(q, sizeof(q),
+             "SELECT eval_version FROM reports WHERE org_name = 'Yahoo'");
+    ck_assert_int_eq(sql_int(q), V);
+    ck_assert_int_eq(sql_int("SELECT sum(flags) FROM records"), sentinel);
+    ck_assert_int_eq(run(stats_argv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want),
+             "evaluation:     %d (2 reports), %d (1 report); this build has"
+             " %d\n",
+             V, V + 1, V);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
 /* Sums never wrap (issue 18): counts near 2^64 saturate, and the
  * would-reject total stays above any --fail-on-reject threshold. */
 START_TEST(test_counts_saturate)
@@ -330,7 +464,7 @@ START_TEST(test_counts_saturate)
         NULL};
     const char *fail_argv[] = {SIFT_BINARY,        "--db", dbpath, "report",
                                "--fail-on-reject", "0",    NULL};
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     char *out = NULL, *err = NULL;
     sift_store *st;
     ctx c;
@@ -392,6 +526,7 @@ main(int argc, char **argv)
     } else {
         tcase_add_test(tc, test_gen_corpus_senders);
         tcase_add_test(tc, test_old_database_is_reevaluated);
+        tcase_add_test(tc, test_mixed_eval_versions);
         tcase_add_test(tc, test_counts_saturate);
     }
     suite_add_tcase(s, tc);

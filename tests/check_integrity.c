@@ -754,6 +754,48 @@ START_TEST(test_v4_failed_inputs_rebuilt)
 }
 END_TEST
 
+/* Schema 6 -> 7: the database-wide evaluation version goes to each
+ * report (reports.eval_version) and the evaluation table goes; the
+ * reports and their ids stay. */
+START_TEST(test_v6_eval_version_per_report)
+{
+    const char *db = sbpath("v6.db");
+    sift_store *st = NULL;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store__open_at(&st, db, 6, &err), SIFT_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(sift_store__db(st),
+                     "INSERT INTO reports (id, org_name, report_id,"
+                     " policy_domain, date_begin, date_end, ingested_at,"
+                     " record_count) VALUES (4, 'a', 'r1', 'example.com',"
+                     " 1700000000, 1700086399, 1700090000, 2), (8, 'b', 'r2',"
+                     " 'example.org', 1700000000, 1700086399, 1700090000, 1);"
+                     "UPDATE evaluation SET version = 2;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sift_store_close(st);
+    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), 6);
+    /* a reader cannot upgrade it */
+    ck_assert_int_eq(sift_store_open(&st, db, SIFT_STORE_READONLY, &err),
+                     SIFT_EDB);
+    ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 to 7:"
+                              " open it once read-write");
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_open(&st, db, 0, &err), SIFT_OK);
+    sift_store_close(st);
+    ck_assert_int_eq(sql_int(db, "PRAGMA user_version"), SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM reports WHERE"
+                                 " eval_version = 2 AND id IN (4, 8)"),
+                     2);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM reports"), 2);
+    ck_assert_int_eq(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+                                 " name = 'evaluation'"),
+                     0);
+}
+END_TEST
+
 START_TEST(test_failed_forget_all_and_prune)
 {
     const char *db = sbpath("f.db");
@@ -1210,6 +1252,7 @@ integrity_suite(void)
     tcase_add_test(f, test_missing_input_is_noinput);
     tcase_add_test(f, test_oversized_message_kept_whole);
     tcase_add_test(f, test_v4_failed_inputs_rebuilt);
+    tcase_add_test(f, test_v6_eval_version_per_report);
     suite_add_tcase(s, f);
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_set_timeout(c, 600);

@@ -137,6 +137,33 @@ q_int(sift_store *st, const char *sql)
     return o.v;
 }
 
+/* The evaluation versions of the reports in f as "V:REPORTS:RECORDS ..."
+ * (static buffer). */
+static int
+on_version(void *payload, int version, uint64_t reports, uint64_t records)
+{
+    char *b = payload;
+    size_t n = strlen(b);
+
+    snprintf(b + n, 256 - n, "%s%d:%llu:%llu", n ? " " : "", version,
+             (unsigned long long)reports, (unsigned long long)records);
+    return 0;
+}
+
+static const char *
+versions_of(sift_store *st, const sift_store_filter *f)
+{
+    static char b[256];
+    sift_err err;
+
+    b[0] = '\0';
+    sift_err_clear(&err);
+    ck_assert_msg(sift_store_eval_versions(st, f, on_version, b, &err) ==
+                      SIFT_OK,
+                  "eval versions: %s", err.msg);
+    return b;
+}
+
 /* --- synthetic reports -----------------------------------------------------
  */
 
@@ -286,6 +313,377 @@ START_TEST(test_prune_drops_partitions)
     ck_assert_uint_eq(s.reports, 18);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
                      (int64_t)s.records);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- core store cases, both backends (moving to check_store) ---------------
+ */
+
+struct failed_seen {
+    int n;
+    int64_t id;
+    char path[64], reason[64];
+    unsigned char raw[16];
+    size_t len;
+    int kept;
+};
+
+static int
+on_failed(void *payload, int64_t id, const char *path, const char *reason,
+          const void *raw, size_t len)
+{
+    struct failed_seen *f = payload;
+
+    f->n++;
+    f->id = id;
+    snprintf(f->path, sizeof(f->path), "%s", path);
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
+    f->len = len;
+    if (raw != NULL && len <= sizeof(f->raw))
+        memcpy(f->raw, raw, len);
+    return 0;
+}
+
+static int
+on_list(void *payload, const sift_failed_info *i)
+{
+    struct failed_seen *f = payload;
+
+    f->n++;
+    f->kept = i->kept;
+    f->len = i->size;
+    return 0;
+}
+
+START_TEST(test_failed_inputs)
+{
+    static const unsigned char bytes[] = {0, 1, 0xff, '\\', '\t', 0, 'x'};
+    sift_store *st = open_ok(db_of(_i), 0);
+    struct failed_seen f;
+    sift_hash128 fp = {5, 6};
+    uint64_t n = 9;
+    sift_err err;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: bad", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    /* the same path and bytes again: kept once, reason updated */
+    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: worse", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    /* a path that is not UTF-8 is kept (PostgreSQL: as U+FFFD) */
+    ck_assert_int_eq(sift_store_add_failed(st, "in/\xff.xml", "empty file",
+                                           NULL, 0, NULL, &err),
+                     SIFT_OK);
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_next_failed(st, 0, on_failed, &f, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(f.n, 1);
+    ck_assert_str_eq(f.path, "in/a.gz");
+    ck_assert_str_eq(f.reason, "gzip: worse");
+    ck_assert_uint_eq(f.len, sizeof(bytes));
+    ck_assert_mem_eq(f.raw, bytes, sizeof(bytes));
+    memset(&f, 0, sizeof(f));
+    ck_assert_int_eq(sift_store_list_failed(st, on_list, &f, &err), SIFT_OK);
+    ck_assert_int_eq(f.n, 2);
+    ck_assert_int_eq(f.kept, 0); /* the last: no bytes */
+    ck_assert_int_eq(sift_store_resolve_failed(st, "in/a.gz", fp, &n, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_forget_all_failed(st, &n, &err), SIFT_OK);
+    ck_assert_uint_eq(n, 1);
+    sift_store_close(st);
+}
+END_TEST
+
+/* Inside one batch (held): a report's final values, its seen input and
+ * a resolved failed row are visible to what the batch does next (a
+ * duplicate of that report gets its hash and counts), the first seen
+ * note of an input wins, and all of it commits -- or rolls back --
+ * together. (PostgreSQL defers them to one statement each per batch.) */
+START_TEST(test_batch_deferred_writes)
+{
+    static const unsigned char bytes[] = {'<', 'x', '>'};
+    sift_store *st = open_ok(db_of(_i), 0);
+    sift_hash128 fp = {5, 6}, seen_fp = {8, 9}, gone_fp = {10, 11};
+    sift_stored dup;
+    struct synth x;
+    sift_stats s;
+    sift_err err;
+    uint64_t n = 9;
+    int conflict = -1;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_add_failed(st, "in/r.xml", "bad", bytes,
+                                           sizeof(bytes), &fp, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 4, NULL, &err), SIFT_OK);
+    memset(&dup, 0, sizeof(dup));
+    ck_assert_int_eq(store_synth(st, 4, &dup, &err), SIFT_EDUP);
+    ck_assert(dup.hash_known);
+    ck_assert_uint_eq(dup.hash.lo, 5);
+    ck_assert_uint_eq(dup.records, 1 + 4 % MAXREC);
+    ck_assert_uint_eq(dup.messages,
+                      10 * (1 + 4 % MAXREC) * (2 + 4 % MAXREC) / 2);
+    synth(&x, 4);
+    ck_assert_int_eq(sift_store_note_seen(st, seen_fp, 77, &x.m, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_note_seen(st, seen_fp, 77, &x.m, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_resolve_failed(st, "in/r.xml", fp, NULL, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, seen_fp, 77, &err),
+                     SIFT_EDUP);
+    ck_assert_int_eq(conflict, 0);
+    ck_assert_int_eq(sift_store_forget_all_failed(st, &n, &err), SIFT_OK);
+    ck_assert_uint_eq(n, 0);
+    /* a batch rolled back takes its deferred writes with it */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 5, NULL, &err), SIFT_OK);
+    synth(&x, 5);
+    ck_assert_int_eq(sift_store_note_seen(st, gone_fp, 78, &x.m, 0, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, -1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_seen(st, &conflict, gone_fp, 78, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    ck_assert_uint_eq(s.records, 1 + 4 % MAXREC);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM seen_inputs"), 1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports WHERE"
+                               " content_hash IS NULL"),
+                     0);
+    sift_store_close(st);
+}
+END_TEST
+
+static int
+on_uid(void *payload, uint32_t uid, int failed)
+{
+    uint64_t *sum = payload;
+
+    *sum += uid * 10u + (unsigned)failed;
+    return 0;
+}
+
+START_TEST(test_hold_imap_eval)
+{
+    sift_store *st = open_ok(db_of(_i), 0);
+    static const uint32_t uids[] = {3, 4, 9};
+    static const unsigned char failed[] = {0, 1, 0};
+    int64_t mb = 0, mb2 = 0;
+    uint64_t sum = 0;
+    sift_stats s;
+    sift_err err;
+
+    sift_err_clear(&err);
+    /* held work given up: nothing of it remains */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add_failed(st, "p", "r", "x", 1, NULL, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, -1, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 0);
+    ck_assert_uint_eq(s.failed_inputs, 0);
+    /* held work released: all of it */
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 1, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
+    ck_assert_uint_eq(s.reports, 1);
+    /* IMAP state */
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &mb, "h:993", "u", "INBOX", 77, &err),
+        SIFT_OK);
+    ck_assert_int_eq(
+        sift_store_imap_mailbox(st, &mb2, "h:993", "u", "INBOX", 77, &err),
+        SIFT_OK);
+    ck_assert_int_eq(mb, mb2);
+    ck_assert_int_eq(sift_store_imap_settle(st, mb, uids, failed, 3, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_forget(st, mb, uids + 2, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_imap_each_settled(st, mb, on_uid, &sum, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(sum, 30 + 41);
+    /* the evaluation version: a writer that did not set one stamps 0 */
+    ck_assert_str_eq(versions_of(st, NULL), "0:1:2");
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- evaluation versions per report (issue 14), both backends ------------ */
+
+/* What a re-evaluation computes: every record would be rejected. */
+static void
+reject_all(void *payload, sift_verdict *out, const sift_report_meta *meta,
+           const sift_record *rec)
+{
+    unsigned *calls = payload;
+
+    (void)meta;
+    (void)rec;
+    memset(out, 0, sizeof(*out));
+    out->dmarc_fail = 1;
+    out->would_reject = 1;
+    out->outcome = SIFT_OUT_WOULD_REJECT;
+    (*calls)++;
+}
+
+START_TEST(test_eval_versions)
+{
+    static const char *const com[] = {"EXAMPLE.com"};
+    sift_store_filter f = {com, 1, NULL, 0, 0, 0, 0, 0};
+    sift_store *st = open_ok(db_of(_i), 0);
+    int64_t after = 0, last = -1, ids[4];
+    unsigned done = 0, calls = 0;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    /* reports 0..3 (1+2+3+4 records) by a build of evaluation 1, 4..5
+     * (5+6) by one of evaluation 2 */
+    sift_store_set_eval_stamp(st, 1);
+    for (i = 0; i < 6; i++) {
+        if (i == 4)
+            sift_store_set_eval_stamp(st, 2);
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    }
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_str_eq(versions_of(st, NULL), "1:4:10 2:2:11");
+    /* example.com: reports 1, 2 (of 1), 4, 5 (of 2); case-insensitive */
+    ck_assert_str_eq(versions_of(st, &f), "1:2:5 2:2:11");
+    /* version 1 leaves everything alone: nothing is below it */
+    ck_assert_int_eq(sift_store_rewrite_verdicts(st, 1, 0, 0, 100, &last, &done,
+                                                 reject_all, &calls, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(last, 0);
+    ck_assert_uint_eq(done, 0);
+    ck_assert_uint_eq(calls, 0);
+    /* version 2, about 3 records a batch, whole reports: {0, 1} (3
+     * records), {2} (3), {3} (4), then none */
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(sift_store_rewrite_verdicts(st, 2, 0, after, 3, &last,
+                                                     &done, reject_all, &calls,
+                                                     &err),
+                         SIFT_OK);
+        ck_assert_uint_eq(done, i == 3 ? 0 : i == 2 ? 4 : 3);
+        ids[i] = last;
+        if (i < 3)
+            ck_assert_int_gt(last, after);
+        else
+            ck_assert_int_eq(last, after);
+        after = last;
+    }
+    ck_assert_uint_eq(calls, 10);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports WHERE"
+                               " report_id = 'r0001'"),
+                     1);
+    ck_assert_int_eq(ids[0], q_int(st, "SELECT id FROM reports WHERE"
+                                       " report_id = 'r0001'"));
+    ck_assert_int_eq(ids[1], q_int(st, "SELECT id FROM reports WHERE"
+                                       " report_id = 'r0002'"));
+    ck_assert_int_eq(ids[2], q_int(st, "SELECT id FROM reports WHERE"
+                                       " report_id = 'r0003'"));
+    ck_assert_str_eq(versions_of(st, NULL), "2:6:21");
+    /* the rewritten records are those of the version-1 reports only */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records WHERE"
+                               " would_reject = 1"),
+                     10);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records c JOIN reports r"
+                               " ON r.id = c.report_id WHERE c.would_reject"
+                               " = 1 AND r.report_id IN ('r0004', 'r0005')"),
+                     0);
+    /* a newer build's reports are never rewritten down */
+    sift_store_set_eval_stamp(st, 3);
+    ck_assert_int_eq(store_synth(st, 6, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_rewrite_verdicts(st, 2, 0, 0, 100, &last, &done,
+                                                 reject_all, &calls, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(last, 0);
+    /* redo: this version's reports again (21 records), not the newer */
+    calls = 0;
+    ck_assert_int_eq(sift_store_rewrite_verdicts(st, 2, 1, 0, 100, &last, &done,
+                                                 reject_all, &calls, &err),
+                     SIFT_OK);
+    ck_assert_uint_eq(done, 21);
+    ck_assert_uint_eq(calls, 21);
+    ck_assert_int_eq(last, q_int(st, "SELECT id FROM reports WHERE"
+                                     " report_id = 'r0005'"));
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records WHERE"
+                               " would_reject = 1"),
+                     21);
+    ck_assert_str_eq(versions_of(st, NULL), "2:6:21 3:1:1");
+    sift_store_close(st);
+}
+END_TEST
+
+/* Schema 6 -> 7 on PostgreSQL: the database's evaluation version goes to
+ * every report and the evaluation table goes. The schema-6 database is
+ * this build's with step 7 undone (the same tables as 6 wrote). */
+static void
+on_case_db(const char *sql)
+{
+    PGconn *c = PQconnectdb(dburi);
+    PGresult *r;
+
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+                  PQerrorMessage(c));
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
+                  PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+START_TEST(test_pg_schema6_upgrade)
+{
+    sift_store *st = open_ok(db_of(1), 0);
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    on_case_db("ALTER TABLE reports DROP COLUMN eval_version;"
+               "CREATE TABLE evaluation ("
+               " id integer PRIMARY KEY CHECK (id = 1),"
+               " version integer NOT NULL);"
+               "INSERT INTO evaluation (id, version) VALUES (1, 2);"
+               "DROP TABLE dns_ptr, dns_published, dns_dkim;"
+               "UPDATE sift_meta SET schema = 6;");
+    /* a reader cannot upgrade */
+    {
+        sift_store *ro = NULL;
+        sift_err_clear(&err);
+        ck_assert_int_eq(
+            sift_store_open(&ro, db_of(1), SIFT_STORE_READONLY, &err),
+            SIFT_EDB);
+        ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 "
+                                  "to 7: open it once read-write");
+    }
+    st = open_ok(db_of(1), 0);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 7);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
+                               " schemaname = current_schema() AND"
+                               " tablename = 'evaluation'"),
+                     0);
+    ck_assert_str_eq(versions_of(st, NULL), "2:3:6");
+    /* and the DNS cache, which PostgreSQL's step 6 had left out */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
+                               " schemaname = current_schema() AND"
+                               " tablename IN ('dns_ptr', 'dns_published',"
+                               " 'dns_dkim')"),
+                     3);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dns_ptr"), 0);
     sift_store_close(st);
 }
 END_TEST
@@ -822,6 +1220,11 @@ pg_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_prune_drops_partitions);
+    tcase_add_loop_test(tc, test_failed_inputs, 0, 2);
+    tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
+    tcase_add_loop_test(tc, test_eval_versions, 0, 2);
+    tcase_add_test(tc, test_pg_schema6_upgrade);
+    tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
     tcase_add_test(tc, test_connection_errors);
     suite_add_tcase(s, tc);

@@ -1292,24 +1292,6 @@ START_TEST(test_hold_gives_up_or_keeps_all)
 }
 END_TEST
 
-START_TEST(test_eval_version_kept)
-{
-    sift_store *st = open_ok(dbpath, 0);
-    sift_err err;
-    int v = -1;
-
-    sift_err_clear(&err);
-    ck_assert_int_eq(sift_store_eval_version(st, &v, &err), SIFT_OK);
-    ck_assert_int_eq(v, 0);
-    ck_assert_int_eq(sift_store_set_eval_version(st, 5, &err), SIFT_OK);
-    sift_store_close(st);
-    st = open_ok(dbpath, SIFT_STORE_READONLY);
-    ck_assert_int_eq(sift_store_eval_version(st, &v, &err), SIFT_OK);
-    ck_assert_int_eq(v, 5);
-    sift_store_close(st);
-}
-END_TEST
-
 /* A prune by another handle (PostgreSQL: it drops the month partitions
  * a writer stored into before): the writer's next report of that month
  * is stored all the same. */
@@ -1666,7 +1648,7 @@ END_TEST
  * dropped, user_version one lower) keeps its reports and gains them. */
 START_TEST(test_imap_state_migration)
 {
-    char sql[200];
+    char sql[400];
     sift_store *st = open_ok(dbpath, 0);
     int64_t id;
     sift_err err;
@@ -1677,7 +1659,10 @@ START_TEST(test_imap_state_migration)
     snprintf(sql, sizeof(sql),
              "DROP TABLE imap_settled; DROP TABLE imap_mailboxes;"
              " DROP TABLE dns_ptr; DROP TABLE dns_published;"
-             " DROP TABLE dns_dkim; PRAGMA user_version = %d;",
+             " DROP TABLE dns_dkim; ALTER TABLE reports DROP COLUMN"
+             " eval_version; CREATE TABLE evaluation (id INTEGER PRIMARY KEY"
+             " CHECK (id = 1), version INTEGER NOT NULL); INSERT INTO"
+             " evaluation VALUES (1, 0); PRAGMA user_version = %d;",
              3); /* the IMAP step is 3 -> 4 */
     raw_sql(dbpath, sql);
     st = open_ok(dbpath, 0);
@@ -1706,8 +1691,9 @@ START_TEST(test_fresh_file_gets_schema)
     ck_assert_int_eq(q_int(st, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM sqlite_master WHERE"
                                " type = 'table'"),
-                     14); /* v3 (issue 12): evaluation; v4: imap_*; v6:
-                            dns_ptr, dns_published, dns_dkim */
+                     13); /* v3 (issue 12): evaluation; v4: imap_*; v6:
+                            dns_ptr, dns_published, dns_dkim; v7: no
+                            evaluation (a column of reports) */
     sift_store_close(st);
     st = open_ok(dbpath, SIFT_STORE_READONLY);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 0);
@@ -2261,7 +2247,6 @@ store_suite(void)
     tcase_add_test(tc, test_failed_inputs_listed_and_resolved);
     tcase_add_test(tc, test_big_failed_input_streamed_whole);
     tcase_add_test(tc, test_failed_inputs_walked_in_id_order);
-    tcase_add_test(tc, test_eval_version_kept);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("read");

@@ -46,7 +46,7 @@ teardown(void)
 
 /* What a record is: own mail passing, SendGrid failing or passing, an
  * unauthenticated source (spoofing). */
-enum kind { OWN, SG_FAIL, SG_PASS, SPOOF };
+enum kind { OWN, SG_FAIL, SG_PASS, SPOOF, UNKNOWN };
 
 typedef struct trec {
     sift_record r;
@@ -92,6 +92,16 @@ mk(trec *t, enum kind k, uint64_t count)
             t->r.n_dkim = 2;
         }
         t->sp[0].domain = "bounces.sendgrid.net";
+        t->sp[0].result = "pass";
+        break;
+    case UNKNOWN: /* an unknown signer: a name the model interns */
+        t->r.source_ip = "203.0.113.77";
+        t->r.envelope_from = "mailer.example.net";
+        t->r.dkim = t->r.spf = "fail";
+        t->dk[0].domain = "mailer.example.net";
+        t->dk[0].result = "pass";
+        t->r.n_dkim = 1;
+        t->sp[0].domain = "mailer.example.net";
         t->sp[0].result = "pass";
         break;
     case SPOOF:
@@ -166,7 +176,7 @@ static char *
 render_from(sift_store *from, sift_format fmt, int by, int since_day,
             int now_day, sift_report_totals *t)
 {
-    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0};
+    sift_report_opts o = {SIFT_REPORT_TOP_DEFAULT, 0, 0, 0, NULL, 0, 0, 0};
     sift_filter f;
     sift_err err;
     char *buf = NULL;
@@ -371,6 +381,30 @@ START_TEST(test_new_across_runs)
     out = render(SIFT_FMT_JSON, 0, -1, 11, &t);
     ck_assert_ptr_null(strstr(out, "\"new\": true"));
     ck_assert_uint_eq(t.new_rejecting, 0);
+    free(out);
+}
+END_TEST
+
+/* The history model starts with the window's strings and no table of
+ * them: past 31 strings its first intern (an unknown signer's name)
+ * built a 64-slot table for them all and, past 63, looped forever. */
+START_TEST(test_history_with_many_strings)
+{
+    sift_report_totals t;
+    char org[32], *out;
+    int i;
+
+    for (i = 0; i < 70; i++) { /* 70 reporters before the window */
+        snprintf(org, sizeof(org), "org%d.test", i);
+        report(org, "none", BASE + (int64_t)(i % 5) * DAY,
+               BASE + (int64_t)(i % 5) * DAY + DAY - 1, R(UNKNOWN, 3), END);
+    }
+    report("org0.test", "none", BASE + 8 * DAY, BASE + 9 * DAY - 1,
+           R(UNKNOWN, 5), END);
+    out = render(SIFT_FMT_JSON, 0, 8, 9, &t);
+    ck_assert_ptr_nonnull(strstr(out, "{\"name\": \"example.net\", \"kind\": "
+                                      "\"unknown\", \"messages\": 5,"));
+    ck_assert_ptr_null(strstr(out, "\"new\": true"));
     free(out);
 }
 END_TEST
@@ -587,6 +621,7 @@ trend_suite(void)
     tcase_add_test(tc, test_shares);
     tcase_add_test(tc, test_series_sums);
     tcase_add_test(tc, test_new_across_runs);
+    tcase_add_test(tc, test_history_with_many_strings);
     tcase_add_test(tc, test_silent_reporter);
     tcase_add_test(tc, test_ready_not_enough_data);
     tcase_add_test(tc, test_ready_not_ready);
