@@ -6,7 +6,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -23,6 +22,7 @@
 #include "sift_dns.h"
 #include "sift_store.h"
 #include "store_int.h" /* sift_store__open_at */
+#include "pgutil.h"
 #include "testutil.h"
 
 #ifndef NSD
@@ -1051,21 +1051,6 @@ END_TEST
 
 /* --- PostgreSQL (SIFT_TEST_PG) ----------------------------------------- */
 
-static void
-pg_exec(const char *uri, const char *sql)
-{
-    PGconn *c = PQconnectdb(uri);
-    PGresult *r;
-
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
-                  PQerrorMessage(c));
-    r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-                  PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* Run one command on the SQLite file and on the PostgreSQL database in
  * turn (dbpath switched): the outputs must be the same bytes. */
 static void
@@ -1108,16 +1093,14 @@ same_output(const char *pg_uri, const char *a1, const char *a2, const char *a3,
 START_TEST(test_postgresql_same_cache)
 {
     const char *base = getenv("SIFT_TEST_PG");
-    const char *slash = strrchr(base, '/'), *q = strchr(slash, '?');
     char name[64], sql[128], uri[600], sq[sizeof(dbpath)];
     char *o = NULL, *e = NULL;
     int rc;
 
     snprintf(name, sizeof(name), "sift_dns_%d", (int)getpid());
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-    pg_exec(base, sql);
-    snprintf(uri, sizeof(uri), "%.*s/%s%s", (int)(slash - base), base, name,
-             q ? q : "");
+    pgu_exec(base, sql);
+    pgu_uri(uri, sizeof(uri), base, name);
     setenv("SOURCE_DATE_EPOCH", "1700200000", 1);
     ingest_sources(ips, N_IPS);
     rc = sift(&o, &e, "resolve", "--quiet", "--dns-server", server, NULL);
@@ -1145,7 +1128,7 @@ START_TEST(test_postgresql_same_cache)
     memcpy(dbpath, sq, sizeof(dbpath));
     /* the two lookups ran seconds apart: the same time in both */
     sql_exec(STAMP);
-    pg_exec(uri, STAMP);
+    pgu_exec(uri, STAMP);
     same_output(uri, "report", "--all", NULL, NULL);
     same_output(uri, "report", "--format", "json", "--all");
     same_output(uri, "report", "--format", "csv", "--all");
@@ -1164,7 +1147,7 @@ START_TEST(test_postgresql_same_cache)
     free(e);
     unsetenv("SOURCE_DATE_EPOCH");
     snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", name);
-    pg_exec(base, sql);
+    pgu_exec(base, sql);
 }
 END_TEST
 

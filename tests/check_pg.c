@@ -23,6 +23,7 @@
 
 #include "sift_store.h"
 #include "sift_util.h"
+#include "pgutil.h"
 #include "testutil.h"
 
 static const char *server; /* $SIFT_TEST_PG */
@@ -31,30 +32,10 @@ static char dburi[1024]; /* this case's fresh database */
 static char dbname[64];
 static int ndb;
 
-/* A URI for database `name` on the test server. */
-static void
-uri_for(char *out, size_t n, const char *name)
-{
-    const char *slash = strrchr(server, '/');
-    const char *q = strchr(slash, '?');
-
-    snprintf(out, n, "%.*s/%s%s", (int)(slash - server), server, name,
-             q ? q : "");
-}
-
 static void
 admin(const char *sql)
 {
-    PGconn *c = PQconnectdb(server);
-    PGresult *r;
-
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "admin connect: %s",
-                  PQerrorMessage(c));
-    r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-                  PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
+    pgu_exec(server, sql);
 }
 
 static void
@@ -67,7 +48,7 @@ setup(void)
     snprintf(dbname, sizeof(dbname), "sift_ck_%d_%d", (int)getpid(), ++ndb);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
     admin(sql);
-    uri_for(dburi, sizeof(dburi), dbname);
+    pgu_uri(dburi, sizeof(dburi), server, dbname);
 }
 
 static void
@@ -631,16 +612,7 @@ END_TEST
 static void
 on_case_db(const char *sql)
 {
-    PGconn *c = PQconnectdb(dburi);
-    PGresult *r;
-
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
-                  PQerrorMessage(c));
-    r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-                  PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
+    pgu_exec(dburi, sql);
 }
 
 START_TEST(test_pg_schema6_upgrade)
@@ -812,7 +784,7 @@ START_TEST(test_connection_errors)
                       "Connection refused",
                       "S3cretPw");
     /* a missing database */
-    uri_for(uri, sizeof(uri), "no_such_db");
+    pgu_uri(uri, sizeof(uri), server, "no_such_db");
     snprintf(msg, sizeof(msg), "database \"no_such_db\" does not exist");
     expect_open_error(uri, msg, NULL);
     expect_open_error(uri, "cannot connect to database no_such_db on ", NULL);
@@ -1118,7 +1090,7 @@ START_TEST(test_kill_during_retry)
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", copy,
              pristine);
     admin(sql);
-    uri_for(curi, sizeof(curi), copy);
+    pgu_uri(curi, sizeof(curi), server, copy);
     t0 = now_s();
     ck_assert_int_eq(wait_code(spawn_sift(retry2, NULL)), 0);
     clean = now_s() - t0;

@@ -27,6 +27,7 @@
 #include "sift_store.h"
 #include "sift_util.h"
 #include "store_int.h" /* SIFT_STORE_SCHEMA */
+#include "pgutil.h"
 #include "testutil.h"
 
 /* --- helpers ---------------------------------------------------------- */
@@ -45,55 +46,6 @@ static int ndb;
  * either dialect. */
 #define SQL2(sqlite, pg) (on_pg ? (pg) : (sqlite))
 
-/* A URI for database `name` on the test server. */
-static void
-uri_for(char *out, size_t n, const char *name)
-{
-    const char *slash = strrchr(server, '/');
-    const char *q = strchr(slash, '?');
-
-    snprintf(out, n, "%.*s/%s%s", (int)(slash - server), server, name,
-             q ? q : "");
-}
-
-/* Run sql (no rows) on the database at uri, outside the store. */
-static void
-pg_exec(const char *uri, const char *sql)
-{
-    PGconn *c = PQconnectdb(uri);
-    PGresult *r;
-
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
-                  PQerrorMessage(c));
-    r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
-                  PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* One integer (f/t for booleans: 0/1) from sql on the database at uri,
- * outside the store. */
-static int64_t
-pg_int(const char *uri, const char *sql)
-{
-    PGconn *c = PQconnectdb(uri);
-    PGresult *r;
-    const char *v;
-    int64_t n;
-
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
-                  PQerrorMessage(c));
-    r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
-                  "%s: %s", sql, PQresultErrorMessage(r));
-    v = PQgetvalue(r, 0, 0);
-    n = strcmp(v, "t") == 0 ? 1 : strtoll(v, NULL, 10);
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
-
 static void
 setup(void)
 {
@@ -107,8 +59,8 @@ setup(void)
     }
     snprintf(dbname, sizeof(dbname), "sift_st_%d_%d", (int)getpid(), ++ndb);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-    pg_exec(server, sql);
-    uri_for(dbpath, sizeof(dbpath), dbname);
+    pgu_exec(server, sql);
+    pgu_uri(dbpath, sizeof(dbpath), server, dbname);
 }
 
 static void
@@ -119,7 +71,7 @@ teardown(void)
     if (on_pg) {
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
                  dbname);
-        pg_exec(server, sql);
+        pgu_exec(server, sql);
     }
     rm_rf(box);
     free(box);
@@ -1715,17 +1667,17 @@ START_TEST(test_older_schema_is_upgraded)
         expect_open_fails(dbpath, SIFT_STORE_READONLY, msg);
         /* a failing step leaves the database as it was (one
          * transaction), other tables untouched */
-        pg_exec(dbpath, "CREATE TABLE notes (x integer);"
-                        " INSERT INTO notes VALUES (1);"
-                        " CREATE TABLE records (x integer)");
+        pgu_exec(dbpath, "CREATE TABLE notes (x integer);"
+                         " INSERT INTO notes VALUES (1);"
+                         " CREATE TABLE records (x integer)");
         expect_open_fails(dbpath, 0,
                           "schema upgrade: relation \"records\" already"
                           " exists");
-        ck_assert_int_eq(pg_int(dbpath, "SELECT to_regclass('sift_meta')"
-                                        " IS NULL AND to_regclass('reports')"
-                                        " IS NULL"),
+        ck_assert_int_eq(pgu_int(dbpath, "SELECT to_regclass('sift_meta')"
+                                         " IS NULL AND to_regclass('reports')"
+                                         " IS NULL"),
                          1);
-        pg_exec(dbpath, "DROP TABLE records");
+        pgu_exec(dbpath, "DROP TABLE records");
         st = open_ok(dbpath, 0);
         ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
                          SIFT_STORE_SCHEMA);
@@ -1766,7 +1718,7 @@ START_TEST(test_newer_schema_refused)
     if (on_pg) {
         snprintf(sql, sizeof(sql), "UPDATE sift_meta SET schema = %d",
                  SIFT_STORE_SCHEMA + 1);
-        pg_exec(dbpath, sql);
+        pgu_exec(dbpath, sql);
     } else {
         patch(dbpath, 60, next, 4); /* header: user_version */
     }
@@ -1789,13 +1741,13 @@ START_TEST(test_foreign_database_refused)
         /* PostgreSQL: a database with other tables may hold ours (a
          * shared database); one with a `reports` table of another
          * program, or another program's sift_meta, is refused */
-        pg_exec(dbpath, "CREATE TABLE reports (id bigint)");
+        pgu_exec(dbpath, "CREATE TABLE reports (id bigint)");
         expect_open_fails(dbpath, 0, "not a dmarcsift database");
         expect_open_fails(dbpath, SIFT_STORE_READONLY,
                           "not a dmarcsift database");
-        pg_exec(dbpath, "DROP TABLE reports");
+        pgu_exec(dbpath, "DROP TABLE reports");
         sift_store_close(open_ok(dbpath, 0));
-        pg_exec(dbpath, "UPDATE sift_meta SET application = 'other'");
+        pgu_exec(dbpath, "UPDATE sift_meta SET application = 'other'");
         expect_open_fails(dbpath, 0, "not a dmarcsift database");
         return;
     }
