@@ -301,85 +301,6 @@ END_TEST
 /* --- core store cases, both backends (moving to check_store) ---------------
  */
 
-struct failed_seen {
-    int n;
-    int64_t id;
-    char path[64], reason[64];
-    unsigned char raw[16];
-    size_t len;
-    int kept;
-};
-
-static int
-on_failed(void *payload, int64_t id, const char *path, const char *reason,
-          const void *raw, size_t len)
-{
-    struct failed_seen *f = payload;
-
-    f->n++;
-    f->id = id;
-    snprintf(f->path, sizeof(f->path), "%s", path);
-    snprintf(f->reason, sizeof(f->reason), "%s", reason);
-    f->len = len;
-    if (raw != NULL && len <= sizeof(f->raw))
-        memcpy(f->raw, raw, len);
-    return 0;
-}
-
-static int
-on_list(void *payload, const sift_failed_info *i)
-{
-    struct failed_seen *f = payload;
-
-    f->n++;
-    f->kept = i->kept;
-    f->len = i->size;
-    return 0;
-}
-
-START_TEST(test_failed_inputs)
-{
-    static const unsigned char bytes[] = {0, 1, 0xff, '\\', '\t', 0, 'x'};
-    sift_store *st = open_ok(db_of(_i), 0);
-    struct failed_seen f;
-    sift_hash128 fp = {5, 6};
-    uint64_t n = 9;
-    sift_err err;
-
-    sift_err_clear(&err);
-    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: bad", bytes,
-                                           sizeof(bytes), &fp, &err),
-                     SIFT_OK);
-    /* the same path and bytes again: kept once, reason updated */
-    ck_assert_int_eq(sift_store_add_failed(st, "in/a.gz", "gzip: worse", bytes,
-                                           sizeof(bytes), &fp, &err),
-                     SIFT_OK);
-    /* a path that is not UTF-8 is kept (PostgreSQL: as U+FFFD) */
-    ck_assert_int_eq(sift_store_add_failed(st, "in/\xff.xml", "empty file",
-                                           NULL, 0, NULL, &err),
-                     SIFT_OK);
-    memset(&f, 0, sizeof(f));
-    ck_assert_int_eq(sift_store_next_failed(st, 0, on_failed, &f, &err),
-                     SIFT_OK);
-    ck_assert_int_eq(f.n, 1);
-    ck_assert_str_eq(f.path, "in/a.gz");
-    ck_assert_str_eq(f.reason, "gzip: worse");
-    ck_assert_uint_eq(f.len, sizeof(bytes));
-    ck_assert_mem_eq(f.raw, bytes, sizeof(bytes));
-    memset(&f, 0, sizeof(f));
-    ck_assert_int_eq(sift_store_list_failed(st, on_list, &f, &err), SIFT_OK);
-    ck_assert_int_eq(f.n, 2);
-    ck_assert_int_eq(f.kept, 0); /* the last: no bytes */
-    ck_assert_int_eq(sift_store_resolve_failed(st, "in/a.gz", fp, &n, &err),
-                     SIFT_OK);
-    ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_forget_all_failed(st, &n, &err), SIFT_OK);
-    ck_assert_uint_eq(n, 1);
-    sift_store_close(st);
-}
-END_TEST
-
 /* Inside one batch (held): a report's final values, its seen input and
  * a resolved failed row are visible to what the batch does next (a
  * duplicate of that report gets its hash and counts), the first seen
@@ -1192,7 +1113,6 @@ pg_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_prune_drops_partitions);
-    tcase_add_loop_test(tc, test_failed_inputs, 0, 2);
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
