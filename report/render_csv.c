@@ -50,12 +50,13 @@ sift_report__csv_all(FILE *fp, const ctx *c)
           "exempted,dns_errors,categories,header_from,envelope_domains,"
           "dkim_domains,reporters,first_seen,last_seen,advice,"
           "sender_kind,sender_name,category_messages,sender_first_seen,"
-          "sender_new\r\n",
+          "sender_new,ptr,ptr_unconfirmed,ptr_org\r\n",
           fp);
     for (i = 0; i < c->n_dom; i++) {
         const domain *d = &c->dom[i];
         for (j = d->first_src; j < d->first_src + d->n_src; j++) {
             const source *s = &c->src[j];
+            const sift_report_ptr *p;
             uint32_t x;
 
             sift_report__csv(fp, d->name);
@@ -101,6 +102,14 @@ sift_report__csv_all(FILE *fp, const ctx *c)
             } else {
                 fputs(",,0", fp);
             }
+            /* the source's cached name, as export and JSON give it */
+            p = s->ptr;
+            fputc(',', fp);
+            sift_report__csv(fp, p && p->confirmed ? p->name : NULL);
+            fputc(',', fp);
+            sift_report__csv(fp, p && !p->confirmed ? p->name : NULL);
+            fputc(',', fp);
+            sift_report__csv(fp, p ? p->org : NULL);
             fputs("\r\n", fp);
         }
     }

@@ -720,6 +720,17 @@ START_TEST(test_report_and_export_show_names)
     ck_assert_ptr_nonnull(strstr(o, ",,forged.example.test,\r\n"));
     free(o);
     free(e);
+    /* the report's CSV carries them too, as its last three columns */
+    rc = sift(&o, &e, "report", "--format", "csv", "--all", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(
+        strstr(o, ",sender_new,ptr,ptr_unconfirmed,ptr_org\r\n"));
+    ck_assert_ptr_nonnull(strstr(o, "\r\nexample.test,none,192.0.2.4,"));
+    ck_assert_ptr_nonnull(
+        strstr(o, ",0,mail-sor-f41.google.com,,google.com\r\n"));
+    ck_assert_ptr_nonnull(strstr(o, ",0,,forged.example.test,\r\n"));
+    free(o);
+    free(e);
     rc = sift(&o, &e, "export", "--format", "jsonl", NULL);
     ck_assert_int_eq(rc, 0);
     ck_assert_ptr_nonnull(strstr(
