@@ -375,7 +375,7 @@ START_TEST(test_new_across_runs)
     out = render(SIFT_FMT_CSV, 0, 10, 11, &t);
     ck_assert_ptr_nonnull(
         strstr(out, ",service,SendGrid,unconfigured_third_party=25,"
-                    "2026-11-11T00:00:00Z,1\r\n"));
+                    "2026-11-11T00:00:00Z,1,,,\r\n"));
     free(out);
     /* without --since there is no "before": nothing is NEW */
     out = render(SIFT_FMT_JSON, 0, -1, 11, &t);
