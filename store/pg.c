@@ -798,11 +798,30 @@ sift_pg__send_buffered(sift_pg *pg, sift_err *err)
     return rc;
 }
 
+/* A batch's committed reports were lost since the last call (see
+ * sift_pg.lost): one error, once. */
+static int
+lost_check(sift_pg *pg, sift_err *err)
+{
+    uint64_t n = pg->lost;
+
+    if (n == 0)
+        return SIFT_OK;
+    pg->lost = 0;
+    return sift_pg__fail(pg, err,
+                         "%" PRIu64 " stored report%s of a batch rolled back "
+                         "after an error (%s): not stored",
+                         n, n == 1 ? "" : "s",
+                         pg->lost_why[0] ? pg->lost_why : "unknown");
+}
+
 static int
 batch_commit(sift_pg *pg, sift_err *err)
 {
     int rc;
 
+    if ((rc = lost_check(pg, err)) != SIFT_OK)
+        return rc;
     if (!pg->in_batch)
         return SIFT_OK;
     if ((rc = copy_flush(pg, err)) == SIFT_OK &&
@@ -827,6 +846,8 @@ sift_pg__batch_open(sift_pg *pg, sift_err *err)
 
     if (pg->readonly)
         return sift_pg__fail(pg, err, "database is read-only");
+    if ((rc = lost_check(pg, err)) != SIFT_OK)
+        return rc;
     if (pg->in_batch && batch_due(pg) && !pg->in_report &&
         (rc = batch_commit(pg, err)) != SIFT_OK)
         return rc;
@@ -879,9 +900,13 @@ sift_pg__write(sift_pg *pg, const char *sql, pp *p, uint64_t *changed,
 int
 sift_pg_flush(sift_pg *pg, sift_err *err)
 {
+    int rc;
+
     if (pg->in_report)
         return sift_err_set(err, SIFT_EUSAGE,
                             "cannot flush while a report is open");
+    if ((rc = lost_check(pg, err)) != SIFT_OK)
+        return rc;
     if (pg->hold)
         return SIFT_OK;
     return batch_commit(pg, err);
@@ -1514,12 +1539,14 @@ fail:
 static void
 drop_report(sift_pg *pg)
 {
+    sift_err e;
     size_t i;
     pp p;
 
     pg->in_report = 0;
     if (!pg->in_batch)
         return;
+    sift_err_clear(&e);
     for (i = 0; i < CP__COUNT; i++)
         if (pg->cp[i].len > pg->mark[i])
             pg->cp[i].len = pg->mark[i];
@@ -1536,14 +1563,16 @@ drop_report(sift_pg *pg)
             " AND c.date_end = $2 AND x.date_end = $2 AND x.record_id = c.id",
             "DELETE FROM records WHERE report_id = $1 AND date_end = $2"};
         for (i = 0; i < 4; i++)
-            if (sift_pg__exec(pg, NULL, del[i], &p, NULL, "rollback") !=
-                SIFT_OK)
+            if (sift_pg__exec(pg, NULL, del[i], &p, &e, "rollback") != SIFT_OK)
                 break;
     }
     if (sift_pg__exec(pg, NULL,
                       "DELETE FROM reports WHERE id = $1 AND date_end = $2", &p,
-                      NULL, "rollback") != SIFT_OK)
+                      &e, "rollback") != SIFT_OK) {
+        snprintf(pg->lost_why, sizeof(pg->lost_why), "%.150s", e.msg);
+        pg->lost += pg->batch_reports; /* the caller is not told here */
         sift_pg__batch_drop(pg);
+    }
     sift_pg__pp_free(&p);
 }
 

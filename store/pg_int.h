@@ -83,6 +83,11 @@ struct sift_pg {
     sift_buf dq[DQ__COUNT];
     unsigned n_fin, n_seen, n_res;
     int no_apply; /* set while a statement must not apply them first */
+    /* reports committed into a batch that was then rolled back without
+     * the caller being told (a report's rollback failed): the next write
+     * says so, so that they are never counted as stored */
+    uint64_t lost;
+    char lost_why[160];
     /* prepared statements, by SQL text (names "sift_s<i>") */
     char *prep[SIFT_PG_PREPARED];
     /* months (year * 12 + month - 1) whose partitions exist, as seen in

@@ -536,6 +536,43 @@ on_case_db(const char *sql)
     pgu_exec(dburi, sql);
 }
 
+/* A report rolled back inside a batch whose earlier reports were
+ * committed: when its rows cannot be deleted (here a trigger refuses),
+ * the whole batch is rolled back, and the earlier report must not pass
+ * for stored: the next write says so, once (review of stop 22). */
+START_TEST(test_lost_batch_is_told)
+{
+    sift_store *st = open_ok(db_of(1), 0);
+    struct synth s;
+    sift_stats stats;
+    sift_err err;
+
+    sift_err_clear(&err);
+    on_case_db("CREATE FUNCTION no_delete() RETURNS trigger LANGUAGE plpgsql"
+               " AS $$ BEGIN RAISE EXCEPTION 'no delete here'; END $$;"
+               "CREATE TRIGGER no_delete BEFORE DELETE ON reports"
+               " FOR EACH ROW EXECUTE FUNCTION no_delete()");
+    ck_assert_int_eq(sift_store_hold(st, 1, &err), SIFT_OK);
+    ck_assert_int_eq(store_synth(st, 0, NULL, &err), SIFT_OK);
+    synth(&s, 1);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "synthetic", &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &s.rec[0], &(sift_verdict){0}, &err),
+                     SIFT_OK);
+    sift_store_rollback(st); /* its DELETE fails: the batch goes */
+    ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_EDB);
+    ck_assert_str_eq(err.msg, "1 stored report of a batch rolled back after "
+                              "an error (rollback: no delete here): not "
+                              "stored");
+    /* told once; the database holds neither report */
+    sift_err_clear(&err);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_stats(&stats, st, &err), SIFT_OK);
+    ck_assert_uint_eq(stats.reports, 0);
+    sift_store_close(st);
+}
+END_TEST
+
 START_TEST(test_pg_schema6_upgrade)
 {
     sift_store *st = open_ok(db_of(1), 0);
@@ -1116,6 +1153,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
+    tcase_add_test(tc, test_lost_batch_is_told);
     tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
     tcase_add_test(tc, test_connection_errors);
