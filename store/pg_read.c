@@ -1607,15 +1607,10 @@ static const char pg_q_spans[] =
     "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
     " ORDER BY id";
 
-typedef struct spans_ctx {
-    sift_span_cb cb;
-    void *payload;
-} spans_ctx;
-
 static int
 on_pg_span(void *payload, const PGresult *r)
 {
-    spans_ctx *s = payload;
+    struct cbs *s = payload;
     sift_report_span row;
 
     memset(&row, 0, sizeof(row));
@@ -1624,13 +1619,13 @@ on_pg_span(void *payload, const PGresult *r)
     row.org = PQgetvalue(r, 0, 2);
     row.begin = sift_pg__int(r, 0, 3);
     row.end = sift_pg__int(r, 0, 4);
-    return s->cb(s->payload, &row);
+    return ((sift_span_cb)s->cb)(s->payload, &row);
 }
 
 int
 sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload, sift_err *err)
 {
-    spans_ctx s = {cb, payload};
+    struct cbs s = {(void *)cb, payload};
 
     return stream(st, pg_q_spans, NULL, on_pg_span, &s, err, "report history");
 }

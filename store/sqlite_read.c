@@ -731,15 +731,10 @@ static const char q_spans[] =
     "SELECT id, policy_domain, org_name, date_begin, date_end FROM reports"
     " ORDER BY id";
 
-typedef struct spans_ctx {
-    sift_span_cb cb;
-    void *payload;
-} spans_ctx;
-
 static int
 on_span(void *payload, sift_row *row)
 {
-    spans_ctx *s = payload;
+    struct cbs *s = payload;
     sift_report_span r;
     const char *d = sift_row_text(row, 1), *o = sift_row_text(row, 2);
 
@@ -749,13 +744,13 @@ on_span(void *payload, sift_row *row)
     r.org = o ? o : "";
     r.begin = sift_row_int(row, 3);
     r.end = sift_row_int(row, 4);
-    return s->cb(s->payload, &r);
+    return ((sift_span_cb)s->cb)(s->payload, &r);
 }
 
 int
 sift_sq_report_spans(sift_sq *st, sift_span_cb cb, void *payload, sift_err *err)
 {
-    spans_ctx s = {cb, payload};
+    struct cbs s = {(void *)cb, payload};
 
     return sift_sq_query(st, q_spans, NULL, 0, on_span, &s, err);
 }
