@@ -175,15 +175,6 @@ count_multipart(const unsigned char *p, size_t n)
     return c;
 }
 
-/* Make sure n bytes of address space could be had now, then give them
- * back: GMime (GLib) aborts the process when an allocation fails, so its
- * needs are tried first with an inaccessible mapping, which fails cleanly
- * (ulimit -v counts it) and costs two system calls, never a page. A
- * heuristic (another thread may allocate in between), sized with a wide
- * margin. Only an address-space limit can refuse such a mapping (neither
- * RLIMIT_DATA nor strict overcommit counts an inaccessible one), so
- * without one (as the process started) there is nothing to try: the pair
- * of calls was a third of the time of an mbox of empty messages. */
 static pthread_once_t as_once = PTHREAD_ONCE_INIT;
 static int as_limited; /* RLIMIT_AS is set (read once: a system call) */
 
@@ -195,6 +186,15 @@ as_read(void)
     as_limited = getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur != RLIM_INFINITY;
 }
 
+/* Make sure n bytes of address space could be had now, then give them
+ * back: GMime (GLib) aborts the process when an allocation fails, so its
+ * needs are tried first with an inaccessible mapping, which fails cleanly
+ * (ulimit -v counts it) and costs two system calls, never a page. A
+ * heuristic (another thread may allocate in between), sized with a wide
+ * margin. Only an address-space limit can refuse such a mapping (neither
+ * RLIMIT_DATA nor strict overcommit counts an inaccessible one), so
+ * without one (as the process started) there is nothing to try: the pair
+ * of calls was a third of the time of an mbox of empty messages. */
 static int
 reserve(size_t n)
 {
