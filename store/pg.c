@@ -412,22 +412,57 @@ static const char pg_schema_v7[] =
     " ttl bigint NOT NULL, looked_up bigint NOT NULL,"
     " PRIMARY KEY (domain, selector));";
 
-/* steps[i] brings a database to steps[i].to; append new versions here
- * (a new SQLite schema step needs its PostgreSQL step too). */
+/* Version 7 -> 8: record packs, what the report's scan reads of each
+ * record packed per run of ids (pg_pack.c), partitioned like records
+ * (a partition for each month records have). SQLite's step 8 does
+ * nothing: its scan reads the records table itself. The packs of the
+ * records already stored are built after this (fill_packs). */
+static const char pg_schema_v8[] =
+    "CREATE TABLE record_packs ("
+    " first_id bigint NOT NULL, report_id bigint NOT NULL,"
+    " date_end bigint NOT NULL, n integer NOT NULL, data bytea NOT NULL,"
+    " PRIMARY KEY (first_id, date_end)"
+    ") PARTITION BY RANGE (date_end);"
+    "CREATE INDEX record_packs_report ON record_packs (report_id);"
+    "CREATE TABLE record_packs_pmin PARTITION OF record_packs"
+    " FOR VALUES FROM (MINVALUE) TO (631152000);"
+    "CREATE TABLE record_packs_pmax PARTITION OF record_packs"
+    " FOR VALUES FROM (7258118400) TO (MAXVALUE);"
+    "DO $$DECLARE m record; BEGIN"
+    " FOR m IN SELECT c.relname AS name,"
+    "  pg_get_expr(c.relpartbound, c.oid) AS bound"
+    "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    "  WHERE i.inhparent = 'records'::regclass"
+    "  AND c.relname ~ '^records_p[0-9]{6}$' LOOP"
+    "  EXECUTE format('CREATE TABLE %I PARTITION OF record_packs %s',"
+    "   'record_packs_p' || substr(m.name, 10), m.bound);"
+    " END LOOP; END$$;";
+
+static int
+fill_packs(sift_pg *pg, sift_err *err)
+{
+    return sift_pg__repack(pg, NULL, err);
+}
+
+/* steps[i] brings a database to steps[i].to (then fill, when set, adds
+ * the rows the step derives); append new versions here (a new SQLite
+ * schema step needs its PostgreSQL step too). */
 static const struct {
     int to;
     const char *sql;
+    int (*fill)(sift_pg *pg, sift_err *err);
 } pg_steps[] = {
-    {5, pg_schema_v5}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
+    {5, pg_schema_v5, NULL}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
                           raw last in failed_inputs, as here) */
     /* 5 -> 6: SQLite's DNS cache, left out here at first: the version
      * moved in step only (step 7 adds the tables) */
-    {6, "SELECT 1"},
-    {7, pg_schema_v7}, /* 6 -> 7: SQLite's 7, and SQLite's 6 at last */
+    {6, "SELECT 1", NULL},
+    {7, pg_schema_v7, NULL}, /* 6 -> 7: SQLite's 7, and SQLite's 6 at last */
+    {8, pg_schema_v8, fill_packs}, /* 7 -> 8: record packs */
 };
 #define N_STEPS (sizeof(pg_steps) / sizeof(pg_steps[0]))
 
-_Static_assert(SIFT_STORE_SCHEMA == 7,
+_Static_assert(SIFT_STORE_SCHEMA == 8,
                "a new schema version needs its PostgreSQL step in pg.c");
 
 /* Where the database stands: *version (0: no schema), or not ours. */
@@ -510,6 +545,8 @@ migrate(sift_pg *pg, sift_err *err)
             continue;
         rc = sift_pg__exec(pg, NULL, pg_steps[i].sql, NULL, err,
                            "schema upgrade");
+        if (rc == SIFT_OK && pg_steps[i].fill != NULL)
+            rc = pg_steps[i].fill(pg, err);
         if (rc != SIFT_OK)
             goto fail;
         version = pg_steps[i].to;
@@ -587,6 +624,7 @@ sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err)
         sift_buf_init(&pg->cp[i], SIFT_PG_COPY_MAX);
     for (i = 0; i < DQ__COUNT; i++)
         sift_buf_init(&pg->dq[i], SIFT_PG_COPY_MAX);
+    sift_pg__pack_init(&pg->pack);
     sift_buf_init(&pg->json, SIFT_STORE_MAX_JSON);
     if ((pg->uri = strdup(uri)) == NULL ||
         (pg->shown = sift_store_display_name(uri)) == NULL) {
@@ -666,6 +704,7 @@ sift_pg_close(sift_pg *pg)
         sift_buf_dispose(&pg->cp[i]);
     for (i = 0; i < DQ__COUNT; i++)
         sift_buf_dispose(&pg->dq[i]);
+    sift_pg__pack_dispose(&pg->pack);
     sift_buf_dispose(&pg->json);
     free(pg->months);
     free(pg->uri);
@@ -707,6 +746,7 @@ buffers_reset(sift_pg *pg)
     }
     for (i = 0; i < DQ__COUNT; i++)
         sift_buf_reset(&pg->dq[i]);
+    sift_pg__pack_reset(&pg->pack);
     pg->n_fin = pg->n_seen = pg->n_res = 0;
     pg->no_apply = 0;
 }
@@ -743,14 +783,43 @@ static const char *const copy_sql[CP__COUNT] = {
                 " selector, result, human_result) FROM STDIN",
     [CP_SPF] = "COPY spf_results (record_id, date_end, idx, domain, scope,"
                " result, human_result) FROM STDIN",
+    [CP_PACKS] = "COPY record_packs (first_id, report_id, date_end, n, data)"
+                 " FROM STDIN",
 };
+
+int
+sift_pg__copy_in(sift_pg *pg, const char *sql, const sift_buf *b, sift_err *err)
+{
+    PGresult *r;
+    size_t off;
+    int rc = SIFT_OK;
+
+    r = PQexec(pg->conn, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return sift_pg__res_err(pg, r, err, "copy");
+    PQclear(r);
+    for (off = 0; off < b->len && rc == SIFT_OK; off += 1u << 20) {
+        size_t n = b->len - off < (1u << 20) ? b->len - off : 1u << 20;
+        if (PQputCopyData(pg->conn, b->p + off, (int)n) != 1)
+            rc = sift_pg__res_err(pg, NULL, err, "copy");
+    }
+    if (PQputCopyEnd(pg->conn, rc == SIFT_OK ? NULL : "failed") != 1 &&
+        rc == SIFT_OK)
+        rc = sift_pg__res_err(pg, NULL, err, "copy");
+    while ((r = PQgetResult(pg->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK)
+            rc = sift_pg__res_err(pg, r, err, "copy");
+        else
+            PQclear(r);
+    }
+    return rc;
+}
 
 /* Send the buffered rows (in the open transaction). */
 static int
 copy_flush(sift_pg *pg, sift_err *err)
 {
-    PGresult *r;
-    size_t i, off;
+    size_t i;
     int rc = SIFT_OK;
 
     for (i = 0; i < CP__COUNT && rc == SIFT_OK; i++) {
@@ -758,24 +827,7 @@ copy_flush(sift_pg *pg, sift_err *err)
 
         if (b->len == 0)
             continue;
-        r = PQexec(pg->conn, copy_sql[i]);
-        if (PQresultStatus(r) != PGRES_COPY_IN)
-            return sift_pg__res_err(pg, r, err, "copy");
-        PQclear(r);
-        for (off = 0; off < b->len && rc == SIFT_OK; off += 1u << 20) {
-            size_t n = b->len - off < (1u << 20) ? b->len - off : 1u << 20;
-            if (PQputCopyData(pg->conn, b->p + off, (int)n) != 1)
-                rc = sift_pg__res_err(pg, NULL, err, "copy");
-        }
-        if (PQputCopyEnd(pg->conn, rc == SIFT_OK ? NULL : "failed") != 1 &&
-            rc == SIFT_OK)
-            rc = sift_pg__res_err(pg, NULL, err, "copy");
-        while ((r = PQgetResult(pg->conn)) != NULL) {
-            if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SIFT_OK)
-                rc = sift_pg__res_err(pg, r, err, "copy");
-            else
-                PQclear(r);
-        }
+        rc = sift_pg__copy_in(pg, copy_sql[i], b, err);
         sift_buf_reset(b);
         pg->mark[i] = 0;
     }
@@ -1104,7 +1156,7 @@ static int
 ensure_month(sift_pg *pg, int64_t t, sift_err *err)
 {
     static const char *const tables[] = {"records", "reasons", "dkim_results",
-                                         "spf_results"};
+                                         "spf_results", "record_packs"};
     struct tm tm, lo, hi;
     time_t tt;
     int32_t m;
@@ -1138,7 +1190,7 @@ ensure_month(sift_pg *pg, int64_t t, sift_err *err)
     if (rc != SIFT_OK)
         return rc;
     if (sift_pg__int(r, 0, 0) == 0) {
-        for (i = 0; i < 4 && rc == SIFT_OK; i++) {
+        for (i = 0; i < 5 && rc == SIFT_OK; i++) {
             snprintf(sql, sizeof(sql),
                      "CREATE TABLE IF NOT EXISTS %s_p%04d%02d PARTITION OF %s"
                      " FOR VALUES FROM (%lld) TO (%lld)",
@@ -1340,6 +1392,7 @@ sift_pg_begin(sift_pg *pg, sift_stored *dup, const sift_report_meta *m,
     pg->report_end = m->end;
     pg->report_records = pg->report_messages = 0;
     pg->report_idx = 0;
+    sift_pg__pack_reset(&pg->pack);
     for (i = 0; i < CP__COUNT; i++)
         pg->mark[i] = pg->cp[i].len;
     return SIFT_OK;
@@ -1480,6 +1533,7 @@ sift_pg_add(sift_pg *pg, const sift_record *r, const sift_verdict *v,
 {
     static const sift_verdict none = {0};
     sift_buf *b = &pg->cp[CP_RECORDS];
+    sift_scan_row row;
     int64_t id;
     int rc;
 
@@ -1517,6 +1571,21 @@ sift_pg_add(sift_pg *pg, const sift_record *r, const sift_verdict *v,
         goto fail;
     if ((rc = cp_children(pg, id, r, err)) != SIFT_OK)
         goto fail;
+    /* what the report's scan reads of it (pg_pack.c) */
+    memset(&row, 0, sizeof(row));
+    row.id = id;
+    row.report = pg->report_rowid;
+    row.source_ip = r->source_ip;
+    row.header_from = r->header_from;
+    row.spf_domain = v->spf_domain;
+    row.dkim_domain = v->dkim_domain;
+    row.count = (uint64_t)clamp64(r->count);
+    row.outcome = (int)v->outcome;
+    row.flags = (uint32_t)sift_stored_flags(v, r->disposition);
+    row.categories = (uint32_t)v->categories;
+    if ((rc = sift_pg__pack_add(&pg->pack, &pg->cp[CP_PACKS], pg->report_end,
+                                &row, err)) != SIFT_OK)
+        goto fail;
     pg->report_idx++;
     pg->report_records++;
     pg->report_messages = sat_add(pg->report_messages, r->count);
@@ -1544,6 +1613,7 @@ drop_report(sift_pg *pg)
     pp p;
 
     pg->in_report = 0;
+    sift_pg__pack_reset(&pg->pack);
     if (!pg->in_batch)
         return;
     sift_err_clear(&e);
@@ -1561,8 +1631,10 @@ drop_report(sift_pg *pg)
             " AND c.date_end = $2 AND x.date_end = $2 AND x.record_id = c.id",
             "DELETE FROM spf_results x USING records c WHERE c.report_id = $1"
             " AND c.date_end = $2 AND x.date_end = $2 AND x.record_id = c.id",
-            "DELETE FROM records WHERE report_id = $1 AND date_end = $2"};
-        for (i = 0; i < 4; i++)
+            "DELETE FROM records WHERE report_id = $1 AND date_end = $2",
+            "DELETE FROM record_packs WHERE report_id = $1"
+            " AND date_end = $2"};
+        for (i = 0; i < 5; i++)
             if (sift_pg__exec(pg, NULL, del[i], &p, &e, "rollback") != SIFT_OK)
                 break;
     }
@@ -1590,6 +1662,8 @@ sift_pg_commit(sift_pg *pg, const sift_report_meta *meta,
     }
     rc = sift_store__json_array(&pg->json, meta ? meta->warnings : NULL,
                                 meta ? meta->n_warnings : 0, err);
+    if (rc == SIFT_OK) /* the report's last pack */
+        rc = sift_pg__pack_emit(&pg->pack, &pg->cp[CP_PACKS], err);
     if (rc != SIFT_OK) {
         drop_report(pg);
         return rc;
@@ -1969,7 +2043,7 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
               sift_err *err)
 {
     static const char *const tables[] = {"records", "reasons", "dkim_results",
-                                         "spf_results"};
+                                         "spf_results", "record_packs"};
     PGresult *r = NULL, *d = NULL;
     uint64_t nr = 0, nf = 0;
     char sql[160];
@@ -2003,7 +2077,7 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
         hi.tm_mday = 1;
         if ((int64_t)timegm(&hi) > before)
             continue;
-        for (k = 0; k < 4 && rc == SIFT_OK; k++) {
+        for (k = 0; k < 5 && rc == SIFT_OK; k++) {
             snprintf(sql, sizeof(sql), "DROP TABLE %s_p%06d", tables[k], ym);
             rc = sift_pg__exec(pg, NULL, sql, NULL, err, "prune");
         }
@@ -2011,7 +2085,7 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
     }
     PQclear(r);
     /* the rest row by row (partition pruning keeps it to the boundary) */
-    for (k = 3; k >= 0 && rc == SIFT_OK; k--) {
+    for (k = 4; k >= 0 && rc == SIFT_OK; k--) {
         snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE date_end < $1",
                  tables[k]);
         rc = sift_pg__exec(pg, NULL, sql, &p, err, "prune");

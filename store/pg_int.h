@@ -26,8 +26,19 @@
 #define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
 #define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
+#define SIFT_PG_PACK_MAX 1000 /* records in one record pack (pg_pack.c) */
 
-enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP__COUNT };
+enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP_PACKS, CP__COUNT };
+
+/* A record pack being built (pg_pack.c): the scan's view of a run of
+ * consecutive record ids of one report. _init/_dispose pair. */
+typedef struct sift_pg_pack {
+    sift_buf data;    /* the encoded records */
+    sift_buf prev[4]; /* the last record's strings (has[i]: not NULL) */
+    int has[4];
+    int64_t first, report, end; /* first record id, report id, date_end */
+    unsigned n;                 /* records in it; 0: empty */
+} sift_pg_pack;
 
 /* The deferred writes of the open batch, as array literals (one per
  * column): each report's final update, its seen input, its resolved
@@ -78,6 +89,7 @@ struct sift_pg {
     int64_t next_id, end_id;
     sift_buf cp[CP__COUNT];
     size_t mark[CP__COUNT];
+    sift_pg_pack pack; /* the open report's pack (into cp[CP_PACKS]) */
     sift_buf json;
     /* deferred writes (see DQ_*): how many of each kind are queued */
     sift_buf dq[DQ__COUNT];
@@ -273,5 +285,33 @@ int sift_pg_report_spans(sift_pg *st, sift_span_cb cb, void *payload,
                          sift_err *err);
 
 extern const sift_store_ops sift_pg__ops;
+
+/* --- record packs (pg_pack.c) --- */
+void sift_pg__pack_init(sift_pg_pack *k);
+void sift_pg__pack_dispose(sift_pg_pack *k);
+void sift_pg__pack_reset(sift_pg_pack *k);
+/* Add record r (r->id, r->report; its report's date_end) to pack k: when
+ * it does not continue k (not the next id, another report, or k full), k
+ * is emitted into out first. The strings are copied as needed. */
+int sift_pg__pack_add(sift_pg_pack *k, sift_buf *out, int64_t date_end,
+                      const sift_scan_row *r, sift_err *err);
+/* Append k as a COPY text row of record_packs to out (nothing when k is
+ * empty); k is then empty. */
+int sift_pg__pack_emit(sift_pg_pack *k, sift_buf *out, sift_err *err);
+/* Call cb for each of the n records of pack data p[0..len) whose first
+ * id is first: 0 (with *stop = cb's non-zero return when it stopped),
+ * -1 when the pack is malformed, -2 on ENOMEM. scratch holds the
+ * strings (reused between calls; the caller disposes of it). */
+int sift_pg__pack_decode(const unsigned char *p, size_t len, int64_t first,
+                         int64_t report, int64_t n, sift_buf *scratch,
+                         sift_scan_cb cb, void *payload, int *stop);
+/* Rebuild the packs of the reports in the PostgreSQL array literal ids
+ * (their old packs are deleted), or of every record (ids NULL: there
+ * must be no packs yet), in the open transaction. */
+int sift_pg__repack(sift_pg *pg, const char *ids, sift_err *err);
+/* COPY the rows of b (COPY text) with sql (a COPY ... FROM STDIN), in
+ * the open transaction; b is left as it was. */
+int sift_pg__copy_in(sift_pg *pg, const char *sql, const sift_buf *b,
+                     sift_err *err);
 
 #endif

@@ -414,37 +414,33 @@ sift_pg_read_policies(sift_pg *pg, const sift_store_filter *f,
     return rc;
 }
 
-/* --- the record scan: COPY text ------------------------------------------- */
+/* --- the record scan: record packs, binary COPY --------------------------- */
 
+/* The scan reads record_packs (pg_pack.c): one COPY row per run of up to
+ * SIFT_PG_PACK_MAX records, which the client unpacks. Read row by row,
+ * the records' 5M rows cost the server 5-6 CPU-seconds of COPY. */
 typedef struct scanbuf {
-    char *p; /* the row's text fields, NUL-terminated */
-    size_t cap;
+    sift_buf strings; /* the unpacked strings of the current pack */
     int header_done;
 } scanbuf;
 
-/* One scan row from a binary COPY message (the first also holds the
- * file header; the last is the trailer): 1 with *s set, 0 for no row,
- * -1 on ENOMEM or a malformed row. */
-/* The scan's columns. flags and categories (each a 32-bit value, as
- * sift_scan_row has them) travel as one bigint: the server's cost is per
- * column sent (some 0.5 s per column over 5M records), not per byte. */
-#define SCAN_NCOLS 9
-#define SCAN_COLS                                                              \
-    "SELECT report_id, source_ip, count, outcome,"                             \
-    " (flags & 4294967295) << 32 | (categories & 4294967295),"                 \
-    " header_from, spf_domain, dkim_domain, id FROM records"
+#define SCAN_NCOLS 4
+#define SCAN_COLS "SELECT first_id, report_id, n, data FROM record_packs"
 
+/* The records of one binary COPY message (the first also holds the file
+ * header; the last is the trailer) to cb: 0 (*stop = cb's non-zero
+ * return when it stopped), -1 for a malformed message, -2 on ENOMEM. */
 static int
-scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
+scan_pack(scanbuf *sb, const char *msg, int len, sift_scan_cb cb, void *payload,
+          int *stop)
 {
-    uint64_t fc;
     const unsigned char *p = (const unsigned char *)msg,
                         *end = p + (len > 0 ? len : 0);
     const unsigned char *f[SCAN_NCOLS];
     int32_t fl[SCAN_NCOLS];
-    char *o;
     int k;
 
+    *stop = 0;
     if (!sb->header_done) {
         if (end - p < 19 || memcmp(p, "PGCOPY\n\377\r\n", 11) != 0)
             return -1;
@@ -465,44 +461,22 @@ scan_row(sift_scan_row *s, scanbuf *sb, const char *msg, int len)
         fl[k] = (int32_t)be_int(p, 4);
         p += 4;
         f[k] = fl[k] >= 0 ? p : NULL;
-        if (fl[k] > end - p)
+        if (fl[k] > end - p || f[k] == NULL)
             return -1;
-        if (fl[k] > 0)
-            p += fl[k];
+        p += fl[k];
     }
-    if (sb->cap < (size_t)len + 10) {
-        char *n = realloc(sb->p, (size_t)len + 64);
-        if (n == NULL)
-            return -1;
-        sb->p = n;
-        sb->cap = (size_t)len + 64;
-    }
-    o = sb->p;
-    /* text: 1 source_ip, 5 header_from, 6 spf_domain, 7 dkim_domain */
-#define TXT(i, dst)                                                            \
-    do {                                                                       \
-        if (f[i] == NULL) {                                                    \
-            (dst) = NULL;                                                      \
-        } else {                                                               \
-            memcpy(o, f[i], (size_t)fl[i]);                                    \
-            o[fl[i]] = '\0';                                                   \
-            (dst) = o;                                                         \
-            o += fl[i] + 1;                                                    \
-        }                                                                      \
-    } while (0)
-    TXT(1, s->source_ip);
-    TXT(5, s->header_from);
-    TXT(6, s->spf_domain);
-    TXT(7, s->dkim_domain);
-#undef TXT
-    s->report = f[0] ? be_int(f[0], fl[0]) : 0;
-    s->count = f[2] ? (uint64_t)be_int(f[2], fl[2]) : 0;
-    s->outcome = f[3] ? (int)be_int(f[3], fl[3]) : 0;
-    fc = f[4] ? (uint64_t)be_int(f[4], fl[4]) : 0;
-    s->flags = (uint32_t)(fc >> 32);
-    s->categories = (uint32_t)fc;
-    s->id = f[8] ? be_int(f[8], fl[8]) : 0;
-    return 1;
+    return sift_pg__pack_decode(f[3], (size_t)fl[3], be_int(f[0], fl[0]),
+                                be_int(f[1], fl[1]), be_int(f[2], fl[2]),
+                                &sb->strings, cb, payload, stop);
+}
+
+/* The error of a scan_pack result: -2 out of memory, else malformed. */
+static int
+pack_err(sift_pg *pg, int bad, sift_err *err)
+{
+    if (bad == -2)
+        return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    return sift_pg__fail(pg, err, "scan: a malformed record pack");
 }
 
 /* The error of connection c (pg's own or the second scan connection). */
@@ -537,10 +511,14 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
            void *const *payloads, sift_err *err)
 {
     int done[2] = {0, 0}, left = n, rc = SIFT_OK, stop = 0, cancelled = 0, i;
-    scanbuf sb[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
+    scanbuf sb[2];
     struct pollfd pfd[2];
     PGresult *r;
 
+    for (i = 0; i < 2; i++) {
+        sift_buf_init(&sb[i].strings, SIZE_MAX);
+        sb[i].header_done = 0;
+    }
     while (left > 0) {
         int progress = 0, np = 0;
 
@@ -552,19 +530,14 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
                 continue;
             /* a few hundred rows per turn, then the other stream */
             for (k = 0; k < 256; k++) {
-                sift_scan_row row;
-
                 if ((got = PQgetCopyData(conns[i], &line, 1)) <= 0)
                     break;
                 progress = 1;
                 if (!stop && rc == SIFT_OK) {
-                    int got_row = scan_row(&row, &sb[i], line, got);
-                    if (got_row < 0) {
-                        rc = sift_pg__fail(pg, err, "scan: a malformed row");
-                        stop = rc;
-                    } else if (got_row > 0) {
-                        stop = cb(payloads[i], &row);
-                    }
+                    int bad =
+                        scan_pack(&sb[i], line, got, cb, payloads[i], &stop);
+                    if (bad != 0)
+                        stop = rc = pack_err(pg, bad, err);
                 }
                 if (stop && !cancelled) { /* the rest is not wanted */
                     cancelled = 1;
@@ -611,8 +584,8 @@ copy_drain(sift_pg *pg, PGconn **conns, int n, sift_scan_cb cb,
                 left--;
             }
     }
-    free(sb[0].p);
-    free(sb[1].p);
+    sift_buf_dispose(&sb[0].strings);
+    sift_buf_dispose(&sb[1].strings);
     return stop ? stop : rc;
 }
 
@@ -633,20 +606,18 @@ static int
 drain_one(drain *d)
 {
     PGconn *c = d->pg->conn;
-    scanbuf sb = {NULL, 0, 0};
+    scanbuf sb;
     int got, stop = 0, rc = SIFT_OK, cancelled = 0;
     char *line = NULL;
     PGresult *r;
 
+    sift_buf_init(&sb.strings, SIZE_MAX);
+    sb.header_done = 0;
     while ((got = PQgetCopyData(c, &line, 0)) > 0) {
         if (!stop && rc == SIFT_OK) {
-            sift_scan_row row;
-            int got_row = scan_row(&row, &sb, line, got);
-            if (got_row < 0)
-                stop = rc =
-                    sift_pg__fail(d->pg, &d->err, "scan: a malformed row");
-            else if (got_row > 0)
-                stop = d->cb(d->payload, &row);
+            int bad = scan_pack(&sb, line, got, d->cb, d->payload, &stop);
+            if (bad != 0)
+                stop = rc = pack_err(d->pg, bad, &d->err);
             if (stop)
                 atomic_store(d->halt, 1);
         }
@@ -672,7 +643,7 @@ drain_one(drain *d)
         else
             PQclear(r);
     }
-    free(sb.p);
+    sift_buf_dispose(&sb.strings);
     return stop ? stop : rc;
 }
 
@@ -723,23 +694,25 @@ drain_two(sift_pg *pg, sift_pg *other, sift_scan_cb cb, void *const *payloads,
     return rc;
 }
 
-/* Every record in id order, as binary COPY. With parts >= 2 and enough
- * records, two streams from two connections (the second a read-only
- * handle on the same URI), split at the middle id: the server produces
- * both halves on two cores while this thread reads them. The split is
- * bound (set_config): COPY itself takes no parameters. */
+/* Every record in id order, as binary COPY of their packs (pg_pack.c:
+ * packs in first_id order are records in id order). With parts >= 2 and
+ * enough records, two streams from two connections (the second a
+ * read-only handle on the same URI), split at the middle first id: the
+ * server produces both halves on two cores while this thread reads
+ * them. The split is bound (set_config): COPY itself takes no
+ * parameters. */
 int
 sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
                      void *const *payloads, int *used, sift_err *err)
 {
     static const char q_all[] =
-        "COPY (" SCAN_COLS " ORDER BY id) TO STDOUT (FORMAT binary)";
-    static const char q_lo[] =
-        "COPY (" SCAN_COLS " WHERE id <= current_setting('sift.split')::bigint"
-        " ORDER BY id) TO STDOUT (FORMAT binary)";
-    static const char q_hi[] =
-        "COPY (" SCAN_COLS " WHERE id > current_setting('sift.split')::bigint"
-        " ORDER BY id) TO STDOUT (FORMAT binary)";
+        "COPY (" SCAN_COLS " ORDER BY first_id) TO STDOUT (FORMAT binary)";
+    static const char q_lo[] = "COPY (" SCAN_COLS " WHERE first_id <="
+                               " current_setting('sift.split')::bigint"
+                               " ORDER BY first_id) TO STDOUT (FORMAT binary)";
+    static const char q_hi[] = "COPY (" SCAN_COLS " WHERE first_id >"
+                               " current_setting('sift.split')::bigint"
+                               " ORDER BY first_id) TO STDOUT (FORMAT binary)";
     static const char q_set[] =
         "SELECT set_config('sift.split', $1::text, false)";
     PGresult *r = NULL;
@@ -754,8 +727,8 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
     conns[0] = pg->conn;
     if (parts >= 2 &&
         sift_pg__exec(pg, &r,
-                      "SELECT coalesce(min(id), 0), coalesce(max(id), 0)"
-                      " FROM records",
+                      "SELECT coalesce(min(first_id), 0),"
+                      " coalesce(max(first_id), 0) FROM record_packs",
                       NULL, err, "scan") == SIFT_OK) {
         lo = sift_pg__int(r, 0, 0);
         hi = sift_pg__int(r, 0, 1);
@@ -1202,6 +1175,9 @@ sift_pg_rewrite_verdicts(sift_pg *pg, int version, int redo, int64_t after,
         PQclear(res);
         res = NULL;
     } while (rc == SIFT_OK && *done - n == limit);
+    /* the scan's packs of these reports hold the old verdicts */
+    if (rc == SIFT_OK)
+        rc = sift_pg__repack(pg, ids.p, err);
     if (rc == SIFT_OK) {
         sift_pg__pp_init(&p);
         sift_pg__p_int(&p, version);

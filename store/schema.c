@@ -316,15 +316,22 @@ static const char schema_evpr[] =
     " coalesce((SELECT version FROM evaluation), 0);"
     "DROP TABLE evaluation;";
 
+/* Version 7 -> 8: PostgreSQL's record packs (store/pg_pack.c), which
+ * its report scan reads instead of the records; SQLite's scan reads the
+ * records table itself, so the step only moves the version, keeping the
+ * two backends' schema numbers in step. */
+static const char schema_packs[] = "SELECT 1;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
-    schema_v1,   /* 0 -> 1 */
-    schema_v2,   /* 1 -> 2: 128-bit hashes, failed-input lifecycle */
-    schema_eval, /* 2 -> 3: evaluation version, primary category */
-    schema_imap, /* 3 -> 4: IMAP state */
-    schema_keep, /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
-    schema_dns,  /* 5 -> 6: DNS cache (source names) */
-    schema_evpr, /* 6 -> 7: evaluation version per report */
+    schema_v1,    /* 0 -> 1 */
+    schema_v2,    /* 1 -> 2: 128-bit hashes, failed-input lifecycle */
+    schema_eval,  /* 2 -> 3: evaluation version, primary category */
+    schema_imap,  /* 3 -> 4: IMAP state */
+    schema_keep,  /* 4 -> 5: failed_inputs.raw last (streamed kept bytes) */
+    schema_dns,   /* 5 -> 6: DNS cache (source names) */
+    schema_evpr,  /* 6 -> 7: evaluation version per report */
+    schema_packs, /* 7 -> 8: nothing (PostgreSQL's record packs) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -265,9 +265,10 @@ START_TEST(test_prune_drops_partitions)
         sift_store_note_seen(st, (sift_hash128){1, 2}, 500, &x.m, 0, &err),
         SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    /* 2023-11 .. 2024-06: 8 months, 4 tables each */
-    ck_assert_int_eq(months_of(st, "%\\_p2023%"), 2 * 4);
-    ck_assert_int_eq(months_of(st, "%\\_p2024%"), 6 * 4);
+    /* 2023-11 .. 2024-06: 8 months, 5 tables each (records, their three
+     * child tables, record_packs) */
+    ck_assert_int_eq(months_of(st, "%\\_p2023%"), 2 * 5);
+    ck_assert_int_eq(months_of(st, "%\\_p2024%"), 6 * 5);
     ck_assert_int_eq(months_of(st, "records\\_p202311"), 1);
     /* reports 0..12 end before 2024-02-13 (report 13 begins then):
      * 2023-11, 2023-12 and 2024-01 go whole, February row by row */
@@ -277,7 +278,7 @@ START_TEST(test_prune_drops_partitions)
     ck_assert_uint_eq(n, 13);
     ck_assert_int_eq(months_of(st, "%\\_p2023%"), 0);
     ck_assert_int_eq(months_of(st, "%\\_p202401"), 0);
-    ck_assert_int_eq(months_of(st, "%\\_p202402"), 4);
+    ck_assert_int_eq(months_of(st, "%\\_p202402"), 5);
     ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
     ck_assert_uint_eq(s.reports, 17);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
@@ -438,6 +439,8 @@ reject_all(void *payload, sift_verdict *out, const sift_report_meta *meta,
     (*calls)++;
 }
 
+static size_t packs_match(sift_store *st);
+
 START_TEST(test_eval_versions)
 {
     static const char *const com[] = {"EXAMPLE.com"};
@@ -523,6 +526,222 @@ START_TEST(test_eval_versions)
                                " would_reject = 1"),
                      21);
     ck_assert_str_eq(versions_of(st, NULL), "2:6:21 3:1:1");
+    if (_i == 1) /* the report's scan sees the rewritten verdicts */
+        ck_assert_uint_eq(packs_match(st), 22);
+    sift_store_close(st);
+}
+END_TEST
+
+/* --- record packs ----------------------------------------------------------
+ */
+
+/* One scan row, or one records row, as a line: the two must agree. */
+static void
+pack_line(FILE *fp, int64_t id, int64_t report, const char *ip, uint64_t count,
+          int outcome, uint32_t flags, uint32_t cats, const char *from,
+          const char *spf, const char *dkim)
+{
+    fprintf(fp, "%lld %lld [%s] %llu %d %u %u [%s] [%s] [%s]\n", (long long)id,
+            (long long)report, ip ? ip : "NULL", (unsigned long long)count,
+            outcome, flags, cats, from ? from : "NULL", spf ? spf : "NULL",
+            dkim ? dkim : "NULL");
+}
+
+static int
+on_pack_row(void *payload, const sift_scan_row *r)
+{
+    pack_line(payload, r->id, r->report, r->source_ip, r->count, r->outcome,
+              r->flags, r->categories, r->header_from, r->spf_domain,
+              r->dkim_domain);
+    return 0;
+}
+
+static int
+on_record_row(void *payload, sift_row *row)
+{
+    pack_line(payload, sift_row_int(row, 0), sift_row_int(row, 1),
+              sift_row_text(row, 2), (uint64_t)sift_row_int(row, 3),
+              (int)sift_row_int(row, 4), (uint32_t)sift_row_int(row, 5),
+              (uint32_t)sift_row_int(row, 6), sift_row_text(row, 7),
+              sift_row_text(row, 8), sift_row_text(row, 9));
+    return 0;
+}
+
+/* The report's scan, which reads record packs on PostgreSQL, gives the
+ * records table's rows, in id order, in one part and in two; returns
+ * the number of records. */
+static size_t
+packs_match(sift_store *st)
+{
+    char *want = NULL, *got[2] = {NULL, NULL};
+    size_t wn = 0, gn[2] = {0, 0}, lines = 0;
+    FILE *fw = open_memstream(&want, &wn), *fg[2];
+    sift_err err;
+    int parts, used, i;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(
+        sift_store_query(st,
+                         "SELECT id, report_id, source_ip, count, outcome,"
+                         " flags & 4294967295, categories & 4294967295,"
+                         " header_from, spf_domain, dkim_domain"
+                         " FROM records ORDER BY id",
+                         NULL, 0, on_record_row, fw, &err),
+        SIFT_OK);
+    fclose(fw);
+    for (parts = 1; parts <= 2; parts++) {
+        void *pl[2];
+        char *all = NULL;
+        size_t an = 0;
+        FILE *fa;
+
+        for (i = 0; i < 2; i++) {
+            fg[i] = open_memstream(&got[i], &gn[i]);
+            pl[i] = fg[i];
+        }
+        ck_assert_msg(sift_store_scan_records(st, parts, on_pack_row, pl, &used,
+                                              &err) == SIFT_OK,
+                      "scan: %s", err.msg);
+        ck_assert_int_le(used, parts);
+        fclose(fg[0]);
+        fclose(fg[1]);
+        fa = open_memstream(&all, &an);
+        fputs(got[0], fa);
+        fputs(got[1], fa);
+        fclose(fa);
+        if (strcmp(all, want) != 0) { /* the first line that differs */
+            size_t k = 0, l = 0;
+            while (all[k] == want[k])
+                if (all[k++] == '\n')
+                    l = k;
+            ck_assert_msg(0, "parts %d: scan %.120s != records %.120s", parts,
+                          all + l, want + l);
+        }
+        free(all);
+        free(got[0]);
+        free(got[1]);
+    }
+    for (i = 0; want[i]; i++)
+        lines += want[i] == '\n';
+    free(want);
+    return lines;
+}
+
+/* The packs' bytes, in first_id order (static buffer). */
+static const char *
+packs_hex(const char *uri)
+{
+    static char b[1 << 20];
+
+    pgu_text(b, sizeof(b), uri,
+             "SELECT coalesce(string_agg(first_id || ':' || n || ':' ||"
+             " encode(data, 'hex'), ',' ORDER BY first_id), '')"
+             " FROM record_packs");
+    return b;
+}
+
+/* A report of n records: ip i%257 (a new string every record), header
+ * from, SPF and DKIM domains that repeat, change, are NULL, or hold
+ * bytes that are not UTF-8; verdicts that vary. */
+static void
+store_big(sift_store *st, int i, size_t n, int rollback)
+{
+    static const char *const from[] = {"example.com", "example.com",
+                                       "bad\xff\xfeutf8.example", NULL};
+    static const char *const dom[] = {NULL, "esp.net", "esp.net",
+                                      "x\x80y.example", "example.com"};
+    struct synth s;
+    sift_err err;
+    size_t j;
+
+    sift_err_clear(&err);
+    synth(&s, i);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "big", &err), SIFT_OK);
+    for (j = 0; j < n; j++) {
+        char ip[32];
+        sift_record r = s.rec[0];
+        sift_verdict v = {0};
+
+        snprintf(ip, sizeof(ip), "198.51.%zu.%zu", j / 251 % 256, j % 257);
+        r.source_ip = j % 97 == 5 ? NULL : ip;
+        r.header_from = from[j / 3 % 4];
+        r.count = j % 13 == 0 ? UINT64_MAX : (uint64_t)j * 1000003;
+        v.outcome = (sift_outcome)(j % 4);
+        v.categories = (uint32_t)(j * 2654435761u);
+        v.dmarc_fail = (int)(j % 2);
+        v.spf_domain = dom[j % 5];
+        v.dkim_domain = dom[j / 7 % 5];
+        ck_assert_int_eq(sift_store_add(st, &r, &v, &err), SIFT_OK);
+    }
+    if (rollback)
+        sift_store_rollback(st);
+    else
+        ck_assert_int_eq(
+            sift_store_commit(st, &s.m, (sift_hash128){9, 9}, &err), SIFT_OK);
+}
+
+/* Record packs (store/pg_pack.c) stay the records' view through writing
+ * (a report past one pack, a rolled-back report), an upgrade from schema
+ * 7 (which builds them from the records: the same bytes the writer
+ * wrote), re-evaluation and prune. */
+START_TEST(test_record_packs)
+{
+    sift_store *st = open_ok(dburi, 0);
+    int64_t last = -1;
+    unsigned done = 0, calls = 0;
+    uint64_t pruned = 0;
+    char *written;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 8; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    store_big(st, 40, 2345, 0);
+    store_big(st, 41, 30, 1);
+    store_big(st, 42, 1, 0);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_uint_eq(packs_match(st),
+                      1 + 2 + 3 + 4 + 5 + 6 + 1 + 2 + 2345 + 1);
+    /* 8 small reports, 3 packs of the big one (1000 records at most) */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM record_packs"), 8 + 3 + 1);
+    ck_assert_int_eq(q_int(st, "SELECT max(n) FROM record_packs"), 1000);
+    written = strdup(packs_hex(dburi));
+    sift_store_close(st);
+
+    /* schema 7 had no packs: the upgrade builds them, byte for byte */
+    pgu_exec(dburi,
+             "DROP TABLE record_packs; UPDATE sift_meta SET schema = 7;");
+    st = open_ok(dburi, 0);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 8);
+    ck_assert_str_eq(packs_hex(dburi), written);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_class WHERE relname"
+                               " LIKE 'record\\_packs\\_p%' AND relkind = 'r'"),
+                     q_int(st, "SELECT count(*) FROM pg_class WHERE relname"
+                               " LIKE 'records\\_p%' AND relkind = 'r'"));
+    packs_match(st);
+
+    /* re-evaluation rewrites the packs of the reports it rewrites */
+    ck_assert_int_eq(sift_store_rewrite_verdicts(st, 2, 1, 0, 500, &last, &done,
+                                                 reject_all, &calls, &err),
+                     SIFT_OK);
+    ck_assert_uint_gt(done, 0);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"
+                               " WHERE would_reject = 1"),
+                     (int64_t)done);
+    packs_match(st);
+    ck_assert_str_ne(packs_hex(dburi), written);
+
+    /* prune drops them with the records, by month */
+    ck_assert_int_eq(
+        sift_store_prune(&pruned, NULL, st, 1700000000 + 5 * 7 * 86400, &err),
+        SIFT_OK);
+    ck_assert_uint_eq(pruned, 5);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM record_packs"
+                               " WHERE date_end < 1700000000 + 5 * 7 * 86400"),
+                     0);
+    packs_match(st);
+    free(written);
     sift_store_close(st);
 }
 END_TEST
@@ -588,7 +807,7 @@ START_TEST(test_pg_schema6_upgrade)
                " id integer PRIMARY KEY CHECK (id = 1),"
                " version integer NOT NULL);"
                "INSERT INTO evaluation (id, version) VALUES (1, 2);"
-               "DROP TABLE dns_ptr, dns_published, dns_dkim;"
+               "DROP TABLE dns_ptr, dns_published, dns_dkim, record_packs;"
                "UPDATE sift_meta SET schema = 6;");
     /* a reader cannot upgrade */
     {
@@ -598,10 +817,10 @@ START_TEST(test_pg_schema6_upgrade)
             sift_store_open(&ro, db_of(1), SIFT_STORE_READONLY, &err),
             SIFT_EDB);
         ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 "
-                                  "to 7: open it once read-write");
+                                  "to 8: open it once read-write");
     }
     st = open_ok(db_of(1), 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 7);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 8);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
                                " schemaname = current_schema() AND"
                                " tablename = 'evaluation'"),
@@ -614,6 +833,9 @@ START_TEST(test_pg_schema6_upgrade)
                                " 'dns_dkim')"),
                      3);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dns_ptr"), 0);
+    /* and steps 8's record packs, built from the records */
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM record_packs"), 3);
+    ck_assert_uint_eq(packs_match(st), 1 + 2 + 3);
     sift_store_close(st);
 }
 END_TEST
@@ -1153,6 +1375,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
+    tcase_add_test(tc, test_record_packs);
     tcase_add_test(tc, test_lost_batch_is_told);
     tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);

@@ -51,3 +51,21 @@ pgu_int(const char *uri, const char *sql)
     PQfinish(c);
     return n;
 }
+
+void
+pgu_text(char *out, size_t n, const char *uri, const char *sql)
+{
+    PGconn *c = PQconnectdb(uri);
+    PGresult *r;
+
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+                  PQerrorMessage(c));
+    r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
+                  "%s: %s", sql, PQresultErrorMessage(r));
+    ck_assert_msg(strlen(PQgetvalue(r, 0, 0)) < n, "%s: %zu bytes", sql,
+                  strlen(PQgetvalue(r, 0, 0)));
+    snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+}

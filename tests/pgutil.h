@@ -15,5 +15,7 @@ void pgu_uri(char *out, size_t n, const char *server, const char *name);
 void pgu_exec(const char *uri, const char *sql);
 /* The one value of sql's one row as an integer ("t"/"f": 1/0). */
 int64_t pgu_int(const char *uri, const char *sql);
+/* The one value of sql's one row as text, into out[0..n) (it must fit). */
+void pgu_text(char *out, size_t n, const char *uri, const char *sql);
 
 #endif
