@@ -1401,11 +1401,13 @@ fail:
     return rc;
 }
 
-/* COPY text: one field, tab-separated (first: no tab), \N for NULL. */
+/* COPY text: one field, tab-separated (first: no tab), \N for NULL.
+ * Runs of bytes that need nothing (printable ASCII but the backslash)
+ * are appended whole: the writer formats every record's text here. */
 static int
 cp_text(sift_buf *b, const char *s, int first, sift_err *err)
 {
-    const unsigned char *p;
+    const unsigned char *p, *run;
     char esc[2] = {'\\', 0};
     size_t n;
     int rc;
@@ -1414,45 +1416,62 @@ cp_text(sift_buf *b, const char *s, int first, sift_err *err)
         return rc;
     if (s == NULL)
         return sift_buf_add(b, "\\N", 2, err);
-    for (p = (const unsigned char *)s; *p; p += n) {
-        n = sift_utf8_len(p, SIZE_MAX);
-        if (n == 0) { /* PostgreSQL refuses invalid UTF-8 */
-            if ((rc = sift_buf_add(b, "\xef\xbf\xbd", 3, err)) != SIFT_OK)
-                return rc;
+    for (p = run = (const unsigned char *)s;; p += n) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
             n = 1;
             continue;
         }
-        switch (*p) {
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        default:
-            esc[1] = 0;
-            break;
+        if (p > run &&
+            (rc = sift_buf_add(b, run, (size_t)(p - run), err)) != SIFT_OK)
+            return rc;
+        if (*p == '\0')
+            return SIFT_OK;
+        n = sift_utf8_len(p, SIZE_MAX);
+        if (n == 0) { /* PostgreSQL refuses invalid UTF-8 */
+            rc = sift_buf_add(b, "\xef\xbf\xbd", 3, err);
+            n = 1;
+        } else {
+            switch (*p) {
+            case '\\':
+                esc[1] = '\\';
+                break;
+            case '\t':
+                esc[1] = 't';
+                break;
+            case '\n':
+                esc[1] = 'n';
+                break;
+            case '\r':
+                esc[1] = 'r';
+                break;
+            default:
+                esc[1] = 0;
+                break;
+            }
+            rc = esc[1] ? sift_buf_add(b, esc, 2, err)
+                        : sift_buf_add(b, p, n, err);
         }
-        rc = esc[1] ? sift_buf_add(b, esc, 2, err) : sift_buf_add(b, p, n, err);
         if (rc != SIFT_OK)
             return rc;
+        run = p + n;
     }
-    return SIFT_OK;
 }
 
 static int
 cp_int(sift_buf *b, int64_t v, int first, sift_err *err)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%s%" PRId64, first ? "" : "\t", v);
+    char num[24], *o = num + sizeof(num);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-    return sift_buf_add(b, num, (size_t)n, err);
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--o = '-';
+    if (!first)
+        *--o = '\t';
+    return sift_buf_add(b, o, (size_t)(num + sizeof(num) - o), err);
 }
 
 static int

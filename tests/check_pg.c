@@ -746,6 +746,75 @@ START_TEST(test_record_packs)
 }
 END_TEST
 
+static int
+count_rows(void *payload, const sift_scan_row *r)
+{
+    (void)r;
+    (*(int *)payload)++;
+    return 0;
+}
+
+/* A pack the scan cannot read (the database's bytes are not trusted)
+ * ends the scan with one error, never a crash or a wrong row: every
+ * pack cut short at each length, a wrong count, a string state 3, a
+ * "same" with nothing before it, a NUL in a string, bytes past the
+ * records. */
+START_TEST(test_malformed_packs)
+{
+    static const char *const bad[] = {
+        "n = n + 1",                              /* too few records */
+        "n = 0",                                  /* none */
+        "data = '\\xff' || substr(data, 2)",      /* string state 3 */
+        "data = '\\x55' || substr(data, 2)",      /* same, no previous */
+        "data = data || '\\x00'::bytea",          /* bytes past the end */
+        "data = '\\x80000000000000000000000000'", /* varint too long */
+        "data = '\\x0201010101026100'",           /* NUL in a string */
+    };
+    const size_t nbad = sizeof(bad) / sizeof(bad[0]);
+    sift_store *st = open_ok(dburi, 0);
+    char sql[256];
+    sift_err err;
+    int64_t len;
+    size_t i;
+    int rows = 0, used;
+    void *pl[2] = {&rows, &rows};
+
+    sift_err_clear(&err);
+    store_big(st, 40, 60, 0);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    len = q_int(st, "SELECT octet_length(data) FROM record_packs");
+    ck_assert_int_gt(len, 60 * 5);
+    pgu_exec(dburi, "CREATE TABLE good AS SELECT * FROM record_packs");
+    /* each bad pack; then cut at every length below 48, at every 7th
+     * after it, and one byte short */
+    for (i = 0; i < nbad + (size_t)len; i++) {
+        size_t cut = i - nbad;
+        if (i < nbad)
+            snprintf(sql, sizeof(sql), "UPDATE record_packs SET %s", bad[i]);
+        else if (cut < 48 || cut % 7 == 0 || cut == (size_t)len - 1)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE record_packs SET data = substr(data, 1, %zu)",
+                     cut);
+        else
+            continue;
+        pgu_exec(dburi, sql);
+        sift_err_clear(&err);
+        ck_assert_int_eq(
+            sift_store_scan_records(st, 1, count_rows, pl, &used, &err),
+            SIFT_EDB);
+        ck_assert_str_eq(err.msg, "scan: a malformed record pack");
+        pgu_exec(dburi, "DELETE FROM record_packs;"
+                        "INSERT INTO record_packs SELECT * FROM good");
+    }
+    /* and the good pack reads */
+    rows = 0;
+    ck_assert_int_eq(
+        sift_store_scan_records(st, 1, count_rows, pl, &used, &err), SIFT_OK);
+    ck_assert_int_eq(rows, 60);
+    sift_store_close(st);
+}
+END_TEST
+
 /* Schema 6 -> 7 on PostgreSQL: the database's evaluation version goes to
  * every report and the evaluation table goes. The schema-6 database is
  * this build's with step 7 undone (the same tables as 6 wrote). */
@@ -1376,6 +1445,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
     tcase_add_test(tc, test_record_packs);
+    tcase_add_test(tc, test_malformed_packs);
     tcase_add_test(tc, test_lost_batch_is_told);
     tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
