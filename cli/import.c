@@ -36,10 +36,11 @@
  * (but always one): enough for the producer to go on parsing while the
  * writer waits for a batch to commit (a PostgreSQL server's COPY of a
  * batch takes a few hundred ms; 64 messages, some 16 reports, stalled
- * the producer for most of it: 100,000 records into PostgreSQL 3.5-3.9 s
- * -> 2.3-3.1 s). */
+ * the producer for most of it: 100,000 records into PostgreSQL 2.9-3.4 s
+ * -> 1.9-2.6 s). 16 MiB keeps row d (one report of 1M records) at 55 MB
+ * of peak RSS, under its 64 MB (docs/performance.md). */
 #define QUEUE_MAX 4096
-#define QUEUE_BYTES (24u << 20)
+#define QUEUE_BYTES (16u << 20)
 #define RECS_FIRST 16 /* records a message has room for at first */
 /* The consumer is woken once WAKE_AT messages wait (or at the end), and
  * otherwise looks every WAIT_MS: a wake-up per message cost a quarter of

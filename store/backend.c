@@ -355,6 +355,12 @@ sift_store_rewrite_verdicts(sift_store *st, int version, int redo,
                             unsigned *done, sift_verdict_fn fn, void *payload,
                             sift_err *err)
 {
+    if (limit == 0) {
+        *last = after;
+        *done = 0;
+        return sift_err_set(err, SIFT_EUSAGE,
+                            "reevaluate: a batch needs at least 1 record");
+    }
     return st->ops->rewrite_verdicts(st, version, redo, after, limit, last,
                                      done, fn, payload, err);
 }

@@ -835,6 +835,18 @@ copy_flush(sift_pg *pg, sift_err *err)
 }
 
 int
+sift_pg__settle(sift_pg *pg, sift_err *err)
+{
+    int rc;
+
+    if ((rc = sift_pg__send_buffered(pg, err)) != SIFT_OK)
+        return rc;
+    if (pg->n_fin + pg->n_seen + pg->n_res > 0 && !pg->no_apply)
+        return sift_pg__apply(pg, err);
+    return SIFT_OK;
+}
+
+int
 sift_pg__send_buffered(sift_pg *pg, sift_err *err)
 {
     int rc;

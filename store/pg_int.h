@@ -163,6 +163,10 @@ int sift_pg__send_buffered(sift_pg *pg, sift_err *err);
 /* Run the deferred writes of the open batch now (sift_pg__exec does it
  * before any other statement). On an error the batch is dropped. */
 int sift_pg__apply(sift_pg *pg, sift_err *err);
+/* Before a statement that does not go through sift_pg__exec (single-row
+ * mode, binary results): the open batch's buffered rows are sent and its
+ * deferred writes applied, so it reads what the batch wrote. */
+int sift_pg__settle(sift_pg *pg, sift_err *err);
 
 int sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err);
 void sift_pg_close(sift_pg *st);

@@ -43,6 +43,8 @@ stream(sift_pg *pg, const char *sql, pp *p,
     PGresult *r;
     int rc = SIFT_OK, stop = 0;
 
+    if ((rc = sift_pg__settle(pg, err)) != SIFT_OK)
+        return rc;
     if (!PQsendQueryParams(pg->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
                            p ? p->len : NULL, p ? p->fmt : NULL, 0))
         return sift_pg__res_err(pg, NULL, err, what);
@@ -1254,6 +1256,8 @@ sift_pg_next_failed(sift_pg *pg, int64_t after, sift_failed_cb cb,
      * refuses to build it); id is cast to text, under another name
      * (ORDER BY id would sort that text); path and reason are text
      * either way */
+    if ((rc = sift_pg__settle(pg, err)) != SIFT_OK)
+        return rc;
     sift_pg__pp_init(&p);
     sift_pg__p_int(&p, after);
     r = PQexecParams(pg->conn, sql, p.n, NULL, p.v, p.len, p.fmt, 1);

@@ -537,7 +537,7 @@ typedef void (*sift_verdict_fn)(void *payload, sift_verdict *out,
  * (another host re-evaluating at the same time skips what this one
  * stamped). *last = the last report id taken (after when none: finished),
  * *done = records rewritten. Memory: one record (SQLite), one batch of
- * records (PostgreSQL). A writer only. */
+ * records (PostgreSQL). A writer only; limit 0 is SIFT_EUSAGE. */
 int sift_store_rewrite_verdicts(sift_store *st, int version, int redo,
                                 int64_t after, unsigned limit, int64_t *last,
                                 unsigned *done, sift_verdict_fn fn,

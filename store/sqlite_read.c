@@ -397,7 +397,7 @@ sift_sq_top_sources(sift_sq *st, const int64_t *ids, size_t n, uint64_t limit,
     sift_param p[2];
     char *list = id_list(ids, n);
     sift_err e2;
-    int rc;
+    int rc, swap;
 
     if (list == NULL)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
@@ -406,15 +406,20 @@ sift_sq_top_sources(sift_sq *st, const int64_t *ids, size_t n, uint64_t limit,
     p[1].type = SIFT_P_INT;
     p[1].i = limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
     /* the sorter spills to temporary files, not to memory, for this call
-     * only (the handle keeps its statement journals in memory) */
-    if ((rc = sift_sq__exec(st, "PRAGMA temp_store = FILE", err)) != SIFT_OK)
+     * only (the handle keeps its statement journals in memory); inside a
+     * transaction (a writer's open batch) SQLite cannot switch, and the
+     * sort stays in memory */
+    swap = sqlite3_get_autocommit(st->db);
+    if (swap &&
+        (rc = sift_sq__exec(st, "PRAGMA temp_store = FILE", err)) != SIFT_OK)
         goto done;
     rc = sift_sq_query(st, q_top, p, 2, on_top_pair, &c, err);
     c.cb = (void *)domain;
     if (rc == SIFT_OK)
         rc = sift_sq_query(st, q_count, p, 1, on_domain_sources, &c, err);
     sift_err_clear(&e2);
-    if (sift_sq__exec(st, "PRAGMA temp_store = MEMORY", &e2) != SIFT_OK &&
+    if (swap &&
+        sift_sq__exec(st, "PRAGMA temp_store = MEMORY", &e2) != SIFT_OK &&
         rc == SIFT_OK) {
         *err = e2;
         rc = e2.code;

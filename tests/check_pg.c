@@ -302,6 +302,47 @@ END_TEST
 /* --- core store cases, both backends (moving to check_store) ---------------
  */
 
+struct pairs {
+    int pairs;
+    uint64_t sources;
+};
+
+static int
+on_pair(void *payload, const char *domain, const char *ip)
+{
+    (void)domain;
+    (void)ip;
+    ((struct pairs *)payload)->pairs++;
+    return 0;
+}
+
+static int
+on_domain_n(void *payload, const char *domain, uint64_t sources)
+{
+    (void)domain;
+    ((struct pairs *)payload)->sources += sources;
+    return 0;
+}
+
+static int
+on_report_id(void *payload, const sift_report_row *r)
+{
+    *(int64_t *)payload = r->id;
+    return 0;
+}
+
+static int
+on_failed_id(void *payload, int64_t id, const char *path, const char *reason,
+             const void *raw, size_t len)
+{
+    (void)path;
+    (void)reason;
+    (void)raw;
+    (void)len;
+    *(int64_t *)payload = id;
+    return 0;
+}
+
 /* Inside one batch (held): a report's final values, its seen input and
  * a resolved failed row are visible to what the batch does next (a
  * duplicate of that report gets its hash and counts), the first seen
@@ -339,6 +380,28 @@ START_TEST(test_batch_deferred_writes)
                      SIFT_OK);
     ck_assert_int_eq(sift_store_resolve_failed(st, "in/r.xml", fp, NULL, &err),
                      SIFT_OK);
+    /* reads on the writer's handle see the batch so far: the report's
+     * records (buffered for COPY on PostgreSQL) and the failed row gone
+     * (a deferred delete there) -- review of stop 22 */
+    {
+        struct pairs pr = {0, 0};
+        int64_t rid = -1, seen_id = -1;
+        /* (no generic query first: sift_store_query sends what the batch
+         * buffered, which would hide the reads' own lapse) */
+        ck_assert_int_eq(
+            sift_store_next_failed(st, 0, on_failed_id, &seen_id, &err),
+            SIFT_ITEROVER);
+        ck_assert_int_eq(seen_id, -1);
+        ck_assert_int_eq(
+            sift_store_read_reports(st, NULL, on_report_id, &rid, &err),
+            SIFT_OK);
+        ck_assert_int_gt(rid, 0);
+        ck_assert_msg(sift_store_top_sources(st, &rid, 1, 100, on_pair,
+                                             on_domain_n, &pr, &err) == SIFT_OK,
+                      "top sources: %s", err.msg);
+        ck_assert_int_eq(pr.pairs, 1 + 4 % MAXREC);
+        ck_assert_int_eq(pr.sources, 1 + 4 % MAXREC);
+    }
     ck_assert_int_eq(sift_store_hold(st, 0, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_seen(st, &conflict, seen_fp, 77, &err),
                      SIFT_EDUP);
@@ -464,6 +527,13 @@ START_TEST(test_eval_versions)
     ck_assert_str_eq(versions_of(st, NULL), "1:4:10 2:2:11");
     /* example.com: reports 1, 2 (of 1), 4, 5 (of 2); case-insensitive */
     ck_assert_str_eq(versions_of(st, &f), "1:2:5 2:2:11");
+    /* a batch of no records is a caller's mistake */
+    ck_assert_int_eq(sift_store_rewrite_verdicts(st, 2, 0, 0, 0, &last, &done,
+                                                 reject_all, &calls, &err),
+                     SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "reevaluate: a batch needs at least 1 record");
+    ck_assert_int_eq(last, 0);
+    sift_err_clear(&err);
     /* version 1 leaves everything alone: nothing is below it */
     ck_assert_int_eq(sift_store_rewrite_verdicts(st, 1, 0, 0, 100, &last, &done,
                                                  reject_all, &calls, &err),
