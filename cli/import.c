@@ -204,6 +204,8 @@ msg_record(msg *m, const sift_record *s, const sift_verdict *v)
     sift_record *d;
     sift_verdict *dv;
 
+    if (m->n >= CHUNK_RECORDS) /* the caller sends it on at CHUNK_RECORDS */
+        return SIFT_EUSAGE;
     if (m->n == m->cap) { /* room doubles: most reports are small */
         size_t cap = m->cap * 2 > CHUNK_RECORDS ? CHUNK_RECORDS : m->cap * 2;
         sift_record *r = realloc(m->recs, cap * sizeof(*r));
@@ -334,6 +336,8 @@ put(queue *q, msg *m)
         m->bytes += sizeof(*b) + b->cap;
     if (m->recs != NULL)
         m->bytes += m->cap * (sizeof(*m->recs) + sizeof(*m->verdicts));
+    if (m->raw.spool != NULL) /* an open file: at most 64 of them queued */
+        m->bytes += QUEUE_BYTES / 64;
     pthread_mutex_lock(&q->mu);
     while ((q->n >= QUEUE_MAX || (q->n > 0 && q->bytes >= QUEUE_BYTES)) &&
            !q->stop)

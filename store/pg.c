@@ -452,8 +452,9 @@ static const struct {
     const char *sql;
     int (*fill)(sift_pg *pg, sift_err *err);
 } pg_steps[] = {
-    {5, pg_schema_v5, NULL}, /* 0 -> 5: the first PostgreSQL schema (SQLite's 5:
-                          raw last in failed_inputs, as here) */
+    /* 0 -> 5: the first PostgreSQL schema (SQLite's 5: raw last in
+     * failed_inputs, as here) */
+    {5, pg_schema_v5, NULL},
     /* 5 -> 6: SQLite's DNS cache, left out here at first: the version
      * moved in step only (step 7 adds the tables) */
     {6, "SELECT 1", NULL},
@@ -536,6 +537,13 @@ migrate(sift_pg *pg, sift_err *err)
     if ((rc = sift_pg__exec(pg, NULL, "BEGIN", NULL, err, "schema upgrade")) !=
         SIFT_OK)
         goto unlock;
+    /* the writer lock too: a writer of the previous build, still running,
+     * waits instead of storing records that a step's fill would miss */
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
+             (long long)SIFT_PG_WRITE_LOCK);
+    if ((rc = sift_pg__exec(pg, NULL, sql, NULL, err, "schema upgrade")) !=
+        SIFT_OK)
+        goto fail;
     if ((rc = inspect(pg, &version, err)) != SIFT_OK)
         goto fail;
     if (version == SIFT_STORE_SCHEMA) /* another host did it meanwhile */
@@ -1192,7 +1200,9 @@ ensure_month(sift_pg *pg, int64_t t, sift_err *err)
     lo.tm_mday = 1;
     hi = lo;
     hi.tm_mon++;
-    snprintf(sql, sizeof(sql), "records_p%04d%02d", tm.tm_year + 1900,
+    /* record_packs' partition is created last (and an older build, of
+     * schema 7, creates the other four only) */
+    snprintf(sql, sizeof(sql), "record_packs_p%04d%02d", tm.tm_year + 1900,
              tm.tm_mon + 1);
     sift_pg__pp_init(&p);
     sift_pg__p_text(&p, sql);
@@ -2109,7 +2119,8 @@ sift_pg_prune(sift_pg *pg, uint64_t *deleted, uint64_t *failed, int64_t before,
         if ((int64_t)timegm(&hi) > before)
             continue;
         for (k = 0; k < 5 && rc == SIFT_OK; k++) {
-            snprintf(sql, sizeof(sql), "DROP TABLE %s_p%06d", tables[k], ym);
+            snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_p%06d",
+                     tables[k], ym);
             rc = sift_pg__exec(pg, NULL, sql, NULL, err, "prune");
         }
         pg->n_months = pg->months_done = 0; /* asked again when needed */

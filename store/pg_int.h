@@ -35,6 +35,7 @@ enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP_PACKS, CP__COUNT };
 typedef struct sift_pg_pack {
     sift_buf data;    /* the encoded records */
     sift_buf prev[4]; /* the last record's strings (has[i]: not NULL) */
+    sift_buf tmp[4];  /* a string made valid UTF-8 */
     int has[4];
     int64_t first, report, end; /* first record id, report id, date_end */
     unsigned n;                 /* records in it; 0: empty */

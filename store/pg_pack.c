@@ -40,8 +40,10 @@ sift_pg__pack_init(sift_pg_pack *k)
 
     memset(k, 0, sizeof(*k));
     sift_buf_init(&k->data, SIFT_PG_COPY_MAX);
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 4; i++) {
         sift_buf_init(&k->prev[i], SIFT_PG_COPY_MAX);
+        sift_buf_init(&k->tmp[i], SIFT_PG_COPY_MAX);
+    }
 }
 
 void
@@ -50,8 +52,10 @@ sift_pg__pack_dispose(sift_pg_pack *k)
     int i;
 
     sift_buf_dispose(&k->data);
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 4; i++) {
         sift_buf_dispose(&k->prev[i]);
+        sift_buf_dispose(&k->tmp[i]);
+    }
 }
 
 void
@@ -77,31 +81,37 @@ put_varint(sift_buf *b, uint64_t v, sift_err *err)
     return sift_buf_add(b, o, (size_t)n, err);
 }
 
-/* s as stored in a text column: invalid UTF-8 bytes as U+FFFD. */
+/* s as stored in a text column (invalid UTF-8 bytes as U+FFFD): s
+ * itself when it is valid, else a copy in tmp. */
 static int
-put_text(sift_buf *b, const char *s, sift_err *err)
+stored_text(sift_buf *tmp, const char *s, const char **out, size_t *len,
+            sift_err *err)
 {
-    const unsigned char *p = (const unsigned char *)s, *q;
-    size_t len = strlen(s), n, fixed = 0;
-    int rc;
+    const unsigned char *q;
+    size_t n;
+    int rc = SIFT_OK, bad = 0;
 
-    for (q = p; *q; q += n)
+    for (q = (const unsigned char *)s; *q; q += n)
         if ((n = sift_utf8_len(q, SIZE_MAX)) == 0) {
-            fixed += 2; /* one byte becomes three */
-            n = 1;
+            bad = 1;
+            break;
         }
-    if ((rc = put_varint(b, len + fixed, err)) != SIFT_OK)
-        return rc;
-    if (fixed == 0)
-        return sift_buf_add(b, s, len, err);
-    for (q = p; *q && rc == SIFT_OK; q += n) {
+    if (!bad) {
+        *out = s;
+        *len = (size_t)((const char *)q - s);
+        return SIFT_OK;
+    }
+    sift_buf_reset(tmp);
+    for (q = (const unsigned char *)s; *q && rc == SIFT_OK; q += n) {
         if ((n = sift_utf8_len(q, SIZE_MAX)) == 0) {
-            rc = sift_buf_add(b, "\xef\xbf\xbd", 3, err);
+            rc = sift_buf_add(tmp, "\xef\xbf\xbd", 3, err);
             n = 1;
         } else {
-            rc = sift_buf_add(b, q, n, err);
+            rc = sift_buf_add(tmp, q, n, err);
         }
     }
+    *out = tmp->p;
+    *len = tmp->len;
     return rc;
 }
 
@@ -141,7 +151,8 @@ int
 sift_pg__pack_add(sift_pg_pack *k, sift_buf *out, int64_t date_end,
                   const sift_scan_row *r, sift_err *err)
 {
-    const char *s[4];
+    const char *s[4], *v[4] = {NULL, NULL, NULL, NULL};
+    size_t len[4] = {0, 0, 0, 0};
     unsigned char h = 0;
     int i, rc;
 
@@ -162,13 +173,20 @@ sift_pg__pack_add(sift_pg_pack *k, sift_buf *out, int64_t date_end,
     s[1] = r->header_from;
     s[2] = r->spf_domain;
     s[3] = r->dkim_domain;
+    /* the string states, compared as stored (after U+FFFD), as a rebuild
+     * from the records compares them */
     for (i = 0; i < 4; i++) {
-        int st = ST_LIT;
-        if (s[i] == NULL)
-            st = ST_NULL;
-        else if (k->has[i] && strlen(s[i]) == k->prev[i].len &&
-                 memcmp(k->prev[i].p, s[i], k->prev[i].len) == 0)
-            st = ST_SAME;
+        int st = ST_NULL;
+        if (s[i] != NULL) {
+            if ((rc = stored_text(&k->tmp[i], s[i], &v[i], &len[i], err)) !=
+                SIFT_OK)
+                return rc;
+            st =
+                k->has[i] && len[i] == k->prev[i].len &&
+                        (len[i] == 0 || memcmp(k->prev[i].p, v[i], len[i]) == 0)
+                    ? ST_SAME
+                    : ST_LIT;
+        }
         h |= (unsigned char)(st << (2 * i));
     }
     if ((rc = sift_buf_add(&k->data, &h, 1, err)) != SIFT_OK ||
@@ -177,17 +195,15 @@ sift_pg__pack_add(sift_pg_pack *k, sift_buf *out, int64_t date_end,
         (rc = put_varint(&k->data, r->flags, err)) != SIFT_OK ||
         (rc = put_varint(&k->data, r->categories, err)) != SIFT_OK)
         return rc;
-    for (i = 0; i < 4; i++)
-        if ((h >> (2 * i) & 3) == ST_LIT &&
-            (rc = put_text(&k->data, s[i], err)) != SIFT_OK)
-            return rc;
-    /* this record's values, for the next one to refer to */
     for (i = 0; i < 4; i++) {
         int st = h >> (2 * i) & 3;
         if (st == ST_LIT) {
+            if ((rc = put_varint(&k->data, len[i], err)) != SIFT_OK ||
+                (rc = sift_buf_add(&k->data, v[i], len[i], err)) != SIFT_OK)
+                return rc;
+            /* this record's value, for the next one to refer to */
             sift_buf_reset(&k->prev[i]);
-            if ((rc = sift_buf_add(&k->prev[i], s[i], strlen(s[i]), err)) !=
-                SIFT_OK)
+            if ((rc = sift_buf_add(&k->prev[i], v[i], len[i], err)) != SIFT_OK)
                 return rc;
         }
         k->has[i] = st != ST_NULL;

@@ -225,6 +225,8 @@ sift_pg_read_reasons(sift_pg *pg, sift_reason_row_cb cb, void *payload,
     char *msg = NULL, type[256];
     int n, rc = SIFT_OK, stop = 0, header = 0;
 
+    if ((rc = sift_pg__settle(pg, err)) != SIFT_OK)
+        return rc;
     r = PQexec(pg->conn,
                "COPY (SELECT x.record_id, lower(coalesce(x.type, '') COLLATE"
                " \"C\"), strpos(lower(coalesce(x.comment, '') COLLATE \"C\"),"
@@ -727,6 +729,11 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
 
     *used = 1;
     conns[0] = pg->conn;
+    /* a writer's open report has packs still being built */
+    if (pg->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "scan: a report is open");
+    if ((rc = sift_pg__settle(pg, err)) != SIFT_OK)
+        return rc;
     if (parts >= 2 &&
         sift_pg__exec(pg, &r,
                       "SELECT coalesce(min(first_id), 0),"
