@@ -170,10 +170,18 @@ sift_pg__res_err(sift_pg *pg, PGresult *r, sift_err *err, const char *what)
                msg ? msg : (r ? PQresultErrorMessage(r) : NULL));
     if (line[0] == '\0')
         first_line(line, sizeof(line), PQerrorMessage(pg->conn));
-    if (PQstatus(pg->conn) == CONNECTION_BAD ||
-        (state != NULL &&
-         (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-          strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)))
+    if (pg->query_errs && PQstatus(pg->conn) == CONNECTION_OK &&
+        state != NULL &&
+        (strncmp(state, "42", 2) == 0 || strncmp(state, "22", 2) == 0 ||
+         strncmp(state, "0A", 2) == 0 || strcmp(state, "08P01") == 0)) {
+        /* the statement's own fault (syntax, names, parameters) */
+        sift_err_set(err, SIFT_EUSAGE, "bad query: %s", line);
+        sift_err_where(err, pg->shown);
+        rc = SIFT_EUSAGE;
+    } else if (PQstatus(pg->conn) == CONNECTION_BAD ||
+               (state != NULL &&
+                (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                 strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)))
         rc = sift_pg__fail(pg, err,
                            "lost the connection to the database server "
                            "(database %s on %s:%s)",

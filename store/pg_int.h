@@ -96,6 +96,8 @@ struct sift_pg {
     sift_buf dq[DQ__COUNT];
     unsigned n_fin, n_seen, n_res;
     int no_apply; /* set while a statement must not apply them first */
+    int query_errs; /* in sift_pg_query: the statement's faults are
+                       SIFT_EUSAGE ("bad query: ...") */
     /* reports committed into a batch that was then rolled back without
      * the caller being told (a report's rollback failed): the next write
      * says so, so that they are never counted as stored */

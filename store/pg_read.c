@@ -1567,11 +1567,27 @@ sift_pg_query(sift_pg *pg, const char *sql, const sift_param *params, int n,
         else
             sift_pg__p_null(&p);
     }
-    rc = sift_pg__exec(pg, &r, q, &p, err, "bad query");
+    /* in a writer's open batch, a statement that fails must not take the
+     * batch's transaction with it */
+    if (pg->in_batch)
+        rc =
+            sift_pg__exec(pg, NULL, "SAVEPOINT sift_query", NULL, err, "query");
+    if (rc == SIFT_OK) {
+        pg->query_errs = 1;
+        rc = sift_pg__exec(pg, &r, q, &p, err, "bad query");
+        pg->query_errs = 0;
+        if (pg->in_batch) {
+            if (rc != SIFT_OK)
+                PQclear(PQexec(pg->conn, "ROLLBACK TO SAVEPOINT sift_query"));
+            PQclear(PQexec(pg->conn, "RELEASE SAVEPOINT sift_query"));
+        }
+    }
     sift_pg__pp_free(&p);
     free(q);
-    if (rc != SIFT_OK)
+    if (rc != SIFT_OK) {
+        PQclear(r);
         return rc;
+    }
     memset(&row, 0, sizeof(row));
     row.res = r;
     for (i = 0; cb != NULL && i < PQntuples(r); i++) {

@@ -374,8 +374,11 @@ typedef struct sift_param {
  * functions besides SQLite's own (JSON1 included): the aggregate
  * bit_or(x), bitwise OR of the non-NULL integers, 0 when there are none.
  * Tables and columns: docs/schema.md. PostgreSQL: ?N becomes $N and the
- * statement runs as given (read-only only on a READONLY handle); the
- * SQLite functions above do not exist there. For tests and diagnostics:
+ * statement runs as given (read-only only on a READONLY handle; in a
+ * writer's open batch, inside a savepoint, so that one that fails leaves
+ * the batch as it was); its faults (syntax, names, parameters) are
+ * SIFT_EUSAGE in the server's words; the SQLite functions above do not
+ * exist there. For tests and diagnostics:
  * report/ and export use the typed reads. */
 typedef int (*sift_row_cb)(void *payload, sift_row *row);
 int sift_store_query(sift_store *st, const char *sql, const sift_param *params,

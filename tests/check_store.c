@@ -1464,7 +1464,27 @@ START_TEST(test_query_binds_caches_and_refuses_writes)
                      0);
     if (on_pg) {
         /* PostgreSQL runs a statement as given on a read-write handle
-         * (sift_store.h), and its refusals are SIFT_EDB */
+         * (sift_store.h); a statement at fault is SIFT_EUSAGE too, in
+         * the server's words */
+        ck_assert_int_eq(
+            sift_store_query(st, "SELEC 1", NULL, 0, NULL, NULL, &err),
+            SIFT_EUSAGE);
+        ck_assert_str_eq(err.msg, "bad query: syntax error at or near "
+                                  "\"SELEC\"");
+        ck_assert_int_eq(sift_store_query(st, "SELECT 1; SELECT 2", NULL, 0,
+                                          NULL, NULL, &err),
+                         SIFT_EUSAGE);
+        ck_assert_str_eq(err.msg, "bad query: cannot insert multiple "
+                                  "commands into a prepared statement");
+        ck_assert_msg(sift_store_query(st, "SELECT no_such FROM reports", NULL,
+                                       0, NULL, NULL, &err) == SIFT_EUSAGE,
+                      "%s", err.msg);
+        ck_assert_str_eq(err.msg, "bad query: column \"no_such\" does not "
+                                  "exist");
+        /* and the writer's open batch lived through them */
+        ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 5);
+        sift_store_close(st);
+        st = open_ok(dbpath, SIFT_STORE_READONLY);
         ck_assert_int_eq(q_int(st, "SELECT count(*) FROM reports"), 5);
         sift_store_close(st);
         return;
