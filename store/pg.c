@@ -673,6 +673,22 @@ sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err)
                        NULL, err, "open");
     if (rc != SIFT_OK)
         goto fail;
+    /* a writer on a server that cannot write (a standby, a read-only
+     * database) fails here, as a writer of a read-only SQLite file does,
+     * not at its first write: `report` on a replica then reads what is
+     * stored and says it is stale instead of trying to re-evaluate */
+    if (!pg->readonly) {
+        PGresult *r = NULL;
+        rc = sift_pg__exec(pg, &r,
+                           "SELECT pg_is_in_recovery() OR"
+                           " current_setting('transaction_read_only') = 'on'",
+                           NULL, err, "open");
+        if (rc == SIFT_OK && sift_pg__int(r, 0, 0) != 0)
+            rc = sift_pg__fail(pg, err, "database is read-only");
+        PQclear(r);
+        if (rc != SIFT_OK)
+            goto fail;
+    }
     if ((rc = migrate(pg, err)) != SIFT_OK)
         goto fail;
     *out = pg;

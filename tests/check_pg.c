@@ -840,6 +840,34 @@ count_rows(void *payload, const sift_scan_row *r)
     return 0;
 }
 
+/* A database that cannot be written (a standby; here one whose
+ * transactions are read-only by default) refuses a writer at open, as a
+ * read-only SQLite file does, and still serves a reader: `report` on a
+ * replica whose reports are behind reads them and says so, instead of
+ * failing at the re-evaluation's first write (stop 22's note). */
+START_TEST(test_read_only_server_refuses_writer)
+{
+    sift_store *st = open_ok(dburi, 0), *w = NULL;
+    char sql[160];
+    sift_err err;
+
+    sift_err_clear(&err);
+    sift_store_set_eval_stamp(st, 1);
+    ck_assert_int_eq(store_synth(st, 0, NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    snprintf(sql, sizeof(sql),
+             "ALTER DATABASE %s SET default_transaction_read_only = on",
+             dbname);
+    admin(sql);
+    ck_assert_int_eq(sift_store_open(&w, dburi, 0, &err), SIFT_EDB);
+    ck_assert_ptr_null(w);
+    ck_assert_str_eq(err.msg, "database is read-only");
+    st = open_ok(dburi, SIFT_STORE_READONLY);
+    ck_assert_str_eq(versions_of(st, NULL), "1:1:1");
+    sift_store_close(st);
+}
+END_TEST
+
 /* A pack the scan cannot read (the database's bytes are not trusted)
  * ends the scan with one error, never a crash or a wrong row: every
  * pack cut short at each length, a wrong count, a string state 3, a
@@ -1532,6 +1560,7 @@ pg_suite(void)
     tcase_add_test(tc, test_pg_schema6_upgrade);
     tcase_add_test(tc, test_record_packs);
     tcase_add_test(tc, test_malformed_packs);
+    tcase_add_test(tc, test_read_only_server_refuses_writer);
     tcase_add_test(tc, test_lost_batch_is_told);
     tcase_add_loop_test(tc, test_batch_deferred_writes, 0, 2);
     tcase_add_test(tc, test_typed_reads_equal);
