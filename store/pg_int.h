@@ -95,7 +95,7 @@ struct sift_pg {
     /* deferred writes (see DQ_*): how many of each kind are queued */
     sift_buf dq[DQ__COUNT];
     unsigned n_fin, n_seen, n_res;
-    int no_apply; /* set while a statement must not apply them first */
+    int no_apply;   /* set while a statement must not apply them first */
     int query_errs; /* in sift_pg_query: the statement's faults are
                        SIFT_EUSAGE ("bad query: ...") */
     /* reports committed into a batch that was then rolled back without
