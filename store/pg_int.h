@@ -151,6 +151,12 @@ int sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
                   sift_err *err, const char *what);
 /* 64-bit integer of column c of row i. */
 int64_t sift_pg__int(const PGresult *r, int i, int c);
+/* Value (i, c) of r as text, NULL for SQL NULL. */
+static inline const char *
+sift_pg__val(const PGresult *r, int i, int c)
+{
+    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
 /* Write sql in the open batch when there is one (opening one while held),
  * else on its own (autocommit). *changed (may be NULL) = rows changed. */
 int sift_pg__write(sift_pg *pg, const char *sql, pp *p, uint64_t *changed,

@@ -91,11 +91,16 @@ stored_text(sift_buf *tmp, const char *s, const char **out, size_t *len,
     size_t n;
     int rc = SIFT_OK, bad = 0;
 
-    for (q = (const unsigned char *)s; *q; q += n)
+    for (q = (const unsigned char *)s; *q; q += n) {
+        if (*q < 0x80) { /* most of every string: no call per byte */
+            n = 1;
+            continue;
+        }
         if ((n = sift_utf8_len(q, SIZE_MAX)) == 0) {
             bad = 1;
             break;
         }
+    }
     if (!bad) {
         *out = s;
         *len = (size_t)((const char *)q - s);
@@ -312,12 +317,6 @@ sift_pg__pack_decode(const unsigned char *p, size_t len, int64_t first,
     "SELECT id, report_id, date_end, source_ip, count, outcome, flags,"        \
     " categories, header_from, spf_domain, dkim_domain FROM records"
 
-static const char *
-col(const PGresult *r, int i, int c)
-{
-    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
-}
-
 int
 sift_pg__repack(sift_pg *pg, const char *ids, sift_err *err)
 {
@@ -366,14 +365,14 @@ sift_pg__repack(sift_pg *pg, const char *ids, sift_err *err)
             memset(&row, 0, sizeof(row));
             row.id = sift_pg__int(r, i, 0);
             row.report = sift_pg__int(r, i, 1);
-            row.source_ip = col(r, i, 3);
+            row.source_ip = sift_pg__val(r, i, 3);
             row.count = (uint64_t)sift_pg__int(r, i, 4);
             row.outcome = (int)sift_pg__int(r, i, 5);
             row.flags = (uint32_t)sift_pg__int(r, i, 6);
             row.categories = (uint32_t)sift_pg__int(r, i, 7);
-            row.header_from = col(r, i, 8);
-            row.spf_domain = col(r, i, 9);
-            row.dkim_domain = col(r, i, 10);
+            row.header_from = sift_pg__val(r, i, 8);
+            row.spf_domain = sift_pg__val(r, i, 9);
+            row.dkim_domain = sift_pg__val(r, i, 10);
             after = row.id;
             rc = sift_pg__pack_add(&k, &out, sift_pg__int(r, i, 2), &row, err);
         }

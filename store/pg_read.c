@@ -22,12 +22,6 @@
 /* --- helpers -------------------------------------------------------------- */
 
 static const char *
-val(const PGresult *r, int i, int c)
-{
-    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
-}
-
-static const char *
 key(const PGresult *r, int i, int c)
 {
     return PQgetvalue(r, i, c); /* "" for NULL */
@@ -282,7 +276,7 @@ on_verdict(void *payload, const PGresult *res)
     struct cbs *c = payload;
 
     return ((sift_verdict_row_cb)c->cb)(
-        c->payload, val(res, 0, 0), val(res, 0, 1),
+        c->payload, sift_pg__val(res, 0, 0), sift_pg__val(res, 0, 1),
         (int)sift_pg__int(res, 0, 2), (int)sift_pg__int(res, 0, 3));
 }
 
@@ -381,14 +375,14 @@ on_policy(void *payload, const PGresult *res)
     sift_policy_row r;
 
     r.domain = key(res, 0, 0);
-    r.p = val(res, 0, 1);
-    r.sp = val(res, 0, 2);
-    r.np = val(res, 0, 3);
+    r.p = sift_pg__val(res, 0, 1);
+    r.sp = sift_pg__val(res, 0, 2);
+    r.np = sift_pg__val(res, 0, 3);
     r.pct = PQgetisnull(res, 0, 4) ? -1 : (int)sift_pg__int(res, 0, 4);
-    r.testing = val(res, 0, 5);
-    r.adkim = val(res, 0, 6);
-    r.aspf = val(res, 0, 7);
-    r.org = val(res, 0, 8);
+    r.testing = sift_pg__val(res, 0, 5);
+    r.adkim = sift_pg__val(res, 0, 6);
+    r.aspf = sift_pg__val(res, 0, 7);
+    r.org = sift_pg__val(res, 0, 8);
     r.end = sift_pg__int(res, 0, 9);
     return ((sift_policy_row_cb)c->cb)(c->payload, &r);
 }
@@ -882,29 +876,29 @@ on_export(void *payload, const PGresult *res)
     memset(&m, 0, sizeof(m));
     memset(&r, 0, sizeof(r));
     memset(&k, 0, sizeof(k));
-    m.org_name = val(res, 0, 0);
-    m.email = val(res, 0, 1);
-    m.report_id = val(res, 0, 2);
+    m.org_name = sift_pg__val(res, 0, 0);
+    m.email = sift_pg__val(res, 0, 1);
+    m.report_id = sift_pg__val(res, 0, 2);
     m.begin = sift_pg__int(res, 0, 3);
     m.end = sift_pg__int(res, 0, 4);
-    m.domain = val(res, 0, 5);
-    m.adkim = val(res, 0, 6);
-    m.aspf = val(res, 0, 7);
-    m.p = val(res, 0, 8);
-    m.sp = val(res, 0, 9);
-    m.np = val(res, 0, 10);
-    m.testing = val(res, 0, 11);
+    m.domain = sift_pg__val(res, 0, 5);
+    m.adkim = sift_pg__val(res, 0, 6);
+    m.aspf = sift_pg__val(res, 0, 7);
+    m.p = sift_pg__val(res, 0, 8);
+    m.sp = sift_pg__val(res, 0, 9);
+    m.np = sift_pg__val(res, 0, 10);
+    m.testing = sift_pg__val(res, 0, 11);
     m.pct = PQgetisnull(res, 0, 12) ? -1 : (int)sift_pg__int(res, 0, 12);
-    r.source_ip = val(res, 0, 13);
+    r.source_ip = sift_pg__val(res, 0, 13);
     r.count = (uint64_t)sift_pg__int(res, 0, 14);
-    r.disposition = val(res, 0, 15);
-    r.dkim = val(res, 0, 16);
-    r.spf = val(res, 0, 17);
-    r.header_from = val(res, 0, 18);
-    r.envelope_from = val(res, 0, 19);
-    r.envelope_to = val(res, 0, 20);
+    r.disposition = sift_pg__val(res, 0, 15);
+    r.dkim = sift_pg__val(res, 0, 16);
+    r.spf = sift_pg__val(res, 0, 17);
+    r.header_from = sift_pg__val(res, 0, 18);
+    r.envelope_from = sift_pg__val(res, 0, 19);
+    r.envelope_to = sift_pg__val(res, 0, 20);
     for (i = 0; i < 3; i++)
-        if (kids_decode(&k, i, val(res, 0, 21 + i)) != SIFT_OK) {
+        if (kids_decode(&k, i, sift_pg__val(res, 0, 21 + i)) != SIFT_OK) {
             kids_free(&k);
             return sift_err_set(e->err, SIFT_ENOMEM, "out of memory");
         }
@@ -1011,27 +1005,27 @@ rewrite_page(sift_pg *pg, PGresult *res, sift_verdict_fn fn, void *payload,
         memset(&r, 0, sizeof(r));
         memset(&k, 0, sizeof(k));
         memset(&v, 0, sizeof(v));
-        r.source_ip = val(res, i, 2);
+        r.source_ip = sift_pg__val(res, i, 2);
         r.count = (uint64_t)sift_pg__int(res, i, 3);
-        r.disposition = val(res, i, 4);
-        r.dkim = val(res, i, 5);
-        r.spf = val(res, i, 6);
-        r.header_from = val(res, i, 7);
-        r.envelope_from = val(res, i, 8);
-        r.envelope_to = val(res, i, 9);
-        meta.domain = val(res, i, 10);
-        meta.adkim = val(res, i, 11);
-        meta.aspf = val(res, i, 12);
-        meta.p = val(res, i, 13);
-        meta.sp = val(res, i, 14);
-        meta.np = val(res, i, 15);
+        r.disposition = sift_pg__val(res, i, 4);
+        r.dkim = sift_pg__val(res, i, 5);
+        r.spf = sift_pg__val(res, i, 6);
+        r.header_from = sift_pg__val(res, i, 7);
+        r.envelope_from = sift_pg__val(res, i, 8);
+        r.envelope_to = sift_pg__val(res, i, 9);
+        meta.domain = sift_pg__val(res, i, 10);
+        meta.adkim = sift_pg__val(res, i, 11);
+        meta.aspf = sift_pg__val(res, i, 12);
+        meta.p = sift_pg__val(res, i, 13);
+        meta.sp = sift_pg__val(res, i, 14);
+        meta.np = sift_pg__val(res, i, 15);
         meta.pct = PQgetisnull(res, i, 16) ? -1 : (int)sift_pg__int(res, i, 16);
-        meta.testing = val(res, i, 17);
-        meta.org_name = val(res, i, 18);
+        meta.testing = sift_pg__val(res, i, 17);
+        meta.org_name = sift_pg__val(res, i, 18);
         meta.begin = sift_pg__int(res, i, 19);
         meta.end = sift_pg__int(res, i, 1);
         for (j = 0; j < 3; j++)
-            if (kids_decode(&k, j, val(res, i, 20 + j)) != SIFT_OK)
+            if (kids_decode(&k, j, sift_pg__val(res, i, 20 + j)) != SIFT_OK)
                 rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
         r.reasons = k.rs;
         r.n_reasons = k.n[0] > 64 ? 64 : k.n[0];
@@ -1520,7 +1514,7 @@ sift_pg__row_double(sift_row *row, int col)
 const char *
 sift_pg__row_text(sift_row *row, int col)
 {
-    return val(row->res, row->i, col);
+    return sift_pg__val(row->res, row->i, col);
 }
 
 int
