@@ -10,13 +10,14 @@
  * Memory stays bounded: a report travels as BEGIN, RECORDS chunks of at
  * most CHUNK_RECORDS records, END; the queue holds at most QUEUE_MAX
  * messages and QUEUE_BYTES of their memory. A re-ingest stays cheap:
- * the producer first looks the input's raw-bytes fingerprint up
- * (seen_inputs) through its own read-only connection and skips bytes
- * stored before without inflating them; else
- * it looks the report's identity up and only drains a stored report (to
- * compare content hashes) instead of copying its records. The writer
- * still decides: a report stored earlier in this run, or by another
- * process, is caught by sift_store_begin(), and it remembers each
+ * the producer asks about the input's raw-bytes fingerprint (seen_inputs)
+ * through its own read-only connection and skips bytes stored before
+ * having read only their header; else it asks about the report's
+ * identity and only drains a stored report (to compare content hashes)
+ * instead of sending its records. It does not wait for the answers (a
+ * server across a network takes a round trip): see produce_report(). The
+ * writer still decides: a report stored earlier in this run, or by
+ * another process, is caught by sift_store_begin(), and it remembers each
  * input's fingerprint with the outcome.
  *
  * Invariant: a report is either stored with all its records (commit) or
@@ -32,6 +33,8 @@
 #include "sift_xml.h"
 
 #define CHUNK_RECORDS 256
+/* producer.seen_avg: 1/8 of it is the latest input's */
+#define SEEN_ONE 256u
 /* The queue holds at most QUEUE_MAX messages and QUEUE_BYTES of them
  * (but always one): enough for the producer to go on parsing while the
  * writer waits for a batch to commit (a PostgreSQL server's COPY of a
@@ -403,6 +406,9 @@ typedef struct producer {
     sift_hash128 fp;
     uint64_t fp_len;
     sift_store *reader; /* read-only handle for identity lookups, or NULL */
+    /* how many of the latest inputs were seen before, as a moving
+     * average (SEEN_ONE: all of them): see produce_report() */
+    unsigned seen_avg;
     sift_eval *ev;
     const sift_limits *lim;
     int keep_failed;
@@ -486,24 +492,24 @@ refresh_fp(producer *p)
 }
 
 /* A copy of a report stored by schema 1, whose 64-bit content hash the
- * upgrade dropped: parse it and compare its record count and message
- * total with what is stored. Equal: a re-send, whose hash the stored
- * report adopts (later copies compare exactly); else a conflict. */
+ * upgrade dropped: parse the rest of it and compare its record count and
+ * message total with what is stored. Equal: a re-send, whose hash the
+ * stored report adopts (later copies compare exactly); else a conflict. */
 static int
 settle_unknown(producer *p, const sift_item *it, sift_xml *x,
                const sift_report_meta *meta, const sift_stored *stored)
 {
     const sift_record *rec;
-    uint64_t n = 0, sum = 0;
+    uint64_t n, sum;
     sift_err why;
     msg *m;
     int rc;
 
     sift_err_clear(&why);
-    while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
-        n++;
-        sum = sum > UINT64_MAX - rec->count ? UINT64_MAX : sum + rec->count;
-    }
+    while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK)
+        ;
+    n = sift_xml_records(x);
+    sum = sift_xml_messages(x); /* an overflow failed the report */
     if (fatal(rc))
         return send_fatal(p, rc, &why);
     refresh_fp(p);
@@ -527,7 +533,57 @@ settle_unknown(producer *p, const sift_item *it, sift_xml *x,
     return put(&p->q, m);
 }
 
-/* Parse one report candidate and send it. Returns 0, or -1 to stop. */
+/* A report found stored (sift_store_lookup): x, read up to any point,
+ * is read to its end to tell a re-send from a conflicting copy. rc: what
+ * reading its records returned so far (SIFT_OK while some are left). */
+static int
+settle_stored(producer *p, const sift_item *it, sift_xml *x,
+              const sift_report_meta *meta, const sift_stored *stored, int rc)
+{
+    sift_err why;
+
+    sift_err_clear(&why);
+    if (!stored->hash_known)
+        return settle_unknown(p, it, x, meta, stored);
+    /* a copy whose records failed is compared by the hash of all its
+     * bytes, as a drained one is (the drain does not parse records) */
+    if (rc == SIFT_OK || rc == SIFT_ITEROVER)
+        rc = sift_xml_drain(x, &why);
+    else
+        rc = sift_xml_hash_rest(x, &why);
+    refresh_fp(p);
+    if (rc != SIFT_OK) /* stored; damaged */
+        return send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
+    if (sift_hash128_eq(sift_xml_content_hash(x), stored->hash))
+        return send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, no_hash);
+    return send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
+                     sift_xml_content_hash(x));
+}
+
+/* The answer to the question asked on the reader's handle, if one was:
+ * SIFT_EDUP when the input was seen or the report is stored. A failed
+ * lookup is no answer: the writer decides (sift_store_begin). */
+static int
+answer(producer *p, int *asked, int *conflict, sift_stored *stored)
+{
+    sift_err err;
+
+    if (!*asked)
+        return SIFT_OK;
+    *asked = 0;
+    sift_err_clear(&err);
+    return sift_store_answer(p->reader, conflict, stored, &err);
+}
+
+/* Parse one report candidate and send it. Returns 0, or -1 to stop.
+ *
+ * The database is asked twice, without waiting (sift_store_ask_*: a
+ * server across a network answers in a round trip, which the parser
+ * spends reading): whether the input's bytes were seen, answered before
+ * any record is read (an answer not there at once: once the header is);
+ * and whether the report is
+ * stored, answered once its first chunk of records is read (all of them
+ * in most reports), before anything of it is sent. */
 static int
 produce_report(producer *p, const sift_item *it)
 {
@@ -537,32 +593,47 @@ produce_report(producer *p, const sift_item *it)
     sift_verdict v;
     sift_err why, err;
     sift_stored stored;
-    msg *m = NULL;
-    int rc, ret = 0;
+    msg *m = NULL, *begin = NULL;
+    int rc, ret = 0, asked = 0, conflict = 0;
 
     sift_err_clear(&why);
     sift_err_clear(&err);
-    /* Bytes stored before (a nightly re-run): done without inflating or
-     * parsing anything. */
     p->have_fp = 0;
     if (p->reader != NULL &&
         sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) == SIFT_OK) {
-        int conflict;
-        if (sift_store_seen(p->reader, &conflict, p->fp, p->fp_len, &err) ==
-            SIFT_EDUP) {
+        p->have_fp = 1;
+        asked =
+            sift_store_ask_seen(p->reader, p->fp, p->fp_len, &err) == SIFT_OK;
+    }
+    /* Bytes stored before (a nightly re-run) are done without reading
+     * them. While a server's answer travels the header is read, unless
+     * most inputs were seen lately: then that reading is mostly wasted
+     * (more CPU than a round trip on a local server) and the answer is
+     * waited for. */
+    rc = SIFT_OK;
+    if (!asked ||
+        (!sift_store_answered(p->reader) && p->seen_avg < SEEN_ONE / 2))
+        rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
+    if (asked) {
+        int seen = answer(p, &asked, &conflict, NULL) == SIFT_EDUP;
+        p->seen_avg = p->seen_avg - p->seen_avg / 8 + (seen ? SEEN_ONE / 8 : 0);
+        if (seen) {
             msg *u = msg_new(M_UNIT, it->path);
-            if (u == NULL)
-                return send_fatal(p, SIFT_ENOMEM, NULL);
+            if (u == NULL) {
+                ret = send_fatal(p, SIFT_ENOMEM, NULL);
+                goto out;
+            }
             u->outcome = conflict ? SIFT_CONFLICT : SIFT_DUPLICATE;
             u->seen = 1;
             u->have_fp = 1; /* to resolve a failed row of this input */
             u->fp = p->fp;
             u->fp_len = p->fp_len;
-            return put(&p->q, u);
+            ret = put(&p->q, u);
+            goto out;
         }
-        p->have_fp = 1;
     }
-    rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
+    if (rc == SIFT_OK && x == NULL) /* answered at once: not seen */
+        rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
     if (rc != SIFT_OK) {
         if (fatal(rc))
             ret = send_fatal(p, rc, &why);
@@ -573,43 +644,19 @@ produce_report(producer *p, const sift_item *it)
             ret = send_unit(p, SIFT_FAILED, it->path, &why, NULL, no_hash);
         goto out;
     }
-    /* Stored already (as far as the committed database says): only the
-     * content hash is needed, to tell a re-send from a conflicting one. */
-    if (p->reader != NULL &&
-        sift_store_lookup(p->reader, &stored, meta, &err) == SIFT_EDUP) {
-        if (!stored.hash_known) {
-            ret = settle_unknown(p, it, x, meta, &stored);
-        } else {
-            int drc = sift_xml_drain(x, &why);
-            refresh_fp(p);
-            if (drc != SIFT_OK) /* stored; damaged */
-                ret =
-                    send_unit(p, SIFT_DUPLICATE, it->path, NULL, NULL, no_hash);
-            else if (sift_hash128_eq(sift_xml_content_hash(x), stored.hash))
-                ret =
-                    send_unit(p, SIFT_DUPLICATE, it->path, NULL, meta, no_hash);
-            else
-                ret = send_unit(p, SIFT_CONFLICT, it->path, NULL, meta,
-                                sift_xml_content_hash(x));
-        }
-        goto out;
-    }
-    if ((m = msg_new(M_BEGIN, it->path)) == NULL ||
-        msg_meta(m, meta) != SIFT_OK) {
-        msg_free(m);
-        m = NULL; /* freed again at out otherwise */
+    /* Stored already (as far as the committed database says)? Then only
+     * the content hash is needed, to tell a re-send from a conflicting
+     * one, and nothing of the report is sent. */
+    if (p->reader != NULL)
+        asked = sift_store_ask_lookup(p->reader, meta, &err) == SIFT_OK;
+    if ((begin = msg_new(M_BEGIN, it->path)) == NULL ||
+        msg_meta(begin, meta) != SIFT_OK) {
         ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
     }
-    m->have_fp = p->have_fp;
-    m->fp = p->fp;
-    m->fp_len = p->fp_len;
-    /* put() owns m from here, also when it fails (the writer stopped: a
-     * full disk): freeing it at out too was the double free */
-    ret = put(&p->q, m);
-    m = NULL;
-    if (ret != 0)
-        goto out;
+    begin->have_fp = p->have_fp;
+    begin->fp = p->fp;
+    begin->fp_len = p->fp_len;
     while ((rc = sift_xml_next(x, &rec, &why)) == SIFT_OK) {
         sift_eval_record(&v, p->ev, meta, rec);
         if (m == NULL && (m = msg_new(M_RECORDS, NULL)) == NULL) {
@@ -617,27 +664,42 @@ produce_report(producer *p, const sift_item *it)
             goto out;
         }
         if (msg_record(m, rec, &v) != SIFT_OK) {
-            msg_free(m);
-            m = NULL;
             ret = send_fatal(p, SIFT_ENOMEM, NULL);
             goto out;
         }
         if (m->n == CHUNK_RECORDS) {
-            if ((ret = put(&p->q, m)) != 0) {
-                m = NULL;
-                goto out;
+            if (begin != NULL) {
+                if (answer(p, &asked, NULL, &stored) == SIFT_EDUP)
+                    goto stored;
+                /* put() owns what it is given, also when it fails (the
+                 * writer stopped: a full disk) */
+                ret = put(&p->q, begin);
+                begin = NULL;
+                if (ret != 0)
+                    goto out;
             }
+            ret = put(&p->q, m);
             m = NULL;
+            if (ret != 0)
+                goto out;
         }
+    }
+    if (fatal(rc)) {
+        ret = send_fatal(p, rc, &why);
+        goto out;
+    }
+    if (begin != NULL) {
+        if (answer(p, &asked, NULL, &stored) == SIFT_EDUP)
+            goto stored;
+        ret = put(&p->q, begin);
+        begin = NULL;
+        if (ret != 0)
+            goto out;
     }
     if (rc != SIFT_ITEROVER) {
         msg *a;
         msg_free(m); /* half a report is never stored */
         m = NULL;
-        if (fatal(rc)) {
-            ret = send_fatal(p, rc, &why);
-            goto out;
-        }
         if ((a = msg_new(M_ABORT, it->path)) == NULL ||
             msg_meta(a, meta) != SIFT_OK) {
             msg_free(a);
@@ -664,8 +726,6 @@ produce_report(producer *p, const sift_item *it)
     /* the final meta: warnings grow while records are read */
     if ((m = msg_new(M_END, it->path)) == NULL ||
         msg_meta(m, meta) != SIFT_OK) {
-        msg_free(m);
-        m = NULL;
         ret = send_fatal(p, SIFT_ENOMEM, NULL);
         goto out;
     }
@@ -676,7 +736,14 @@ produce_report(producer *p, const sift_item *it)
     m->fp_len = p->fp_len;
     ret = put(&p->q, m);
     m = NULL;
+    goto out;
+stored:
+    msg_free(m);
+    m = NULL;
+    ret = settle_stored(p, it, x, meta, &stored, rc);
 out:
+    (void)answer(p, &asked, NULL, NULL); /* the handle takes calls again */
+    msg_free(begin);
     msg_free(m);
     sift_xml_free(x);
     return ret;

@@ -216,6 +216,33 @@ sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
 }
 
 int
+sift_store_ask_seen(sift_store *st, sift_hash128 fp, uint64_t len,
+                    sift_err *err)
+{
+    return st->ops->ask_seen(st, fp, len, err);
+}
+
+int
+sift_store_ask_lookup(sift_store *st, const sift_report_meta *meta,
+                      sift_err *err)
+{
+    return st->ops->ask_lookup(st, meta, err);
+}
+
+int
+sift_store_answered(sift_store *st)
+{
+    return st->ops->answered(st);
+}
+
+int
+sift_store_answer(sift_store *st, int *conflict, sift_stored *out,
+                  sift_err *err)
+{
+    return st->ops->answer(st, conflict, out, err);
+}
+
+int
 sift_store_note_seen(sift_store *st, sift_hash128 fp, uint64_t len,
                      const sift_report_meta *meta, int conflict, sift_err *err)
 {

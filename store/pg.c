@@ -202,6 +202,38 @@ sift_pg__res_err(sift_pg *pg, PGresult *r, sift_err *err, const char *what)
     return rc;
 }
 
+/* The prepared statement for sql, prepared now if new: 1 with name set,
+ * 0 when it cannot be kept (run it unnamed), or minus the error code. */
+static int
+prepared(sift_pg *pg, char name[24], const char *sql, const pp *p,
+         sift_err *err, const char *what)
+{
+    PGresult *r;
+    size_t i;
+
+    for (i = 0; i < SIFT_PG_PREPARED && pg->prep[i] != NULL &&
+                strcmp(pg->prep[i], sql) != 0;
+         i++)
+        ;
+    if (i == SIFT_PG_PREPARED)
+        return 0;
+    snprintf(name, 24, "sift_s%zu", i);
+    if (pg->prep[i] != NULL)
+        return 1;
+    r = PQprepare(pg->conn, name, sql, p->n, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return -sift_pg__res_err(pg, r, err, what);
+    PQclear(r);
+    pg->prep[i] = strdup(sql); /* NULL: prepared again next time */
+    if (pg->prep[i] == NULL) {
+        PQclear(PQexec(pg->conn, "DEALLOCATE ALL"));
+        return 0;
+    }
+    return 1;
+}
+
+static void forget_answer(sift_pg *pg);
+
 int
 sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
               sift_err *err, const char *what)
@@ -216,27 +248,15 @@ sift_pg__exec(sift_pg *pg, PGresult **out, const char *sql, pp *p,
         if (rc != SIFT_OK)
             return rc;
     }
+    if (pg->asked)
+        forget_answer(pg);
     if (p != NULL) {
         char name[24];
-        size_t i;
+        int rc;
 
-        for (i = 0; i < SIFT_PG_PREPARED && pg->prep[i] != NULL &&
-                    strcmp(pg->prep[i], sql) != 0;
-             i++)
-            ;
-        snprintf(name, sizeof(name), "sift_s%zu", i);
-        if (i < SIFT_PG_PREPARED && pg->prep[i] == NULL) {
-            r = PQprepare(pg->conn, name, sql, p->n, NULL);
-            if (PQresultStatus(r) != PGRES_COMMAND_OK)
-                return sift_pg__res_err(pg, r, err, what);
-            PQclear(r);
-            pg->prep[i] = strdup(sql); /* NULL: prepared again next time */
-            if (pg->prep[i] == NULL) {
-                PQclear(PQexec(pg->conn, "DEALLOCATE ALL"));
-                i = SIFT_PG_PREPARED;
-            }
-        }
-        if (i < SIFT_PG_PREPARED)
+        if ((rc = prepared(pg, name, sql, p, err, what)) < 0)
+            return -rc;
+        if (rc == 1)
             r = PQexecPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0);
         else
             r = PQexecParams(pg->conn, sql, p->n, NULL, p->v, p->len, p->fmt,
@@ -1284,6 +1304,34 @@ key_params(pp *p, const sift_report_meta *m)
     sift_pg__p_int(p, m->end);
 }
 
+#define SQL_FIND_REPORT                                                        \
+    "SELECT content_hash, record_count, message_count"                         \
+    " FROM reports WHERE org_name = $1 AND report_id = $2"                     \
+    " AND policy_domain = $3 AND date_begin = $4 AND date_end = $5"
+#define SQL_SEEN "SELECT conflict FROM seen_inputs WHERE fp = $1 AND len = $2"
+
+/* *out from the result of SQL_FIND_REPORT: SIFT_EDUP when it has the row. */
+static int
+stored_row(sift_stored *out, const PGresult *r)
+{
+    memset(out, 0, sizeof(*out));
+    if (PQntuples(r) != 1)
+        return SIFT_OK;
+    if (!PQgetisnull(r, 0, 0)) {
+        size_t n = 0;
+        unsigned char *b =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+        if (b != NULL && n == 16) {
+            out->hash = sift_hash128_get(b);
+            out->hash_known = 1;
+        }
+        PQfreemem(b);
+    }
+    out->records = (uint64_t)sift_pg__int(r, 0, 1);
+    out->messages = (uint64_t)sift_pg__int(r, 0, 2);
+    return SIFT_EDUP;
+}
+
 static int
 find_report(sift_pg *pg, sift_stored *out, const sift_report_meta *m,
             sift_err *err)
@@ -1295,30 +1343,11 @@ find_report(sift_pg *pg, sift_stored *out, const sift_report_meta *m,
     memset(out, 0, sizeof(*out));
     sift_pg__pp_init(&p);
     key_params(&p, m);
-    rc = sift_pg__exec(pg, &r,
-                       "SELECT content_hash, record_count, message_count"
-                       " FROM reports WHERE org_name = $1 AND report_id = $2"
-                       " AND policy_domain = $3 AND date_begin = $4"
-                       " AND date_end = $5",
-                       &p, err, "find report");
+    rc = sift_pg__exec(pg, &r, SQL_FIND_REPORT, &p, err, "find report");
     sift_pg__pp_free(&p);
     if (rc != SIFT_OK)
         return rc;
-    if (PQntuples(r) == 1) {
-        if (!PQgetisnull(r, 0, 0)) {
-            size_t n = 0;
-            unsigned char *b =
-                PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
-            if (b != NULL && n == 16) {
-                out->hash = sift_hash128_get(b);
-                out->hash_known = 1;
-            }
-            PQfreemem(b);
-        }
-        out->records = (uint64_t)sift_pg__int(r, 0, 1);
-        out->messages = (uint64_t)sift_pg__int(r, 0, 2);
-        rc = SIFT_EDUP;
-    }
+    rc = stored_row(out, r);
     PQclear(r);
     return rc;
 }
@@ -1804,10 +1833,7 @@ sift_pg_seen(sift_pg *pg, int *conflict, sift_hash128 fp, uint64_t len,
     sift_pg__pp_init(&p);
     sift_pg__p_hash(&p, fp);
     sift_pg__p_int(&p, clamp64(len));
-    rc = sift_pg__exec(pg, &r,
-                       "SELECT conflict FROM seen_inputs WHERE fp = $1"
-                       " AND len = $2",
-                       &p, err, "seen inputs");
+    rc = sift_pg__exec(pg, &r, SQL_SEEN, &p, err, "seen inputs");
     sift_pg__pp_free(&p);
     if (rc != SIFT_OK)
         return rc;
@@ -1817,6 +1843,119 @@ sift_pg_seen(sift_pg *pg, int *conflict, sift_hash128 fp, uint64_t len,
     }
     PQclear(r);
     return rc;
+}
+
+/* --- questions in flight (sift_store_ask_*) ------------------------------ */
+
+enum { ASK_NONE, ASK_SEEN, ASK_LOOKUP };
+
+/* Send sql as sift_pg__exec() would run it, without waiting. */
+static int
+ask(sift_pg *pg, int kind, const char *sql, pp *p, sift_err *err,
+    const char *what)
+{
+    char name[24];
+    int rc, sent;
+
+    if (pg->asked)
+        return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
+    if (pg->in_report)
+        return sift_err_set(err, SIFT_EUSAGE, "a report is open");
+    if (pg->n_fin + pg->n_seen + pg->n_res > 0 && !pg->no_apply &&
+        (rc = sift_pg__apply(pg, err)) != SIFT_OK)
+        return rc;
+    if ((rc = prepared(pg, name, sql, p, err, what)) < 0)
+        return -rc;
+    if (rc == 1)
+        sent =
+            PQsendQueryPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0);
+    else
+        sent = PQsendQueryParams(pg->conn, sql, p->n, NULL, p->v, p->len,
+                                 p->fmt, 0);
+    if (!sent)
+        return sift_pg__res_err(pg, NULL, err, what);
+    pg->asked = kind;
+    return SIFT_OK;
+}
+
+int
+sift_pg_ask_seen(sift_pg *pg, sift_hash128 fp, uint64_t len, sift_err *err)
+{
+    pp p;
+    int rc;
+
+    sift_pg__pp_init(&p);
+    sift_pg__p_hash(&p, fp);
+    sift_pg__p_int(&p, clamp64(len));
+    rc = ask(pg, ASK_SEEN, SQL_SEEN, &p, err, "seen inputs");
+    sift_pg__pp_free(&p);
+    return rc;
+}
+
+int
+sift_pg_ask_lookup(sift_pg *pg, const sift_report_meta *meta, sift_err *err)
+{
+    pp p;
+    int rc;
+
+    sift_pg__pp_init(&p);
+    key_params(&p, meta);
+    rc = ask(pg, ASK_LOOKUP, SQL_FIND_REPORT, &p, err, "find report");
+    sift_pg__pp_free(&p);
+    return rc;
+}
+
+int
+sift_pg_answered(sift_pg *pg)
+{
+    /* a failed read: the answer (an error) is there */
+    if (!pg->asked || !PQconsumeInput(pg->conn))
+        return 1;
+    return !PQisBusy(pg->conn);
+}
+
+int
+sift_pg_answer(sift_pg *pg, int *conflict, sift_stored *out, sift_err *err)
+{
+    PGresult *r, *extra;
+    int kind = pg->asked, rc;
+
+    if (conflict != NULL)
+        *conflict = 0;
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    if (kind == ASK_NONE)
+        return sift_err_set(err, SIFT_EUSAGE, "nothing asked");
+    pg->asked = ASK_NONE;
+    r = PQgetResult(pg->conn);
+    while ((extra = PQgetResult(pg->conn)) != NULL) /* the end: NULL */
+        PQclear(extra);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return sift_pg__res_err(
+            pg, r, err, kind == ASK_SEEN ? "seen inputs" : "find report");
+    if (kind == ASK_SEEN) {
+        rc = PQntuples(r) > 0 ? SIFT_EDUP : SIFT_OK;
+        if (rc == SIFT_EDUP && conflict != NULL)
+            *conflict = sift_pg__int(r, 0, 0) != 0;
+    } else {
+        sift_stored h;
+        rc = stored_row(&h, r);
+        if (out != NULL)
+            *out = h;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Another statement comes: an unanswered question's answer is dropped. */
+static void
+forget_answer(sift_pg *pg)
+{
+    PGresult *r;
+
+    pg->asked = ASK_NONE;
+    while ((r = PQgetResult(pg->conn)) != NULL)
+        PQclear(r);
 }
 
 int

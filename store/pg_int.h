@@ -96,6 +96,7 @@ struct sift_pg {
     sift_buf dq[DQ__COUNT];
     unsigned n_fin, n_seen, n_res;
     int no_apply;   /* set while a statement must not apply them first */
+    int asked;      /* a question is in flight (sift_pg_ask_*): ASK_* */
     int query_errs; /* in sift_pg_query: the statement's faults are
                        SIFT_EUSAGE ("bad query: ...") */
     /* reports committed into a batch that was then rolled back without
@@ -195,6 +196,11 @@ int sift_pg_lookup(sift_pg *st, sift_stored *out, const sift_report_meta *meta,
                    sift_err *err);
 int sift_pg_adopt_hash(sift_pg *st, const sift_report_meta *meta,
                        sift_hash128 hash, sift_err *err);
+int sift_pg_ask_seen(sift_pg *pg, sift_hash128 fp, uint64_t len, sift_err *err);
+int sift_pg_ask_lookup(sift_pg *pg, const sift_report_meta *meta,
+                       sift_err *err);
+int sift_pg_answered(sift_pg *pg);
+int sift_pg_answer(sift_pg *pg, int *conflict, sift_stored *out, sift_err *err);
 int sift_pg_seen(sift_pg *st, int *conflict, sift_hash128 fp, uint64_t len,
                  sift_err *err);
 int sift_pg_note_seen(sift_pg *st, sift_hash128 fp, uint64_t len,

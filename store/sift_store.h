@@ -144,6 +144,26 @@ int sift_store_adopt_hash(sift_store *st, const sift_report_meta *meta,
  * report; *conflict says which), SIFT_OK when not. Reads only. */
 int sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp,
                     uint64_t len, sift_err *err);
+/* Asking without waiting, for a reader whose database is across a
+ * network (import.c's producer): sift_store_ask_seen() and
+ * sift_store_ask_lookup() send the question of sift_store_seen() and
+ * sift_store_lookup() and return; sift_store_answer() waits for the
+ * answer and returns what that call would have, with *conflict (seen) or
+ * *out (lookup) set (either may be NULL when not asked for).
+ * sift_store_answered() says, without waiting, whether sift_store_answer()
+ * would return at once (nonzero too when nothing is asked). One question
+ * at a time: until it is answered, the handle takes no other call (but
+ * _answered, _answer and _close). SQLite answers at once (the ask does
+ * the lookup). A failed ask returns its error and leaves nothing asked;
+ * asking while a question is pending, or answering when none is, is
+ * SIFT_EUSAGE. Reads only. */
+int sift_store_ask_seen(sift_store *st, sift_hash128 fp, uint64_t len,
+                        sift_err *err);
+int sift_store_ask_lookup(sift_store *st, const sift_report_meta *meta,
+                          sift_err *err);
+int sift_store_answered(sift_store *st);
+int sift_store_answer(sift_store *st, int *conflict, sift_stored *out,
+                      sift_err *err);
 /* Remember that the input with this fingerprint and length holds the
  * stored report with meta's identity (conflict != 0: a conflicting copy
  * of it). Kept once; deleted with the report (prune). Joins the open

@@ -1059,6 +1059,53 @@ sift_sq_seen(sift_sq *st, int *conflict, sift_hash128 fp, uint64_t len,
     return rc;
 }
 
+/* SQLite answers at once: the ask looks it up and keeps the answer. */
+int
+sift_sq_ask_seen(sift_sq *st, sift_hash128 fp, uint64_t len, sift_err *err)
+{
+    if (st->ans.asked)
+        return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
+    sift_err_clear(&st->ans.err);
+    memset(&st->ans.stored, 0, sizeof(st->ans.stored));
+    st->ans.rc = sift_sq_seen(st, &st->ans.conflict, fp, len, &st->ans.err);
+    st->ans.asked = 1;
+    return SIFT_OK;
+}
+
+int
+sift_sq_ask_lookup(sift_sq *st, const sift_report_meta *meta, sift_err *err)
+{
+    if (st->ans.asked)
+        return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
+    sift_err_clear(&st->ans.err);
+    st->ans.conflict = 0;
+    st->ans.rc = sift_sq_lookup(st, &st->ans.stored, meta, &st->ans.err);
+    st->ans.asked = 1;
+    return SIFT_OK;
+}
+
+int
+sift_sq_answered(sift_sq *st)
+{
+    (void)st;
+    return 1;
+}
+
+int
+sift_sq_answer(sift_sq *st, int *conflict, sift_stored *out, sift_err *err)
+{
+    if (!st->ans.asked)
+        return sift_err_set(err, SIFT_EUSAGE, "nothing asked");
+    st->ans.asked = 0;
+    if (conflict != NULL)
+        *conflict = st->ans.conflict;
+    if (out != NULL)
+        *out = st->ans.stored;
+    if (err != NULL && st->ans.rc != SIFT_OK && st->ans.rc != SIFT_EDUP)
+        *err = st->ans.err;
+    return st->ans.rc;
+}
+
 int
 sift_sq_note_seen(sift_sq *st, sift_hash128 fp, uint64_t len,
                   const sift_report_meta *m, int conflict, sift_err *err)

@@ -71,46 +71,6 @@ teardown(void)
 
 /* --- documents ------------------------------------------------------- */
 
-/* One report without any whitespace (so its raw bytes are the bytes its
- * content hash covers), `n` records with counts[i] from 192.0.2.(100+i);
- * report_id is `pad` letters r, or id when given. */
-static char *
-report_doc(const char *org, const char *id, int pad, const unsigned *counts,
-           int n)
-{
-    size_t cap = 4096 + (size_t)n * 512;
-    char *s = malloc(cap), rid[64];
-    size_t len;
-    int i;
-
-    ck_assert_ptr_nonnull(s);
-    if (id == NULL) {
-        memset(rid, 'r', (size_t)pad);
-        rid[pad] = '\0';
-        id = rid;
-    }
-    len = (size_t)snprintf(
-        s, cap,
-        "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>%s"
-        "</org_name><email>d@hash.example</email><report_id>%s</report_id>"
-        "<date_range><begin>1700000000</begin><end>1700086399</end>"
-        "</date_range></report_metadata><policy_published><domain>"
-        "example.com</domain><p>reject</p></policy_published>",
-        org, id);
-    for (i = 0; i < n; i++)
-        len += (size_t)snprintf(
-            s + len, cap - len,
-            "<record><row><source_ip>192.0.2.%d</source_ip><count>%u</count>"
-            "<policy_evaluated><disposition>none</disposition><dkim>pass"
-            "</dkim><spf>pass</spf></policy_evaluated></row><identifiers>"
-            "<header_from>example.com</header_from></identifiers>"
-            "<auth_results><spf><domain>example.com</domain><result>pass"
-            "</result></spf></auth_results></record>",
-            100 + i, counts[i]);
-    snprintf(s + len, cap - len, "</feedback>\n");
-    return s;
-}
-
 /* The counterexample of issue 11.1: 16 records, counts differing only in
  * two digits (records 7 and 15: 65, 75 vs 85, 15), report_id of 34
  * letters. Under 0.1.0's word-wise FNV both the content hash and the
@@ -461,6 +421,15 @@ END_TEST
  * and messages: the same report is a duplicate whose hash is adopted (the
  * next corrected copy is then a conflict by hash); a copy with other
  * counts is a conflict at once. */
+/* Copies of a stored report longer than the producer's first chunk of
+ * records: see check_long_report_copies() (testutil.c; check_pg runs it
+ * on PostgreSQL). */
+START_TEST(test_copies_of_a_long_stored_report)
+{
+    check_long_report_copies(sbpath("long.db"), sb);
+}
+END_TEST
+
 START_TEST(test_v1_report_then_copies)
 {
     const char *db = sbpath("v1.db"), *db2 = sbpath("v1b.db");
@@ -1242,6 +1211,7 @@ integrity_suite(void)
     tcase_add_checked_fixture(h, setup, teardown);
     tcase_add_test(h, test_counterexample_hashes_differ);
     tcase_add_test(h, test_counterexample_is_a_conflict);
+    tcase_add_test(h, test_copies_of_a_long_stored_report);
     tcase_add_test(h, test_v1_database_is_upgraded);
     tcase_add_test(h, test_v1_upgrade_is_one_transaction);
     tcase_add_test(h, test_v1_report_then_copies);

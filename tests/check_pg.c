@@ -845,6 +845,15 @@ count_rows(void *payload, const sift_scan_row *r)
  * read-only SQLite file does, and still serves a reader: `report` on a
  * replica whose reports are behind reads them and says so, instead of
  * failing at the re-evaluation's first write (stop 22's note). */
+/* Copies of a stored report longer than the importer's first chunk, on
+ * PostgreSQL, where the reader's lookup is answered while it parses (see
+ * check_long_report_copies; check_integrity runs it on SQLite). */
+START_TEST(test_copies_of_a_long_stored_report)
+{
+    check_long_report_copies(dburi, box);
+}
+END_TEST
+
 START_TEST(test_read_only_server_refuses_writer)
 {
     sift_store *st = open_ok(dburi, 0), *w = NULL;
@@ -1559,6 +1568,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
     tcase_add_test(tc, test_record_packs);
+    tcase_add_test(tc, test_copies_of_a_long_stored_report);
     tcase_add_test(tc, test_malformed_packs);
     tcase_add_test(tc, test_read_only_server_refuses_writer);
     tcase_add_test(tc, test_lost_batch_is_told);

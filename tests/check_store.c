@@ -900,6 +900,84 @@ START_TEST(test_seen_inputs_follow_their_report)
 }
 END_TEST
 
+/* The asked forms (sift_store_ask_*) answer as sift_store_seen() and
+ * sift_store_lookup() do, one question at a time, on a reader's handle
+ * beside the writer's (the importer's producer); a handle closed with a
+ * question pending leaks nothing (ASan). */
+static int
+answer_when_ready(sift_store *st, int *conflict, sift_stored *out,
+                  sift_err *err)
+{
+    int i;
+
+    for (i = 0; i < 10000 && !sift_store_answered(st); i++)
+        usleep(1000);
+    ck_assert(sift_store_answered(st));
+    return sift_store_answer(st, conflict, out, err);
+}
+
+START_TEST(test_questions_answered_later)
+{
+    sift_store *st = open_ok(dbpath, 0), *rd;
+    struct synth s0, s9;
+    sift_stored got, want;
+    sift_err err;
+    int conflict = -1;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(store_synth(st, 0, &err), SIFT_OK);
+    synth(&s0, 0);
+    synth(&s9, 9);
+    ck_assert_int_eq(sift_store_note_seen(st, H(43), 1000, &s0.m, 1, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    rd = open_ok(dbpath, SIFT_STORE_READONLY);
+    ck_assert(sift_store_answered(rd)); /* nothing asked */
+    ck_assert_int_eq(sift_store_answer(rd, &conflict, NULL, &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "nothing asked");
+
+    ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_EUSAGE);
+    ck_assert_str_eq(err.msg, "a question is pending");
+    ck_assert_int_eq(sift_store_ask_lookup(rd, &s0.m, &err), SIFT_EUSAGE);
+    ck_assert_int_eq(answer_when_ready(rd, &conflict, NULL, &err), SIFT_EDUP);
+    ck_assert_int_eq(conflict, 1);
+    ck_assert_int_eq(sift_store_ask_seen(rd, H(44), 1000, &err), SIFT_OK);
+    conflict = -1;
+    ck_assert_int_eq(answer_when_ready(rd, &conflict, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(conflict, 0);
+    ck_assert_int_eq(sift_store_answer(rd, NULL, NULL, &err), SIFT_EUSAGE);
+
+    /* the stored report, as sift_store_lookup() tells it */
+    ck_assert_int_eq(sift_store_lookup(st, &want, &s0.m, &err), SIFT_EDUP);
+    ck_assert_int_eq(sift_store_ask_lookup(rd, &s0.m, &err), SIFT_OK);
+    memset(&got, 0xff, sizeof(got));
+    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_EDUP);
+    ck_assert_int_eq(got.hash_known, 1);
+    ck_assert(sift_hash128_eq(got.hash, want.hash));
+    ck_assert(sift_hash128_eq(got.hash, synth_hash(0)));
+    ck_assert_uint_eq(got.records, s0.n);
+    ck_assert_uint_eq(got.records, want.records);
+    ck_assert_uint_eq(got.messages, want.messages);
+    ck_assert_int_eq(sift_store_ask_lookup(rd, &s9.m, &err), SIFT_OK);
+    memset(&got, 0xff, sizeof(got));
+    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_OK);
+    ck_assert_int_eq(got.hash_known, 0);
+    ck_assert_uint_eq(got.records, 0);
+
+    /* a report stored meanwhile by the writer is found */
+    ck_assert_int_eq(store_synth(st, 9, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_ask_lookup(rd, &s9.m, &err), SIFT_OK);
+    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_EDUP);
+    ck_assert_uint_eq(got.records, s9.n);
+
+    ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_OK);
+    sift_store_close(rd); /* with the question pending */
+    sift_store_close(st);
+}
+END_TEST
+
 struct failed_seen {
     int n;
     int64_t ids[8];
@@ -2215,6 +2293,7 @@ store_suite(void)
     tcase_add_test(tc, test_prune_cascades);
     tcase_add_test(tc, test_prune_under_writer);
     tcase_add_test(tc, test_seen_inputs_follow_their_report);
+    tcase_add_test(tc, test_questions_answered_later);
     tcase_add_test(tc, test_failed_inputs_kept_once);
     tcase_add_test(tc, test_failed_inputs_listed_and_resolved);
     tcase_add_test(tc, test_big_failed_input_streamed_whole);
