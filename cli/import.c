@@ -560,30 +560,43 @@ settle_stored(producer *p, const sift_item *it, sift_xml *x,
                      sift_xml_content_hash(x));
 }
 
-/* The answer to the question asked on the reader's handle, if one was:
- * SIFT_EDUP when the input was seen or the report is stored. A failed
- * lookup is no answer: the writer decides (sift_store_begin). */
-static int
-answer(producer *p, int *asked, int *conflict, sift_stored *stored)
+/* The answer to the question asked on the reader's handle, if one was
+ * (*asked: cleared). A failed lookup is no answer (*a zeroed): the
+ * writer decides (sift_store_begin). */
+static void
+answer(producer *p, int *asked, sift_answer *a)
 {
     sift_err err;
 
+    memset(a, 0, sizeof(*a));
     if (!*asked)
-        return SIFT_OK;
+        return;
     *asked = 0;
     sift_err_clear(&err);
-    return sift_store_answer(p->reader, conflict, stored, &err);
+    if (sift_store_answer(p->reader, a, &err) != SIFT_OK)
+        memset(a, 0, sizeof(*a));
+}
+
+/* Was the input seen (its fingerprint asked about)? Also kept in
+ * p->seen_avg. */
+static int
+seen_answer(producer *p, const sift_answer *a)
+{
+    p->seen_avg = p->seen_avg - p->seen_avg / 8 + (a->seen ? SEEN_ONE / 8 : 0);
+    return a->seen;
 }
 
 /* Parse one report candidate and send it. Returns 0, or -1 to stop.
  *
- * The database is asked twice, without waiting (sift_store_ask_*: a
- * server across a network answers in a round trip, which the parser
- * spends reading): whether the input's bytes were seen, answered before
- * any record is read (an answer not there at once: once the header is);
- * and whether the report is
- * stored, answered once its first chunk of records is read (all of them
- * in most reports), before anything of it is sent. */
+ * The database is asked whether the input's bytes were seen and whether
+ * its report is stored. A server takes a round trip to answer, which the
+ * parser spends reading: the report's first chunk of records (all of them
+ * in most reports) is read before the answer is needed, and nothing of
+ * the report is sent before it. The seen question is asked first and
+ * waited for when the database answers at once (SQLite) or when most
+ * inputs were seen lately (a nightly re-run: reading what is then thrown
+ * away costs more than a local round trip); else it goes with the lookup,
+ * once the header is read, in one statement. */
 static int
 produce_report(producer *p, const sift_item *it)
 {
@@ -592,49 +605,34 @@ produce_report(producer *p, const sift_item *it)
     const sift_record *rec;
     sift_verdict v;
     sift_err why, err;
-    sift_stored stored;
+    sift_answer a;
     msg *m = NULL, *begin = NULL;
-    int rc, ret = 0, asked = 0, conflict = 0;
+    int rc, ret = 0, asked = 0, early = 0;
 
     sift_err_clear(&why);
     sift_err_clear(&err);
-    p->have_fp = 0;
-    if (p->reader != NULL &&
-        sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) == SIFT_OK) {
-        p->have_fp = 1;
+    p->have_fp =
+        p->reader != NULL &&
+        sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) == SIFT_OK;
+    if (p->have_fp &&
+        (!sift_store_remote(p->reader) || p->seen_avg >= SEEN_ONE / 2)) {
+        early = 1;
         asked =
             sift_store_ask_seen(p->reader, p->fp, p->fp_len, &err) == SIFT_OK;
+        answer(p, &asked, &a);
+        if (seen_answer(p, &a))
+            goto seen;
     }
-    /* Bytes stored before (a nightly re-run) are done without reading
-     * them. While a server's answer travels the header is read, unless
-     * most inputs were seen lately: then that reading is mostly wasted
-     * (more CPU than a round trip on a local server) and the answer is
-     * waited for. */
-    rc = SIFT_OK;
-    if (!asked ||
-        (!sift_store_answered(p->reader) && p->seen_avg < SEEN_ONE / 2))
-        rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
-    if (asked) {
-        int seen = answer(p, &asked, &conflict, NULL) == SIFT_EDUP;
-        p->seen_avg = p->seen_avg - p->seen_avg / 8 + (seen ? SEEN_ONE / 8 : 0);
-        if (seen) {
-            msg *u = msg_new(M_UNIT, it->path);
-            if (u == NULL) {
-                ret = send_fatal(p, SIFT_ENOMEM, NULL);
-                goto out;
-            }
-            u->outcome = conflict ? SIFT_CONFLICT : SIFT_DUPLICATE;
-            u->seen = 1;
-            u->have_fp = 1; /* to resolve a failed row of this input */
-            u->fp = p->fp;
-            u->fp_len = p->fp_len;
-            ret = put(&p->q, u);
-            goto out;
-        }
-    }
-    if (rc == SIFT_OK && x == NULL) /* answered at once: not seen */
-        rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
+    rc = sift_xml_open(&x, &meta, it->reader, p->lim, &why);
     if (rc != SIFT_OK) {
+        /* seen bytes are a duplicate, whatever they read as today */
+        if (p->have_fp && !early) {
+            asked = sift_store_ask_seen(p->reader, p->fp, p->fp_len, &err) ==
+                    SIFT_OK;
+            answer(p, &asked, &a);
+            if (seen_answer(p, &a))
+                goto seen;
+        }
         if (fatal(rc))
             ret = send_fatal(p, rc, &why);
         /* Well-formed XML of another kind is not a failure of ours. */
@@ -647,7 +645,10 @@ produce_report(producer *p, const sift_item *it)
     /* Stored already (as far as the committed database says)? Then only
      * the content hash is needed, to tell a re-send from a conflicting
      * one, and nothing of the report is sent. */
-    if (p->reader != NULL)
+    if (p->have_fp && !early)
+        asked = sift_store_ask_input(p->reader, p->fp, p->fp_len, meta, &err) ==
+                SIFT_OK;
+    else if (p->reader != NULL)
         asked = sift_store_ask_lookup(p->reader, meta, &err) == SIFT_OK;
     if ((begin = msg_new(M_BEGIN, it->path)) == NULL ||
         msg_meta(begin, meta) != SIFT_OK) {
@@ -669,8 +670,13 @@ produce_report(producer *p, const sift_item *it)
         }
         if (m->n == CHUNK_RECORDS) {
             if (begin != NULL) {
-                if (answer(p, &asked, NULL, &stored) == SIFT_EDUP)
-                    goto stored;
+                if (asked) {
+                    answer(p, &asked, &a);
+                    if (p->have_fp && !early && seen_answer(p, &a))
+                        goto seen;
+                    if (a.stored)
+                        goto stored;
+                }
                 /* put() owns what it is given, also when it fails (the
                  * writer stopped: a full disk) */
                 ret = put(&p->q, begin);
@@ -689,32 +695,37 @@ produce_report(producer *p, const sift_item *it)
         goto out;
     }
     if (begin != NULL) {
-        if (answer(p, &asked, NULL, &stored) == SIFT_EDUP)
-            goto stored;
+        if (asked) {
+            answer(p, &asked, &a);
+            if (p->have_fp && !early && seen_answer(p, &a))
+                goto seen;
+            if (a.stored)
+                goto stored;
+        }
         ret = put(&p->q, begin);
         begin = NULL;
         if (ret != 0)
             goto out;
     }
     if (rc != SIFT_ITEROVER) {
-        msg *a;
+        msg *ab;
         msg_free(m); /* half a report is never stored */
         m = NULL;
-        if ((a = msg_new(M_ABORT, it->path)) == NULL ||
-            msg_meta(a, meta) != SIFT_OK) {
-            msg_free(a);
+        if ((ab = msg_new(M_ABORT, it->path)) == NULL ||
+            msg_meta(ab, meta) != SIFT_OK) {
+            msg_free(ab);
             ret = send_fatal(p, SIFT_ENOMEM, NULL);
             goto out;
         }
-        a->why = why;
+        ab->why = why;
         /* if the writer finds this identity stored (earlier in this run),
          * the copy is compared by the hash of all its bytes, as a drained
          * duplicate is */
-        a->hash_ok = sift_xml_hash_rest(x, NULL) == SIFT_OK;
-        a->hash = sift_xml_content_hash(x);
+        ab->hash_ok = sift_xml_hash_rest(x, NULL) == SIFT_OK;
+        ab->hash = sift_xml_content_hash(x);
         if (p->keep_failed)
-            keep_raw(p, &a->raw);
-        ret = put(&p->q, a);
+            keep_raw(p, &ab->raw);
+        ret = put(&p->q, ab);
         goto out;
     }
     if (m != NULL) {
@@ -737,12 +748,24 @@ produce_report(producer *p, const sift_item *it)
     ret = put(&p->q, m);
     m = NULL;
     goto out;
-stored:
+seen: /* bytes stored before: nothing to read or write */
     msg_free(m);
+    if ((m = msg_new(M_UNIT, it->path)) == NULL) {
+        ret = send_fatal(p, SIFT_ENOMEM, NULL);
+        goto out;
+    }
+    m->outcome = a.conflict ? SIFT_CONFLICT : SIFT_DUPLICATE;
+    m->seen = 1;
+    m->have_fp = 1; /* to resolve a failed row of this input */
+    m->fp = p->fp;
+    m->fp_len = p->fp_len;
+    ret = put(&p->q, m);
     m = NULL;
-    ret = settle_stored(p, it, x, meta, &stored, rc);
+    goto out;
+stored:
+    ret = settle_stored(p, it, x, meta, &a.report, rc);
 out:
-    (void)answer(p, &asked, NULL, NULL); /* the handle takes calls again */
+    answer(p, &asked, &a); /* the handle takes calls again */
     msg_free(begin);
     msg_free(m);
     sift_xml_free(x);

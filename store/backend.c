@@ -215,18 +215,27 @@ sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp, uint64_t len,
     return st->ops->seen(st, conflict, fp, len, err);
 }
 
+/* The ops' ask: fp NULL asks nothing of the bytes, meta NULL nothing
+ * of the report. */
 int
 sift_store_ask_seen(sift_store *st, sift_hash128 fp, uint64_t len,
                     sift_err *err)
 {
-    return st->ops->ask_seen(st, fp, len, err);
+    return st->ops->ask(st, &fp, len, NULL, err);
 }
 
 int
 sift_store_ask_lookup(sift_store *st, const sift_report_meta *meta,
                       sift_err *err)
 {
-    return st->ops->ask_lookup(st, meta, err);
+    return st->ops->ask(st, NULL, 0, meta, err);
+}
+
+int
+sift_store_ask_input(sift_store *st, sift_hash128 fp, uint64_t len,
+                     const sift_report_meta *meta, sift_err *err)
+{
+    return st->ops->ask(st, &fp, len, meta, err);
 }
 
 int
@@ -236,10 +245,16 @@ sift_store_answered(sift_store *st)
 }
 
 int
-sift_store_answer(sift_store *st, int *conflict, sift_stored *out,
-                  sift_err *err)
+sift_store_answer(sift_store *st, sift_answer *out, sift_err *err)
 {
-    return st->ops->answer(st, conflict, out, err);
+    memset(out, 0, sizeof(*out));
+    return st->ops->answer(st, out, err);
+}
+
+int
+sift_store_remote(const sift_store *st)
+{
+    return st->remote;
 }
 
 int

@@ -654,6 +654,7 @@ sift_pg_open(sift_pg **out, const char *uri, unsigned flags, sift_err *err)
     if ((pg = calloc(1, sizeof(*pg))) == NULL)
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
     pg->base.ops = &sift_pg__ops;
+    pg->base.remote = 1;
     pg->readonly = (flags & SIFT_STORE_READONLY) != 0;
     pg->busy_ms = 30000;
     for (i = 0; i < CP__COUNT; i++)
@@ -1309,27 +1310,33 @@ key_params(pp *p, const sift_report_meta *m)
     " FROM reports WHERE org_name = $1 AND report_id = $2"                     \
     " AND policy_domain = $3 AND date_begin = $4 AND date_end = $5"
 #define SQL_SEEN "SELECT conflict FROM seen_inputs WHERE fp = $1 AND len = $2"
+/* Both in one row: the seen input's conflict (NULL: not seen), the
+ * report's id (NULL: not stored) and what SQL_FIND_REPORT gives. */
+#define SQL_INPUT                                                              \
+    "SELECT s.conflict, r.id, r.content_hash, r.record_count,"                 \
+    " r.message_count FROM (SELECT 1) AS one"                                  \
+    " LEFT JOIN seen_inputs s ON s.fp = $6 AND s.len = $7"                     \
+    " LEFT JOIN reports r ON r.org_name = $1 AND r.report_id = $2"             \
+    " AND r.policy_domain = $3 AND r.date_begin = $4 AND r.date_end = $5"
 
-/* *out from the result of SQL_FIND_REPORT: SIFT_EDUP when it has the row. */
-static int
-stored_row(sift_stored *out, const PGresult *r)
+/* *out from row 0 of a result whose columns c, c + 1 and c + 2 are a
+ * report's content_hash, record_count and message_count. */
+static void
+stored_row(sift_stored *out, const PGresult *r, int c)
 {
     memset(out, 0, sizeof(*out));
-    if (PQntuples(r) != 1)
-        return SIFT_OK;
-    if (!PQgetisnull(r, 0, 0)) {
+    if (!PQgetisnull(r, 0, c)) {
         size_t n = 0;
         unsigned char *b =
-            PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+            PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, c), &n);
         if (b != NULL && n == 16) {
             out->hash = sift_hash128_get(b);
             out->hash_known = 1;
         }
         PQfreemem(b);
     }
-    out->records = (uint64_t)sift_pg__int(r, 0, 1);
-    out->messages = (uint64_t)sift_pg__int(r, 0, 2);
-    return SIFT_EDUP;
+    out->records = (uint64_t)sift_pg__int(r, 0, c + 1);
+    out->messages = (uint64_t)sift_pg__int(r, 0, c + 2);
 }
 
 static int
@@ -1347,7 +1354,10 @@ find_report(sift_pg *pg, sift_stored *out, const sift_report_meta *m,
     sift_pg__pp_free(&p);
     if (rc != SIFT_OK)
         return rc;
-    rc = stored_row(out, r);
+    if (PQntuples(r) == 1) {
+        stored_row(out, r, 0);
+        rc = SIFT_EDUP;
+    }
     PQclear(r);
     return rc;
 }
@@ -1847,60 +1857,52 @@ sift_pg_seen(sift_pg *pg, int *conflict, sift_hash128 fp, uint64_t len,
 
 /* --- questions in flight (sift_store_ask_*) ------------------------------ */
 
-enum { ASK_NONE, ASK_SEEN, ASK_LOOKUP };
+enum { ASK_NONE, ASK_SEEN, ASK_LOOKUP, ASK_INPUT };
 
-/* Send sql as sift_pg__exec() would run it, without waiting. */
-static int
-ask(sift_pg *pg, int kind, const char *sql, pp *p, sift_err *err,
-    const char *what)
+static const char *const ask_what[] = {"", "seen inputs", "find report",
+                                       "seen inputs"};
+
+int
+sift_pg_ask(sift_pg *pg, const sift_hash128 *fp, uint64_t len,
+            const sift_report_meta *meta, sift_err *err)
 {
+    int kind = meta == NULL ? ASK_SEEN : fp == NULL ? ASK_LOOKUP : ASK_INPUT;
+    const char *sql = kind == ASK_SEEN     ? SQL_SEEN
+                      : kind == ASK_LOOKUP ? SQL_FIND_REPORT
+                                           : SQL_INPUT;
     char name[24];
     int rc, sent;
+    pp p;
 
     if (pg->asked)
         return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
     if (pg->in_report)
         return sift_err_set(err, SIFT_EUSAGE, "a report is open");
+    if (fp == NULL && meta == NULL)
+        return sift_err_set(err, SIFT_EUSAGE, "nothing to ask");
     if (pg->n_fin + pg->n_seen + pg->n_res > 0 && !pg->no_apply &&
         (rc = sift_pg__apply(pg, err)) != SIFT_OK)
         return rc;
-    if ((rc = prepared(pg, name, sql, p, err, what)) < 0)
-        return -rc;
-    if (rc == 1)
-        sent =
-            PQsendQueryPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0);
-    else
-        sent = PQsendQueryParams(pg->conn, sql, p->n, NULL, p->v, p->len,
-                                 p->fmt, 0);
-    if (!sent)
-        return sift_pg__res_err(pg, NULL, err, what);
-    pg->asked = kind;
-    return SIFT_OK;
-}
-
-int
-sift_pg_ask_seen(sift_pg *pg, sift_hash128 fp, uint64_t len, sift_err *err)
-{
-    pp p;
-    int rc;
-
     sift_pg__pp_init(&p);
-    sift_pg__p_hash(&p, fp);
-    sift_pg__p_int(&p, clamp64(len));
-    rc = ask(pg, ASK_SEEN, SQL_SEEN, &p, err, "seen inputs");
-    sift_pg__pp_free(&p);
-    return rc;
-}
-
-int
-sift_pg_ask_lookup(sift_pg *pg, const sift_report_meta *meta, sift_err *err)
-{
-    pp p;
-    int rc;
-
-    sift_pg__pp_init(&p);
-    key_params(&p, meta);
-    rc = ask(pg, ASK_LOOKUP, SQL_FIND_REPORT, &p, err, "find report");
+    if (meta != NULL)
+        key_params(&p, meta);
+    if (fp != NULL) {
+        sift_pg__p_hash(&p, *fp);
+        sift_pg__p_int(&p, clamp64(len));
+    }
+    if ((rc = prepared(pg, name, sql, &p, err, ask_what[kind])) >= 0) {
+        if (rc == 1)
+            sent =
+                PQsendQueryPrepared(pg->conn, name, p.n, p.v, p.len, p.fmt, 0);
+        else
+            sent = PQsendQueryParams(pg->conn, sql, p.n, NULL, p.v, p.len,
+                                     p.fmt, 0);
+        rc = sent ? SIFT_OK : sift_pg__res_err(pg, NULL, err, ask_what[kind]);
+        if (sent)
+            pg->asked = kind;
+    } else {
+        rc = -rc;
+    }
     sift_pg__pp_free(&p);
     return rc;
 }
@@ -1915,15 +1917,11 @@ sift_pg_answered(sift_pg *pg)
 }
 
 int
-sift_pg_answer(sift_pg *pg, int *conflict, sift_stored *out, sift_err *err)
+sift_pg_answer(sift_pg *pg, sift_answer *out, sift_err *err)
 {
     PGresult *r, *extra;
-    int kind = pg->asked, rc;
+    int kind = pg->asked;
 
-    if (conflict != NULL)
-        *conflict = 0;
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
     if (kind == ASK_NONE)
         return sift_err_set(err, SIFT_EUSAGE, "nothing asked");
     pg->asked = ASK_NONE;
@@ -1931,20 +1929,21 @@ sift_pg_answer(sift_pg *pg, int *conflict, sift_stored *out, sift_err *err)
     while ((extra = PQgetResult(pg->conn)) != NULL) /* the end: NULL */
         PQclear(extra);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return sift_pg__res_err(
-            pg, r, err, kind == ASK_SEEN ? "seen inputs" : "find report");
-    if (kind == ASK_SEEN) {
-        rc = PQntuples(r) > 0 ? SIFT_EDUP : SIFT_OK;
-        if (rc == SIFT_EDUP && conflict != NULL)
-            *conflict = sift_pg__int(r, 0, 0) != 0;
-    } else {
-        sift_stored h;
-        rc = stored_row(&h, r);
-        if (out != NULL)
-            *out = h;
+        return sift_pg__res_err(pg, r, err, ask_what[kind]);
+    if (kind == ASK_INPUT && PQntuples(r) == 1) {
+        if ((out->seen = !PQgetisnull(r, 0, 0)) != 0)
+            out->conflict = sift_pg__int(r, 0, 0) != 0;
+        else if ((out->stored = !PQgetisnull(r, 0, 1)) != 0)
+            stored_row(&out->report, r, 2);
+    } else if (kind == ASK_SEEN && PQntuples(r) > 0) {
+        out->seen = 1;
+        out->conflict = sift_pg__int(r, 0, 0) != 0;
+    } else if (kind == ASK_LOOKUP && PQntuples(r) == 1) {
+        out->stored = 1;
+        stored_row(&out->report, r, 0);
     }
     PQclear(r);
-    return rc;
+    return SIFT_OK;
 }
 
 /* Another statement comes: an unanswered question's answer is dropped. */

@@ -196,11 +196,10 @@ int sift_pg_lookup(sift_pg *st, sift_stored *out, const sift_report_meta *meta,
                    sift_err *err);
 int sift_pg_adopt_hash(sift_pg *st, const sift_report_meta *meta,
                        sift_hash128 hash, sift_err *err);
-int sift_pg_ask_seen(sift_pg *pg, sift_hash128 fp, uint64_t len, sift_err *err);
-int sift_pg_ask_lookup(sift_pg *pg, const sift_report_meta *meta,
-                       sift_err *err);
+int sift_pg_ask(sift_pg *pg, const sift_hash128 *fp, uint64_t len,
+                const sift_report_meta *meta, sift_err *err);
 int sift_pg_answered(sift_pg *pg);
-int sift_pg_answer(sift_pg *pg, int *conflict, sift_stored *out, sift_err *err);
+int sift_pg_answer(sift_pg *pg, sift_answer *out, sift_err *err);
 int sift_pg_seen(sift_pg *st, int *conflict, sift_hash128 fp, uint64_t len,
                  sift_err *err);
 int sift_pg_note_seen(sift_pg *st, sift_hash128 fp, uint64_t len,

@@ -147,23 +147,35 @@ int sift_store_seen(sift_store *st, int *conflict, sift_hash128 fp,
 /* Asking without waiting, for a reader whose database is across a
  * network (import.c's producer): sift_store_ask_seen() and
  * sift_store_ask_lookup() send the question of sift_store_seen() and
- * sift_store_lookup() and return; sift_store_answer() waits for the
- * answer and returns what that call would have, with *conflict (seen) or
- * *out (lookup) set (either may be NULL when not asked for).
- * sift_store_answered() says, without waiting, whether sift_store_answer()
- * would return at once (nonzero too when nothing is asked). One question
- * at a time: until it is answered, the handle takes no other call (but
- * _answered, _answer and _close). SQLite answers at once (the ask does
- * the lookup). A failed ask returns its error and leaves nothing asked;
- * asking while a question is pending, or answering when none is, is
- * SIFT_EUSAGE. Reads only. */
+ * sift_store_lookup(), sift_store_ask_input() both at once (one statement,
+ * one round trip), and return; sift_store_answer() waits for the answer
+ * and fills *out. sift_store_answered() says, without waiting, whether
+ * sift_store_answer() would return at once (nonzero too when nothing is
+ * asked). One question at a time: until it is answered, the handle takes
+ * no other call (but _answered, _answer, _remote and _close). SQLite
+ * answers at once (the ask looks it up). A failed ask returns its error
+ * and leaves nothing asked; asking while a question is pending, or
+ * answering when none is, is SIFT_EUSAGE. Reads only. */
+typedef struct sift_answer {
+    int seen;           /* the input's bytes were seen (sift_store_seen) */
+    int conflict;       /* ... as those of a conflicting copy */
+    int stored;         /* the report is stored (sift_store_lookup); left 0
+                           by ask_input when the bytes were seen */
+    sift_stored report; /* what is stored, when stored */
+} sift_answer;
 int sift_store_ask_seen(sift_store *st, sift_hash128 fp, uint64_t len,
                         sift_err *err);
 int sift_store_ask_lookup(sift_store *st, const sift_report_meta *meta,
                           sift_err *err);
+int sift_store_ask_input(sift_store *st, sift_hash128 fp, uint64_t len,
+                         const sift_report_meta *meta, sift_err *err);
 int sift_store_answered(sift_store *st);
-int sift_store_answer(sift_store *st, int *conflict, sift_stored *out,
-                      sift_err *err);
+/* SIFT_OK with *out filled (zeroed first), or the lookup's error. */
+int sift_store_answer(sift_store *st, sift_answer *out, sift_err *err);
+/* Nonzero when an answer takes a round trip (a database server), so that
+ * asking early and reading meanwhile pays. */
+int sift_store_remote(const sift_store *st);
+
 /* Remember that the input with this fingerprint and length holds the
  * stored report with meta's identity (conflict != 0: a conflicting copy
  * of it). Kept once; deleted with the report (prune). Joins the open

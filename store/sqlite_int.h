@@ -78,10 +78,10 @@ struct sift_sq {
     uint64_t report_records, report_messages;
     int64_t report_idx;
     sift_buf json; /* JSON array text for errors/warnings, reused */
-    /* the answer of sift_sq_ask_*(), found when asked (0: none pending) */
+    /* the answer of sift_sq_ask(), found when asked */
     struct {
-        int asked, rc, conflict;
-        sift_stored stored;
+        int asked, rc;
+        sift_answer a;
         sift_err err;
     } ans;
     struct qcache cache[SIFT_STORE_QCACHE];
@@ -149,11 +149,10 @@ int sift_sq_adopt_hash(sift_sq *st, const sift_report_meta *meta,
                        sift_hash128 hash, sift_err *err);
 int sift_sq_seen(sift_sq *st, int *conflict, sift_hash128 fp, uint64_t len,
                  sift_err *err);
-int sift_sq_ask_seen(sift_sq *st, sift_hash128 fp, uint64_t len, sift_err *err);
-int sift_sq_ask_lookup(sift_sq *st, const sift_report_meta *meta,
-                       sift_err *err);
+int sift_sq_ask(sift_sq *st, const sift_hash128 *fp, uint64_t len,
+                const sift_report_meta *meta, sift_err *err);
 int sift_sq_answered(sift_sq *st);
-int sift_sq_answer(sift_sq *st, int *conflict, sift_stored *out, sift_err *err);
+int sift_sq_answer(sift_sq *st, sift_answer *out, sift_err *err);
 int sift_sq_note_seen(sift_sq *st, sift_hash128 fp, uint64_t len,
                       const sift_report_meta *meta, int conflict,
                       sift_err *err);

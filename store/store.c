@@ -1061,25 +1061,27 @@ sift_sq_seen(sift_sq *st, int *conflict, sift_hash128 fp, uint64_t len,
 
 /* SQLite answers at once: the ask looks it up and keeps the answer. */
 int
-sift_sq_ask_seen(sift_sq *st, sift_hash128 fp, uint64_t len, sift_err *err)
+sift_sq_ask(sift_sq *st, const sift_hash128 *fp, uint64_t len,
+            const sift_report_meta *meta, sift_err *err)
 {
-    if (st->ans.asked)
-        return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
-    sift_err_clear(&st->ans.err);
-    memset(&st->ans.stored, 0, sizeof(st->ans.stored));
-    st->ans.rc = sift_sq_seen(st, &st->ans.conflict, fp, len, &st->ans.err);
-    st->ans.asked = 1;
-    return SIFT_OK;
-}
+    sift_answer *a = &st->ans.a;
+    int rc = SIFT_OK;
 
-int
-sift_sq_ask_lookup(sift_sq *st, const sift_report_meta *meta, sift_err *err)
-{
     if (st->ans.asked)
         return sift_err_set(err, SIFT_EUSAGE, "a question is pending");
+    memset(a, 0, sizeof(*a));
     sift_err_clear(&st->ans.err);
-    st->ans.conflict = 0;
-    st->ans.rc = sift_sq_lookup(st, &st->ans.stored, meta, &st->ans.err);
+    if (fp != NULL) {
+        rc = sift_sq_seen(st, &a->conflict, *fp, len, &st->ans.err);
+        if ((a->seen = rc == SIFT_EDUP) != 0)
+            rc = SIFT_OK;
+    }
+    if (rc == SIFT_OK && meta != NULL && !a->seen) {
+        rc = sift_sq_lookup(st, &a->report, meta, &st->ans.err);
+        if ((a->stored = rc == SIFT_EDUP) != 0)
+            rc = SIFT_OK;
+    }
+    st->ans.rc = rc;
     st->ans.asked = 1;
     return SIFT_OK;
 }
@@ -1092,18 +1094,18 @@ sift_sq_answered(sift_sq *st)
 }
 
 int
-sift_sq_answer(sift_sq *st, int *conflict, sift_stored *out, sift_err *err)
+sift_sq_answer(sift_sq *st, sift_answer *out, sift_err *err)
 {
     if (!st->ans.asked)
         return sift_err_set(err, SIFT_EUSAGE, "nothing asked");
     st->ans.asked = 0;
-    if (conflict != NULL)
-        *conflict = st->ans.conflict;
-    if (out != NULL)
-        *out = st->ans.stored;
-    if (err != NULL && st->ans.rc != SIFT_OK && st->ans.rc != SIFT_EDUP)
-        *err = st->ans.err;
-    return st->ans.rc;
+    if (st->ans.rc != SIFT_OK) {
+        if (err != NULL)
+            *err = st->ans.err;
+        return st->ans.rc;
+    }
+    *out = st->ans.a;
+    return SIFT_OK;
 }
 
 int

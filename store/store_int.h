@@ -46,6 +46,7 @@ struct sift_store {
     /* stamped on each report written (reports.eval_version):
      * sift_store_set_eval_stamp() */
     int eval_stamp;
+    int remote; /* answers take a round trip: sift_store_remote() */
 };
 
 /* One entry per public call of sift_store.h (same contract; the handle

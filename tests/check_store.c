@@ -904,25 +904,28 @@ END_TEST
  * sift_store_lookup() do, one question at a time, on a reader's handle
  * beside the writer's (the importer's producer); a handle closed with a
  * question pending leaks nothing (ASan). */
-static int
-answer_when_ready(sift_store *st, int *conflict, sift_stored *out,
-                  sift_err *err)
+static sift_answer
+answer_when_ready(sift_store *st)
 {
+    sift_answer a;
+    sift_err err;
     int i;
 
     for (i = 0; i < 10000 && !sift_store_answered(st); i++)
         usleep(1000);
     ck_assert(sift_store_answered(st));
-    return sift_store_answer(st, conflict, out, err);
+    memset(&a, 0xff, sizeof(a));
+    ck_assert_int_eq(sift_store_answer(st, &a, &err), SIFT_OK);
+    return a;
 }
 
 START_TEST(test_questions_answered_later)
 {
     sift_store *st = open_ok(dbpath, 0), *rd;
     struct synth s0, s9;
-    sift_stored got, want;
+    sift_stored want;
+    sift_answer a;
     sift_err err;
-    int conflict = -1;
 
     sift_err_clear(&err);
     ck_assert_int_eq(store_synth(st, 0, &err), SIFT_OK);
@@ -932,45 +935,75 @@ START_TEST(test_questions_answered_later)
                      SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
     rd = open_ok(dbpath, SIFT_STORE_READONLY);
+    ck_assert_int_eq(sift_store_remote(rd),
+                     strncmp(dbpath, "postgres", 8) == 0);
     ck_assert(sift_store_answered(rd)); /* nothing asked */
-    ck_assert_int_eq(sift_store_answer(rd, &conflict, NULL, &err), SIFT_EUSAGE);
+    ck_assert_int_eq(sift_store_answer(rd, &a, &err), SIFT_EUSAGE);
     ck_assert_str_eq(err.msg, "nothing asked");
 
+    /* seen: as a conflicting copy; other bytes: not */
     ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_EUSAGE);
     ck_assert_str_eq(err.msg, "a question is pending");
     ck_assert_int_eq(sift_store_ask_lookup(rd, &s0.m, &err), SIFT_EUSAGE);
-    ck_assert_int_eq(answer_when_ready(rd, &conflict, NULL, &err), SIFT_EDUP);
-    ck_assert_int_eq(conflict, 1);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 1);
+    ck_assert_int_eq(a.conflict, 1);
+    ck_assert_int_eq(a.stored, 0);
     ck_assert_int_eq(sift_store_ask_seen(rd, H(44), 1000, &err), SIFT_OK);
-    conflict = -1;
-    ck_assert_int_eq(answer_when_ready(rd, &conflict, NULL, &err), SIFT_OK);
-    ck_assert_int_eq(conflict, 0);
-    ck_assert_int_eq(sift_store_answer(rd, NULL, NULL, &err), SIFT_EUSAGE);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 0);
+    ck_assert_int_eq(a.conflict, 0);
+    ck_assert_int_eq(sift_store_answer(rd, &a, &err), SIFT_EUSAGE);
 
     /* the stored report, as sift_store_lookup() tells it */
     ck_assert_int_eq(sift_store_lookup(st, &want, &s0.m, &err), SIFT_EDUP);
     ck_assert_int_eq(sift_store_ask_lookup(rd, &s0.m, &err), SIFT_OK);
-    memset(&got, 0xff, sizeof(got));
-    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_EDUP);
-    ck_assert_int_eq(got.hash_known, 1);
-    ck_assert(sift_hash128_eq(got.hash, want.hash));
-    ck_assert(sift_hash128_eq(got.hash, synth_hash(0)));
-    ck_assert_uint_eq(got.records, s0.n);
-    ck_assert_uint_eq(got.records, want.records);
-    ck_assert_uint_eq(got.messages, want.messages);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 0);
+    ck_assert_int_eq(a.stored, 1);
+    ck_assert_int_eq(a.report.hash_known, 1);
+    ck_assert(sift_hash128_eq(a.report.hash, want.hash));
+    ck_assert(sift_hash128_eq(a.report.hash, synth_hash(0)));
+    ck_assert_uint_eq(a.report.records, s0.n);
+    ck_assert_uint_eq(a.report.records, want.records);
+    ck_assert_uint_eq(a.report.messages, want.messages);
     ck_assert_int_eq(sift_store_ask_lookup(rd, &s9.m, &err), SIFT_OK);
-    memset(&got, 0xff, sizeof(got));
-    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_OK);
-    ck_assert_int_eq(got.hash_known, 0);
-    ck_assert_uint_eq(got.records, 0);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.stored, 0);
+    ck_assert_int_eq(a.report.hash_known, 0);
+    ck_assert_uint_eq(a.report.records, 0);
+
+    /* both at once: unseen bytes of a stored report; seen bytes (the
+     * report then left unasked); unseen bytes of a new report */
+    ck_assert_int_eq(sift_store_ask_input(rd, H(45), 1000, &s0.m, &err),
+                     SIFT_OK);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 0);
+    ck_assert_int_eq(a.stored, 1);
+    ck_assert(sift_hash128_eq(a.report.hash, synth_hash(0)));
+    ck_assert_uint_eq(a.report.records, want.records);
+    ck_assert_uint_eq(a.report.messages, want.messages);
+    ck_assert_int_eq(sift_store_ask_input(rd, H(43), 1000, &s0.m, &err),
+                     SIFT_OK);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 1);
+    ck_assert_int_eq(a.conflict, 1);
+    ck_assert_int_eq(a.stored, 0);
+    ck_assert_int_eq(sift_store_ask_input(rd, H(45), 1000, &s9.m, &err),
+                     SIFT_OK);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.seen, 0);
+    ck_assert_int_eq(a.stored, 0);
 
     /* a report stored meanwhile by the writer is found */
     ck_assert_int_eq(store_synth(st, 9, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    ck_assert_int_eq(sift_store_ask_lookup(rd, &s9.m, &err), SIFT_OK);
-    ck_assert_int_eq(answer_when_ready(rd, NULL, &got, &err), SIFT_EDUP);
-    ck_assert_uint_eq(got.records, s9.n);
+    ck_assert_int_eq(sift_store_ask_input(rd, H(45), 1000, &s9.m, &err),
+                     SIFT_OK);
+    a = answer_when_ready(rd);
+    ck_assert_int_eq(a.stored, 1);
+    ck_assert_uint_eq(a.report.records, s9.n);
 
     ck_assert_int_eq(sift_store_ask_seen(rd, H(43), 1000, &err), SIFT_OK);
     sift_store_close(rd); /* with the question pending */

@@ -45,7 +45,8 @@ char *replace_once(const char *s, const char *from, const char *to);
  * open (some 150 records), in the first chunk or after it, is compared by
  * the hash of all its bytes as a drained copy is: a conflict. A bad
  * record within that block fails the open before any lookup: a failed
- * input (as in 0.1.0). Asserts the summaries and the final stats. */
+ * input (as in 0.1.0). The first copy again is a seen duplicate. Asserts
+ * the summaries and the final stats. */
 void check_long_report_copies(const char *db, const char *dir);
 
 #endif
