@@ -28,7 +28,7 @@
 #define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
 #define SIFT_PG_PACK_MAX 1000 /* records in one record pack (pg_pack.c) */
 
-enum { CP_RECORDS, CP_REASONS, CP_DKIM, CP_SPF, CP_PACKS, CP__COUNT };
+enum { CP_RECORDS, CP_REASONS, CP_PACKS, CP__COUNT };
 
 /* A record pack being built (pg_pack.c): the scan's view of a run of
  * consecutive record ids of one report. _init/_dispose pair. */
@@ -92,6 +92,7 @@ struct sift_pg {
     size_t mark[CP__COUNT];
     sift_pg_pack pack; /* the open report's pack (into cp[CP_PACKS]) */
     sift_buf json;
+    sift_buf enc; /* a record's DKIM or SPF results, encoded */
     /* deferred writes (see DQ_*): how many of each kind are queued */
     sift_buf dq[DQ__COUNT];
     unsigned n_fin, n_seen, n_res;

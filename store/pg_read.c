@@ -766,8 +766,10 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
 
 /* --- export --------------------------------------------------------------- */
 
-/* Child rows come encoded in one column: entries separated by char(30),
- * fields by char(31), each field 'N' (NULL) or 'V' + value. XML 1.0
+/* A record's child rows come encoded in one column: entries separated by
+ * char(30), fields by char(31), each field 'N' (NULL) or 'V' + value.
+ * Its reasons are so aggregated here; its DKIM and SPF results are so
+ * stored (records.dkim, records.spf: pg.c's pg_schema_v9). XML 1.0
  * cannot carry these control characters, so they cannot clash. */
 #define FIELD(x) "CASE WHEN " x " IS NULL THEN 'N' ELSE 'V' || " x " END"
 #define CHILD(cols, t)                                                         \
@@ -775,13 +777,8 @@ sift_pg_scan_records(sift_pg *pg, int parts, sift_scan_cb cb,
     " WHERE x.record_id = c.id AND x.date_end = c.date_end)"
 #define REASONS                                                                \
     CHILD(FIELD("x.type") " || chr(31) || " FIELD("x.comment"), "reasons")
-#define AUTH(a, t)                                                             \
-    CHILD(                                                                     \
-        FIELD("x.domain") " || chr(31) || " FIELD(                             \
-            "x." a) " || chr(31) || " FIELD("x.result") " || chr(31) "         \
-                                                        "|| " FIELD("x.human_" \
-                                                                    "result"), \
-        t)
+/* A record's DKIM and SPF results are stored so (records.dkim, .spf) */
+#define AUTH "c.dkim, c.spf"
 
 /* Decoded child rows of one record: strings point into `text` (a copy). */
 typedef struct kids {
@@ -938,14 +935,10 @@ sift_pg_export_records(sift_pg *pg, const sift_store_filter *f,
             " r.date_end, r.policy_domain, r.adkim, r.aspf, r.p, r.sp, r.np,"
             " r.testing, r.pct, c.source_ip, c.count, c.disposition,"
             " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
-            " c.envelope_to, " REASONS
-            ", " AUTH("selector", "dkim_results") ", " AUTH(
-                "scope", "spf_results") ", c.dmarc_fail, c.would_reject, "
-                                        "c.outcome, c.spf_aligned,"
-                                        " c.dkim_aligned, c.categories"
-                                        " FROM records c JOIN reports r ON "
-                                        "r.id = c.report_id"
-                                        " WHERE" FILTER_SQL "ORDER BY c.id",
+            " c.envelope_to, " REASONS ", " AUTH
+            ", c.dmarc_fail, c.would_reject, c.outcome, c.spf_aligned,"
+            " c.dkim_aligned, c.categories FROM records c JOIN reports r"
+            " ON r.id = c.report_id WHERE" FILTER_SQL "ORDER BY c.id",
             &p, on_export, &e, err, "export");
     sift_pg__pp_free(&p);
     free(a[0]);
@@ -1165,12 +1158,9 @@ sift_pg_rewrite_verdicts(sift_pg *pg, int version, int redo, int64_t after,
                 " c.pe_dkim, c.pe_spf, c.header_from, c.envelope_from,"
                 " c.envelope_to, r.policy_domain, r.adkim, r.aspf, r.p, r.sp,"
                 " r.np, r.pct, r.testing, r.org_name, r.date_begin, " REASONS
-                ", " AUTH("selector", "dkim_results") ", " AUTH(
-                    "scope", "spf_results") " FROM records c JOIN reports r"
-                                            " ON r.id = c.report_id"
-                                            " WHERE r.id = ANY ($1::bigint[])"
-                                            " AND c.id > $2"
-                                            " ORDER BY c.id LIMIT $3",
+                ", " AUTH " FROM records c JOIN reports r ON r.id = c.report_id"
+                " WHERE r.id = ANY ($1::bigint[]) AND c.id > $2"
+                " ORDER BY c.id LIMIT $3",
                 &p, err, "reevaluate");
         sift_pg__pp_free(&p);
         if (rc == SIFT_OK)

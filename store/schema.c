@@ -322,6 +322,10 @@ static const char schema_evpr[] =
  * two backends' schema numbers in step. */
 static const char schema_packs[] = "SELECT 1;";
 
+/* Version 8 -> 9: PostgreSQL keeps a record's DKIM and SPF results in the
+ * record row; SQLite keeps its tables (the step only moves the version). */
+static const char schema_auth[] = "SELECT 1;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,    /* 0 -> 1 */
@@ -332,6 +336,7 @@ static const char *const migrations[] = {
     schema_dns,   /* 5 -> 6: DNS cache (source names) */
     schema_evpr,  /* 6 -> 7: evaluation version per report */
     schema_packs, /* 7 -> 8: nothing (PostgreSQL's record packs) */
+    schema_auth,  /* 8 -> 9: nothing (PostgreSQL's DKIM and SPF columns) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

@@ -19,7 +19,7 @@
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
  * bytes); 6 = DNS cache; 7 = evaluation version per report
  * (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 8
+#define SIFT_STORE_SCHEMA 9
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is

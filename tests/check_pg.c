@@ -265,10 +265,10 @@ START_TEST(test_prune_drops_partitions)
         sift_store_note_seen(st, (sift_hash128){1, 2}, 500, &x.m, 0, &err),
         SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
-    /* 2023-11 .. 2024-06: 8 months, 5 tables each (records, their three
-     * child tables, record_packs) */
-    ck_assert_int_eq(months_of(st, "%\\_p2023%"), 2 * 5);
-    ck_assert_int_eq(months_of(st, "%\\_p2024%"), 6 * 5);
+    /* 2023-11 .. 2024-06: 8 months, 3 tables each (records, reasons,
+     * record_packs) */
+    ck_assert_int_eq(months_of(st, "%\\_p2023%"), 2 * 3);
+    ck_assert_int_eq(months_of(st, "%\\_p2024%"), 6 * 3);
     ck_assert_int_eq(months_of(st, "records\\_p202311"), 1);
     /* reports 0..12 end before 2024-02-13 (report 13 begins then):
      * 2023-11, 2023-12 and 2024-01 go whole, February row by row */
@@ -278,7 +278,7 @@ START_TEST(test_prune_drops_partitions)
     ck_assert_uint_eq(n, 13);
     ck_assert_int_eq(months_of(st, "%\\_p2023%"), 0);
     ck_assert_int_eq(months_of(st, "%\\_p202401"), 0);
-    ck_assert_int_eq(months_of(st, "%\\_p202402"), 5);
+    ck_assert_int_eq(months_of(st, "%\\_p202402"), 3);
     ck_assert_int_eq(sift_store_stats(&s, st, &err), SIFT_OK);
     ck_assert_uint_eq(s.reports, 17);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records"),
@@ -751,6 +751,136 @@ store_big(sift_store *st, int i, size_t n, int rollback)
             sift_store_commit(st, &s.m, (sift_hash128){9, 9}, &err), SIFT_OK);
 }
 
+/* This build's schema with step 9 undone: DKIM and SPF results back in
+ * their own tables (what schema 8 wrote), from the views of the columns. */
+static const char UNDO_9[] =
+    "CREATE TABLE sift_undo_dk AS SELECT * FROM dkim_results;"
+    "CREATE TABLE sift_undo_sp AS SELECT * FROM spf_results;"
+    "DROP VIEW dkim_results, spf_results;"
+    "DROP FUNCTION sift_field(text, integer);"
+    "CREATE TABLE dkim_results ("
+    " record_id bigint NOT NULL, date_end bigint NOT NULL,"
+    " idx integer NOT NULL, domain text, selector text, result text,"
+    " human_result text, PRIMARY KEY (record_id, idx, date_end)"
+    ") PARTITION BY RANGE (date_end);"
+    "CREATE TABLE spf_results ("
+    " record_id bigint NOT NULL, date_end bigint NOT NULL,"
+    " idx integer NOT NULL, domain text, scope text, result text,"
+    " human_result text, PRIMARY KEY (record_id, idx, date_end)"
+    ") PARTITION BY RANGE (date_end);"
+    "DO $$DECLARE m record; BEGIN"
+    " FOR m IN SELECT c.relname AS name,"
+    "  pg_get_expr(c.relpartbound, c.oid) AS bound"
+    "  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    "  WHERE i.inhparent = 'records'::regclass LOOP"
+    "  EXECUTE format('CREATE TABLE %I PARTITION OF dkim_results %s',"
+    "   'dkim_results' || substr(m.name, 8), m.bound);"
+    "  EXECUTE format('CREATE TABLE %I PARTITION OF spf_results %s',"
+    "   'spf_results' || substr(m.name, 8), m.bound);"
+    " END LOOP; END$$;"
+    "INSERT INTO dkim_results SELECT * FROM sift_undo_dk;"
+    "INSERT INTO spf_results SELECT * FROM sift_undo_sp;"
+    "DROP TABLE sift_undo_dk, sift_undo_sp;"
+    "ALTER TABLE records DROP COLUMN dkim, DROP COLUMN spf;"
+    "UPDATE sift_meta SET schema = 8;";
+
+/* Every record's DKIM and SPF columns, and what their views show. */
+#define AUTH_COLUMNS                                                           \
+    "SELECT string_agg(id || '=' || coalesce(dkim, '-') || '|' ||"             \
+    " coalesce(spf, '-'), ',' ORDER BY id) FROM records"
+#define AUTH_VIEWS                                                             \
+    "SELECT (SELECT string_agg(concat_ws(':', record_id, idx, domain,"         \
+    " coalesce(selector, 'NULL'), result, coalesce(human_result, 'NULL')),"    \
+    " ',' ORDER BY record_id, idx) FROM dkim_results) || ' / ' ||"             \
+    " (SELECT string_agg(concat_ws(':', record_id, idx, domain,"               \
+    " coalesce(scope, 'NULL'), result, coalesce(human_result, 'NULL')),"       \
+    " ',' ORDER BY record_id, idx) FROM spf_results)"
+
+/* Schema 9 keeps a record's DKIM and SPF results in the record row
+ * (records.dkim, records.spf), encoded by the writer; the upgrade from
+ * schema 8 encodes what the tables held the same way, byte for byte, and
+ * leaves views of the same names and rows. */
+START_TEST(test_auth_in_record_row)
+{
+    static char cols[1 << 16], views[1 << 16], got[1 << 16];
+    sift_store *st = open_ok(dburi, 0);
+    struct synth s;
+    sift_dkim_result dk[3] = {{"example.com", NULL, "pass", NULL},
+                              {"esp.example.net",
+                               "s\x1e"
+                               "2024",
+                               "fail", "body hash\tmismatch"},
+                              {"", "", "none", "back\\slash \xff"}};
+    sift_spf_result sp = {"bounce.esp.net", NULL, "softfail", "x\x1fy"};
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    /* several results, NULL and empty fields, bytes COPY escapes, bytes
+     * that are not UTF-8, the separators in a value; a record with none */
+    synth(&s, 10);
+    s.rec[0].dkim_results = dk;
+    s.rec[0].n_dkim = 3;
+    s.rec[0].spf_results = &sp;
+    s.rec[1].n_dkim = 0;
+    s.rec[1].n_spf = 0;
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "auth", &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &s.rec[0], NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_add(st, &s.rec[1], NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_commit(st, &s.m, (sift_hash128){7, 7}, &err),
+                     SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    pgu_text(got, sizeof(got), dburi,
+             "SELECT concat_ws(':', d.idx, domain, coalesce(selector, 'NULL'),"
+             " result, coalesce(human_result, 'NULL')) || ' / ' ||"
+             " (SELECT string_agg(concat_ws(':', idx, domain,"
+             " coalesce(scope, 'NULL'), result, human_result), ',')"
+             " FROM spf_results x WHERE x.record_id = d.record_id)"
+             " FROM dkim_results d JOIN records c ON c.id = d.record_id"
+             " WHERE c.idx = 0 AND d.idx = 1 AND c.report_id ="
+             " (SELECT id FROM reports WHERE report_id = 'r0010')");
+    ck_assert_str_eq(got, "1:esp.example.net:s\xef\xbf\xbd"
+                          "2024:fail:body hash\tmismatch / "
+                          "0:bounce.esp.net:NULL:softfail:x\xef\xbf\xbdy");
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM dkim_results d JOIN"
+                               " reports r ON r.report_id = 'r0010' JOIN"
+                               " records c ON c.report_id = r.id AND"
+                               " c.id = d.record_id"),
+                     3);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM records c JOIN reports r"
+                               " ON r.id = c.report_id WHERE r.report_id ="
+                               " 'r0010' AND c.dkim IS NULL AND c.spf IS NULL"),
+                     1);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
+                     1 + 2 + 3 + 4 + 1);
+    pgu_text(cols, sizeof(cols), dburi, AUTH_COLUMNS);
+    pgu_text(views, sizeof(views), dburi, AUTH_VIEWS);
+    sift_store_close(st);
+
+    /* the same database at schema 8, upgraded */
+    pgu_exec(dburi, UNDO_9);
+    ck_assert_int_eq(pgu_int(dburi, "SELECT count(*) FROM dkim_results"),
+                     1 + 2 + 3 + 4 + 3);
+    st = open_ok(dburi, 0);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    pgu_text(got, sizeof(got), dburi, AUTH_COLUMNS);
+    ck_assert_str_eq(got, cols);
+    pgu_text(got, sizeof(got), dburi, AUTH_VIEWS);
+    ck_assert_str_eq(got, views);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_class WHERE relname"
+                               " LIKE 'dkim\\_results%' AND relkind <> 'v'"),
+                     0);
+    /* and the upgraded database takes reports as a new one does */
+    ck_assert_int_eq(store_synth(st, 5, NULL, &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
+                     1 + 2 + 3 + 4 + 1 + 6);
+    sift_store_close(st);
+}
+END_TEST
+
 /* Record packs (store/pg_pack.c) stay the records' view through writing
  * (a report past one pack, a rolled-back report), an upgrade from schema
  * 7 (which builds them from the records: the same bytes the writer
@@ -781,10 +911,11 @@ START_TEST(test_record_packs)
     sift_store_close(st);
 
     /* schema 7 had no packs: the upgrade builds them, byte for byte */
+    pgu_exec(dburi, UNDO_9);
     pgu_exec(dburi,
              "DROP TABLE record_packs; UPDATE sift_meta SET schema = 7;");
     st = open_ok(dburi, 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 8);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
     ck_assert_str_eq(packs_hex(dburi), written);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_class WHERE relname"
                                " LIKE 'record\\_packs\\_p%' AND relkind = 'r'"),
@@ -814,15 +945,10 @@ START_TEST(test_record_packs)
     packs_match(st);
     /* a month whose records partitions an older build (schema 7) made,
      * without record_packs': the writer adds the missing one */
-    pgu_exec(dburi,
-             "CREATE TABLE records_p202501 PARTITION OF records"
-             " FOR VALUES FROM (1735689600) TO (1738368000);"
-             "CREATE TABLE reasons_p202501 PARTITION OF reasons"
-             " FOR VALUES FROM (1735689600) TO (1738368000);"
-             "CREATE TABLE dkim_results_p202501 PARTITION OF dkim_results"
-             " FOR VALUES FROM (1735689600) TO (1738368000);"
-             "CREATE TABLE spf_results_p202501 PARTITION OF spf_results"
-             " FOR VALUES FROM (1735689600) TO (1738368000);");
+    pgu_exec(dburi, "CREATE TABLE records_p202501 PARTITION OF records"
+                    " FOR VALUES FROM (1735689600) TO (1738368000);"
+                    "CREATE TABLE reasons_p202501 PARTITION OF reasons"
+                    " FOR VALUES FROM (1735689600) TO (1738368000);");
     ck_assert_int_eq(store_synth(st, 60, NULL, &err), SIFT_OK);
     ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM record_packs_p202501"), 1);
@@ -994,6 +1120,7 @@ START_TEST(test_pg_schema6_upgrade)
     for (i = 0; i < 3; i++)
         ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
     sift_store_close(st);
+    on_case_db(UNDO_9);
     on_case_db("ALTER TABLE reports DROP COLUMN eval_version;"
                "CREATE TABLE evaluation ("
                " id integer PRIMARY KEY CHECK (id = 1),"
@@ -1009,10 +1136,10 @@ START_TEST(test_pg_schema6_upgrade)
             sift_store_open(&ro, db_of(1), SIFT_STORE_READONLY, &err),
             SIFT_EDB);
         ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 "
-                                  "to 8: open it once read-write");
+                                  "to 9: open it once read-write");
     }
     st = open_ok(db_of(1), 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 8);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
                                " schemaname = current_schema() AND"
                                " tablename = 'evaluation'"),
@@ -1568,6 +1695,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
     tcase_add_test(tc, test_record_packs);
+    tcase_add_test(tc, test_auth_in_record_row);
     tcase_add_test(tc, test_copies_of_a_long_stored_report);
     tcase_add_test(tc, test_malformed_packs);
     tcase_add_test(tc, test_read_only_server_refuses_writer);

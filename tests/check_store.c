@@ -1452,6 +1452,69 @@ reads_export(void *payload, const sift_export_row *e)
 
 /* The same reports give the same rows, in the same order, from either
  * backend: the golden below is each backend's exact output. */
+/* The DKIM selectors of a policy domain (resolve's key lookups): d= the
+ * domain or under it in any case, a selector present and not empty, each
+ * pair once, in order; a domain that only ends in its name, or that
+ * appears only as a selector or a result comment, is not under it. */
+static int
+on_selector(void *payload, const char *d, const char *sel)
+{
+    char *b = payload;
+    size_t n = strlen(b);
+
+    snprintf(b + n, 512 - n, "%s%s/%s", n ? " " : "", d, sel);
+    return 0;
+}
+
+START_TEST(test_dkim_selectors)
+{
+    sift_store *st = open_ok(dbpath, 0);
+    sift_dkim_result dk[][3] = {
+        {{"example.test", "s1024", "fail", NULL},
+         {"News.Example.Test", "s2048", "fail", NULL},
+         {"xexample.test", "zz", "fail", NULL}},
+        {{"example.test", NULL, "none", NULL},
+         {"example.test", "", "none", NULL},
+         {"other.net", "example.test", "pass", "example.test"}},
+        {{"EXAMPLE.test", "s1024", "pass", NULL},
+         {"a.b.example.test", "Mixed", "pass", NULL},
+         {NULL, "s9", "pass", NULL}},
+    };
+    char got[512];
+    struct synth s;
+    sift_err err;
+    size_t j;
+
+    sift_err_clear(&err);
+    synth(&s, 1);
+    ck_assert_int_eq(sift_store_begin(st, NULL, &s.m, "sel", &err), SIFT_OK);
+    for (j = 0; j < 3; j++) {
+        s.rec[j].dkim_results = dk[j];
+        s.rec[j].n_dkim = 3;
+        ck_assert_int_eq(sift_store_add(st, &s.rec[j], NULL, &err), SIFT_OK);
+    }
+    ck_assert_int_eq(sift_store_commit(st, &s.m, H(1), &err), SIFT_OK);
+    ck_assert_int_eq(sift_store_flush(st, &err), SIFT_OK);
+    got[0] = '\0';
+    ck_assert_int_eq(sift_store_dns_selectors(st, "example.test", 10,
+                                              on_selector, got, &err),
+                     SIFT_OK);
+    ck_assert_str_eq(got, "a.b.example.test/Mixed example.test/s1024 "
+                          "news.example.test/s2048");
+    got[0] = '\0';
+    ck_assert_int_eq(
+        sift_store_dns_selectors(st, "example.test", 2, on_selector, got, &err),
+        SIFT_OK);
+    ck_assert_str_eq(got, "a.b.example.test/Mixed example.test/s1024");
+    got[0] = '\0';
+    ck_assert_int_eq(sift_store_dns_selectors(st, "nowhere.test", 10,
+                                              on_selector, got, &err),
+                     SIFT_OK);
+    ck_assert_str_eq(got, "");
+    sift_store_close(st);
+}
+END_TEST
+
 START_TEST(test_typed_reads)
 {
     static const char golden[] =
@@ -2336,6 +2399,7 @@ store_suite(void)
     tc = tcase_create("read");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_typed_reads);
+    tcase_add_test(tc, test_dkim_selectors);
     tcase_add_test(tc, test_query_binds_caches_and_refuses_writes);
     tcase_add_test(tc, test_query_reentrant_same_sql);
     tcase_add_test(tc, test_imap_state);
