@@ -583,6 +583,53 @@ inspect(sift_pg *pg, int *version, sift_err *err)
     return SIFT_OK;
 }
 
+int sift_store__upgrade_wait_ms = SIFT_PG_UPGRADE_WAIT_MS;
+
+/* Take the schema lock (a session lock), waiting for another process's
+ * upgrade up to sift_store__upgrade_wait_ms rather than the busy timeout:
+ * an upgrade of a big database takes minutes (137 s to schema 9 for 5M
+ * records here), and a host that opened it meanwhile must wait for it,
+ * not fail as if a writer held a lock. */
+static int
+schema_lock(sift_pg *pg, int version, sift_err *err)
+{
+    char sql[160];
+    PGresult *r;
+    int rc;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT set_config('lock_timeout', '%d', false),"
+             " pg_advisory_lock(%lld)",
+             sift_store__upgrade_wait_ms > 0 ? sift_store__upgrade_wait_ms : 1,
+             (long long)SIFT_PG_SCHEMA_LOCK);
+    r = PQexec(pg->conn, sql);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        PQclear(r);
+        rc = SIFT_OK;
+    } else {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state != NULL && strcmp(state, "55P03") == 0) {
+            PQclear(r);
+            rc = sift_pg__fail(pg, err,
+                               "database is being upgraded from schema %d to "
+                               "%d by another process: gave up waiting after "
+                               "%d s",
+                               version, SIFT_STORE_SCHEMA,
+                               sift_store__upgrade_wait_ms / 1000);
+        } else {
+            rc = sift_pg__res_err(pg, r, err, "schema upgrade");
+        }
+    }
+    /* back to the busy timeout */
+    snprintf(sql, sizeof(sql), "SET lock_timeout = %d",
+             pg->busy_ms > 0 ? pg->busy_ms : 1);
+    if (rc == SIFT_OK)
+        rc = sift_pg__exec(pg, NULL, sql, NULL, err, "schema upgrade");
+    else
+        PQclear(PQexec(pg->conn, sql));
+    return rc;
+}
+
 /* Bring the schema to SIFT_STORE_SCHEMA in one transaction, under an
  * advisory lock: other hosts opening the database meanwhile wait, then
  * find it migrated. */
@@ -607,10 +654,7 @@ migrate(sift_pg *pg, sift_err *err)
      * advisory lock taken inside a transaction does not refresh the
      * catalog caches: the table another host just created looked
      * absent, "relation sift_meta already exists") */
-    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)",
-             (long long)SIFT_PG_SCHEMA_LOCK);
-    if ((rc = sift_pg__exec(pg, NULL, sql, NULL, err, "schema upgrade")) !=
-        SIFT_OK)
+    if ((rc = schema_lock(pg, version, err)) != SIFT_OK)
         return rc;
     if ((rc = sift_pg__exec(pg, NULL, "BEGIN", NULL, err, "schema upgrade")) !=
         SIFT_OK)

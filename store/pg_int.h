@@ -27,6 +27,7 @@
 #define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
 #define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
 #define SIFT_PG_PACK_MAX 1000 /* records in one record pack (pg_pack.c) */
+#define SIFT_PG_UPGRADE_WAIT_MS (30 * 60 * 1000) /* another's upgrade */
 
 enum { CP_RECORDS, CP_REASONS, CP_PACKS, CP__COUNT };
 

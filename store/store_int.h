@@ -94,4 +94,9 @@ int sift_store__open_at(sift_store **out, const char *path, int version,
                         sift_err *err);
 struct sqlite3 *sift_store__db(sift_store *st);
 
+/* How long opening a PostgreSQL database waits, in ms, for another
+ * process's schema upgrade to end (pg.c; SIFT_PG_UPGRADE_WAIT_MS): an
+ * upgrade of a big database takes minutes. Tests shorten it. */
+extern int sift_store__upgrade_wait_ms;
+
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sift_store.h"
+#include "pg_int.h" /* SIFT_PG_SCHEMA_LOCK, sift_store__upgrade_wait_ms */
 #include "sift_util.h"
 #include "pgutil.h"
 #include "testutil.h"
@@ -1159,6 +1160,81 @@ START_TEST(test_pg_schema6_upgrade)
 }
 END_TEST
 
+/* A child that holds the schema lock of uri for `secs` seconds, as a
+ * process upgrading the database does; returns once it holds it. */
+static pid_t
+hold_schema_lock(const char *uri, int secs)
+{
+    int fd[2];
+    char c = 0, sql[64];
+    pid_t pid;
+
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)",
+             (long long)SIFT_PG_SCHEMA_LOCK);
+    ck_assert_int_eq(pipe(fd), 0);
+    if ((pid = fork()) == 0) {
+        PGconn *conn = PQconnectdb(uri);
+        PGresult *r = PQexec(conn, sql);
+        c = PQresultStatus(r) == PGRES_TUPLES_OK ? 'y' : 'n';
+        if (write(fd[1], &c, 1) != 1)
+            _exit(1);
+        sleep((unsigned)secs);
+        PQclear(r);
+        PQfinish(conn); /* the lock goes with the session */
+        _exit(0);
+    }
+    close(fd[1]);
+    ck_assert_int_eq(read(fd[0], &c, 1), 1);
+    close(fd[0]);
+    ck_assert_int_eq(c, 'y');
+    return pid;
+}
+
+/* A process that opens a database while another upgrades it waits for
+ * the upgrade, up to its own limit (30 minutes; here shortened), not the
+ * busy timeout: an upgrade of a big database takes minutes (stop 25). On
+ * giving up it says what it waited for. */
+START_TEST(test_waits_for_anothers_upgrade)
+{
+    sift_store *st = open_ok(dburi, 0);
+    struct timespec t0, t1;
+    int saved = sift_store__upgrade_wait_ms, i, status;
+    pid_t pid;
+    sift_err err;
+
+    sift_err_clear(&err);
+    for (i = 0; i < 3; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    pgu_exec(dburi, UNDO_9);
+
+    /* the other process takes longer than this one waits */
+    sift_store__upgrade_wait_ms = 1000;
+    pid = hold_schema_lock(dburi, 4);
+    st = NULL;
+    ck_assert_int_eq(sift_store_open(&st, dburi, 0, &err), SIFT_EDB);
+    ck_assert_ptr_null(st);
+    ck_assert_str_eq(err.msg, "database is being upgraded from schema 8 to 9 "
+                              "by another process: gave up waiting after 1 s");
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(pgu_int(dburi, "SELECT schema FROM sift_meta"), 8);
+
+    /* it ends in time: this one finds the schema current and goes on */
+    sift_store__upgrade_wait_ms = 60000;
+    pid = hold_schema_lock(dburi, 2);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sift_err_clear(&err);
+    st = open_ok(dburi, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_ge(t1.tv_sec - t0.tv_sec, 1); /* it did wait */
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"), 1 + 2 + 3);
+    sift_store_close(st);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    sift_store__upgrade_wait_ms = saved;
+}
+END_TEST
+
 /* Typed reads give the same rows from both backends. */
 static int
 on_scan(void *payload, const sift_scan_row *r)
@@ -1694,6 +1770,7 @@ pg_suite(void)
     tcase_add_loop_test(tc, test_hold_imap_eval, 0, 2);
     tcase_add_loop_test(tc, test_eval_versions, 0, 2);
     tcase_add_test(tc, test_pg_schema6_upgrade);
+    tcase_add_test(tc, test_waits_for_anothers_upgrade);
     tcase_add_test(tc, test_record_packs);
     tcase_add_test(tc, test_auth_in_record_row);
     tcase_add_test(tc, test_copies_of_a_long_stored_report);
