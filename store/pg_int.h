@@ -5,10 +5,10 @@
  * (SIFT_PG_WRITE_LOCK), the equivalent of SQLite's BEGIN IMMEDIATE: no
  * two batches interleave, so identity inserts never wait on each other
  * and no two writers can deadlock. Records and their child rows are
- * buffered as COPY text and sent when the batch commits (or when the
- * buffers pass SIFT_PG_COPY_FLUSH). Every value is bound or COPY-escaped;
- * the only SQL built from values is partition names and bounds, from
- * integers. Schema: docs/schema.md ("PostgreSQL"). */
+ * buffered as COPY text and sent when the batch commits or when the
+ * records' buffer passes SIFT_PG_COPY_FLUSH. Every value is bound or
+ * COPY-escaped; the only SQL built from values is partition names and bounds,
+ * from integers. Schema: docs/schema.md ("PostgreSQL"). */
 #ifndef SIFT_PG_INT_H
 #define SIFT_PG_INT_H
 
@@ -21,10 +21,15 @@
 #define SIFT_PG_APP "dmarcsift"
 #define SIFT_PG_SCHEMA_LOCK 0x5349465453434845 /* "SIFTSCHE" */
 #define SIFT_PG_WRITE_LOCK 0x5349465457524954  /* "SIFTWRIT" */
-#define SIFT_PG_COPY_FLUSH (16u << 20)         /* bytes of COPY text */
-#define SIFT_PG_COPY_MAX (256u << 20)          /* ceiling of one buffer */
-#define SIFT_PG_ID_BLOCK 1000 /* record ids taken per nextval() */
-#define SIFT_PG_PREPARED 48   /* statements kept prepared per connection */
+/* Bytes of a COPY buffer sent before the batch commits: the server then
+ * stores a batch's records while the client parses the next, and a big
+ * report costs less memory. 1 MiB (some 5,000 records): an ingest of row
+ * a's corpus 6% faster than with 16 MiB and 13 MB smaller; 256 KiB was
+ * as fast here but 10% slower across a network (2 round trips a COPY). */
+#define SIFT_PG_COPY_FLUSH (1u << 20)
+#define SIFT_PG_COPY_MAX (256u << 20) /* ceiling of one buffer */
+#define SIFT_PG_ID_BLOCK 1000         /* record ids taken per nextval() */
+#define SIFT_PG_PREPARED 48 /* statements kept prepared per connection */
 #define SIFT_PG_DEFER_MAX (1u << 20) /* bytes of one deferred array */
 #define SIFT_PG_PACK_MAX 1000 /* records in one record pack (pg_pack.c) */
 #define SIFT_PG_UPGRADE_WAIT_MS (30 * 60 * 1000) /* another's upgrade */
