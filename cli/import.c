@@ -586,6 +586,21 @@ seen_answer(producer *p, const sift_answer *a)
     return a->seen;
 }
 
+/* Before a report's first message goes: the answer to the question asked
+ * about it, if one is pending (*a filled). The seen part counts only when
+ * it was asked with the lookup (not early: then it was answered before). */
+enum { GO_ON, WAS_SEEN, WAS_STORED };
+static int
+decide(producer *p, int *asked, int early, sift_answer *a)
+{
+    if (!*asked)
+        return GO_ON;
+    answer(p, asked, a);
+    if (p->have_fp && !early && seen_answer(p, a))
+        return WAS_SEEN;
+    return a->stored ? WAS_STORED : GO_ON;
+}
+
 /* Parse one report candidate and send it. Returns 0, or -1 to stop.
  *
  * The database is asked whether the input's bytes were seen and whether
@@ -670,12 +685,11 @@ produce_report(producer *p, const sift_item *it)
         }
         if (m->n == CHUNK_RECORDS) {
             if (begin != NULL) {
-                if (asked) {
-                    answer(p, &asked, &a);
-                    if (p->have_fp && !early && seen_answer(p, &a))
-                        goto seen;
-                    if (a.stored)
-                        goto stored;
+                switch (decide(p, &asked, early, &a)) {
+                case WAS_SEEN:
+                    goto seen;
+                case WAS_STORED:
+                    goto stored;
                 }
                 /* put() owns what it is given, also when it fails (the
                  * writer stopped: a full disk) */
@@ -695,12 +709,11 @@ produce_report(producer *p, const sift_item *it)
         goto out;
     }
     if (begin != NULL) {
-        if (asked) {
-            answer(p, &asked, &a);
-            if (p->have_fp && !early && seen_answer(p, &a))
-                goto seen;
-            if (a.stored)
-                goto stored;
+        switch (decide(p, &asked, early, &a)) {
+        case WAS_SEEN:
+            goto seen;
+        case WAS_STORED:
+            goto stored;
         }
         ret = put(&p->q, begin);
         begin = NULL;
