@@ -33,8 +33,13 @@
 #include "sift_xml.h"
 
 #define CHUNK_RECORDS 256
-/* producer.seen_avg: 1/8 of it is the latest input's */
+/* producer.seen_avg, .known_avg: 1/8 of it is the latest input's */
 #define SEEN_ONE 256u
+/* A server is asked about an input only while known_avg is at least
+ * this (about 1 in 16 of the latest answers said seen or stored), and
+ * about every ASK_SAMPLE-th input regardless: see ask_now(). */
+#define KNOWN_LOW (SEEN_ONE / 16)
+#define ASK_SAMPLE 16
 /* The queue holds at most QUEUE_MAX messages and QUEUE_BYTES of them
  * (but always one): enough for the producer to go on parsing while the
  * writer waits for a batch to commit (a PostgreSQL server's COPY of a
@@ -409,6 +414,10 @@ typedef struct producer {
     /* how many of the latest inputs were seen before, as a moving
      * average (SEEN_ONE: all of them): see produce_report() */
     unsigned seen_avg;
+    /* the same of the answers that said seen or stored (SEEN_ONE at
+     * first: a run asks until it knows better), and the inputs not asked
+     * about since the last one that was */
+    unsigned known_avg, unasked;
     sift_eval *ev;
     const sift_limits *lim;
     int keep_failed;
@@ -575,6 +584,38 @@ answer(producer *p, int *asked, sift_answer *a)
     sift_err_clear(&err);
     if (sift_store_answer(p->reader, a, &err) != SIFT_OK)
         memset(a, 0, sizeof(*a));
+    p->known_avg = p->known_avg - p->known_avg / 8 +
+                   (a->seen || a->stored ? SEEN_ONE / 8 : 0);
+}
+
+unsigned long sift_import__asked;
+
+/* Ask the database about this input (its bytes seen? its report
+ * stored?)? Always when it answers at once (SQLite). A server takes a
+ * round trip, client and server CPU (some 10% of an ingest's wall time
+ * on 2 cores when every input is new), so it is asked only while some
+ * of the latest answers said yes, and about every ASK_SAMPLE-th input
+ * regardless, whose answer keeps the average true.
+ *
+ * A question not asked is answered by the writer: sift_store_begin()
+ * finds the report stored, and the copy is settled from its content hash
+ * as a duplicate or a conflict, as when a lookup fails or another host
+ * stored it meanwhile. The outcomes are the same; what is lost is only
+ * the skipping of a seen input's reading, and a stored report's records
+ * go to the writer, which drops them. A seen input that does not open is
+ * asked about anyway (produce_report). */
+static int
+ask_now(producer *p)
+{
+    if (p->reader == NULL)
+        return 0;
+    if (!sift_store_remote(p->reader) || p->known_avg >= KNOWN_LOW ||
+        ++p->unasked >= ASK_SAMPLE) {
+        p->unasked = 0;
+        sift_import__asked++;
+        return 1;
+    }
+    return 0;
 }
 
 /* Was the input seen (its fingerprint asked about)? Also kept in
@@ -611,7 +652,8 @@ decide(producer *p, int *asked, int early, sift_answer *a)
  * waited for when the database answers at once (SQLite) or when most
  * inputs were seen lately (a nightly re-run: reading what is then thrown
  * away costs more than a local round trip); else it goes with the lookup,
- * once the header is read, in one statement. */
+ * once the header is read, in one statement. A server is not asked at
+ * all about most inputs of a run whose inputs are all new (ask_now). */
 static int
 produce_report(producer *p, const sift_item *it)
 {
@@ -622,14 +664,15 @@ produce_report(producer *p, const sift_item *it)
     sift_err why, err;
     sift_answer a;
     msg *m = NULL, *begin = NULL;
-    int rc, ret = 0, asked = 0, early = 0;
+    int rc, ret = 0, asked = 0, early = 0, ask;
 
     sift_err_clear(&why);
     sift_err_clear(&err);
     p->have_fp =
         p->reader != NULL &&
         sift_ingest_fingerprint(p->in, &p->fp, &p->fp_len, &err) == SIFT_OK;
-    if (p->have_fp &&
+    ask = ask_now(p);
+    if (ask && p->have_fp &&
         (!sift_store_remote(p->reader) || p->seen_avg >= SEEN_ONE / 2)) {
         early = 1;
         asked =
@@ -642,6 +685,7 @@ produce_report(producer *p, const sift_item *it)
     if (rc != SIFT_OK) {
         /* seen bytes are a duplicate, whatever they read as today */
         if (p->have_fp && !early) {
+            sift_import__asked++;
             asked = sift_store_ask_seen(p->reader, p->fp, p->fp_len, &err) ==
                     SIFT_OK;
             answer(p, &asked, &a);
@@ -660,10 +704,10 @@ produce_report(producer *p, const sift_item *it)
     /* Stored already (as far as the committed database says)? Then only
      * the content hash is needed, to tell a re-send from a conflicting
      * one, and nothing of the report is sent. */
-    if (p->have_fp && !early)
+    if (ask && p->have_fp && !early)
         asked = sift_store_ask_input(p->reader, p->fp, p->fp_len, meta, &err) ==
                 SIFT_OK;
-    else if (p->reader != NULL)
+    else if (ask)
         asked = sift_store_ask_lookup(p->reader, meta, &err) == SIFT_OK;
     if ((begin = msg_new(M_BEGIN, it->path)) == NULL ||
         msg_meta(begin, meta) != SIFT_OK) {
@@ -1241,6 +1285,7 @@ sift_import_run_settled(sift_import_stats *s, sift_ingest *in, sift_store *st,
     memset(&w, 0, sizeof(w));
     p.in = in;
     p.ev = ev;
+    p.known_avg = SEEN_ONE;
     p.lim = lim;
     p.keep_failed = keep_failed;
     w.st = st;

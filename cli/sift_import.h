@@ -63,6 +63,11 @@ typedef void (*sift_import_settled_cb)(void *payload, const char *unit,
                                        const sift_import_stats *counts);
 #define SIFT_IMPORT_SETTLE_BATCH 64
 
+/* Test hook: how many inputs the parsing thread has asked the database
+ * about (seen bytes, stored report) in this process. Written by the
+ * parsing thread; read it after a run returns. */
+extern unsigned long sift_import__asked;
+
 /* sift_import_run() with a settled callback (payload is shared with cb). */
 int sift_import_run_settled(sift_import_stats *stats, sift_ingest *in,
                             sift_store *st, sift_eval *ev,

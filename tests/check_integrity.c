@@ -22,6 +22,7 @@
 #include "sift_xml.h"
 #include "store_int.h" /* SIFT_STORE_SCHEMA, sift_store__open_at */
 #include "testutil.h"
+#include "importutil.h"
 
 extern char **environ;
 
@@ -427,6 +428,15 @@ END_TEST
 START_TEST(test_copies_of_a_long_stored_report)
 {
     check_long_report_copies(sbpath("long.db"), sb);
+}
+END_TEST
+
+/* Copies of stored reports after many new inputs: SQLite is asked about
+ * every input (see check_unasked_copies; check_pg runs it on PostgreSQL,
+ * which is not). */
+START_TEST(test_unasked_copies)
+{
+    check_unasked_copies(sbpath("unasked.db"), sb, 44);
 }
 END_TEST
 
@@ -1212,6 +1222,7 @@ integrity_suite(void)
     tcase_add_test(h, test_counterexample_hashes_differ);
     tcase_add_test(h, test_counterexample_is_a_conflict);
     tcase_add_test(h, test_copies_of_a_long_stored_report);
+    tcase_add_test(h, test_unasked_copies);
     tcase_add_test(h, test_v1_database_is_upgraded);
     tcase_add_test(h, test_v1_upgrade_is_one_transaction);
     tcase_add_test(h, test_v1_report_then_copies);

@@ -26,6 +26,7 @@
 #include "sift_util.h"
 #include "pgutil.h"
 #include "testutil.h"
+#include "importutil.h"
 
 static const char *server; /* $SIFT_TEST_PG */
 static char *box;
@@ -985,6 +986,18 @@ START_TEST(test_copies_of_a_long_stored_report)
 }
 END_TEST
 
+/* Copies of stored reports after many new inputs, which a server is not
+ * asked about (cli/import.c, ask_now): the writer finds them stored. The
+ * run asks about its first 23 inputs (the moving average of yes answers
+ * then falls under KNOWN_LOW), the 39th (every 16th not asked), and the
+ * broken copy, which fails at open. check_integrity runs the same on
+ * SQLite, which is asked about every input. */
+START_TEST(test_unasked_copies)
+{
+    check_unasked_copies(dburi, box, 25);
+}
+END_TEST
+
 START_TEST(test_read_only_server_refuses_writer)
 {
     sift_store *st = open_ok(dburi, 0), *w = NULL;
@@ -1778,6 +1791,7 @@ pg_suite(void)
     tcase_add_test(tc, test_record_packs);
     tcase_add_test(tc, test_auth_in_record_row);
     tcase_add_test(tc, test_copies_of_a_long_stored_report);
+    tcase_add_test(tc, test_unasked_copies);
     tcase_add_test(tc, test_malformed_packs);
     tcase_add_test(tc, test_read_only_server_refuses_writer);
     tcase_add_test(tc, test_lost_batch_is_told);
