@@ -207,9 +207,11 @@ say "bench: timing $SRC_DESC"
 case $MODE in
 quick*)
     A_REPORTS=200 SINGLE=100000 SCALE="20 200 2000" REPS=1 F_REPORTS=10000
+    G3_REPORTS=40
     ;;
 *)
     A_REPORTS=2000 SINGLE=1000000 SCALE="200 2000 20000" REPS=3 F_REPORTS=100000
+    G3_REPORTS=200
     ;;
 esac
 RECS=50
@@ -411,6 +413,24 @@ scpu() {
         calc 'server cpu %.2f s' "($2 - $1) / ${3:-1}"
     fi
 }
+# dmarcts_ready: dmarcts-report-parser and Perl's PostgreSQL driver are
+# installed (installed here when missing and we are root); else says so
+dmarcts_ready() {
+    if ! command -v dmarcts-report-parser >/dev/null 2>&1 ||
+        ! perl -MDBD::Pg -e 1 2>/dev/null; then
+        if [ "$(id -u)" = 0 ]; then
+            say "bench: installing dmarcts-report-parser libdbd-pg-perl"
+            apt-get install -y -q dmarcts-report-parser libdbd-pg-perl \
+                >/dev/null 2>&1 || true
+        fi
+    fi
+    if command -v dmarcts-report-parser >/dev/null 2>&1 &&
+        perl -MDBD::Pg -e 1 2>/dev/null; then
+        return 0
+    fi
+    say "bench: row g3 skipped: apt-get install dmarcts-report-parser libdbd-pg-perl"
+    return 1
+}
 # pgfresh NAME: a fresh database NAME on the server; its URI in PGURI
 pgfresh() {
     "$PSQL" -q "$PG" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
@@ -464,6 +484,47 @@ if [ -n "$PG" ]; then
     row g2 "one INSERT per record (dmarcts-style), psql" - 20000 "$W" "$M" \
         "$(th "$INS") records/s; $(scpu "$S0" "$S1")" \
         "dmarcsift >=50x: $(calc '%.0f' "$ARC / $WG / $INS")x $(pf "$ARC / $WG >= 50 * $INS")" -
+    # dmarcts-report-parser itself (Debian's package), the issue's
+    # baseline, into the same server in the same run: its -x reading of
+    # the first $G3_REPORTS reports' XML (no decompression, which favours
+    # it). It reads its settings from ./dmarcts-report-parser.conf only
+    # (its -c takes no argument); the password comes from PGPASSFILE or
+    # PGPASSWORD through libpq, so none is written.
+    if dmarcts_ready; then
+        pgfresh sift_bench_dts
+        G3=$LOG/g3
+        rm -rf "$G3" && mkdir -p "$G3/xml"
+        find "$OUT/$A/xml" -name '*.xml' | sort | head -n "$G3_REPORTS" |
+            while read -r f; do cp "$f" "$G3/xml/"; done
+        G3_RECS=$(cat "$G3"/xml/*.xml | grep -c '<record>')
+        set -- $("$PSQL" -Atq -F ' ' "$PGURI" -c "SELECT coalesce(
+            host(inet_server_addr()), split_part(current_setting(
+            'unix_socket_directories'), ',', 1)), inet_server_port(),
+            current_user")
+        cat >"$G3/dmarcts-report-parser.conf" <<EOF
+\$dbtype = 'Pg'; \$dbname = 'sift_bench_dts'; \$dbuser = '$3';
+\$dbpass = ''; \$dbhost = '$1'; \$dbport = '$2';
+\$imapreadfolder = 'unused'; \$delete_reports = 0; \$maxsize_xml = 50000;
+1;
+EOF
+        # its first run adds its tables; the timed one stores the reports
+        (cd "$G3" && dmarcts-report-parser -x "$G3/xml/$(ls "$G3/xml" |
+            head -n 1)" >/dev/null 2>&1)
+        "$PSQL" -q "$PGURI" -c "TRUNCATE report, rptrecord" >/dev/null
+        S0=$(pgcpu)
+        _pwd=$(pwd)
+        cd "$G3"
+        measure g3 /dev/null dmarcts-report-parser -x "$G3/xml/*"
+        cd "$_pwd"
+        S1=$(pgcpu)
+        GOT=$("$PSQL" -Atq "$PGURI" -c "SELECT count(*) FROM rptrecord")
+        DTS=$(calc '%.0f' "$GOT / $W")
+        [ "$GOT" = "$G3_RECS" ] && CK=ok || CK="BAD records $GOT!=$G3_RECS"
+        row g3 "dmarcts-report-parser into the same server" "$G3_REPORTS" \
+            "$GOT" "$W" "$M" "$(th "$DTS") records/s; $(scpu "$S0" "$S1")" \
+            "dmarcsift (row g) >=50x: $(calc '%.1f' "$ARC / $WG / $DTS")x $(pf "$ARC / $WG >= 50 * $DTS")" \
+            "$CK"
+    fi
 fi
 
 # (b) the same reports in one mbox
