@@ -925,6 +925,47 @@ START_TEST(test_text_value_capped)
 }
 END_TEST
 
+/* The too-long text names its element also when the start tag is cut
+ * between two of the 8 KiB chunks the raw bytes are scanned in (after the
+ * '<', inside the name, after it) or has a namespace prefix: the scan
+ * reads a whole name at once when it can, a byte at a time across a cut
+ * (xml_reader.c, scan). */
+START_TEST(test_text_limit_names_a_cut_tag)
+{
+    static const char head[] = "<feedback xmlns:d=\"urn:example:x\">"
+                               "<report_metadata>";
+    static const char tag[] = "<d:org_name>";
+    static const size_t cut[] = {1, 2, 3, 6, sizeof(tag) - 2, sizeof(tag) - 1};
+    /* past the raw scan's bound: a foreign element's text is not kept */
+    size_t n = 300000, i;
+
+    for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        char *doc = malloc(8192 + n + 256);
+        size_t off = sizeof(head) - 1, pad = 8192 - off - cut[i];
+        parse p;
+
+        memcpy(doc, head, off);
+        memset(doc + off, ' ', pad);
+        off += pad;
+        memcpy(doc + off, tag, sizeof(tag) - 1);
+        ck_assert_int_eq(off + cut[i], 8192);
+        off += sizeof(tag) - 1;
+        memset(doc + off, 'B', n);
+        off += n;
+        off += (size_t)sprintf(doc + off, "</d:org_name></report_metadata>"
+                                          "</feedback>");
+        parse_mem(&p, doc, off, "cut-tag.xml");
+        free(doc);
+        ck_assert_msg(p.rc == SIFT_ETOOBIG, "cut %zu: %d %s", cut[i], p.rc,
+                      p.err.msg);
+        ck_assert_msg(
+            strcmp(p.err.msg, "<org_name>: text longer than 64 KiB") == 0,
+            "cut after %zu bytes of the tag: %s", cut[i], p.err.msg);
+        parse_done(&p);
+    }
+}
+END_TEST
+
 START_TEST(test_limits_report_size_and_records)
 {
     sift_limits saved = lim;
@@ -1374,6 +1415,7 @@ xml_suite(void)
     tcase_add_test(tc, test_deep_nesting_rejected);
     tcase_add_test(tc, test_100mb_text_node_rejected);
     tcase_add_test(tc, test_text_value_capped);
+    tcase_add_test(tc, test_text_limit_names_a_cut_tag);
     tcase_add_test(tc, test_limits_report_size_and_records);
     tcase_add_test(tc, test_reader_error_is_passed_up);
     tcase_add_test(tc, test_auth_results_capped_per_record);

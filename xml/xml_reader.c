@@ -1395,6 +1395,25 @@ scan(sift_xml *x, const unsigned char *p, size_t n)
                 break;
             c = '<';
         }
+        if (c == '<' && i + 1 < n && is_name_start(p[i + 1])) {
+            /* a start tag's name, read whole: the same state as the
+             * byte-at-a-time steps below reach (md, me 0; ts 2); its end
+             * (or a NUL, or the chunk's end) is theirs again */
+            size_t j;
+            x->taglen = 0;
+            for (j = i + 1; j < n && is_name_char(p[j]); j++) {
+                if (p[j] == ':')
+                    x->taglen = 0;
+                else if (x->taglen < sizeof(x->tag) - 1)
+                    x->tag[x->taglen++] = (char)p[j];
+            }
+            md = me = 0;
+            ts = 2;
+            if ((run = j - i - 1) > run_max)
+                goto toolong;
+            i = j - 1;
+            continue;
+        }
         if (c == 0)
             continue; /* UTF-16: match on the ASCII bytes alone */
         md = (unsigned char)dt[md] == c ? md + 1 : c == '<' ? 1 : 0;
