@@ -167,10 +167,14 @@ scan(split_lay *s)
             s->state = S_TAG;
             break;
         case S_TAG:
-            /* fast path: no quote before the next '>' */
-            if (!s->quote && (q = memchr(b + p, '>', avail)) != NULL &&
-                memchr(b + p, '"', (size_t)(q - b) - p) == NULL &&
-                memchr(b + p, '\'', (size_t)(q - b) - p) == NULL) {
+            /* fast path: no quote before the next '>' (one pass: a
+             * report's tags are a few bytes, shorter than three memchr
+             * calls cost) */
+            q = b + p;
+            if (!s->quote)
+                while (q < b + s->len && *q != '>' && *q != '"' && *q != '\'')
+                    q++;
+            if (!s->quote && q < b + s->len && *q == '>') {
                 const unsigned char *t = q;
                 while (t > b + p && (t[-1] == ' ' || t[-1] == '\t' ||
                                      t[-1] == '\r' || t[-1] == '\n'))

@@ -253,6 +253,11 @@ START_TEST(test_stream_of_documents_is_split)
         {"<d:feedback x='>'><d:a/></d:feedback><feedback/>  <x>3</x>",
          {"<d:feedback x='>'><d:a/></d:feedback>", "<feedback/>  ",
           "<x>3</x>"}},
+        /* double quotes, one holding the other kind and '>', '/>' */
+        {"<feedback a=\"/>\"><b c=\"x'>y\"/><b d='\">'/></feedback>"
+         "<feedback/>",
+         {"<feedback a=\"/>\"><b c=\"x'>y\"/><b d='\">'/></feedback>",
+          "<feedback/>"}},
         /* after the root: a comment and a PI that look like documents */
         {"<feedback></feedback><!-- <feedback> --><?pi <x> ?>\n"
          "</feedback>junk",
