@@ -1109,6 +1109,9 @@ START_TEST(test_postgresql_same_cache)
     int rc;
 
     snprintf(name, sizeof(name), "sift_dns_%d", (int)getpid());
+    /* left by an earlier run killed before it dropped it (same pid) */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    pgu_exec(base, sql);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
     pgu_exec(base, sql);
     pgu_uri(uri, sizeof(uri), base, name);

@@ -48,6 +48,11 @@ setup(void)
     box = sandbox();
     ck_assert_ptr_nonnull(box);
     snprintf(dbname, sizeof(dbname), "sift_ck_%d_%d", (int)getpid(), ++ndb);
+    /* left by an earlier run killed before its teardown, whose pid this
+     * one has again (seen on a long-lived test server) */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+             dbname);
+    admin(sql);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
     admin(sql);
     pgu_uri(dburi, sizeof(dburi), server, dbname);

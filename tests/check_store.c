@@ -58,6 +58,10 @@ setup(void)
         return;
     }
     snprintf(dbname, sizeof(dbname), "sift_st_%d_%d", (int)getpid(), ++ndb);
+    /* left by an earlier run killed before its teardown (same pid) */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+             dbname);
+    pgu_exec(server, sql);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
     pgu_exec(server, sql);
     pgu_uri(dbpath, sizeof(dbpath), server, dbname);
