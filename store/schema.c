@@ -326,6 +326,10 @@ static const char schema_packs[] = "SELECT 1;";
  * record row; SQLite keeps its tables (the step only moves the version). */
 static const char schema_auth[] = "SELECT 1;";
 
+/* Version 9 -> 10: PostgreSQL fills reports' pages half, so that a
+ * report's final values update it in place; nothing here. */
+static const char schema_fill[] = "SELECT 1;";
+
 /* Append new versions here; never edit a released step. */
 static const char *const migrations[] = {
     schema_v1,    /* 0 -> 1 */
@@ -337,6 +341,7 @@ static const char *const migrations[] = {
     schema_evpr,  /* 6 -> 7: evaluation version per report */
     schema_packs, /* 7 -> 8: nothing (PostgreSQL's record packs) */
     schema_auth,  /* 8 -> 9: nothing (PostgreSQL's DKIM and SPF columns) */
+    schema_fill,  /* 9 -> 10: nothing (PostgreSQL's reports fillfactor) */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SIFT_STORE_SCHEMA,

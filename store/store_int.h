@@ -17,9 +17,10 @@
 /* The schema this build writes. Versions: 1 = 0.1.0; 2 = 128-bit hashes,
  * failed-input fingerprints; 3 = evaluation version, primary category;
  * 4 = IMAP state; 5 = failed_inputs.raw as the last column (streamed kept
- * bytes); 6 = DNS cache; 7 = evaluation version per report
- * (docs/schema.md). */
-#define SIFT_STORE_SCHEMA 9
+ * bytes); 6 = DNS cache; 7 = evaluation version per report; 8 = record
+ * packs, 9 = DKIM and SPF results in the record row, 10 = reports pages
+ * half full (8-10: PostgreSQL only; docs/schema.md). */
+#define SIFT_STORE_SCHEMA 10
 #define SIFT_STORE_APP_ID 0x53494654 /* "SIFT" */
 
 /* Batch policy (docs/schema.md, "Batching"): the write transaction is

@@ -759,7 +759,7 @@ START_TEST(test_v6_eval_version_per_report)
     /* a reader cannot upgrade it */
     ck_assert_int_eq(sift_store_open(&st, db, SIFT_STORE_READONLY, &err),
                      SIFT_EDB);
-    ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 to 9:"
+    ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 to 10:"
                               " open it once read-write");
     sift_err_clear(&err);
     ck_assert_int_eq(sift_store_open(&st, db, 0, &err), SIFT_OK);

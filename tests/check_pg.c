@@ -758,9 +758,11 @@ store_big(sift_store *st, int i, size_t n, int rollback)
             sift_store_commit(st, &s.m, (sift_hash128){9, 9}, &err), SIFT_OK);
 }
 
-/* This build's schema with step 9 undone: DKIM and SPF results back in
- * their own tables (what schema 8 wrote), from the views of the columns. */
+/* This build's schema with steps 10 and 9 undone: reports' pages full
+ * again, DKIM and SPF results back in their own tables (what schema 8
+ * wrote), from the views of the columns. */
 static const char UNDO_9[] =
+    "ALTER TABLE reports RESET (fillfactor);"
     "CREATE TABLE sift_undo_dk AS SELECT * FROM dkim_results;"
     "CREATE TABLE sift_undo_sp AS SELECT * FROM spf_results;"
     "DROP VIEW dkim_results, spf_results;"
@@ -871,7 +873,8 @@ START_TEST(test_auth_in_record_row)
     ck_assert_int_eq(pgu_int(dburi, "SELECT count(*) FROM dkim_results"),
                      1 + 2 + 3 + 4 + 3);
     st = open_ok(dburi, 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
+                     SIFT_STORE_SCHEMA);
     pgu_text(got, sizeof(got), dburi, AUTH_COLUMNS);
     ck_assert_str_eq(got, cols);
     pgu_text(got, sizeof(got), dburi, AUTH_VIEWS);
@@ -885,6 +888,70 @@ START_TEST(test_auth_in_record_row)
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"),
                      1 + 2 + 3 + 4 + 1 + 6);
     sift_store_close(st);
+}
+END_TEST
+
+/* Updates of reports (and their HOT part) in the statistics, once the
+ * store's backend has ended and reported them. */
+static void
+report_updates(int64_t *upd, int64_t *hot, int64_t want_upd)
+{
+    int tries;
+
+    for (tries = 0; tries < 100; tries++) {
+        *upd = pgu_int(dburi, "SELECT n_tup_upd FROM pg_stat_user_tables"
+                              " WHERE relname = 'reports'");
+        if (*upd >= want_upd)
+            break;
+        usleep(50 * 1000);
+    }
+    *hot = pgu_int(dburi, "SELECT n_tup_hot_upd FROM pg_stat_user_tables"
+                          " WHERE relname = 'reports'");
+}
+
+/* Schema 10: reports' pages are filled half, so that the final update
+ * of a report row (content hash, counts, warnings, with the batch)
+ * stays on its page: a HOT update, no new entry in reports' five
+ * indexes. An upgrade from schema 9 sets it. Full pages, as before,
+ * make most of them new rows (the control). */
+START_TEST(test_reports_half_full)
+{
+    sift_store *st = open_ok(dburi, 0);
+    int64_t upd, hot, upd0, hot0;
+    sift_err err;
+    int i;
+
+    sift_err_clear(&err);
+    ck_assert_int_eq(pgu_int(dburi, "SELECT count(*) FROM pg_class WHERE"
+                                    " relname = 'reports' AND reloptions ="
+                                    " '{fillfactor=50}'"),
+                     1);
+    for (i = 0; i < 300; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    report_updates(&upd0, &hot0, 300);
+    ck_assert_int_eq(upd0, 300);
+    ck_assert_int_ge(hot0, 250);
+
+    /* a database at schema 9: a writer's open sets it */
+    pgu_exec(dburi, "ALTER TABLE reports RESET (fillfactor);"
+                    "UPDATE sift_meta SET schema = 9;");
+    st = open_ok(dburi, 0);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
+                     SIFT_STORE_SCHEMA);
+    ck_assert_int_eq(pgu_int(dburi, "SELECT count(*) FROM pg_class WHERE"
+                                    " relname = 'reports' AND reloptions ="
+                                    " '{fillfactor=50}'"),
+                     1);
+    /* full pages again, behind the writer's back: most updates move */
+    pgu_exec(dburi, "ALTER TABLE reports RESET (fillfactor)");
+    for (i = 300; i < 600; i++)
+        ck_assert_int_eq(store_synth(st, i, NULL, &err), SIFT_OK);
+    sift_store_close(st);
+    report_updates(&upd, &hot, upd0 + 300);
+    ck_assert_int_eq(upd - upd0, 300);
+    ck_assert_msg(hot - hot0 < 100, "%lld of 300 HOT on full pages",
+                  (long long)(hot - hot0));
 }
 END_TEST
 
@@ -926,7 +993,8 @@ START_TEST(test_record_packs)
     pgu_exec(dburi,
              "DROP TABLE record_packs; UPDATE sift_meta SET schema = 7;");
     st = open_ok(dburi, 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
+                     SIFT_STORE_SCHEMA);
     ck_assert_str_eq(packs_hex(dburi), written);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_class WHERE relname"
                                " LIKE 'record\\_packs\\_p%' AND relkind = 'r'"),
@@ -1159,10 +1227,11 @@ START_TEST(test_pg_schema6_upgrade)
             sift_store_open(&ro, db_of(1), SIFT_STORE_READONLY, &err),
             SIFT_EDB);
         ck_assert_str_eq(err.msg, "database needs an upgrade from schema 6 "
-                                  "to 9: open it once read-write");
+                                  "to 10: open it once read-write");
     }
     st = open_ok(db_of(1), 0);
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
+                     SIFT_STORE_SCHEMA);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM pg_tables WHERE"
                                " schemaname = current_schema() AND"
                                " tablename = 'evaluation'"),
@@ -1236,7 +1305,7 @@ START_TEST(test_waits_for_anothers_upgrade)
     st = NULL;
     ck_assert_int_eq(sift_store_open(&st, dburi, 0, &err), SIFT_EDB);
     ck_assert_ptr_null(st);
-    ck_assert_str_eq(err.msg, "database is being upgraded from schema 8 to 9 "
+    ck_assert_str_eq(err.msg, "database is being upgraded from schema 8 to 10 "
                               "by another process: gave up waiting after 1 s");
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_int_eq(pgu_int(dburi, "SELECT schema FROM sift_meta"), 8);
@@ -1249,7 +1318,8 @@ START_TEST(test_waits_for_anothers_upgrade)
     st = open_ok(dburi, 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ck_assert_int_ge(t1.tv_sec - t0.tv_sec, 1); /* it did wait */
-    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"), 9);
+    ck_assert_int_eq(q_int(st, "SELECT schema FROM sift_meta"),
+                     SIFT_STORE_SCHEMA);
     ck_assert_int_eq(q_int(st, "SELECT count(*) FROM spf_results"), 1 + 2 + 3);
     sift_store_close(st);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -1797,6 +1867,7 @@ pg_suite(void)
     tcase_add_test(tc, test_auth_in_record_row);
     tcase_add_test(tc, test_copies_of_a_long_stored_report);
     tcase_add_test(tc, test_unasked_copies);
+    tcase_add_test(tc, test_reports_half_full);
     tcase_add_test(tc, test_malformed_packs);
     tcase_add_test(tc, test_read_only_server_refuses_writer);
     tcase_add_test(tc, test_lost_batch_is_told);
