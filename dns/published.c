@@ -7,6 +7,7 @@
  * costs a few round trips whatever the number of names: all the tree
  * walk's candidates in one batch, the SPF includes level by level. */
 #include "sift_dns.h"
+#include "dns_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,7 +480,9 @@ rsa_bits(const unsigned char *k, size_t n)
     if (der(&p, end, 0x30, &len) != 0)
         return 0;
     end = p + len;
-    if (*p == 0x30) { /* SubjectPublicKeyInfo: algorithm, BIT STRING */
+    /* SubjectPublicKeyInfo: algorithm, BIT STRING (an empty SEQUENCE may
+     * end the key: nothing after it is read) */
+    if (p < end && *p == 0x30) {
         if (der(&p, end, 0x30, &len) != 0)
             return 0;
         p += len;
@@ -668,4 +671,61 @@ sift_dns_published_free(sift_dns_published *p)
     free(p->dkim);
     p->dkim = NULL;
     p->n_dkim = 0;
+}
+
+/* --- the parsers alone (dns_int.h) ---------------------------------- */
+
+/* n records, each NUL-terminated, as one name's answer. */
+static struct txt_res
+as_answer(const char *txt, size_t n)
+{
+    struct txt_res r = {SIFT_DNS_OK, 3600, n, (char *)txt};
+
+    return r;
+}
+
+int
+sift_dns__rsa_bits(const unsigned char *der_bytes, size_t n)
+{
+    return rsa_bits(der_bytes, n);
+}
+
+void
+sift_dns__dkim_key(sift_dns_dkim *k, const char *txt, size_t n)
+{
+    struct txt_res r = as_answer(txt, n);
+
+    dkim_key(k, &r);
+}
+
+int
+sift_dns__dmarc_pick(char *buf, size_t bufsz, const char *txt, size_t n)
+{
+    struct txt_res r = as_answer(txt, n);
+    int count;
+
+    pick(&r, "v=DMARC1", buf, bufsz, &count);
+    return count;
+}
+
+size_t
+sift_dns__spf_top(sift_dns_spf *s, const char *txt, size_t n)
+{
+    struct txt_res r = as_answer(txt, n);
+    struct spf_walk *w = calloc(1, sizeof(*w));
+    char(*next)[256] = calloc(SPF_NAMES_MAX, 256);
+    size_t n_next = 0;
+    char rec[1024];
+    int count;
+
+    if (w != NULL && next != NULL) {
+        pick(&r, "v=spf1", rec, sizeof(rec), &count);
+        s->records = count;
+        snprintf(s->record, sizeof(s->record), "%s", rec);
+        if (count >= 1)
+            spf_terms(s, rec, 1, w, next, &n_next);
+    }
+    free(w);
+    free(next);
+    return n_next;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns_int.h" /* the parsers alone */
 #include "sift_dns.h"
 #include "sift_store.h"
 #include "store_int.h" /* sift_store__open_at */
@@ -565,6 +566,164 @@ START_TEST(test_published_records)
             sift_dns_published_free(&mp[i]);
     }
     sift_dns_end(d);
+}
+END_TEST
+
+/* --- the parsers of answers, without a server (dns_int.h) ------------- */
+
+/* sift_dns__rsa_bits over an exact-size heap copy of hex, so that ASan
+ * sees any read past the key. */
+static int
+bits_of(const char *hex)
+{
+    size_t n = strlen(hex) / 2, i;
+    unsigned char *k = malloc(n ? n : 1);
+    int bits;
+
+    ck_assert_ptr_nonnull(k);
+    for (i = 0; i < n; i++) {
+        unsigned v;
+        ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
+        k[i] = (unsigned char)v;
+    }
+    bits = sift_dns__rsa_bits(k, n);
+    free(k);
+    return bits;
+}
+
+/* A bare RSAPublicKey: modulus 00 c1 23 (16 bits), exponent 3. */
+#define BARE "3008020300c123020103"
+/* The same as a SubjectPublicKeyInfo (rsaEncryption, BIT STRING). */
+#define SPKI "301c300d06092a864886f70d0101010500030b00" BARE
+
+START_TEST(test_key_der)
+{
+    ck_assert_int_eq(bits_of(BARE), 16);
+    ck_assert_int_eq(bits_of(SPKI), 16);
+    ck_assert_int_eq(bits_of("30050203010001"), 17); /* 01 00 01 */
+    ck_assert_int_eq(bits_of("3003020100"), 0);      /* modulus 0 */
+    /* an empty SEQUENCE, the last bytes of the key: read nothing more
+     * (fuzz_dns finds it at once: the SPKI test read the byte after it) */
+    ck_assert_int_eq(bits_of("3000"), 0);
+    ck_assert_int_eq(bits_of("30"), 0);
+    ck_assert_int_eq(bits_of(""), 0);
+    ck_assert_int_eq(bits_of("301c300d06092a864886f70d01"), 0); /* cut */
+    ck_assert_int_eq(bits_of("3084000000080203"), 0); /* 4 length bytes */
+    ck_assert_int_eq(bits_of("3080"), 0);             /* indefinite */
+    ck_assert_int_eq(bits_of("300430000300"), 0);     /* empty BIT STRING */
+    ck_assert_int_eq(bits_of("3003040101"), 0);       /* not an INTEGER */
+    ck_assert_int_eq(bits_of("30820003020181"), 8);   /* long form */
+}
+END_TEST
+
+/* One name's answer: records separated by '|' become NUL-separated. */
+static size_t
+answer(char *out, size_t cap, const char *recs)
+{
+    size_t n = 1, i;
+
+    ck_assert_uint_lt(strlen(recs), cap);
+    for (i = 0; recs[i]; i++) {
+        out[i] = recs[i] == '|' ? '\0' : recs[i];
+        n += recs[i] == '|';
+    }
+    out[i] = '\0';
+    return n;
+}
+
+static sift_dns_dkim
+key_of(const char *recs)
+{
+    char txt[512];
+    size_t n = answer(txt, sizeof(txt), recs);
+    sift_dns_dkim k;
+
+    memset(&k, 0, sizeof(k));
+    sift_dns__dkim_key(&k, txt, n);
+    return k;
+}
+
+START_TEST(test_key_records)
+{
+    sift_dns_dkim k;
+
+    k = key_of("v=DKIM1; k=rsa; p=MBwwDQYJKoZIhvcNAQEBBQADCwAwCAIDAMEjAgED");
+    ck_assert(k.present);
+    ck_assert_str_eq(k.type, "rsa");
+    ck_assert_int_eq(k.bits, 16);
+    /* spaces inside the base64 (a record of several strings), no k= */
+    k = key_of("v=DKIM1;p = MAgCAwDB IwIBAw== ;t=s");
+    ck_assert_str_eq(k.type, "rsa");
+    ck_assert_int_eq(k.bits, 16);
+    k = key_of("v=DKIM1; k=ed25519; "
+               "p=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    ck_assert_str_eq(k.type, "ed25519");
+    ck_assert_int_eq(k.bits, 256);
+    k = key_of("v=DKIM1; k=ed25519; p=AAEC");
+    ck_assert_str_eq(k.type, "ed25519");
+    ck_assert_int_eq(k.bits, 0);
+    k = key_of("v=DKIM1; k=rsa; p=");
+    ck_assert(!k.present);
+    ck_assert_str_eq(k.type, "");
+    ck_assert_int_eq(k.bits, 0);
+    k = key_of("v=DKIM1; k=rsa; p=!!!!");
+    ck_assert(k.present);
+    ck_assert_str_eq(k.type, "rsa");
+    ck_assert_int_eq(k.bits, 0);
+    k = key_of("v=DKIM1; k=rsa; p=MAAA");
+    ck_assert_int_eq(k.bits, 0);
+    /* the first record with a p= tag counts; pp= and a value are not one */
+    k = key_of("v=DKIM1; pp=MAgCAwDBIwIBAw==; h=p|v=DKIM1; p=|x");
+    ck_assert(!k.present);
+    k = key_of("no key here|neither");
+    ck_assert(!k.present);
+    ck_assert_str_eq(k.type, "");
+}
+END_TEST
+
+START_TEST(test_spf_and_dmarc_records)
+{
+    char txt[512], buf[32];
+    size_t n, next;
+    sift_dns_spf s;
+
+    memset(&s, 0, sizeof(s));
+    n = answer(txt, sizeof(txt),
+               "v=spf1 include:A.example redirect=b.example a mx:c/24 ptr "
+               "exists:%{i}.x.example ip4:192.0.2.0/24 include:%{d}.y -all|"
+               "v=DMARC1; p=none");
+    next = sift_dns__spf_top(&s, txt, n);
+    ck_assert_int_eq(s.records, 1);
+    ck_assert_int_eq(s.lookups, 7);
+    ck_assert_int_eq(s.all_pass, 0);
+    ck_assert_str_eq(s.includes, "include:a.example redirect=b.example "
+                                 "include:%{d}.y");
+    ck_assert_uint_eq(next, 2); /* a macro is not looked up */
+
+    memset(&s, 0, sizeof(s));
+    n = answer(txt, sizeof(txt), "V=SPF1 +ALL|v=spf1 a -all|v=spf10 mx");
+    ck_assert_uint_eq(sift_dns__spf_top(&s, txt, n), 0);
+    ck_assert_int_eq(s.records, 2);
+    ck_assert_str_eq(s.record, "V=SPF1 +ALL");
+    ck_assert_int_eq(s.all_pass, 1);
+    ck_assert_int_eq(s.lookups, 0);
+
+    memset(&s, 0, sizeof(s));
+    n = answer(txt, sizeof(txt), "v=spf1");
+    ck_assert_uint_eq(sift_dns__spf_top(&s, txt, n), 0);
+    ck_assert_int_eq(s.records, 1);
+    ck_assert_int_eq(s.lookups, 0);
+
+    n = answer(txt, sizeof(txt),
+               "v=spf1 -all|v=DMARC1; p=reject; rua=mailto:d@example.net");
+    ck_assert_int_eq(sift_dns__dmarc_pick(buf, sizeof(buf), txt, n), 1);
+    ck_assert_str_eq(buf, "v=DMARC1; p=reject; rua=mailto:");
+    n = answer(txt, sizeof(txt), "v=DMARC1;p=none|v=dmarc1 ; p=reject");
+    ck_assert_int_eq(sift_dns__dmarc_pick(buf, sizeof(buf), txt, n), 2);
+    ck_assert_str_eq(buf, "v=DMARC1;p=none");
+    n = answer(txt, sizeof(txt), "v=DMARC10; p=none|v=DMARC");
+    ck_assert_int_eq(sift_dns__dmarc_pick(buf, sizeof(buf), txt, n), 0);
+    ck_assert_str_eq(buf, "");
 }
 END_TEST
 
@@ -1177,6 +1336,9 @@ main(void)
     if (!have)
         printf("dns: SKIPPED: %s not installed (Debian: nsd)\n", NSD);
     tcase_add_checked_fixture(local, setup, teardown);
+    tcase_add_test(local, test_key_der);
+    tcase_add_test(local, test_key_records);
+    tcase_add_test(local, test_spf_and_dmarc_records);
     tcase_add_test(local, test_bad_server_values);
     tcase_add_test(local, test_silent_server);
     tcase_add_test(local, test_resolve_usage);
