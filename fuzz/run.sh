@@ -2,8 +2,9 @@
 # fuzz/run.sh [SECONDS] -- build the libFuzzer harnesses and run each one.
 #
 # Builds build-fuzz/ with clang, ASan+UBSan and -DSIFT_FUZZ=ON, then runs
-# fuzz_xml, fuzz_ingest and fuzz_mime for SECONDS each (default 60), seeded
-# from a temporary copy of fixtures/ (fixtures/ is never written). Exits
+# fuzz_xml, fuzz_ingest, fuzz_mime and fuzz_dns for SECONDS each (default
+# 60), seeded from a temporary copy of fixtures/ (fixtures/ is never
+# written; fuzz_dns from generated TXT answers). Exits
 # non-zero on any crash, leak, timeout or out-of-memory; the reproducers
 # are kept in build-fuzz/artifacts/<harness>/. Replay one with
 #   build-fuzz/fuzz/fuzz_xml build-fuzz/artifacts/fuzz_xml/crash-...
@@ -29,7 +30,7 @@ echo "== build (clang, libFuzzer, ASan+UBSan) in build-fuzz"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIFT_SANITIZE=address,undefined \
     -DSIFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_xml fuzz_ingest fuzz_mime \
+cmake --build build-fuzz --target fuzz_xml fuzz_ingest fuzz_mime fuzz_dns \
     -j"$jobs" >/dev/null
 
 tmp=$(mktemp -d /tmp/sift-fuzz-XXXXXX)
@@ -79,15 +80,44 @@ seed_corpus() {
     amp_seeds "$1"
 }
 
+# dns_seeds DIR: TXT answers as fuzz_dns reads them (records separated
+# by NUL): DKIM keys (RSA 1024 made here by openssl when it is installed,
+# a bare RSAPublicKey, ed25519, revoked), SPF records with every kind of
+# term, DMARC records, and answers holding several of them.
+dns_seeds() {
+    mkdir -p "$1"
+    printf 'v=DKIM1; k=rsa; p=MAgCAwDBIwIBAw==' >"$1/dkim-bare"
+    printf 'v=DKIM1; k=ed25519; p=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' \
+        >"$1/dkim-ed25519"
+    printf 'v=DKIM1; k=rsa; p=' >"$1/dkim-revoked"
+    if command -v openssl >/dev/null 2>&1; then
+        k=$(openssl genrsa 1024 2>/dev/null |
+            openssl rsa -pubout -outform DER 2>/dev/null | base64 -w0)
+        printf 'v=DKIM1; k=rsa; t=s; p=%s' "$k" >"$1/dkim-rsa"
+        printf 'v=DKIM1; p=%s\0v=DKIM1; k=rsa; p=' "$k" >"$1/dkim-two"
+    fi
+    printf 'v=spf1 include:_spf.example.net redirect=b.example a mx:c/24 ptr exists:%%{i}.x.example ip4:192.0.2.0/24 -all' \
+        >"$1/spf-terms"
+    printf 'v=spf1 +all\0v=spf1 a -all\0V=SPF1 MX ~all' >"$1/spf-three"
+    printf 'v=DMARC1; p=reject; rua=mailto:d@example.net\0v=spf1 -all' \
+        >"$1/dmarc-spf"
+    printf 'v=DMARC1;p=none\0v=DMARC1 ; p=quarantine' >"$1/dmarc-two"
+}
+
 failed=0
-for h in fuzz_xml fuzz_ingest fuzz_mime; do
+for h in fuzz_xml fuzz_ingest fuzz_mime fuzz_dns; do
     case $h in
     fuzz_xml) dict=fuzz/xml.dict ;;
+    fuzz_dns) dict=fuzz/dns.dict ;;
     *) dict=fuzz/mime.dict ;;
     esac
     corpus="$tmp/$h"
     art="$root/build-fuzz/artifacts/$h"
-    seed_corpus "$corpus"
+    if [ $h = fuzz_dns ]; then
+        dns_seeds "$corpus"
+    else
+        seed_corpus "$corpus"
+    fi
     mkdir -p "$art"
     echo "== $h: ${secs}s, $(ls "$corpus" | wc -l) seeds"
     if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
