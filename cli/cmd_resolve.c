@@ -125,10 +125,11 @@ struct sels {
     size_t n;
 };
 
+/* payload: the domains' sels, selected by i */
 static int
-sel_add(void *payload, const char *d, const char *sel)
+sel_add(void *payload, size_t i, const char *d, const char *sel)
 {
-    struct sels *x = payload;
+    struct sels *x = (struct sels *)payload + i;
 
     if (x->n == DKIM_MAX)
         return 0;
@@ -198,14 +199,16 @@ store_published(sift_store *st, const sift_dns_published *p, int64_t now,
 }
 
 /* Look up and store what each domain publishes, DOMAINS_AT_ONCE at a
- * time. SIFT_OK, SIFT_EIO (no answer; err says which servers) or another
- * error. *n_dkim counts the keys checked. */
+ * time, with the DKIM selectors the stored reports show for each (read
+ * for all the domains in one pass first). SIFT_OK, SIFT_EIO (no answer;
+ * err says which servers) or another error. *n_dkim counts the keys
+ * checked. */
 static int
 published_pass(sift_store *st, sift_dns *d, const struct todo *dom, int64_t now,
                size_t *n_dkim, sift_err *err)
 {
     sift_dns_domain_query q[DOMAINS_AT_ONCE];
-    struct sels x[DOMAINS_AT_ONCE];
+    struct sels *x = calloc(dom->n ? dom->n : 1, sizeof(*x));
     char org[DOMAINS_AT_ONCE][256];
     sift_dns_published *p = calloc(DOMAINS_AT_ONCE, sizeof(*p));
     sift_eval *ev = NULL;
@@ -213,15 +216,21 @@ published_pass(sift_store *st, sift_dns *d, const struct todo *dom, int64_t now,
     size_t first, i, n;
     int rc = SIFT_OK;
 
-    if (p == NULL)
+    if (p == NULL || x == NULL) {
+        free(p);
+        free(x);
         return sift_err_set(err, SIFT_ENOMEM, "out of memory");
+    }
     sift_err_clear(&e2);
     if (sift_eval_new(&ev, &e2) != SIFT_OK)
         ev = NULL; /* the PSL's answer is then the domain's own */
-    memset(x, 0, sizeof(x));
+    rc = sift_store_dns_selectors_many(st, (const char *const *)dom->ip, dom->n,
+                                       DKIM_MAX, sel_add, x, err);
+    if (rc == SIFT_ENOMEM)
+        rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
     for (first = 0; first < dom->n && rc == SIFT_OK; first += n) {
         n = dom->n - first < DOMAINS_AT_ONCE ? dom->n - first : DOMAINS_AT_ONCE;
-        for (i = 0; i < n && rc == SIFT_OK; i++) {
+        for (i = 0; i < n; i++) {
             const char *name = dom->ip[first + i];
             memset(&q[i], 0, sizeof(q[i]));
             q[i].domain = name;
@@ -229,26 +238,22 @@ published_pass(sift_store *st, sift_dns *d, const struct todo *dom, int64_t now,
             if (ev != NULL &&
                 sift_eval_org_domain(ev, name, org[i], sizeof(org[i])) != NULL)
                 q[i].org = org[i];
-            rc = sift_store_dns_selectors(st, name, DKIM_MAX, sel_add, &x[i],
-                                          err);
-            if (rc == SIFT_ENOMEM)
-                rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
-            q[i].dkim_domains = (const char *const *)x[i].d;
-            q[i].selectors = (const char *const *)x[i].s;
-            q[i].n_dkim = x[i].n;
+            q[i].dkim_domains = (const char *const *)x[first + i].d;
+            q[i].selectors = (const char *const *)x[first + i].s;
+            q[i].n_dkim = x[first + i].n;
         }
-        if (rc == SIFT_OK)
-            rc = sift_dns_published_lookup_many(d, p, q, n, err);
+        rc = sift_dns_published_lookup_many(d, p, q, n, err);
         for (i = 0; rc == SIFT_OK && i < n; i++) {
             *n_dkim += p[i].n_dkim;
             rc = store_published(st, &p[i], now, err);
         }
-        for (i = 0; i < n; i++) { /* free again after a failure: no-op */
+        for (i = 0; i < n; i++) /* free again after a failure: no-op */
             sift_dns_published_free(&p[i]);
-            sels_free(&x[i]);
-        }
     }
+    for (i = 0; i < dom->n; i++)
+        sels_free(&x[i]);
     sift_eval_free(ev);
+    free(x);
     free(p);
     return rc;
 }

@@ -517,13 +517,120 @@ sift_store_dns_domains_todo(sift_store *st, int64_t now,
     return st->ops->dns_domains_todo(st, now, cb, payload, err);
 }
 
+/* sift_store_dns_selectors_many: the backend streams every distinct
+ * (d=, selector) in order, and each d= and the names above it are looked
+ * up among the domains, sorted. */
+typedef struct sel_dom {
+    const char *name;
+    size_t i;
+} sel_dom;
+
+typedef struct sel_match {
+    sel_dom *dom; /* the non-empty domains, by name then index */
+    size_t n;
+    unsigned *count, max;
+    int (*cb)(void *payload, size_t i, const char *d, const char *selector);
+    void *payload;
+} sel_match;
+
+static int
+sel_dom_cmp(const void *a, const void *b)
+{
+    const sel_dom *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int
+sel_pair(void *payload, const char *d, const char *selector)
+{
+    sel_match *m = payload;
+    const char *s = d;
+    size_t lo, hi, mid;
+    int r;
+
+    for (;;) {
+        /* the first domain named s */
+        for (lo = 0, hi = m->n; lo < hi;) {
+            mid = lo + (hi - lo) / 2;
+            if (strcmp(m->dom[mid].name, s) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < m->n && strcmp(m->dom[lo].name, s) == 0; lo++) {
+            size_t i = m->dom[lo].i;
+            if (m->count[i] < m->max) {
+                m->count[i]++;
+                if ((r = m->cb(m->payload, i, d, selector)) != 0)
+                    return r;
+            }
+        }
+        if ((s = strchr(s, '.')) == NULL)
+            return 0;
+        s++;
+    }
+}
+
+int
+sift_store_dns_selectors_many(sift_store *st, const char *const *domains,
+                              size_t n, unsigned max,
+                              int (*cb)(void *payload, size_t i, const char *d,
+                                        const char *selector),
+                              void *payload, sift_err *err)
+{
+    sel_match m = {NULL, 0, NULL, max, cb, payload};
+    size_t i;
+    int rc = SIFT_OK;
+
+    if (n == 0 || max == 0)
+        return SIFT_OK;
+    m.dom = malloc(n * sizeof(*m.dom));
+    m.count = calloc(n, sizeof(*m.count));
+    if (m.dom == NULL || m.count == NULL) {
+        rc = sift_err_set(err, SIFT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        if (domains[i] != NULL && domains[i][0] != '\0') {
+            m.dom[m.n].name = domains[i];
+            m.dom[m.n++].i = i;
+        }
+    if (m.n == 0)
+        goto out;
+    qsort(m.dom, m.n, sizeof(*m.dom), sel_dom_cmp);
+    rc = st->ops->dns_dkim_pairs(st, sel_pair, &m, err);
+out:
+    free(m.dom);
+    free(m.count);
+    return rc;
+}
+
+typedef struct sel_one {
+    int (*cb)(void *payload, const char *d, const char *selector);
+    void *payload;
+} sel_one;
+
+static int
+sel_one_cb(void *payload, size_t i, const char *d, const char *selector)
+{
+    sel_one *o = payload;
+
+    (void)i;
+    return o->cb(o->payload, d, selector);
+}
+
 int
 sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
                          int (*cb)(void *payload, const char *d,
                                    const char *selector),
                          void *payload, sift_err *err)
 {
-    return st->ops->dns_selectors(st, domain, max, cb, payload, err);
+    sel_one o = {cb, payload};
+
+    return sift_store_dns_selectors_many(st, &domain, 1, max, sel_one_cb, &o,
+                                         err);
 }
 
 int

@@ -174,25 +174,25 @@ sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
     return rc;
 }
 
+/* Every distinct (lowercase d=, selector) of the DKIM results, in that
+ * order (sift_store_dns_selectors_many matches them to the domains): one
+ * pass over the table whatever the number of domains, where a query per
+ * domain had been one pass each (0.37 s per domain over 1M records). */
 int
-sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
-                      int (*cb)(void *payload, const char *d,
-                                const char *selector),
-                      void *payload, sift_err *err)
+sift_sq_dns_dkim_pairs(sift_sq *st,
+                       int (*cb)(void *payload, const char *d,
+                                 const char *selector),
+                       void *payload, sift_err *err)
 {
     static const char sel[] =
         "SELECT DISTINCT lower(domain) AS d, selector FROM dkim_results"
-        " WHERE selector IS NOT NULL AND selector <> ''"
-        " AND (lower(domain) = ?1"
-        " OR substr(lower(domain), -length(?1) - 1) = '.' || ?1)"
-        " ORDER BY d, selector LIMIT ?2";
+        " WHERE domain IS NOT NULL AND selector IS NOT NULL"
+        " AND selector <> '' ORDER BY d, selector";
     sqlite3_stmt *s = NULL;
     int rc;
 
     if ((rc = sift_sq__prep(st, &s, sel, WHAT, err)) != SIFT_OK)
         return rc;
-    sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, (int)max);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int r = cb(payload, (const char *)sqlite3_column_text(s, 0),
                    (const char *)sqlite3_column_text(s, 1));

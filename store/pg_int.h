@@ -284,10 +284,10 @@ int sift_pg_dns_ptr_count(sift_pg *st, int64_t now, uint64_t *total,
 int sift_pg_dns_domains_todo(sift_pg *st, int64_t now,
                              int (*cb)(void *payload, const char *domain),
                              void *payload, sift_err *err);
-int sift_pg_dns_selectors(sift_pg *st, const char *domain, unsigned max,
-                          int (*cb)(void *payload, const char *d,
-                                    const char *selector),
-                          void *payload, sift_err *err);
+int sift_pg_dns_dkim_pairs(sift_pg *st,
+                           int (*cb)(void *payload, const char *d,
+                                     const char *selector),
+                           void *payload, sift_err *err);
 int sift_pg_dns_published_put(sift_pg *st, const sift_published_row *p,
                               const sift_dkim_row *k, size_t n, sift_err *err);
 int sift_pg_dns_published_each(sift_pg *st,

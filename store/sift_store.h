@@ -361,11 +361,21 @@ int sift_store_dns_domains_todo(sift_store *st, int64_t now,
                                 int (*cb)(void *payload, const char *domain),
                                 void *payload, sift_err *err);
 /* cb for each distinct (d=, selector) of the stored DKIM results whose d=
- * is domain or under it (lowercase), at most `max`. Reads only. */
+ * is domain or under it (lowercase), at most `max`, in (d, selector)
+ * order (bytes; d lowercase, the selector as stored, never empty). cb
+ * returns 0 to go on, else that value is returned. Reads only. */
 int sift_store_dns_selectors(sift_store *st, const char *domain, unsigned max,
                              int (*cb)(void *payload, const char *d,
                                        const char *selector),
                              void *payload, sift_err *err);
+/* The same for n domains (lowercase) in one pass over the stored results,
+ * which costs what one domain does: cb(payload, i, d, selector) for
+ * domains[i], at most max per domain, each domain's in (d, selector)
+ * order. A d= under several of the domains is given to each of them. */
+int sift_store_dns_selectors_many(
+    sift_store *st, const char *const *domains, size_t n, unsigned max,
+    int (*cb)(void *payload, size_t i, const char *d, const char *selector),
+    void *payload, sift_err *err);
 /* Replace the domain's published row and write its n DKIM rows, in one
  * savepoint. */
 int sift_store_dns_published_put(sift_store *st, const sift_published_row *p,

@@ -228,10 +228,10 @@ int sift_sq_dns_ptr_count(sift_sq *st, int64_t now, uint64_t *total,
 int sift_sq_dns_domains_todo(sift_sq *st, int64_t now,
                              int (*cb)(void *payload, const char *domain),
                              void *payload, sift_err *err);
-int sift_sq_dns_selectors(sift_sq *st, const char *domain, unsigned max,
-                          int (*cb)(void *payload, const char *d,
-                                    const char *selector),
-                          void *payload, sift_err *err);
+int sift_sq_dns_dkim_pairs(sift_sq *st,
+                           int (*cb)(void *payload, const char *d,
+                                     const char *selector),
+                           void *payload, sift_err *err);
 int sift_sq_dns_published_put(sift_sq *st, const sift_published_row *p,
                               const sift_dkim_row *k, size_t n, sift_err *err);
 int sift_sq_dns_published_each(sift_sq *st,

@@ -745,6 +745,62 @@ END_TEST
 
 /* --- resolve: the command and the cache --------------------------------- */
 
+/* More policy domains than one batch of lookups (64): each gets the
+ * selectors of its own d= and of d= under it, read for all of them in
+ * one pass. The names do not exist: the keys are stored as nxdomain. */
+START_TEST(test_many_domains_get_their_selectors)
+{
+    char dir[700], path[800], doc[2048], *o = NULL, *e = NULL;
+    int i, rc;
+
+    snprintf(dir, sizeof(dir), "%s/many", box);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    for (i = 0; i < 70; i++) {
+        int n = snprintf(
+            doc, sizeof(doc),
+            "<?xml version=\"1.0\"?>\n<feedback><report_metadata>"
+            "<org_name>dns.test</org_name><email>r@dns.test</email>"
+            "<report_id>many-%d</report_id><date_range><begin>1700000000"
+            "</begin><end>1700086399</end></date_range></report_metadata>"
+            "<policy_published><domain>d%02d.example.test</domain><p>none"
+            "</p></policy_published><record><row><source_ip>192.0.2.1"
+            "</source_ip><count>1</count><policy_evaluated><disposition>none"
+            "</disposition><dkim>fail</dkim><spf>fail</spf>"
+            "</policy_evaluated></row><identifiers><header_from>"
+            "d%02d.example.test</header_from></identifiers><auth_results>"
+            "<dkim><domain>D%02d.example.test</domain><selector>s%02d"
+            "</selector><result>fail</result></dkim><dkim><domain>"
+            "mail.d%02d.example.test</domain><selector>m%02d</selector>"
+            "<result>fail</result></dkim><spf><domain>d%02d.example.test"
+            "</domain><result>fail</result></spf></auth_results></record>"
+            "</feedback>\n",
+            i, i, i, i, i, i, i, i);
+        snprintf(path, sizeof(path), "%s/r%02d.xml", dir, i);
+        ck_assert_int_eq(spit(path, doc, (size_t)n), 0);
+    }
+    rc = sift(NULL, &e, "ingest", "--quiet", dir, NULL);
+    ck_assert_msg(rc == 0, "ingest: %d: %s", rc, e);
+    free(e);
+    rc = sift(&o, &e, "resolve", "--dns-server", server, NULL);
+    ck_assert_msg(rc == 0, "resolve: %d: %s", rc, e);
+    ck_assert_msg(strstr(e, "looked up what 70 policy domains publish "
+                            "(DMARC, SPF, 140 DKIM keys)\n") != NULL,
+                  "%s", e);
+    free(o);
+    free(e);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_published"), 70);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_dkim"), 140);
+    /* each domain's own pair, and the pair under it, and no other */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM dns_dkim WHERE status ="
+                             " 'nxdomain' AND present = 0 AND ((domain ="
+                             " 'd' || substr(selector, 2) || '.example.test'"
+                             " AND selector LIKE 's%') OR (domain = 'mail.d'"
+                             " || substr(selector, 2) || '.example.test' AND"
+                             " selector LIKE 'm%'))"),
+                     140);
+}
+END_TEST
+
 START_TEST(test_resolve_caches_and_reuses)
 {
     char *o = NULL, *e = NULL;
@@ -1351,6 +1407,7 @@ main(void)
         tcase_add_test(srvc, test_ptr_confirmed_unconfirmed_nxdomain);
         tcase_add_test(srvc, test_published_records);
         tcase_add_test(srvc, test_resolve_caches_and_reuses);
+        tcase_add_test(srvc, test_many_domains_get_their_selectors);
         tcase_add_test(srvc, test_report_and_export_show_names);
         tcase_add_test(srvc, test_digest_shows_published_differences);
         tcase_add_test(srvc, test_bad_policy_domain);

@@ -1470,6 +1470,24 @@ on_selector(void *payload, const char *d, const char *sel)
     return 0;
 }
 
+/* sift_store_dns_selectors_many's cb: "i:d/selector" appended to the
+ * log; returns stop_at's value at that call (0: never). */
+struct many_log {
+    char b[512];
+    int calls, stop_at;
+};
+
+static int
+on_many(void *payload, size_t i, const char *d, const char *sel)
+{
+    struct many_log *l = payload;
+    size_t n = strlen(l->b);
+
+    snprintf(l->b + n, sizeof(l->b) - n, "%s%zu:%s/%s", n ? " " : "", i, d,
+             sel);
+    return ++l->calls == l->stop_at ? 42 : 0;
+}
+
 START_TEST(test_dkim_selectors)
 {
     sift_store *st = open_ok(dbpath, 0);
@@ -1515,6 +1533,42 @@ START_TEST(test_dkim_selectors)
                                               on_selector, got, &err),
                      SIFT_OK);
     ck_assert_str_eq(got, "");
+
+    /* many domains in one pass: a d= under two of them goes to both, a
+     * domain given twice gets its pairs twice, "" matches nothing, and
+     * each domain stops at max (2), in the stream's (d, selector) order */
+    {
+        const char *const doms[] = {
+            "news.example.test", "example.test", "",
+            "other.net",         "nowhere.test", "example.test"};
+        struct many_log l;
+
+        memset(&l, 0, sizeof(l));
+        ck_assert_int_eq(
+            sift_store_dns_selectors_many(st, doms, 6, 2, on_many, &l, &err),
+            SIFT_OK);
+        ck_assert_str_eq(l.b, "1:a.b.example.test/Mixed "
+                              "5:a.b.example.test/Mixed "
+                              "1:example.test/s1024 5:example.test/s1024 "
+                              "0:news.example.test/s2048 "
+                              "3:other.net/example.test");
+        /* cb's value stops the pass and is returned */
+        memset(&l, 0, sizeof(l));
+        l.stop_at = 2;
+        ck_assert_int_eq(
+            sift_store_dns_selectors_many(st, doms, 6, 2, on_many, &l, &err),
+            42);
+        ck_assert_str_eq(l.b, "1:a.b.example.test/Mixed "
+                              "5:a.b.example.test/Mixed");
+        memset(&l, 0, sizeof(l));
+        ck_assert_int_eq(
+            sift_store_dns_selectors_many(st, doms, 0, 2, on_many, &l, &err),
+            SIFT_OK);
+        ck_assert_int_eq(sift_store_dns_selectors_many(st, doms + 2, 1, 2,
+                                                       on_many, &l, &err),
+                         SIFT_OK);
+        ck_assert_int_eq(l.calls, 0);
+    }
     sift_store_close(st);
 }
 END_TEST
