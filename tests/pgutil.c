@@ -17,6 +17,15 @@ pgu_uri(char *out, size_t n, const char *server, const char *name)
              q ? q : "");
 }
 
+/* The server's notices (NOTICE: database ... does not exist, skipping)
+ * are not the test's output. */
+static void
+quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 void
 pgu_exec(const char *uri, const char *sql)
 {
@@ -25,6 +34,7 @@ pgu_exec(const char *uri, const char *sql)
 
     ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
                   PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
     r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
                   PQresultErrorMessage(r));
