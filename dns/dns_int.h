@@ -25,8 +25,9 @@ void sift_dns__dkim_key(sift_dns_dkim *k, const char *txt, size_t n);
  * bufsz - 1 bytes), "" when none. Only exactly one is a policy. */
 int sift_dns__dmarc_pick(char *buf, size_t bufsz, const char *txt, size_t n);
 
-/* A domain's own SPF answer into s (records, record, lookups, all_pass,
- * includes), as the top of the walk sees it; returns how many
+/* A domain's own SPF answer into s (status, records, record, lookups,
+ * all_pass, includes, and the error of more than one record, naming "the
+ * domain"), by the walk's own step for the top; returns how many
  * include/redirect targets the walk would look up next. */
 size_t sift_dns__spf_top(sift_dns_spf *s, const char *txt, size_t n);
 

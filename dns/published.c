@@ -340,6 +340,33 @@ spf_terms(sift_dns_spf *s, const char *rec, int top, struct spf_walk *w,
     }
 }
 
+/* The SPF answer x of `name`, depth levels below the domain, into s: at
+ * the top the domain's own record, its status and how many there are;
+ * below it a name without a record is an error, and more than one is
+ * anywhere. The record's include/redirect targets not seen yet go into
+ * next[]. */
+static void
+spf_answer(sift_dns_spf *s, const struct txt_res *x, const char *name,
+           int depth, struct spf_walk *w, char next[][256], size_t *n_next)
+{
+    char rec[1024];
+    int count;
+
+    pick(x, "v=spf1", rec, sizeof(rec), &count);
+    if (depth == 0) {
+        s->status = x->status;
+        s->records = count;
+        snprintf(s->record, sizeof(s->record), "%s", rec);
+    }
+    if (count == 0 && depth > 0 && s->error[0] == '\0')
+        snprintf(s->error, sizeof(s->error), "%s has no SPF record", name);
+    if (count > 1 && s->error[0] == '\0')
+        snprintf(s->error, sizeof(s->error), "%s has %d SPF records", name,
+                 count);
+    if (count >= 1)
+        spf_terms(s, rec, depth == 0, w, next, n_next);
+}
+
 /* The SPF records of every domain, level by level: one batch per level
  * for all the domains. */
 static int
@@ -378,25 +405,11 @@ spf_many(sift_dns *d, sift_dns_published *out, struct dom_state *st, size_t n,
             s->n_next = 0;
             for (k = 0; k < s->n_level; k++, total++) {
                 const struct txt_res *x = &r[total];
-                char rec[1024];
-                int count;
                 min_ttl(&out[i].ttl, x);
                 if (!sift_dns_status_final(x->status))
                     out[i].spf_answered = 0;
-                pick(x, "v=spf1", rec, sizeof(rec), &count);
-                if (depth == 0) {
-                    sp->status = x->status;
-                    sp->records = count;
-                    snprintf(sp->record, sizeof(sp->record), "%s", rec);
-                }
-                if (count == 0 && depth > 0 && sp->error[0] == '\0')
-                    snprintf(sp->error, sizeof(sp->error),
-                             "%s has no SPF record", s->level[k]);
-                if (count > 1 && sp->error[0] == '\0')
-                    snprintf(sp->error, sizeof(sp->error),
-                             "%s has %d SPF records", s->level[k], count);
-                if (count >= 1)
-                    spf_terms(sp, rec, depth == 0, s->w, s->next, &s->n_next);
+                spf_answer(sp, x, s->level[k], depth, s->w, s->next,
+                           &s->n_next);
             }
             memcpy(s->level, s->next, s->n_next * 256);
             s->n_level = s->n_next;
@@ -715,16 +728,9 @@ sift_dns__spf_top(sift_dns_spf *s, const char *txt, size_t n)
     struct spf_walk *w = calloc(1, sizeof(*w));
     char(*next)[256] = calloc(SPF_NAMES_MAX, 256);
     size_t n_next = 0;
-    char rec[1024];
-    int count;
 
-    if (w != NULL && next != NULL) {
-        pick(&r, "v=spf1", rec, sizeof(rec), &count);
-        s->records = count;
-        snprintf(s->record, sizeof(s->record), "%s", rec);
-        if (count >= 1)
-            spf_terms(s, rec, 1, w, next, &n_next);
-    }
+    if (w != NULL && next != NULL)
+        spf_answer(s, &r, "the domain", 0, w, next, &n_next);
     free(w);
     free(next);
     return n_next;
